@@ -1,0 +1,38 @@
+"""caseload: benefit-caseload analysis for Dutch municipal social services.
+
+>>> import caseload as cl
+>>> cl.__version__  # doctest: +ELLIPSIS
+'...'
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("caseload")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+from caseload.config import Config, load_config
+from caseload.errors import CaseloadError, ConfigError, ExtractError, NotFittedError
+from caseload.schema import (
+    ACTIVITIES,
+    ASSESSMENTS,
+    CLIENTS,
+    SPELLS,
+    Caseload,
+)
+
+__all__ = [
+    "__version__",
+    "Caseload",
+    "CaseloadError",
+    "ConfigError",
+    "ExtractError",
+    "NotFittedError",
+    "Config",
+    "load_config",
+    "CLIENTS",
+    "SPELLS",
+    "ASSESSMENTS",
+    "ACTIVITIES",
+]

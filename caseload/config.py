@@ -1,0 +1,169 @@
+"""The TOML configuration: one pydantic model, every setting in one place.
+
+Importing this module does no I/O. :func:`load_config` reads a file; relative
+paths in it are resolved against the folder of the config file, so a config can
+travel with its data (``data/sample/caseload.toml``).
+
+Each analysis has its own section (``[extract]``, ``[segment]``, ``[durations]``,
+``[forecast]``, ``[kpi]``, ``[capacity]``, ``[report]``). Unknown keys are an
+error, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from caseload.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "ExtractConfig",
+    "PrivacyConfig",
+    "ReportConfig",
+    "SegmentConfig",
+    "DurationsConfig",
+    "ForecastConfig",
+    "KpiConfig",
+    "CapacityConfig",
+    "load_config",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExtractConfig(_Section):
+    """``[extract]``: which files to read and how their columns map."""
+
+    files: list[Path] = Field(default_factory=list, description="Extract files (csv, xlsx, parquet).")
+    mapping: str | dict[str, str] = Field(
+        "gws",
+        description="Preset name ('gws', 'canonical') or a table {canonical column = file column}.",
+    )
+    municipality: str | None = Field(
+        None, description="CBS code (GM....) used when the extract has no municipality column."
+    )
+    peildatum: str | None = Field(None, description="Reference date; default: from the data.")
+    gap_days: int = Field(
+        1, ge=0, description="Period rows of one benefit merge when the gap between them is at most this many days."
+    )
+
+
+class PrivacyConfig(_Section):
+    """``[privacy]``: pseudonym key and disclosure control."""
+
+    key_file: Path | None = Field(
+        None, description="Pseudonym key file; default ~/.config/caseload/pseudonym.key."
+    )
+    min_cell: int = Field(5, ge=1, description="Counts below this are suppressed in published tables.")
+
+
+class ReportConfig(_Section):
+    """``[report]``: where and how results are published."""
+
+    out_dir: Path = Path("reports")
+    language: Literal["nl", "en"] = "nl"
+    source: str = Field("Eigen bewerking van het uitkeringsbestand", description="Source line under tables and figures.")
+    title: str = "Bestandsanalyse Participatiewet"
+
+
+class SegmentConfig(_Section):
+    """``[segment]``: A/B/C rules, statistical model, profiles, PMCs, fairness."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class DurationsConfig(_Section):
+    """``[durations]``: age bands and survival settings."""
+
+    model_config = ConfigDict(extra="allow")
+    age_bands: list[tuple[int, int]] = Field(default_factory=lambda: [(15, 26), (27, 44), (45, 64)])
+
+
+class ForecastConfig(_Section):
+    """``[forecast]``: projections and time series."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class KpiConfig(_Section):
+    """``[kpi]``: outcome indicators."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class CapacityConfig(_Section):
+    """``[capacity]``: coach capacity planning."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Config(_Section):
+    """The whole configuration. Every section has defaults, so an empty file is valid."""
+
+    extract: ExtractConfig = Field(default_factory=ExtractConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    segment: SegmentConfig = Field(default_factory=SegmentConfig)
+    durations: DurationsConfig = Field(default_factory=DurationsConfig)
+    forecast: ForecastConfig = Field(default_factory=ForecastConfig)
+    kpi: KpiConfig = Field(default_factory=KpiConfig)
+    capacity: CapacityConfig = Field(default_factory=CapacityConfig)
+    base_dir: Path = Field(Path("."), exclude=True, description="Folder of the config file.")
+
+    def resolve(self, path: Path | str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p)
+
+
+def _format_validation_error(exc: ValidationError, path: Path) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"])
+        lines.append(f"[{loc}] {err['msg']}")
+    return "; ".join(lines)
+
+
+def load_config(path: Path | str | None = None, **overrides: Any) -> Config:
+    """Read a TOML config file (or none: all defaults).
+
+    Parameters
+    ----------
+    path : path-like, optional
+        The ``caseload.toml`` file.
+    **overrides
+        Section dictionaries that replace those in the file, e.g.
+        ``report={"language": "en"}``.
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing, not valid TOML, or has unknown or invalid keys.
+    """
+    data: dict[str, Any] = {}
+    base = Path(".")
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError("config file not found.", file=path,
+                              fix="Pass the path of an existing caseload.toml (see data/sample/caseload.toml).")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"not valid TOML: {exc}.", file=path,
+                              fix="Check quotes and brackets at the line named.") from exc
+        base = path.resolve().parent
+    for key, value in overrides.items():
+        data[key] = {**data.get(key, {}), **value}
+    try:
+        cfg = Config.model_validate({**data, "base_dir": base})
+    except ValidationError as exc:
+        raise ConfigError(f"invalid settings: {_format_validation_error(exc, path)}.", file=path,
+                          fix="Correct or remove the keys named; see the README for every setting.") from exc
+    return cfg

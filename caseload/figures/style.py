@@ -1,0 +1,120 @@
+"""House style for every figure: palette, Dutch/English labels, source line, saving.
+
+The palette is Okabe-Ito (colour-blind safe). Labels are Dutch by default and
+English with ``lang="en"``. Every figure carries a footer with its source and
+peildatum (``finish``), because a figure pasted into a council report travels
+without its context.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+__all__ = ["PALETTE", "SEGMENT_COLORS", "new_figure", "finish", "save", "t", "fmt_number"]
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with common colour-vision deficiencies.
+PALETTE = [
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",  # black
+]
+SEGMENT_COLORS = {"A": "#009E73", "B": "#E69F00", "C": "#D55E00"}
+
+_WORDS = {
+    "source": ("Bron", "Source"),
+    "peildatum": ("peildatum", "reference date"),
+    "method": ("Methode", "Method"),
+    "years": ("jaren", "years"),
+    "months": ("maanden", "months"),
+    "year": ("jaar", "year"),
+    "month": ("maand", "month"),
+    "count": ("aantal", "count"),
+    "persons": ("personen", "persons"),
+    "share": ("aandeel", "share"),
+    "suppressed": ("< {n}, niet getoond", "< {n}, suppressed"),
+}
+
+
+def t(key: str, lang: str = "nl", **fmt) -> str:
+    """Translate a house-style word: ``t("source")`` -> ``"Bron"``; unknown keys pass through."""
+    nl, en = _WORDS.get(key, (key, key))
+    text = nl if lang == "nl" else en
+    return text.format(**fmt) if fmt else text
+
+
+def fmt_number(x: float, decimals: int = 0, lang: str = "nl") -> str:
+    """Format a number the Dutch way (``1.234,5``) or the English way (``1,234.5``)."""
+    s = f"{x:,.{decimals}f}"
+    if lang == "nl":
+        s = s.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return s
+
+
+def new_figure(width: float = 8.0, height: float = 4.5, nrows: int = 1, ncols: int = 1, **kw):
+    """A figure in the house style; returns ``(fig, ax)`` like ``plt.subplots``."""
+    with plt.rc_context(_RC):
+        fig, ax = plt.subplots(nrows, ncols, figsize=(width, height), **kw)
+    return fig, ax
+
+
+def finish(fig, *, title: str | None = None, source: str | None = None,
+           peildatum=None, method: str | None = None, lang: str = "nl"):
+    """Add title and the footer (source, peildatum, method) and tidy the axes."""
+    for ax in fig.axes:
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+        ax.set_axisbelow(True)
+    if title:
+        fig.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold")
+    parts = []
+    if source:
+        parts.append(f"{t('source', lang)}: {source}")
+    if peildatum is not None:
+        parts.append(f"{t('peildatum', lang)} {pd.Timestamp(peildatum).strftime('%d-%m-%Y')}")
+    if method:
+        parts.append(f"{t('method', lang)}: {method}")
+    fig.tight_layout(rect=(0, 0.06 if parts else 0, 1, 0.95 if title else 1))
+    if parts:
+        fig.text(0.01, 0.01, " · ".join(parts), fontsize=7.5, color="#555555", ha="left", va="bottom",
+                 wrap=True)
+    return fig
+
+
+def save(fig, path_stem: Path | str, formats=("png", "svg"), dpi: int = 150) -> list[Path]:
+    """Save ``fig`` as ``<stem>.png`` and ``<stem>.svg`` (deterministic metadata); close it."""
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    for fmt in formats:
+        p = stem.with_suffix(f".{fmt}")
+        meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
+        kw = {"metadata": meta}
+        if fmt == "svg":
+            kw["metadata"] = {"Date": None}
+        fig.savefig(p, format=fmt, dpi=dpi, **kw)
+        out.append(p)
+    plt.close(fig)
+    return out
+
+
+_RC = {
+    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.frameon": False,
+    "svg.hashsalt": "caseload",
+    "svg.fonttype": "path",
+}
+matplotlib.rcParams.update(_RC)
