@@ -533,6 +533,8 @@ SPELLS = Table(
         Column("household", "string", False, "Leefvorm", "Household", HOUSEHOLD),
         Column("n_periods", "Int64", False, "Aantal periodes", "Number of period rows",
                description="Number of payment-period rows consolidated into the spell."),
+        Column("amount", "float64", False, "Uitkeringsbedrag per maand", "Monthly benefit amount",
+               description="Amount of the last payment period (euro); decimal comma in Dutch files."),
         _PEIL,
     ],
     key=("spell_id",),
