@@ -14,6 +14,14 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 from caseload.config import Config, load_config
 from caseload.errors import CaseloadError, ConfigError, ExtractError, NotFittedError
+from caseload.privacy import (
+    PrivacyError,
+    is_valid_bsn,
+    load_key,
+    looks_like_bsn,
+    mask_value,
+    pseudonymize,
+)
 from caseload.schema import (
     ACTIVITIES,
     ASSESSMENTS,
@@ -35,4 +43,10 @@ __all__ = [
     "SPELLS",
     "ASSESSMENTS",
     "ACTIVITIES",
+    "PrivacyError",
+    "load_key",
+    "pseudonymize",
+    "is_valid_bsn",
+    "looks_like_bsn",
+    "mask_value",
 ]
