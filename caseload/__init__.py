@@ -29,6 +29,7 @@ from caseload.schema import (
     SPELLS,
     Caseload,
 )
+from caseload.durations import AalenJohansen, KaplanMeier
 
 __all__ = [
     "__version__",
@@ -43,6 +44,8 @@ __all__ = [
     "SPELLS",
     "ASSESSMENTS",
     "ACTIVITIES",
+    "KaplanMeier",
+    "AalenJohansen",
     "PrivacyError",
     "load_key",
     "pseudonymize",

@@ -1,0 +1,225 @@
+"""Tests of caseload.durations against lifelines, statsmodels and hand calculations.
+
+Tolerances: 1e-10 against lifelines/statsmodels on the same data (both compute
+the same products; differences are rounding), 1e-12 against hand-computed
+fractions.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from caseload.durations import AalenJohansen, KaplanMeier
+from caseload.errors import CaseloadError, NotFittedError
+
+
+def _right_censored(n=400, seed=1, ties=True):
+    rng = np.random.default_rng(seed)
+    t = rng.exponential(10, n)
+    if ties:
+        t = np.ceil(t)  # many tied times, as with durations in months
+    e = rng.random(n) < 0.7
+    g = rng.choice(["15-26 jaar", "27-44 jaar", "45-64 jaar"], n)
+    return t, e, g
+
+
+# ---------------------------------------------------------------- Kaplan-Meier
+
+
+def test_km_equals_lifelines_right_censored_with_ties_and_groups():
+    from lifelines import KaplanMeierFitter
+
+    t, e, g = _right_censored()
+    km = KaplanMeier().fit(t, e, by=g)
+    assert km.labels_ == ["15-26 jaar", "27-44 jaar", "45-64 jaar"]
+    for label in km.labels_:
+        m = g == label
+        ref = KaplanMeierFitter().fit(t[m], e[m])
+        times = ref.survival_function_.index.to_numpy()
+        assert_allclose(km.predict(times)[label], ref.survival_function_.iloc[:, 0], rtol=0, atol=1e-10)
+        ci = km.confidence_interval_[[f"{label}_lower_0.95", f"{label}_upper_0.95"]]
+        ci = ci.reindex(times, method="ffill").to_numpy()
+        assert_allclose(ci, ref.confidence_interval_.to_numpy(), rtol=0, atol=1e-10)
+        # lifelines' median is the first time S <= 0.5; R's midpoint rule only differs when S == 0.5 exactly
+        s = ref.survival_function_.iloc[:, 0]
+        if not np.isclose(s, 0.5).any():
+            assert km.median_.loc[label, "median"] == ref.median_survival_time_
+
+
+def test_km_late_entry_hand_calculation():
+    # entry, duration, event. Row D and F enter at 2 when A exits: not at risk at 2 ((start, stop]).
+    entry = [0, 0, 1, 2, 3, 2]
+    dur = [2, 3, 4, 5, 4, 6]
+    ev = [1, 0, 1, 1, 0, 0]
+    km = KaplanMeier().fit(dur, ev, entry=entry)
+    tab = km.event_table_
+    assert tab["time"].tolist() == [2, 3, 4, 5, 6]
+    assert tab["at_risk"].tolist() == [3, 4, 4, 2, 1]
+    assert_allclose(tab["survival"], [2 / 3, 2 / 3, 1 / 2, 1 / 4, 1 / 4], atol=1e-12)
+    greenwood = np.cumsum([1 / 6, 0, 1 / 12, 1 / 2, 0])
+    assert_allclose(tab["std_err"], tab["survival"] * np.sqrt(greenwood), atol=1e-12)
+    # S == 0.5 exactly on [4, 5): R's median is the midpoint 4.5
+    assert km.median_.loc["all", "median"] == 4.5
+    assert km.entered_late_["all"] == 4
+    # at risk at arbitrary times: entry < t <= duration
+    assert km.at_risk_counts([0.5, 2, 2.5, 6, 7]).loc["all"].tolist() == [2, 3, 4, 1, 0]
+
+
+def test_km_late_entry_equals_statsmodels_and_lifelines_without_entry_ties():
+    import statsmodels.api as sm
+    from lifelines import KaplanMeierFitter
+
+    rng = np.random.default_rng(7)
+    n = 500
+    dur = np.ceil(rng.exponential(20, n))
+    entry = np.where(rng.random(n) < 0.4, np.floor(dur * rng.random(n)) + 0.5, 0.0)  # half days: no ties
+    entry = np.where(entry >= dur, 0.0, entry)
+    ev = rng.random(n) < 0.8
+    km = KaplanMeier().fit(dur, ev, entry=entry)
+    sf = sm.SurvfuncRight(dur, ev.astype(int), entry=entry)
+    assert_allclose(km.predict(sf.surv_times)["all"], sf.surv_prob, atol=1e-10)
+    assert_allclose(km.event_table_.set_index("time").loc[sf.surv_times, "at_risk"], sf.n_risk)
+    assert_allclose(km.event_table_.set_index("time").loc[sf.surv_times, "std_err"], sf.surv_prob_se, atol=1e-10)
+    ref = KaplanMeierFitter().fit(dur, ev, entry=entry)
+    times = ref.survival_function_.index.to_numpy()
+    assert_allclose(km.predict(times)["all"], ref.survival_function_.iloc[:, 0], atol=1e-10)
+
+
+def test_km_ignoring_late_entry_overstates_survival():
+    rng = np.random.default_rng(3)
+    n = 4000
+    start = rng.uniform(-20, 10, n)            # spell start relative to window start 0
+    dur = rng.exponential(5, n)
+    seen = start + dur > 0                      # stock sample: only spells still running at 0
+    start, dur = start[seen], dur[seen]
+    entry = np.clip(-start, 0, None)
+    truth = np.exp(-5 / 5)
+    proper = KaplanMeier().fit(dur, np.ones_like(dur), entry=entry).predict([5.0])["all"].iloc[0]
+    naive = KaplanMeier().fit(dur, np.ones_like(dur)).predict([5.0])["all"].iloc[0]
+    assert abs(proper - truth) < 0.03
+    assert naive > truth + 0.1
+
+
+def test_km_median_interval_brookmeyer_crowley_and_rmst_by_hand():
+    dur = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    km = KaplanMeier().fit(dur, [1] * 10)
+    ci = km.confidence_interval_
+    lo_curve, hi_curve = ci["all_lower_0.95"], ci["all_upper_0.95"]
+    med = km.median_.loc["all"]
+    assert med["median"] == 5.5  # S = 0.5 on [5, 6)
+    assert med["lower_0.95"] == lo_curve[lo_curve <= 0.5].index[0]
+    hi_cross = hi_curve[hi_curve <= 0.5 + 1e-8].index
+    assert med["upper_0.95"] == (hi_cross[0] if len(hi_cross) else np.nan) or np.isnan(med["upper_0.95"])
+    # RMST to 4: 1 + 0.9 + 0.8 + 0.7 = 3.4; A_j = area from t_j to 4
+    rm = km.restricted_mean(4).loc["all"]
+    assert_allclose(rm["rmst"], 3.4, atol=1e-12)
+    a = np.array([0.9 + 0.8 + 0.7, 0.8 + 0.7, 0.7, 0.0])
+    nr = np.array([10, 9, 8, 7.0])
+    assert_allclose(rm["std_err"], np.sqrt(np.sum(a**2 / (nr * (nr - 1)))), atol=1e-12)
+
+
+def test_km_weights_equal_replicated_rows():
+    t, e, _ = _right_censored(60, seed=2)
+    w = np.random.default_rng(0).integers(1, 4, t.size)
+    a = KaplanMeier().fit(t, e, weights=w)
+    b = KaplanMeier().fit(np.repeat(t, w), np.repeat(e, w))
+    assert_allclose(a.survival_function_, b.survival_function_, atol=1e-12)
+    assert_allclose(a.confidence_interval_, b.confidence_interval_, atol=1e-12)
+
+
+def test_km_errors_and_not_fitted():
+    with pytest.raises(NotFittedError):
+        KaplanMeier().predict([1])
+    with pytest.raises(CaseloadError, match="missing"):
+        KaplanMeier().fit([1, np.nan], [1, 1])
+    with pytest.raises(CaseloadError, match="entry time not before"):
+        KaplanMeier().fit([1, 2], [1, 1], entry=[1, 0])
+    with pytest.raises(CaseloadError, match="negative"):
+        KaplanMeier().fit([-1, 2], [1, 1])
+    with pytest.raises(CaseloadError, match="AalenJohansen"):
+        KaplanMeier().fit([1, 2], ["werk", "overig"])
+
+
+def test_km_plot_returns_axes_with_at_risk_counts():
+    import matplotlib.pyplot as plt
+
+    t, e, g = _right_censored(120)
+    ax = KaplanMeier().fit(t, e, by=g).plot()
+    texts = [x.get_text() for x in ax.texts]
+    assert "At risk" in texts and "15-26 jaar" in texts
+    plt.close(ax.figure)
+
+
+# ---------------------------------------------------------------- Aalen-Johansen
+
+
+def _competing(n=400, seed=1, ties=False):
+    rng = np.random.default_rng(seed)
+    t = rng.exponential(10, n)
+    if ties:
+        t = np.ceil(t)
+    code = rng.choice([0, 1, 2], n, p=[0.3, 0.4, 0.3])
+    label = np.array([None, "werk", "overig"], dtype=object)[code]
+    return t, code, label
+
+
+def test_aj_equals_lifelines_without_ties():
+    from lifelines import AalenJohansenFitter
+
+    t, code, label = _competing()
+    aj = AalenJohansen().fit(t, label)
+    assert aj.causes_ == ["overig", "werk"]
+    for k, cause in [(1, "werk"), (2, "overig")]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = AalenJohansenFitter().fit(t, code, event_of_interest=k)
+        times = ref.cumulative_density_.index.to_numpy()
+        mine = aj.at(times, cause=cause)
+        assert_allclose(mine["estimate"], ref.cumulative_density_.iloc[:, 0], atol=1e-10)
+        cif = aj.cumulative_incidence_.query("cause == @cause").set_index("time")
+        common = np.intersect1d(times, cif.index)
+        # lifelines gives NaN where the last row exits (n = d); the limit there is finite
+        common = common[np.isfinite(ref.variance_.loc[common].to_numpy().ravel())]
+        assert_allclose(cif.loc[common, "std_err"] ** 2, ref.variance_.loc[common], atol=1e-10)
+        # lifelines (0.30) labels its two interval columns the wrong way round: compare as a set
+        # and gives NaN while F = 0, where the interval is [0, 0]
+        ref_ci = np.sort(ref.confidence_interval_.loc[common].to_numpy(), axis=1)
+        positive = cif.loc[common, "estimate"].to_numpy() > 0
+        assert np.isnan(ref_ci[~positive]).all()
+        assert_allclose(cif.loc[common, ["lower_0.95", "upper_0.95"]].to_numpy()[positive], ref_ci[positive],
+                        atol=1e-10)
+
+
+@pytest.mark.parametrize("with_entry", [False, True])
+def test_aj_cif_sum_plus_survival_is_one_and_matches_km(with_entry):
+    t, _, label = _competing(500, seed=4, ties=True)
+    rng = np.random.default_rng(5)
+    entry = np.where(rng.random(t.size) < 0.4, np.floor((t - 1) * rng.random(t.size)), 0.0) if with_entry else None
+    g = rng.choice(["a", "b"], t.size)
+    aj = AalenJohansen().fit(t, label, entry=entry, by=g)
+    times = np.unique(t)
+    total = aj.at(times).groupby(["group", "time"])["estimate"].sum().unstack(0)
+    surv = aj.survival_at(times)
+    assert_allclose(total.to_numpy() + surv.to_numpy(), 1.0, atol=1e-12)
+    km = KaplanMeier().fit(t, pd.notna(label), entry=entry, by=g)
+    assert_allclose(surv.to_numpy(), km.predict(times).to_numpy(), atol=1e-12)
+
+
+def test_aj_hand_calculation_with_tied_causes():
+    # times 1: werk, 2: overig and werk (tie), 3: censored, 4: werk
+    t = [1, 2, 2, 3, 4]
+    cause = ["werk", "overig", "werk", None, "werk"]
+    aj = AalenJohansen().fit(t, cause)
+    # n = 5, 4, 2, 1. S: 4/5, 4/5*2/4 = 2/5, 2/5, 0. F_werk: 1/5, +4/5*1/4 = 2/5, 2/5, +2/5 = 4/5
+    werk = aj.at([1, 2, 3, 4], cause="werk")["estimate"]
+    overig = aj.at([1, 2, 3, 4], cause="overig")["estimate"]
+    assert_allclose(werk, [1 / 5, 2 / 5, 2 / 5, 4 / 5], atol=1e-12)
+    assert_allclose(overig, [0, 1 / 5, 1 / 5, 1 / 5], atol=1e-12)
+    assert_allclose(aj.survival_at([4])["all"], [0.0], atol=1e-12)
+    with pytest.raises(CaseloadError, match="unknown cause"):
+        aj.at([1], cause="studie")
