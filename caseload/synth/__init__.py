@@ -1,0 +1,29 @@
+"""Synthetic caseload extracts with ground truth, calibrated to DOMAIN.md.
+
+``generate`` simulates clients, benefit spells, assessments and activities;
+``write_extract`` writes them as files in the ``gws`` (one row per payment period,
+Dutch columns) or ``canonical`` layout, optionally with bad rows of known kinds.
+"""
+
+from caseload.synth.codes import (
+    DROPOUT_REASONS,
+    END_REASON_TEXT,
+    GWS_COLUMNS,
+    HOUSEHOLD_TEXT,
+    PROFILE_MARKETS,
+    PROFILE_PROTOTYPES,
+)
+from caseload.synth.generator import MUNICIPALITY_WEIGHTS, SEGMENT_CUTOFFS, generate, spell_periods
+
+__all__ = [
+    "generate",
+    "spell_periods",
+    "END_REASON_TEXT",
+    "HOUSEHOLD_TEXT",
+    "GWS_COLUMNS",
+    "PROFILE_PROTOTYPES",
+    "PROFILE_MARKETS",
+    "DROPOUT_REASONS",
+    "MUNICIPALITY_WEIGHTS",
+    "SEGMENT_CUTOFFS",
+]

@@ -1,0 +1,480 @@
+"""Simulation of client careers: households, benefit spells, assessments, activities.
+
+The simulation is in continuous time (months, float) and vectorised over
+households: each loop step advances every household by one assessment interval
+(6-12 months), so the number of Python iterations is the longest career in
+intervals (about a hundred), never the number of clients.
+
+Model
+-----
+A household (one person, or a couple with one dossier) enters benefit at a time
+drawn from a yearly inflow intensity. While on benefit it is assessed at the
+start of the spell and then every 6-12 months (uniform). Each assessment fixes,
+until the next one, the monthly hazards
+
+* exit to work: ``h_w = sum over the persons of exp(eta)`` with ``eta`` linear in
+  ladder step, werkfit, barriers, competences, age, education and the calendar
+  year (plus the optional disparity of the group, which no feature carries);
+* other exits (verhuizing, inkomen_partner, andere_uitkering, opleiding,
+  handhaving, overlijden, detentie, overig): ``h_o``, household level;
+* ``aow``: deterministic at the pension age of the applicant.
+
+Because the hazards are constant between assessments and the next assessment
+is at least 6 months away, the probability of exit to work within 6 months of
+an assessment is exactly ``h_w / h * (1 - exp(-h * T))`` with ``h = h_w + h_o``
+and ``T = min(6, months to the pension age)``. That is ``true_p_work_6m``.
+After an exit the household may return (revolving door), with a probability
+and delay that depend on the end reason.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from caseload.schema import BARRIERS, COMPETENCES
+from caseload.synth.codes import PROFILE_PROTOTYPES
+
+DAYS_PER_MONTH = 365.25 / 12
+SIM_YEARS_BEFORE_START = 30
+"""Inflow is simulated from this many years before ``start``, so that spells open
+at ``start`` carry a realistic (long) history."""
+
+END_CODES = ("werk", "werk_deels", "opleiding", "verhuizing", "inkomen_partner",
+             "andere_uitkering", "aow", "detentie", "overlijden", "handhaving", "overig")
+_E = {c: i for i, c in enumerate(END_CODES)}
+_OTHER = ("opleiding", "verhuizing", "inkomen_partner", "andere_uitkering", "detentie",
+          "overlijden", "handhaving", "overig")
+HOUSEHOLDS = ("alleenstaand", "alleenstaande_ouder", "paar", "paar_met_kinderen")
+EDUCATIONS = ("laag", "middel", "hoog", "onbekend")
+MIGRATIONS = ("nederland", "europa", "buiten_europa", "onbekend")
+_COMP = list(COMPETENCES)
+_BARR = list(BARRIERS)
+_PROTO = np.array([[PROFILE_PROTOTYPES[p][c] for c in _COMP] for p in range(1, 7)])
+
+# ---------------------------------------------------------------- parameters
+# Relative inflow intensity per calendar year (crisis 2009-2014, refugees 2015-2017,
+# tight labour market 2018-2019 and 2022-2023). Years not listed: 1.0.
+INFLOW_BY_YEAR = {2009: 1.25, 2010: 1.3, 2011: 1.3, 2012: 1.35, 2013: 1.4, 2014: 1.35,
+                  2015: 1.35, 2016: 1.4, 2017: 1.2, 2018: 1.0, 2019: 0.95, 2020: 1.1,
+                  2021: 0.95, 2022: 0.9, 2023: 0.95, 2024: 1.0, 2025: 1.0}
+# Multiplier of the work hazard per calendar year of the assessment (labour market).
+WORK_BY_YEAR = {2009: 0.8, 2010: 0.8, 2011: 0.8, 2012: 0.75, 2013: 0.75, 2014: 0.85,
+                2015: 0.9, 2016: 0.95, 2017: 1.05, 2018: 1.15, 2019: 1.15, 2020: 0.8,
+                2021: 1.0, 2022: 1.2, 2023: 1.15, 2024: 1.05, 2025: 1.0}
+# Share of refugees with a permit (statushouders) in the inflow per year.
+STATUSHOUDER_BY_YEAR = {2014: 0.06, 2015: 0.14, 2016: 0.22, 2017: 0.16, 2018: 0.10,
+                        2019: 0.08, 2020: 0.07, 2021: 0.08, 2022: 0.10, 2023: 0.12,
+                        2024: 0.12, 2025: 0.11}
+# Share of new target group (former Wajong/Wsw) in the inflow of under-30s from 2015.
+NEW_TARGET_GROUP_BY_YEAR = {2015: 0.08, 2016: 0.10, 2017: 0.11, 2018: 0.12, 2019: 0.13,
+                            2020: 0.13, 2021: 0.14, 2022: 0.14, 2023: 0.15, 2024: 0.15,
+                            2025: 0.15}
+
+WORK_BASE = -3.2
+"""Intercept of the log monthly work hazard (ladder step 4, no barriers, age < 27)."""
+LADDER_EFFECT = np.array([0.0, -2.6, -1.8, -0.9, 0.0, 0.9, 1.35])  # index = step
+WORK_COEF = {
+    "werkfit": 0.8, "barrier_language": -0.6, "barrier_debts": -0.35, "barrier_care": -0.3,
+    "barrier_health": -0.8, "barrier_childcare": -0.45, "competence_mean": 0.45,
+    "competence_drive": 0.3, "edu_middel": 0.15, "edu_hoog": 0.35, "new_target_group": -0.6,
+}
+WORK_PARTIAL_SHARE = 0.25
+"""Share of exits to work that are partial (``werk_deels``)."""
+
+# Return to benefit after an exit: P(return within 12 months), P(return later).
+RETURN = {
+    "werk": (0.16, 0.18), "werk_deels": (0.20, 0.18), "opleiding": (0.10, 0.20),
+    "verhuizing": (0.0, 0.03), "inkomen_partner": (0.04, 0.12),
+    "andere_uitkering": (0.04, 0.08), "aow": (0.0, 0.0), "detentie": (0.35, 0.2),
+    "overlijden": (0.0, 0.0), "handhaving": (0.25, 0.15), "overig": (0.10, 0.12),
+}
+
+
+def _year_lookup(table: dict, default: float, years: np.ndarray) -> np.ndarray:
+    lo, hi = min(table), max(table)
+    arr = np.array([table.get(y, default) for y in range(lo, hi + 1)])
+    idx = np.clip(years - lo, 0, hi - lo)
+    out = arr[idx]
+    out = np.where(years < lo, default, out)
+    out = np.where(years > hi, arr[-1], out)
+    return out
+
+
+class _Clock:
+    """Converts simulation months (float, since ``epoch``) to days and years."""
+
+    def __init__(self, start: pd.Timestamp, peildatum: pd.Timestamp):
+        self.epoch = pd.Timestamp(year=start.year - SIM_YEARS_BEFORE_START, month=1, day=1)
+        self.start = self.months(start)
+        self.end = self.months(peildatum + pd.Timedelta(days=1))
+
+    def months(self, ts: pd.Timestamp) -> float:
+        return (ts - self.epoch).days / DAYS_PER_MONTH
+
+    def days(self, t: np.ndarray) -> np.ndarray:
+        """Whole days since the epoch (floor)."""
+        return np.floor(np.asarray(t) * DAYS_PER_MONTH).astype("int64")
+
+    def year(self, t: np.ndarray) -> np.ndarray:
+        return self.epoch.year + np.floor(np.asarray(t) / 12.0).astype("int64")
+
+    def dates(self, t: np.ndarray) -> np.ndarray:
+        d = self.days(t)
+        return (np.datetime64(self.epoch.date(), "D") + d).astype("datetime64[ns]")
+
+
+def aow_age(birth_year: np.ndarray) -> np.ndarray:
+    """Pension (AOW) age in years: 65 for cohorts up to 1947, 67 from 1957, linear between.
+
+    A smooth version of the real schedule (66 in 2018, 67 in 2024)."""
+    return 65.0 + np.clip((birth_year - 1947) / 10 * 2, 0, 2)
+
+
+def _draw_households(rng, m: int, clock: _Clock, weights: np.ndarray) -> dict:
+    """Static traits of ``m`` households and their persons (main applicant first)."""
+    # inflow time: monthly grid weighted by the yearly intensity
+    n_months = int(np.ceil(clock.end))
+    grid_years = clock.year(np.arange(n_months) + 0.5)
+    w = _year_lookup(INFLOW_BY_YEAR, 1.0, grid_years)
+    month = rng.choice(n_months, size=m, p=w / w.sum())
+    t0 = np.minimum(month + rng.random(m), clock.end - 1e-6)
+    year0 = clock.year(t0)
+    muni = rng.choice(len(weights), size=m, p=weights)
+
+    # age at first inflow: young people enter often, leave fast
+    band = rng.choice(3, size=m, p=[0.34, 0.44, 0.22])
+    lo = np.array([18.0, 27.0, 45.0])[band]
+    hi = np.array([27.0, 45.0, 63.0])[band]
+    age0 = lo + (hi - lo) * rng.random(m)
+
+    statushouder = rng.random(m) < _year_lookup(STATUSHOUDER_BY_YEAR, 0.0, year0)
+    ntg = (rng.random(m) < _year_lookup(NEW_TARGET_GROUP_BY_YEAR, 0.0, year0)) & (age0 < 30) & ~statushouder
+    age0 = np.where(ntg, 18 + 4 * rng.random(m), age0)
+    age0 = np.where(statushouder, 20 + 30 * rng.beta(1.5, 2.5, m), age0)
+
+    r = rng.random(m)
+    young = age0 < 27
+    # household form by age: couples and single parents are rarer among the young
+    p_single_parent = np.where(young, 0.10, np.where(age0 < 45, 0.28, 0.08))
+    p_couple = np.where(young, 0.03, np.where(age0 < 45, 0.06, 0.09))
+    p_couple_kids = np.where(young, 0.03, np.where(age0 < 45, 0.10, 0.04))
+    p_couple = np.where(statushouder, 0.12, p_couple)
+    p_couple_kids = np.where(statushouder, 0.25, p_couple_kids)
+    household = np.zeros(m, dtype=np.int8)
+    household[r < p_single_parent] = 1
+    household[(r >= p_single_parent) & (r < p_single_parent + p_couple)] = 2
+    household[(r >= p_single_parent + p_couple) & (r < p_single_parent + p_couple + p_couple_kids)] = 3
+    household[ntg] = 0
+    couple = household >= 2
+
+    sex = np.where(rng.random(m) < 0.48, "V", "M").astype(object)
+    sex[household == 1] = np.where(rng.random((household == 1).sum()) < 0.9, "V", "M")
+    return {"t0": t0, "muni": muni, "age0": age0, "statushouder": statushouder, "ntg": ntg,
+            "household": household, "couple": couple, "sex": sex}
+
+
+def _draw_persons(rng, hh: dict, clock: _Clock) -> dict:
+    """Persons: mains are 0..m-1 (person i belongs to household i); partners follow."""
+    m = len(hh["t0"])
+    partner_of = np.flatnonzero(hh["couple"])  # household of each partner
+    k = len(partner_of)
+    hh_of = np.concatenate([np.arange(m), partner_of])
+    age0 = np.concatenate([hh["age0"], np.clip(hh["age0"][partner_of] + rng.normal(-1, 4, k), 18, 64)])
+    birth_t = np.concatenate([hh["t0"], hh["t0"][partner_of]]) - age0 * 12
+    sex_p = np.where(hh["sex"][partner_of] == "M", "V", "M").astype(object)
+    sex = np.concatenate([hh["sex"], sex_p])
+    statushouder = hh["statushouder"][hh_of]
+    ntg = np.concatenate([hh["ntg"], np.zeros(k, bool)])
+    n = m + k
+
+    mig = rng.choice(4, size=n, p=[0.62, 0.12, 0.24, 0.02])
+    mig[statushouder] = 2
+    mig[m:] = mig[partner_of]  # partners share the migration background
+    edu = rng.choice(4, size=n, p=[0.47, 0.37, 0.09, 0.07])
+    edu[statushouder] = rng.choice(4, size=statushouder.sum(), p=[0.35, 0.15, 0.1, 0.4])
+    edu[ntg] = 0
+    work_limitation = ntg | (rng.random(n) < 0.05)
+    profile = rng.choice(6, size=n, p=[0.2, 0.15, 0.2, 0.17, 0.12, 0.16])
+    comp = _PROTO[profile] + rng.normal(0, 0.45, (n, len(_COMP)))
+    comp -= np.where(ntg, 0.6, 0.0)[:, None]
+    comp = np.clip(comp, 1, 5)
+    health = rng.random(n) < 0.08 + np.clip((age0 - 30) * 0.006, 0, 0.25)
+    birth_year = clock.year(birth_t)
+    return {"hh": hh_of, "birth_t": birth_t, "birth_year": birth_year, "sex": sex,
+            "statushouder": statushouder, "ntg": ntg, "mig": mig, "edu": edu,
+            "work_limitation": work_limitation, "profile": profile, "comp": comp,
+            "health": health, "n": n, "m": m}
+
+
+def _intake(rng, p: dict, idx: np.ndarray, age: np.ndarray, household: np.ndarray, first: np.ndarray,
+            state: dict) -> None:
+    """Set the features of persons ``idx`` at the intake assessment of a spell."""
+    n = len(idx)
+    edu = p["edu"][idx]
+    score = (3.6 + 0.5 * (edu == 1) + 0.9 * (edu == 2) - 0.9 * p["health"][idx]
+             - 1.2 * p["ntg"][idx] - 0.8 * p["statushouder"][idx]
+             - 0.035 * np.clip(age - 30, 0, None) + rng.normal(0, 1.15, n))
+    ladder_new = np.clip(np.round(score), 1, 6).astype(np.int8)
+    # a returning client keeps roughly the step reached (work experience counts)
+    old = state["ladder"][idx]
+    ladder = np.where(first, ladder_new, np.clip(np.maximum(old, ladder_new) - (rng.random(n) < 0.3), 1, 6))
+    state["ladder"][idx] = ladder
+    state["werkfit"][idx] = rng.random(n) < 1 / (1 + np.exp(-(-1.3 + 1.1 * (ladder - 4.0))))
+    b = state["barriers"]
+    lang_p = np.where(p["statushouder"][idx], 0.85, np.where(p["mig"][idx] == 2, 0.25,
+                      np.where(p["mig"][idx] == 1, 0.15, 0.02)))
+    b[idx, 0] = np.where(first, rng.random(n) < lang_p, b[idx, 0])
+    b[idx, 1] = rng.random(n) < 0.22
+    b[idx, 2] = rng.random(n) < 0.04 + 0.06 * (age > 45)
+    b[idx, 3] = p["health"][idx] | (rng.random(n) < 0.04)
+    b[idx, 4] = rng.random(n) < np.where(household == 1, 0.35, np.where(household == 3, 0.12, 0.0))
+    state["drift"][idx] = np.where(first[:, None], 0.0, state["drift"][idx])
+
+
+def _evolve(rng, p: dict, idx: np.ndarray, age: np.ndarray, state: dict) -> None:
+    """Slow change of features between two assessments within a spell."""
+    n = len(idx)
+    ladder = state["ladder"][idx].astype(np.int16)
+    up = rng.random(n) < np.where(p["ntg"][idx], 0.07, np.where(ladder <= 4, 0.16, 0.06))
+    down = rng.random(n) < 0.04
+    ladder = np.clip(ladder + up - down, 1, 6)
+    state["ladder"][idx] = ladder
+    wf = state["werkfit"][idx]
+    redraw = rng.random(n) < 0.3
+    new_wf = rng.random(n) < 1 / (1 + np.exp(-(-1.3 + 1.1 * (ladder - 4.0))))
+    state["werkfit"][idx] = np.where(redraw, new_wf, wf)
+    b = state["barriers"]
+    b[idx, 0] &= rng.random(n) > 0.12
+    b[idx, 1] = np.where(b[idx, 1], rng.random(n) > 0.15, rng.random(n) < 0.03)
+    b[idx, 2] = np.where(b[idx, 2], rng.random(n) > 0.1, rng.random(n) < 0.01)
+    b[idx, 3] = b[idx, 3] | (rng.random(n) < 0.005 * np.clip(age - 35, 1, None) / 5)
+    b[idx, 4] &= rng.random(n) > 0.15
+    state["drift"][idx] += rng.normal(0.02, 0.08, (n, 1))
+
+
+def _competences(rng, p: dict, idx: np.ndarray, state: dict) -> np.ndarray:
+    """Observed competence scores: true level + slow drift + measurement noise."""
+    obs = p["comp"][idx] + state["drift"][idx] + rng.normal(0, 0.25, (len(idx), len(_COMP)))
+    return np.clip(np.round(obs * 2) / 2, 1, 5)
+
+
+def _work_eta(p: dict, idx: np.ndarray, age: np.ndarray, year: np.ndarray, comp: np.ndarray,
+              state: dict) -> np.ndarray:
+    """Linear predictor of the log monthly work hazard (without disparity)."""
+    b = state["barriers"][idx]
+    edu = p["edu"][idx]
+    c = WORK_COEF
+    eta = (WORK_BASE + LADDER_EFFECT[state["ladder"][idx]]
+           + c["werkfit"] * state["werkfit"][idx]
+           + b @ np.array([c[k] for k in _BARR])
+           + c["competence_mean"] * (comp.mean(axis=1) - 3.0)
+           + c["competence_drive"] * (comp[:, 0] - 3.0)
+           + c["edu_middel"] * (edu == 1) + c["edu_hoog"] * (edu == 2)
+           + c["new_target_group"] * p["ntg"][idx]
+           - 0.25 * (age >= 27) - 0.055 * np.clip(age - 45, 0, None)
+           - 0.08 * np.clip(age - 55, 0, None))
+    return eta + np.log(_year_lookup(WORK_BY_YEAR, 1.0, year))
+
+
+def _other_hazards(p: dict, idx: np.ndarray, age: np.ndarray, household: np.ndarray,
+                   state: dict) -> np.ndarray:
+    """Monthly hazards of the other exits (columns in ``_OTHER`` order) of main persons."""
+    young = age < 27
+    mid = (age >= 27) & (age < 45)
+    health = state["barriers"][idx, 3]
+    male = p["sex"][idx] == "M"
+    single = household <= 1
+    h = np.empty((len(idx), len(_OTHER)))
+    h[:, 0] = np.where(young, 0.011, np.where(age < 35, 0.002, 0.0002))  # opleiding
+    h[:, 1] = np.where(young, 0.006, np.where(mid, 0.003, 0.0012))  # verhuizing
+    h[:, 2] = single * np.where(young, 0.006, np.where(mid, 0.004, 0.0012))  # inkomen_partner
+    h[:, 3] = 0.0012 + 0.004 * health + 0.0015 * (age >= 45) + 0.002 * p["ntg"][idx]  # andere_uitk.
+    h[:, 4] = np.where(young & male, 0.0012, 0.0002)  # detentie
+    h[:, 5] = 0.00004 * np.exp(0.085 * (age - 40))  # overlijden
+    h[:, 6] = np.where(young, 0.004, 0.0015)  # handhaving
+    h[:, 7] = 0.0015  # overig
+    return h
+
+
+def _p6(hw: np.ndarray, ho: np.ndarray, horizon: np.ndarray) -> np.ndarray:
+    h = hw + ho
+    return hw / h * -np.expm1(-h * horizon)
+
+
+def _apply_disparity(hw_group: np.ndarray, ho: np.ndarray, horizon: np.ndarray,
+                     odds_ratio: float) -> np.ndarray:
+    """Work hazards that multiply the odds of exit to work within 6 months by ``odds_ratio``.
+
+    Solved per row by bisection on the log hazard multiplier (p6 is increasing in it)."""
+    p0 = _p6(hw_group, ho, horizon)
+    odds = odds_ratio * p0 / (1 - p0)
+    target = odds / (1 + odds)
+    lo = np.full(len(hw_group), -12.0)
+    hi = np.full(len(hw_group), 12.0)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        too_high = _p6(hw_group * np.exp(mid), ho, horizon) > target
+        hi = np.where(too_high, mid, hi)
+        lo = np.where(too_high, lo, mid)
+    return hw_group * np.exp((lo + hi) / 2)
+
+
+def simulate(rng, m: int, clock: _Clock, weights: np.ndarray, disparity_mask_fn=None,
+             odds_ratio: float = 1.0) -> dict:
+    """Simulate ``m`` households from their first inflow to the peildatum.
+
+    Returns household, person, spell, assessment records (numpy arrays with local
+    indices). ``disparity_mask_fn(p, hh) -> bool array`` marks the persons whose odds
+    of exit to work are multiplied by ``odds_ratio``.
+    """
+    hh = _draw_households(rng, m, clock, weights)
+    p = _draw_persons(rng, hh, clock)
+    n = p["n"]
+    partner = np.full(m, -1, dtype=np.int64)
+    partner[p["hh"][m:]] = np.arange(m, n)
+    group = (disparity_mask_fn(p, hh) if disparity_mask_fn is not None else np.zeros(n, bool))
+    t_aow = p["birth_t"][:m] + aow_age(p["birth_year"][:m]) * 12
+
+    state = {"ladder": np.zeros(n, np.int8), "werkfit": np.zeros(n, bool),
+             "barriers": np.zeros((n, len(_BARR)), bool), "drift": np.zeros((n, 1))}
+
+    # household state: mode 0 = waiting to enter at t_enter, 1 = on benefit, 2 = done
+    mode = np.zeros(m, np.int8)
+    t_enter = hh["t0"].copy()
+    first = np.ones(m, bool)
+    spell_start = np.zeros(m)
+    seg_start = np.zeros(m)
+    t_assess = np.zeros(m)
+    spell_no = np.zeros(m, np.int32)
+
+    spells = {k: [] for k in ("hh", "start", "end", "reason", "no")}
+    rec = {k: [] for k in ("person", "t", "ladder", "werkfit", "barriers", "comp", "p6",
+                           "p6_base", "hw", "ho", "spell_no")}
+
+    while True:
+        # ---- entries
+        ent = np.flatnonzero(mode == 0)
+        if len(ent):
+            late = t_enter[ent] >= np.minimum(clock.end, t_aow[ent] - 1)
+            mode[ent[late]] = 2
+            ent = ent[~late]
+            mode[ent] = 1
+            spell_start[ent] = t_enter[ent]
+            seg_start[ent] = t_enter[ent]
+            t_assess[ent] = t_enter[ent] + 0.7 * rng.random(len(ent))
+            spell_no[ent] += 1
+            pers = np.concatenate([ent, partner[ent][partner[ent] >= 0]])
+            age = (t_assess[p["hh"][pers]] - p["birth_t"][pers]) / 12
+            _intake(rng, p, pers, age, hh["household"][p["hh"][pers]], first[p["hh"][pers]], state)
+            first[ent] = False
+        act = np.flatnonzero(mode == 1)
+        if len(act) == 0:
+            break
+        # ---- one assessment interval for every household on benefit
+        pers = np.concatenate([act, partner[act][partner[act] >= 0]])
+        hh_p = p["hh"][pers]
+        ta = t_assess[hh_p]
+        age = (ta - p["birth_t"][pers]) / 12
+        comp = _competences(rng, p, pers, state)
+        eta = _work_eta(p, pers, age, clock.year(ta), comp, state)
+        hw_base_p = np.exp(eta)
+        # household hazards (partners add their work hazard to the dossier's)
+        pos = np.full(m, -1, np.int64)
+        pos[act] = np.arange(len(act))
+        slot = pos[hh_p]
+        hw_base = np.bincount(slot, weights=hw_base_p, minlength=len(act))
+        age_main = age[: len(act)]
+        h_other = _other_hazards(p, act, age_main, hh["household"][act], state)
+        ho = h_other.sum(axis=1)
+        horizon = np.clip(t_aow[act] - t_assess[act], 0, 6)
+        hw_p = hw_base_p
+        if group.any():
+            g = group[pers]
+            if g.any():
+                # the odds of the person's own 6-month work exit are multiplied
+                hw_p = hw_base_p.copy()
+                hw_p[g] = _apply_disparity(hw_base_p[g], ho[slot[g]], np.maximum(horizon[slot[g]], 1e-9),
+                                           odds_ratio)
+        hw = np.bincount(slot, weights=hw_p, minlength=len(act))
+        p6 = _p6(hw, ho, horizon)
+        p6_base = _p6(hw_base, ho, horizon)
+
+        seg_end = np.minimum(np.minimum(t_assess[act] + 6 + 6 * rng.random(len(act)), t_aow[act]),
+                             clock.end)
+        h = hw + ho
+        t_exit = seg_start[act] + rng.exponential(1.0, len(act)) / h
+        exits = t_exit < seg_end
+        # record the assessment if the household was still on benefit and it is in the window
+        keep_a = ((ta >= clock.start) & (ta < clock.end) & (ta < seg_end[slot])
+                  & (~exits[slot] | (t_exit[slot] > ta)))
+        if keep_a.any():
+            k = keep_a
+            rec["person"].append(pers[k])
+            rec["t"].append(ta[k])
+            rec["ladder"].append(state["ladder"][pers[k]].copy())
+            rec["werkfit"].append(state["werkfit"][pers[k]].copy())
+            rec["barriers"].append(state["barriers"][pers[k]].copy())
+            rec["comp"].append(comp[k])
+            rec["p6"].append(p6[slot[k]])
+            rec["p6_base"].append(p6_base[slot[k]])
+            rec["hw"].append(hw[slot[k]])
+            rec["ho"].append(ho[slot[k]])
+            rec["spell_no"].append(spell_no[hh_p[k]])
+
+        # ---- exits: reason proportional to the hazards
+        ex = act[exits]
+        if len(ex):
+            hz = np.column_stack([hw[exits] * (1 - WORK_PARTIAL_SHARE), hw[exits] * WORK_PARTIAL_SHARE,
+                                  h_other[exits]])
+            cum = np.cumsum(hz, axis=1)
+            u = rng.random(len(ex)) * cum[:, -1]
+            choice = (u[:, None] > cum).sum(axis=1)
+            codes = np.array([_E[c] for c in ("werk", "werk_deels", *_OTHER)])[choice]
+            _end_spell(ex, t_exit[exits], codes, spells, spell_start, spell_no)
+            _schedule_return(rng, ex, t_exit[exits], codes, mode, t_enter)
+        stay = act[~exits]
+        se = seg_end[~exits]
+        at_aow = (se >= t_aow[stay]) & (se < clock.end)
+        if at_aow.any():
+            a = stay[at_aow]
+            _end_spell(a, t_aow[a], np.full(len(a), _E["aow"]), spells, spell_start, spell_no)
+            mode[a] = 2
+        cens = se >= clock.end
+        if cens.any():
+            c_ = stay[cens]
+            _end_spell(c_, np.full(len(c_), np.nan), np.full(len(c_), -1), spells, spell_start, spell_no)
+            mode[c_] = 2
+        go = stay[~at_aow & ~cens]
+        if len(go):
+            seg_start[go] = seg_end[~exits][~at_aow & ~cens]
+            t_assess[go] = seg_start[go]
+            pers_go = np.concatenate([go, partner[go][partner[go] >= 0]])
+            age_go = (t_assess[p["hh"][pers_go]] - p["birth_t"][pers_go]) / 12
+            _evolve(rng, p, pers_go, age_go, state)
+
+    spell_arr = {k: np.concatenate(v) if v else np.array([]) for k, v in spells.items()}
+    rec_arr = {k: np.concatenate(v) if v else np.array([]) for k, v in rec.items()}
+    return {"hh": hh, "p": p, "partner": partner, "group": group, "t_aow": t_aow,
+            "spells": spell_arr, "assess": rec_arr}
+
+
+def _end_spell(idx, t_end, codes, spells, spell_start, spell_no) -> None:
+    spells["hh"].append(idx)
+    spells["start"].append(spell_start[idx].copy())
+    spells["end"].append(np.asarray(t_end, dtype=float))
+    spells["reason"].append(np.asarray(codes))
+    spells["no"].append(spell_no[idx].copy())
+
+
+def _schedule_return(rng, idx, t_exit, codes, mode, t_enter) -> None:
+    n = len(idx)
+    p12 = np.array([RETURN[c][0] for c in END_CODES])[codes]
+    plate = np.array([RETURN[c][1] for c in END_CODES])[codes]
+    u = rng.random(n)
+    soon = u < p12
+    later = (u >= p12) & (u < p12 + plate)
+    delay = np.where(soon, 0.5 + 11.5 * rng.random(n), 12 + rng.exponential(40, n))
+    back = soon | later
+    mode[idx] = np.where(back, 0, 2)
+    t_enter[idx] = np.where(back, t_exit + delay, np.inf)
