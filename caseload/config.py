@@ -52,6 +52,14 @@ class ExtractConfig(_Section):
     gap_days: int = Field(
         1, ge=0, description="Period rows of one benefit merge when the gap between them is at most this many days."
     )
+    end_reasons: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra texts of 'Omschrijving einde bijstandsafhankelijkheid' -> END_REASON code.",
+    )
+    households: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra texts of 'Omschrijving leefvorm' -> HOUSEHOLD code.",
+    )
 
 
 class PrivacyConfig(_Section):
@@ -66,10 +74,16 @@ class PrivacyConfig(_Section):
 class ReportConfig(_Section):
     """``[report]``: where and how results are published."""
 
-    out_dir: Path = Path("reports")
-    language: Literal["nl", "en"] = "nl"
+    out_dir: Path = Field(Path("reports"), description="Output folder, replaced as a whole by each successful run.")
+    language: Literal["nl", "en"] = Field("nl", description="Language of headers, labels and figure text.")
     source: str = Field("Eigen bewerking van het uitkeringsbestand", description="Source line under tables and figures.")
-    title: str = "Bestandsanalyse Participatiewet"
+    title: str = Field("Bestandsanalyse Participatiewet", description="Title of index.html and the workbook.")
+    steps: list[str] | None = Field(
+        None,
+        description="Steps of `caseload refresh` to run, in the fixed order (default: all; "
+        "'validate' always runs). Names: validate, stock, segment, flows, durations, "
+        "forecast, kpi, capacity.",
+    )
 
 
 class SegmentConfig(_Section):
@@ -88,7 +102,25 @@ class DurationsConfig(_Section):
 class ForecastConfig(_Section):
     """``[forecast]``: projections and time series."""
 
-    model_config = ConfigDict(extra="allow")
+    horizon: int = Field(12, ge=1, description="Months ahead for the caseload forecast.")
+    season_length: int = Field(12, ge=1, description="Months in a season (ETS seasonality).")
+    levels: list[int] = Field(default_factory=lambda: [80, 95],
+                              description="Prediction-interval levels in percent.")
+    ets_model: str = Field("ZZZ", pattern="^[ZAM][ZAMN][ZAMN]$",
+                           description="ETS model space (error, trend, season; Z = choose by AICc).")
+    history_months: int = Field(120, ge=24, description="Months of extract history used per series.")
+    include_cbs: bool = Field(True, description="Also forecast the national CBS bijstand series (37789ksz).")
+    constrain_structural: bool = Field(
+        True, description="Stock-flow fit: tie inflow to exit rate x published structural level.")
+    origin_year: int | None = Field(
+        None, description="Stock-flow fit: year the stock was zero (e.g. 2015); default a free start stock.")
+    project_until: int = Field(2025, description="Last year of the new-target-group projection.")
+    sheltered_base_year: int = Field(2018, description="Year whose municipal share of the national "
+                                     "sheltered-work target is held constant afterwards.")
+    candidate_quarters: int = Field(4, ge=1, description="Quarters ahead in the candidate pipeline.")
+    segment_column: str = Field("caseworker_segment", description="Assessment column with A/B/C.")
+    pmc_column: str = Field("caseworker_profile",
+                            description="Assessment column with the profile-market combination (or profile).")
 
 
 class KpiConfig(_Section):

@@ -1,0 +1,66 @@
+"""Forecasts: new target groups, sheltered work, caseload series, candidate pipeline.
+
+Submodules (each one idea):
+
+- :mod:`~caseload.forecast.stockflow`: stock-flow projection of the new target
+  groups, ``S(t) = S(t-1)(1 - e) + I``, structural level ``I / e``.
+- :mod:`~caseload.forecast.sheltered`: sheltered work as national target x a
+  constant municipal share, and the inverse.
+- :mod:`~caseload.forecast.checks`: consistency checks on published tables.
+- :mod:`~caseload.forecast.series`: ETS forecasts and rolling backtests of monthly
+  caseload series (long form ``unique_id, ds, y``).
+- :mod:`~caseload.forecast.pipeline`: A/B/C transition matrix and A-candidates per
+  profile-market combination per quarter.
+- :mod:`~caseload.forecast.tables`: the published forecast tables.
+"""
+
+from caseload.forecast.checks import check_published_table, load_published_table, published_long
+from caseload.forecast.pipeline import project_candidates, transition_matrix
+from caseload.forecast.series import (
+    BacktestResult,
+    backtest,
+    forecast_series,
+    load_cbs_bijstand_series,
+    seasonal_naive_mae,
+    stock_series,
+)
+from caseload.forecast.sheltered import (
+    implied_national,
+    load_national_sheltered_work,
+    project_sheltered_work,
+    round_half_up,
+)
+from caseload.forecast.stockflow import StockFlowModel, project_stock, yearly_target_group_counts
+from caseload.forecast.tables import (
+    current_candidates,
+    forecast_tables,
+    monthly_stock,
+    sheltered_work_table,
+    target_group_table,
+)
+
+__all__ = [
+    "StockFlowModel",
+    "project_stock",
+    "yearly_target_group_counts",
+    "project_sheltered_work",
+    "implied_national",
+    "load_national_sheltered_work",
+    "round_half_up",
+    "check_published_table",
+    "load_published_table",
+    "published_long",
+    "forecast_series",
+    "backtest",
+    "BacktestResult",
+    "load_cbs_bijstand_series",
+    "stock_series",
+    "seasonal_naive_mae",
+    "transition_matrix",
+    "project_candidates",
+    "forecast_tables",
+    "target_group_table",
+    "sheltered_work_table",
+    "monthly_stock",
+    "current_candidates",
+]

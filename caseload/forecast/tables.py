@@ -1,0 +1,242 @@
+"""The forecast tables that ``caseload forecast`` and the batch refresh publish.
+
+:func:`forecast_tables` is pure: bundled tables and an optional extract in,
+DataFrames out. Every table carries ``method``, ``parameters`` (JSON) and
+``peildatum`` columns, so a table pasted into a report keeps its provenance.
+Writing them (CSV + one XLSX) is left to the CLI and the refresh job.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from caseload.errors import CaseloadError
+from caseload.forecast.checks import check_published_table, load_published_table, published_long
+from caseload.forecast.pipeline import GROUPS, project_candidates, transition_matrix
+from caseload.forecast.series import forecast_series, load_cbs_bijstand_series, stock_series
+from caseload.forecast.sheltered import load_national_sheltered_work, project_sheltered_work
+from caseload.forecast.stockflow import StockFlowModel, yearly_target_group_counts
+
+__all__ = ["forecast_tables", "target_group_table", "sheltered_work_table", "current_candidates",
+           "monthly_stock"]
+
+
+def _stamp(df: pd.DataFrame, method: str, params: dict, peildatum) -> pd.DataFrame:
+    out = df.copy()
+    out["method"] = method
+    out["parameters"] = json.dumps(params, sort_keys=True, default=str)
+    out["peildatum"] = pd.Timestamp(peildatum).date() if peildatum is not None else None
+    return out
+
+
+def target_group_table(published: pd.DataFrame | None = None, until: int = 2025,
+                       constrain_structural: bool = True, origin_year: int | None = None) -> pd.DataFrame:
+    """Stock-flow fit of the new target groups to a published table, with projection.
+
+    Parameters
+    ----------
+    published : DataFrame, optional
+        Wide published table; default the bundled Stadskanaal/Veendam table.
+    until : int, default 2025
+        Last projected year.
+    constrain_structural, origin_year
+        As in :class:`~caseload.forecast.StockFlowModel`.
+
+    Returns
+    -------
+    DataFrame
+        ``municipality, year, published, fitted, residual, inflow, exit_rate,
+        structural_implied, structural_published``; years after the table have
+        ``published`` missing.
+    """
+    published = load_published_table() if published is None else published
+    yearly, struct = published_long(published, "nieuwe_doelgroepen", "stock")
+    model = StockFlowModel(constrain_structural=constrain_structural, origin_year=origin_year)
+    model.fit(yearly, structural=struct)
+    years = range(int(yearly["year"].min()), max(until, int(yearly["year"].max())) + 1)
+    pred = model.predict(years).rename(columns={"stock": "fitted"})
+    out = pred.merge(yearly.rename(columns={"stock": "published"}), on=["municipality", "year"], how="left")
+    out["residual"] = out["published"] - out["fitted"]
+    p = model.params_[["inflow", "exit_rate", "structural_implied", "structural_published"]]
+    return out.merge(p, left_on="municipality", right_index=True)[
+        ["municipality", "year", "published", "fitted", "residual", "inflow", "exit_rate",
+         "structural_implied", "structural_published"]]
+
+
+def sheltered_work_table(published: pd.DataFrame | None = None, national: pd.DataFrame | None = None,
+                         base_year: int = 2018) -> pd.DataFrame:
+    """Sheltered-work places: the method of the source recomputed beside the published numbers.
+
+    Returns
+    -------
+    DataFrame
+        ``municipality, year, places, published, difference, share, national_target,
+        national_status, basis``.
+    """
+    published = load_published_table() if published is None else published
+    national = load_national_sheltered_work() if national is None else national
+    mun, _ = published_long(published, "beschut_werk", "places")
+    nat = national[~national.get("structural", pd.Series(False, index=national.index)).astype(bool)]
+    known = mun[mun["year"] <= base_year]
+    out = project_sheltered_work(nat[["year", "target"]], known, base_year=base_year)
+    out = out.merge(mun.rename(columns={"places": "published"}), on=["municipality", "year"], how="left")
+    out["difference"] = out["places"] - out["published"]
+    if "status" in nat.columns:
+        out = out.merge(nat[["year", "status"]].astype({"year": int}).rename(
+            columns={"status": "national_status"}), on="year", how="left")
+    return out
+
+
+def monthly_stock(spells: pd.DataFrame, peildatum=None, by: str = "municipality") -> pd.DataFrame:
+    """Persons on benefit at the end of each month per municipality, long form.
+
+    Uses :func:`caseload.flows.monthly_flows` when that module is installed;
+    otherwise counts spells open at each month end directly.
+
+    Returns
+    -------
+    DataFrame
+        ``unique_id, ds, y``.
+    """
+    try:
+        from caseload.flows import monthly_flows
+    except ImportError:
+        monthly_flows = None
+    if monthly_flows is not None:
+        return stock_series(monthly_flows(spells, by=(by,)), id_col=by)
+    if peildatum is None:
+        peildatum = pd.concat([spells["start_date"], spells["end_date"]]).max()
+    months = pd.period_range(spells["start_date"].min(), pd.Timestamp(peildatum), freq="M")
+    ends = months.end_time.normalize().to_numpy()
+    ends = ends[ends <= np.datetime64(pd.Timestamp(peildatum))]
+    rows = []
+    for g, sp in spells.groupby(by, sort=True):
+        start = np.sort(sp["start_date"].to_numpy())
+        stop = np.sort(sp["end_date"].fillna(pd.Timestamp.max).to_numpy())
+        # open at month end e: started on or before e and not ended on or before e.
+        n = np.searchsorted(start, ends, side="right") - np.searchsorted(stop, ends, side="right")
+        rows.append(pd.DataFrame({"unique_id": str(g), "ds": pd.DatetimeIndex(ends).to_period("M")
+                                  .to_timestamp(how="start"), "y": n.astype(float)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def current_candidates(assessments: pd.DataFrame, spells: pd.DataFrame, clients: pd.DataFrame | None,
+                       peildatum, segment: str = "caseworker_segment",
+                       pmc: str = "caseworker_profile") -> pd.DataFrame:
+    """Clients on benefit at the peildatum with their latest group and PMC.
+
+    Returns
+    -------
+    DataFrame
+        ``segment, pmc[, municipality]`` one row per client (no client id).
+    """
+    peil = pd.Timestamp(peildatum)
+    open_ = spells[(spells["start_date"] <= peil) & (spells["end_date"].isna() | (spells["end_date"] > peil))]
+    for col in (segment, pmc):
+        if col not in assessments.columns:
+            raise CaseloadError(f"assessments lack the column '{col}'.", column=col,
+                                fix="Set [forecast] segment_column / pmc_column to existing columns.")
+    latest = (assessments[assessments["assessed_on"] <= peil].sort_values("assessed_on")
+              .groupby("client_id").tail(1))
+    cur = latest[latest["client_id"].isin(open_["client_id"])]
+    mun = open_.drop_duplicates("client_id").set_index("client_id")["municipality"]
+    out = pd.DataFrame({"segment": cur[segment].astype("string").to_numpy(),
+                        "pmc": cur[pmc].astype("string").to_numpy(),
+                        "municipality": cur["client_id"].map(mun).to_numpy()})
+    return out[out["segment"].isin(GROUPS) & out["pmc"].notna()].reset_index(drop=True)
+
+
+def forecast_tables(caseload=None, config=None) -> dict[str, pd.DataFrame]:
+    """Every forecast table: new target groups, sheltered work, checks, caseload, candidates.
+
+    Parameters
+    ----------
+    caseload : Caseload, optional
+        An extract (``caseload.read_extract``). Without it only the tables from
+        bundled sources are made (published Stadskanaal/Veendam table, CBS series).
+    config : Config or ForecastConfig, optional
+        Settings of the ``[forecast]`` section; defaults when absent.
+
+    Returns
+    -------
+    dict of DataFrame
+        ``nieuwe_doelgroepen``, ``beschut_werk``, ``controle_bron``,
+        ``caseload_prognose`` and, with an extract, ``nieuwe_doelgroepen_extract``
+        (when clients are flagged) and ``kandidaten``. Each has ``method``,
+        ``parameters`` and ``peildatum`` columns.
+    """
+    from caseload.config import ForecastConfig
+
+    cfg = getattr(config, "forecast", config) or ForecastConfig()
+    levels = tuple(cfg.levels)
+    peil = None if caseload is None else caseload.peildatum
+    out: dict[str, pd.DataFrame] = {}
+    src_peil = pd.Timestamp("2017-05-31")  # date of the published source table
+
+    tg = target_group_table(until=cfg.project_until, constrain_structural=cfg.constrain_structural,
+                            origin_year=cfg.origin_year)
+    out["nieuwe_doelgroepen"] = _stamp(
+        tg, "voorraad-stroommodel S(t) = S(t-1)(1 - e) + I, kleinste kwadraten"
+        + (", I = e x structureel niveau" if cfg.constrain_structural else ""),
+        {"constrain_structural": cfg.constrain_structural, "origin_year": cfg.origin_year}, src_peil)
+
+    sw = sheltered_work_table(base_year=cfg.sheltered_base_year)
+    out["beschut_werk"] = _stamp(
+        sw, f"taakstelling SZW t/m {cfg.sheltered_base_year}, daarna aandeel {cfg.sheltered_base_year} "
+        "x landelijke taakstelling, half naar boven afgerond",
+        {"base_year": cfg.sheltered_base_year}, src_peil)
+
+    out["controle_bron"] = _stamp(check_published_table(load_published_table()),
+                                  "controle totalen, volgorde jaren, negatieve en ontbrekende aantallen",
+                                  {}, src_peil)
+
+    series = []
+    if cfg.include_cbs:
+        series.append(load_cbs_bijstand_series())
+    if caseload is not None and len(caseload.spells):
+        stock = monthly_stock(caseload.spells, peildatum=peil)
+        # Only the last years: the ETS model is local, older history adds little but time.
+        keep = stock["ds"] >= stock["ds"].max() - pd.DateOffset(months=cfg.history_months - 1)
+        series.append(stock[keep])
+    if series:
+        fc = forecast_series(pd.concat(series, ignore_index=True), horizon=cfg.horizon,
+                             season_length=cfg.season_length, level=levels, model=cfg.ets_model)
+        fc = fc.drop(columns="method")
+        out["caseload_prognose"] = _stamp(
+            fc, "ETS per reeks, model gekozen op AICc (statsforecast AutoETS); "
+            "NL = CBS 37789ksz x 1000 uitkeringen",
+            {"horizon": cfg.horizon, "season_length": cfg.season_length, "levels": list(levels),
+             "model_space": cfg.ets_model, "history_months": cfg.history_months},
+            peil if peil is not None else load_cbs_bijstand_series()["ds"].max())
+
+    if caseload is not None:
+        clients = caseload.clients
+        if "new_target_group" in clients.columns and clients["new_target_group"].fillna(False).any():
+            yearly = yearly_target_group_counts(clients, caseload.spells, peil)
+            yearly = yearly[yearly["year"] >= yearly["year"].max() - 9]
+            ok = yearly.groupby("municipality")["stock"].transform(lambda s: (s > 0).sum() >= 3)
+            if ok.any():
+                m = StockFlowModel(origin_year=None).fit(yearly[ok])
+                tab = m.residuals_.merge(m.params_[["inflow", "exit_rate", "structural_implied"]],
+                                         left_on="municipality", right_index=True)
+                out["nieuwe_doelgroepen_extract"] = _stamp(
+                    tab, "voorraad-stroommodel op jaarstanden 31 december uit het extract",
+                    {"origin_year": None, "years": [int(yearly['year'].min()), int(yearly['year'].max())]},
+                    peil)
+        ass = caseload.assessments
+        if len(ass) and cfg.segment_column in ass.columns and ass[cfg.segment_column].notna().any():
+            P = transition_matrix(ass, caseload.spells, segment=cfg.segment_column, peildatum=peil)
+            cur = current_candidates(ass, caseload.spells, clients, peil, segment=cfg.segment_column,
+                                     pmc=cfg.pmc_column)
+            proj = project_candidates(cur, P, quarters=cfg.candidate_quarters, level=levels, start=peil)
+            params = {"quarters": cfg.candidate_quarters, "segment_column": cfg.segment_column,
+                      "pmc_column": cfg.pmc_column,
+                      "transitions": P.round(4).to_dict(orient="index"),
+                      "n_transitions": P.attrs["n_transitions"]}
+            out["kandidaten"] = _stamp(proj, "Markov-keten per kwartaal over A, B, C, werk en overige "
+                                       "uitstroom; overgangen geschat uit opeenvolgende diagnoses",
+                                       params, peil)
+    return out
