@@ -14,6 +14,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 from caseload.config import Config, load_config
 from caseload.errors import CaseloadError, ConfigError, ExtractError, NotFittedError
+from caseload.extract import MAPPINGS, consolidate_spells, read_extract
 from caseload.privacy import (
     PrivacyError,
     is_valid_bsn,
@@ -44,6 +45,9 @@ __all__ = [
     "SPELLS",
     "ASSESSMENTS",
     "ACTIVITIES",
+    "read_extract",
+    "consolidate_spells",
+    "MAPPINGS",
     "KaplanMeier",
     "AalenJohansen",
     "PrivacyError",

@@ -67,6 +67,59 @@ ConfigOption = Annotated[
 # Commands are added below, one section per module.
 
 
+# --- extract ---
+
+
+@app.command("validate")
+@friendly_errors
+def validate_command(
+    files: Annotated[list[Path], typer.Argument(help="Extract files (csv, xlsx, parquet).")],
+    config: ConfigOption = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option("--mapping", "-m",
+                     help="Preset (gws, canonical) or a TOML file with field = \"column\" lines."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the rejected rows (values masked) to this CSV file."),
+    ] = None,
+    peildatum: Annotated[
+        str | None,
+        typer.Option("--peildatum", help="Reference date (default: config, else the latest date in the data)."),
+    ] = None,
+) -> None:
+    """Check extract files: rows read, loaded and rejected per file, and why.
+
+    Exit code 0 when every row loads, 1 when some rows were rejected, 2 when a
+    whole file cannot be read (the message says which file and what to do).
+    """
+    from rich.table import Table
+
+    from caseload.config import load_config
+    from caseload.extract import read_extract, read_mapping, validation_summary, write_rejected
+
+    cfg = load_config(config)
+    with console.status(f"Reading {len(files)} file(s)..."):
+        cs = read_extract(files, mapping=read_mapping(mapping), peildatum=peildatum, config=cfg)
+    summary = validation_summary(cs)
+    table = Table(title=f"caseload validate (peildatum {cs.peildatum:%d-%m-%Y})")
+    for col, just in (("Bestand", "left"), ("Tabel", "left"), ("Gelezen", "right"),
+                      ("Geladen", "right"), ("Afgewezen", "right"), ("Belangrijkste redenen", "left")):
+        table.add_column(col, justify=just)
+    for r in summary.itertuples(index=False):
+        table.add_row(Path(r.file).name, r.table, f"{r.rows_read:,}", f"{r.rows_loaded:,}",
+                      f"{r.rows_rejected:,}", r.top_reasons)
+    console.print(table)
+    n_rejected = int(summary["rows_rejected"].sum())
+    if out is not None:
+        write_rejected(cs.rejected, out)
+        console.print(f"{n_rejected:,} rejected row(s) written to {out}", highlight=False)
+    elif n_rejected:
+        console.print("Use --out rejected.csv to list every rejected row with the fix.", highlight=False)
+    raise typer.Exit(1 if n_rejected else 0)
+
+
 def main() -> None:
     """Entry point of the ``caseload`` script."""
     app()
