@@ -120,6 +120,52 @@ def validate_command(
     raise typer.Exit(1 if n_rejected else 0)
 
 
+# --- refresh ---
+
+
+@app.command("refresh")
+@friendly_errors
+def refresh_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="caseload.toml with the settings.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder (default: report.out_dir of the config)."),
+    ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of tables and figures: nl or en (default: config)."),
+    ] = None,
+) -> None:
+    """Refresh every table, figure and index.html from the extract in the config.
+
+    Output is written to a temporary folder and swapped in only when every step
+    succeeded; a failed run leaves the previous reports untouched.
+    """
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from caseload.refresh import refresh
+
+    if lang is not None and lang not in ("nl", "en"):
+        raise typer.BadParameter("use nl or en.", param_hint="--lang")
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TimeElapsedColumn(), console=console, transient=False) as progress:
+        result = refresh(config, out_dir=out, lang=lang, progress=progress)
+    table = Table(title="caseload refresh")
+    for col, just in (("step", "left"), ("rows", "right"), ("tables", "right"),
+                      ("figures", "right"), ("seconds", "right")):
+        table.add_column(col, justify=just)
+    for s in result.steps:
+        table.add_row(s.name, f"{s.rows:,}", str(len(s.tables)), str(len(s.figures)),
+                      f"{s.seconds:.2f}")
+    console.print(table)
+    n_supp = sum(t["suppressed"]["primary"] + t["suppressed"]["secondary"]
+                 for t in result.report.manifest["tables"])
+    console.print(f"{len(result.report.manifest['tables'])} tables ({n_supp} cells suppressed), "
+                  f"{len(result.report.manifest['figures'])} figures in {result.seconds:.1f} s -> "
+                  f"{result.out_dir / 'index.html'}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Entry point of the ``caseload`` script."""
     app()

@@ -1,0 +1,416 @@
+"""The batch run: config -> extract -> every analysis -> ``reports/``.
+
+:func:`refresh` reads the extract named in the config, validates it and runs
+the analysis steps in a fixed order. Each step is a function of the run
+context that adds tables and figures to one :class:`~caseload.publish.Publication`
+and returns a row count; the steps call the public API of the analysis modules
+and compute nothing of their own beyond the published aggregates. Only when
+every step succeeded is the publication written (atomically) by
+:func:`caseload.publish.write_report`, so a failed run leaves the previous
+reports untouched.
+
+Steps, in order: ``validate`` (always), ``stock``, ``segment``, ``flows``,
+``durations``, ``forecast``, ``kpi``, ``capacity``. ``[report] steps`` in the
+config selects a subset.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from caseload.config import Config, load_config
+from caseload.errors import CaseloadError
+from caseload.publish import Publication, ReportResult, StepRecord, write_report
+from caseload.schema import CLIENTS, HOUSEHOLD, LADDER, SEX, Caseload, age_band
+
+__all__ = [
+    "RefreshError",
+    "RunContext",
+    "Step",
+    "STEPS",
+    "RefreshResult",
+    "refresh",
+    "stock_on",
+    "stock_composition",
+]
+
+
+class RefreshError(CaseloadError):
+    """A step of the batch run failed; the previous reports are untouched."""
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def stock_on(caseload: Caseload, peildatum=None) -> pd.DataFrame:
+    """Clients with a benefit running on the peildatum, with their characteristics.
+
+    A client counts once even with two spells open on the day. Age is the age
+    reached in the peildatum's year (extracts often carry only the birth year).
+    The client's ladder step is that of the latest assessment on or before the
+    peildatum.
+
+    Parameters
+    ----------
+    caseload : Caseload
+    peildatum : date-like, optional
+        Default ``caseload.peildatum``.
+
+    Returns
+    -------
+    DataFrame
+        One row per client in the stock: the ``clients`` columns plus ``age``,
+        ``age_band`` (Losser bands), ``benefit`` and ``ladder_step`` (nullable).
+    """
+    peil = pd.Timestamp(peildatum if peildatum is not None else caseload.peildatum)
+    sp = caseload.spells
+    open_ = (sp["start_date"] <= peil) & (sp["end_date"].isna() | (sp["end_date"] >= peil))
+    running = (sp.loc[open_, ["client_id", "benefit", "start_date"]]
+               .sort_values(["client_id", "start_date"], kind="stable")
+               .drop_duplicates("client_id", keep="first"))
+    cols = [c for c in CLIENTS.names if c in caseload.clients.columns and c != "peildatum"]
+    stock = running[["client_id", "benefit"]].merge(caseload.clients[cols], on="client_id",
+                                                     how="left", validate="one_to_one")
+    stock["age"] = (peil.year - stock["birth_year"].astype("Float64")).astype("Float64")
+    stock["age_band"] = age_band(stock["age"].to_numpy(dtype="float64", na_value=np.nan))
+    ass = caseload.assessments
+    if len(ass):
+        last = (ass.loc[ass["assessed_on"] <= peil, ["client_id", "assessed_on", "ladder_step"]]
+                .sort_values(["client_id", "assessed_on"], kind="stable")
+                .drop_duplicates("client_id", keep="last"))
+        stock = stock.merge(last[["client_id", "ladder_step"]], on="client_id", how="left")
+    else:
+        stock["ladder_step"] = pd.array([pd.NA] * len(stock), dtype="Int64")
+    return stock.reset_index(drop=True)
+
+
+def stock_composition(stock: pd.DataFrame, by: str, codes=None, lang: str = "nl",
+                      label: str | None = None) -> pd.DataFrame:
+    """Count and share of the stock by one characteristic.
+
+    Parameters
+    ----------
+    stock : DataFrame
+        From :func:`stock_on`.
+    by : str
+        Column to group by (``age_band``, ``sex``, ``household``, ``ladder_step``...).
+    codes : CodeList, optional
+        Gives the row order and the labels; codes not in the data get a count of 0.
+    lang : {"nl", "en"}
+    label : str, optional
+        Header of the group column.
+
+    Returns
+    -------
+    DataFrame
+        Columns: the group label, ``aantal`` (count), ``percentage`` (of the stock
+        with a known value), in code-list order, and a final total row.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"sex": ["M", "V", "V", None]})
+    >>> stock_composition(s, "sex", SEX)
+           Geslacht  aantal  percentage
+    0           Man       1   33.333333
+    1         Vrouw       2   66.666667
+    2      Onbekend       0    0.000000
+    3  Totaal bekend       3  100.000000
+    """
+    col = stock[by]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        counts = col.value_counts(sort=False)
+        keys = list(col.cat.categories)
+    else:
+        counts = col.dropna().value_counts(sort=False)
+        keys = list(codes) if codes is not None else sorted(counts.index.tolist())
+        keys += sorted(k for k in counts.index if k not in keys)
+    n = counts.reindex(keys, fill_value=0).astype("int64")
+    names = [codes.label(k, lang) if codes is not None else str(k) for k in keys]
+    total = int(n.sum())
+    header = label or (CLIENTS[by].label_nl if lang == "nl" else CLIENTS[by].label_en
+                       ) if by in CLIENTS.columns else (label or by)
+    out = pd.DataFrame({header: names, "aantal": n.to_numpy(),
+                        "percentage": (100.0 * n.to_numpy() / total) if total else np.nan})
+    tot = "Totaal bekend" if lang == "nl" else "Total known"
+    return pd.concat([out, pd.DataFrame({header: [tot], "aantal": [total],
+                                         "percentage": [100.0 if total else np.nan]})],
+                     ignore_index=True)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class RunContext:
+    """What the steps share: config, the loaded extract, the publication, results."""
+
+    config: Config
+    lang: str
+    publication: Publication
+    caseload: Caseload | None = None
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def words(self, nl: str, en: str) -> str:
+        """The text in the run's language."""
+        return nl if self.lang == "nl" else en
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the batch run.
+
+    ``run(ctx)`` adds tables and figures to ``ctx.publication`` and returns the
+    number of rows it worked on (for the manifest and the summary).
+    """
+
+    name: str
+    title_nl: str
+    title_en: str
+    run: Callable[[RunContext], int]
+
+    def title(self, lang: str) -> str:
+        return self.title_nl if lang == "nl" else self.title_en
+
+
+@dataclass
+class RefreshResult:
+    """Outcome of :func:`refresh`: the written report and the per-step records."""
+
+    report: ReportResult
+    steps: list[StepRecord]
+    seconds: float
+
+    @property
+    def out_dir(self) -> Path:
+        return self.report.out_dir
+
+    def summary(self) -> pd.DataFrame:
+        """One row per step: name, rows, seconds, tables, figures."""
+        return pd.DataFrame([{"step": s.name, "rows": s.rows, "seconds": round(s.seconds, 2),
+                              "tables": len(s.tables), "figures": len(s.figures)}
+                             for s in self.steps])
+
+
+# ----------------------------------------------------------------- step: validate
+
+
+def _step_validate(ctx: RunContext) -> int:
+    from caseload import read_extract
+
+    cfg = ctx.config
+    ex = cfg.extract
+    if not ex.files:
+        raise RefreshError("the config names no extract files.",
+                           fix="Add `files = [...]` under [extract] in caseload.toml.")
+    files = [cfg.resolve(f) for f in ex.files]
+    ctx.publication.inputs.extend(files)
+    cl = read_extract(files, mapping=ex.mapping, peildatum=ex.peildatum, config=cfg)
+    ctx.caseload = cl
+    if cl.peildatum is not None:
+        ctx.publication.peildatum = pd.Timestamp(cl.peildatum)
+    pub, w = ctx.publication, ctx.words
+    section = w("Controle van het bestand", "Extract validation")
+    rep = cl.report.copy()
+    rep["file"] = rep["file"].map(lambda p: Path(str(p)).name)
+    pub.add_table(
+        "bestanden", rep[["file", "table", "rows_read", "rows_loaded", "rows_rejected"]],
+        title=w("Ingelezen bestanden", "Files read"),
+        method=w("Per bestand: gelezen rijen = geladen rijen + afgewezen rijen.",
+                 "Per file: rows read = rows loaded + rows rejected."),
+        labels={"file": w("Bestand", "File"), "table": w("Tabel", "Table"),
+                "rows_read": w("Rijen gelezen", "Rows read"),
+                "rows_loaded": w("Rijen geladen", "Rows loaded"),
+                "rows_rejected": w("Rijen afgewezen", "Rows rejected")},
+        no_counts_reason=w("Aantallen bestandsrijen, geen statistiek over personen; niet onderdrukt.",
+                           "Counts of file rows, not statistics about persons; not suppressed."),
+        section=section,
+    )
+    rej = cl.rejected
+    if len(rej):
+        summ = (rej.assign(file=rej["file"].map(lambda p: Path(str(p)).name))
+                .groupby(["file", "column", "reason"], dropna=False, observed=True)
+                .size().rename("rows").reset_index()
+                .sort_values(["file", "column", "reason"], kind="stable"))
+        fixes = rej.drop_duplicates("reason").set_index("reason")
+        if "fix" in fixes.columns:
+            summ["fix"] = summ["reason"].map(fixes["fix"])
+    else:
+        summ = pd.DataFrame({"file": pd.Series(dtype="string"), "column": pd.Series(dtype="string"),
+                             "reason": pd.Series(dtype="string"), "rows": pd.Series(dtype="int64"),
+                             "fix": pd.Series(dtype="string")})
+    pub.add_table(
+        "afgewezen_rijen", summ,
+        title=w("Afgewezen rijen naar reden", "Rejected rows by reason"),
+        method=w("Rijen die niet door de controles kwamen, geteld per bestand, kolom en reden "
+                 "(zonder de waarden zelf). De rijen staan met rijnummer in Caseload.rejected.",
+                 "Rows that failed the checks, counted per file, column and reason (without the "
+                 "values). The rows with row numbers are in Caseload.rejected."),
+        labels={"file": w("Bestand", "File"), "column": w("Kolom", "Column"),
+                "reason": w("Reden", "Reason"), "rows": w("Rijen", "Rows"),
+                "fix": w("Oplossing", "Fix")},
+        no_counts_reason=w("Aantallen bestandsrijen, geen statistiek over personen; niet onderdrukt.",
+                           "Counts of file rows, not statistics about persons; not suppressed."),
+        section=section,
+    )
+    return int(sum(len(t) for t in cl.tables().values()))
+
+
+# -------------------------------------------------------------------- step: stock
+
+
+def _step_stock(ctx: RunContext) -> int:
+    from caseload.figures.style import PALETTE, finish, new_figure
+
+    cl, pub, w, lang = ctx.caseload, ctx.publication, ctx.words, ctx.lang
+    stock = stock_on(cl)
+    ctx.results["stock"] = stock
+    section = w("Samenstelling van het bestand", "Composition of the caseload")
+    method = w("Cliënten met een lopende uitkering op de peildatum, elk één keer geteld; "
+               "leeftijd in het jaar van de peildatum; trede van de laatste diagnose.",
+               "Clients with a benefit running on the reference date, each counted once; age "
+               "in the year of the reference date; ladder step of the latest assessment.")
+    dims = [
+        ("leeftijd", "age_band", None, w("Leeftijd", "Age"),
+         w("Bestand naar leeftijd", "Caseload by age")),
+        ("geslacht", "sex", SEX, None, w("Bestand naar geslacht", "Caseload by sex")),
+        ("leefvorm", "household", HOUSEHOLD, None, w("Bestand naar leefvorm", "Caseload by household")),
+        ("trede", "ladder_step", LADDER, w("Trede participatieladder", "Ladder step"),
+         w("Bestand naar trede op de participatieladder", "Caseload by participation-ladder step")),
+    ]
+    for name, col, codes, label, title in dims:
+        if col not in stock.columns or stock[col].notna().sum() == 0:
+            continue
+        table = stock_composition(stock, col, codes, lang, label)
+        pub.add_table(f"bestand_{name}", table, title=title, method=method,
+                      counts=["aantal"], percentages={"percentage": "aantal"},
+                      labels={"aantal": w("Aantal", "Count"), "percentage": w("Procent", "Percent")},
+                      decimals=1, section=section)
+    # One figure: the ladder distribution (Losser's bestandsanalyse), counts of the stock.
+    if "ladder_step" in stock.columns and stock["ladder_step"].notna().any():
+        table = stock_composition(stock, "ladder_step", LADDER, lang, "trede").iloc[:-1]
+        shown = table["aantal"].where(table["aantal"] >= pub.min_cell)
+        fig, ax = new_figure(8, 4.5)
+        ax.barh(table["trede"][::-1], shown[::-1].fillna(0), color=PALETTE[0])
+        for y, v in enumerate(shown[::-1]):
+            ax.text((0 if pd.isna(v) else v), y, " " + (f"< {pub.min_cell}" if pd.isna(v) else
+                                                         f"{int(v)}"), va="center", fontsize=8)
+        ax.set_xlabel(w("aantal cliënten", "number of clients"))
+        title = w("Bestand naar trede op de participatieladder",
+                  "Caseload by participation-ladder step")
+        finish(fig, title=title, source=pub.source, peildatum=pub.peildatum, lang=lang)
+        pub.add_figure("bestand_trede", fig, title=title, method=method, section=section,
+                       caption=w(f"{int(table['aantal'].sum())} cliënten met een diagnose.",
+                                 f"{int(table['aantal'].sum())} clients with an assessment."))
+    return len(stock)
+
+
+# --------------------------------------------------------------------------- registry
+
+STEPS: list[Step] = [
+    Step("validate", "Controle van het bestand", "Extract validation", _step_validate),
+    Step("stock", "Samenstelling van het bestand", "Composition of the caseload", _step_stock),
+]
+"""The steps in the order they run."""
+
+
+def _select_steps(names: Sequence[str] | None) -> list[Step]:
+    known = [s.name for s in STEPS]
+    if names is None:
+        return list(STEPS)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise RefreshError(f"unknown step(s) {unknown} in [report] steps.",
+                           fix=f"Use step names from: {', '.join(known)}.")
+    wanted = set(names) | {"validate"}
+    return [s for s in STEPS if s.name in wanted]
+
+
+def refresh(config: Config | Path | str, *, out_dir: Path | str | None = None,
+            lang: str | None = None, steps: Sequence[str] | None = None,
+            progress=None) -> RefreshResult:
+    """Run the batch refresh: read, validate, analyse, publish.
+
+    Parameters
+    ----------
+    config : Config or path-like
+        The settings, or the path of a ``caseload.toml``.
+    out_dir : path-like, optional
+        Output folder; default ``[report] out_dir`` (relative to the config file).
+    lang : {"nl", "en"}, optional
+        Language of the report; default ``[report] language``.
+    steps : sequence of str, optional
+        Steps to run; default ``[report] steps`` or all.
+    progress : rich.progress.Progress, optional
+        When given, one task per step is added and advanced.
+
+    Returns
+    -------
+    RefreshResult
+
+    Raises
+    ------
+    RefreshError
+        A step failed (the message names it). Nothing was written: the
+        previous reports are untouched.
+    """
+    t0 = time.perf_counter()
+    inputs: list[Path] = []
+    if not isinstance(config, Config):
+        inputs.append(Path(config).resolve())
+        config = load_config(config)
+    rc = config.report
+    lang = lang or rc.language
+    if lang not in ("nl", "en"):
+        raise RefreshError(f"unknown language {lang!r}.", fix="Use 'nl' or 'en'.")
+    target = Path(out_dir) if out_dir is not None else config.resolve(rc.out_dir)
+    pub = Publication(rc.title, config.extract.peildatum or pd.Timestamp("today").normalize(),
+                      rc.source, lang=lang, min_cell=config.privacy.min_cell)
+    pub.inputs.extend(inputs)
+    pub.config = config.model_dump(mode="json")
+    ctx = RunContext(config=config, lang=lang, publication=pub)
+    selected = _select_steps(steps if steps is not None else rc.steps)
+    tasks = {}
+    if progress is not None:
+        for s in selected:
+            tasks[s.name] = progress.add_task(s.title(lang), total=1, start=False)
+    for s in selected:
+        if progress is not None:
+            progress.start_task(tasks[s.name])
+        n_tables, n_figures = len(pub.tables), len(pub.figures)
+        ts = time.perf_counter()
+        try:
+            rows = s.run(ctx)
+        except Exception as exc:
+            for fig in pub.figures:
+                _close(fig.figure)
+            detail = str(exc) if isinstance(exc, CaseloadError) else f"{type(exc).__name__}: {exc}"
+            raise RefreshError(
+                f"step '{s.name}' ({s.title(lang)}) failed: {detail}",
+                fix="Correct the cause named above and run again; the previous reports were "
+                    "left untouched.",
+            ) from exc
+        pub.add_step(StepRecord(s.name, int(rows), time.perf_counter() - ts,
+                                [t.name for t in pub.tables[n_tables:]],
+                                [f.name for f in pub.figures[n_figures:]]))
+        if progress is not None:
+            progress.update(tasks[s.name], completed=1)
+    if progress is not None:
+        task = progress.add_task("Rapport schrijven" if lang == "nl" else "Writing report", total=1)
+    report = write_report(pub, target, started=t0,
+                          extra_manifest={"steps_run": [s.name for s in selected]})
+    if progress is not None:
+        progress.update(task, completed=1)
+    return RefreshResult(report, pub.steps, time.perf_counter() - t0)
+
+
+def _close(fig) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
