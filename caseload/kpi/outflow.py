@@ -220,6 +220,26 @@ def _spell_durations(cohort: pd.DataFrame, peildatum: pd.Timestamp) -> pd.DataFr
                         index=cohort.index)
 
 
+def _cif_work(d: pd.DataFrame, months: float, alpha: float) -> tuple[float, float, float]:
+    """Aalen-Johansen cumulative incidence of cause 'werk' at ``months`` with interval.
+
+    With no exit to work at all the estimate is 0 and the upper bound unknown
+    (NaN): a log(-log) interval does not exist there, and claiming (0, 0) would
+    judge the cohort below any target with false certainty. With every spell
+    censored nothing is known (all NaN).
+    """
+    from caseload.durations import AalenJohansen
+
+    event = d["cause"].where(d["observed"], None).to_numpy()
+    if not d["observed"].any():
+        return np.nan, np.nan, np.nan
+    aj = AalenJohansen(alpha=alpha).fit(d["duration"].to_numpy(dtype="float64"), event)
+    if "werk" not in aj.causes_:
+        return 0.0, 0.0, np.nan
+    at = aj.at([months], cause="werk")
+    return float(at["estimate"].iloc[0]), float(at["lower"].iloc[0]), float(at["upper"].iloc[0])
+
+
 def outflow_to_work(
     cohort: pd.DataFrame,
     *,
@@ -264,11 +284,9 @@ def outflow_to_work(
     Durations are in months of 365.25/12 days, counting the end day. The estimate
     comes from :class:`caseload.durations.AalenJohansen`.
     """
-    from caseload.durations import AalenJohansen
-
     _require(cohort, [SPELLS.start_date, SPELLS.end_date, SPELLS.end_reason], "spells")
     peil = _peildatum(peildatum, cohort)
-    level = int(round((1 - alpha) * 100))
+    level = f"{1 - alpha:g}"
     by_cols = _as_list(by) or []
     if cohort.empty:
         raise CaseloadError("the cohort has no spells.",
@@ -286,12 +304,7 @@ def outflow_to_work(
         n_other = int((exited & (g["cause"] == "overig")).sum())
         n_cens = int((~g["observed"] & (g["duration"] < months)).sum())
         naive_n = len(g) - n_cens
-        aj = AalenJohansen(alpha=alpha).fit(g["duration"].to_numpy(),
-                                            g["cause"].where(g["observed"], None).to_numpy())
-        at = aj.at([months], cause="werk")
-        est = float(at["estimate"].iloc[0])
-        lo = float(at[f"lower_{level}"].iloc[0])
-        hi = float(at[f"upper_{level}"].iloc[0])
+        est, lo, hi = _cif_work(g, months, alpha)
         rows.append({
             **dict(zip(by_cols, key, strict=True)),
             "n_spells": len(g), "n_work": n_work, "n_other": n_other, "n_censored": n_cens,
@@ -334,7 +347,7 @@ def _next_start(spells: pd.DataFrame) -> pd.Series:
 def _returns(spells, exits_mask, windows, peil, by_cols, alpha, outcome: str) -> pd.DataFrame:
     from statsmodels.stats.proportion import proportion_confint
 
-    level = int(round((1 - alpha) * 100))
+    level = f"{1 - alpha:g}"
     nxt = _next_start(spells)
     ex = spells.loc[exits_mask].copy()
     ex["_next"] = nxt.loc[exits_mask]
