@@ -126,13 +126,52 @@ class ForecastConfig(_Section):
 class KpiConfig(_Section):
     """``[kpi]``: outcome indicators."""
 
-    model_config = ConfigDict(extra="allow")
+    months: int = Field(24, gt=0, description="Horizon N of 'outflow to work within N months'.")
+    target: float = Field(0.80, ge=0, le=1, description="Target share of outflow to work within N months.")
+    alpha: float = Field(0.05, gt=0, lt=1, description="1 - confidence level of intervals.")
+    inflow_start: str | None = Field(None, description="First start date of the cohort (default: N months "
+                                     "+ 2 years before the peildatum).")
+    inflow_end: str | None = Field(None, description="Last start date of the cohort (default: N months "
+                                   "before the peildatum).")
+    segments: list[str] = Field(default_factory=lambda: ["A", "B"],
+                                description="Caseworker segments at the first assessment in the spell that "
+                                            "form the cohort ('judged able to work'); [] = everyone.")
+    by: list[str] = Field(default_factory=lambda: ["municipality"],
+                          description="Spell columns to report the KPI separately for ([] = one total).")
+    durability_windows: list[int] = Field(default_factory=lambda: [3, 6],
+                                          description="Months after an exit to work to check for a new benefit.")
+    revolving_months: int = Field(12, gt=0, description="Return window of the revolving-door share.")
+    revolving_exits: Literal["all", "work"] = Field("all", description="Exits judged for the revolving door.")
+    monitoring_year: int | None = Field(None, description="Year of the monitoring tables (default: year of "
+                                        "the peildatum).")
+    trajectory_gap_days: int = Field(31, ge=0, description="Activities at most this many days apart form "
+                                     "one trajectory.")
+    sheltered_targets: Path | None = Field(None, description="CSV with columns year,target: the municipal "
+                                           "sheltered-work target (taakstelling).")
+    benchmark_municipality: str | None = Field(None, description="CBS code to benchmark (default: the most "
+                                               "frequent municipality in the extract).")
+    benchmark_year: int = Field(2017, ge=2015, le=2017, description="Year of the bundled CBS figures.")
+    benchmark_method: Literal["band", "size_class"] = Field("band", description="Peers: size band or CBS "
+                                                            "size class.")
+    benchmark_band: tuple[float, float] = Field((0.5, 2.0), description="Peers have low x to high x the "
+                                                "inhabitants (15+).")
+    benchmark_age_group: Literal["15+ totaal", "15 tot AOW", "AOW+"] = Field(
+        "15+ totaal", description="CBS age group of the benchmarked figures.")
 
 
 class CapacityConfig(_Section):
     """``[capacity]``: coach capacity planning."""
 
-    model_config = ConfigDict(extra="allow")
+    clients_per_fte: float = Field(60, gt=0, description="Norm: clients in a trajectory per full-time coach.")
+    minutes_per_contact: float = Field(124, gt=0, description="Minutes per contact incl. preparation and "
+                                       "reporting (calibrated on Losser; an assumption).")
+    productive_hours_per_fte: float = Field(1300, gt=0, description="Productive hours of one FTE per year "
+                                            "(an assumption).")
+    chance_steps: list[int] = Field(default_factory=lambda: [5, 6], description="Ladder steps that count "
+                                    "as 'with chances of work'.")
+    scheme: list[dict[str, Any]] = Field(default_factory=list, description="Contact scheme rows {code, "
+                                         "contacts_per_year, label_nl, minutes_per_contact}; [] = the "
+                                         "Losser scheme.")
 
 
 class Config(_Section):
