@@ -31,9 +31,11 @@ Veendam); any other CBS code gets weight 1.0."""
 SEGMENT_CUTOFFS = (0.66, 0.25)
 """AMS-style cut-offs on ``true_p_work_6m``: A at or above 0.66, C below 0.25."""
 
-CASEWORKER_NOISE = 1.0
-"""Standard deviation of the caseworker's error on the logit of the work chance;
-gives a Cohen's kappa of about 0.5 between caseworker and true segment."""
+CASEWORKER_NOISE = 2.5
+CASEWORKER_OPTIMISM = 0.5
+"""Standard deviation of the caseworker's error on the logit of the work chance,
+and its mean (caseworkers are a little optimistic); together they give a Cohen's
+kappa of about 0.5 between caseworker and true segment."""
 
 CASEWORKER_PROFILE_ERROR = 0.12
 """Share of assessments where the caseworker picks a random profile."""
@@ -396,7 +398,7 @@ def _build_tables(rng, batches, n_clients, clock, municipalities, peil, st) -> C
     assess["assessed_on"] = clock.dates(assess["t"].to_numpy())
     assess["true_segment"] = _segment(assess["true_p_work_6m"].to_numpy())
     p = np.clip(assess["true_p_work_6m"].to_numpy(), 1e-6, 1 - 1e-6)
-    seen = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + rng.normal(0, CASEWORKER_NOISE, len(p)))))
+    seen = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + rng.normal(CASEWORKER_OPTIMISM, CASEWORKER_NOISE, len(p)))))
     assess["caseworker_segment"] = _segment(seen)
     comp = assess[list(COMPETENCES)].to_numpy()
     dist = ((comp[:, None, :] - pop._PROTO[None, :, :]) ** 2).sum(axis=2)

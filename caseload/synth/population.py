@@ -67,13 +67,16 @@ STATUSHOUDER_BY_YEAR = {2014: 0.06, 2015: 0.14, 2016: 0.22, 2017: 0.16, 2018: 0.
                         2019: 0.08, 2020: 0.07, 2021: 0.08, 2022: 0.10, 2023: 0.12,
                         2024: 0.12, 2025: 0.11}
 # Share of new target group (former Wajong/Wsw) in the inflow of under-30s from 2015.
-NEW_TARGET_GROUP_BY_YEAR = {2015: 0.08, 2016: 0.10, 2017: 0.11, 2018: 0.12, 2019: 0.13,
-                            2020: 0.13, 2021: 0.14, 2022: 0.14, 2023: 0.15, 2024: 0.15,
-                            2025: 0.15}
+NEW_TARGET_GROUP_BY_YEAR = {2015: 0.09, 2016: 0.11, 2017: 0.12, 2018: 0.13, 2019: 0.14,
+                            2020: 0.15, 2021: 0.16, 2022: 0.16, 2023: 0.17, 2024: 0.17,
+                            2025: 0.18}
 
-WORK_BASE = -3.2
+JOB_READY_BY_AGE = (0.55, 0.52, 0.42, 0.15)
+"""Share of job-ready people in the inflow at ages 18, 27, 45 and 64 (interpolated)."""
+
+WORK_BASE = -3.45
 """Intercept of the log monthly work hazard (ladder step 4, no barriers, age < 27)."""
-LADDER_EFFECT = np.array([0.0, -2.6, -1.8, -0.9, 0.0, 0.9, 1.35])  # index = step
+LADDER_EFFECT = np.array([0.0, -4.4, -3.6, -2.8, -2.1, 2.0, 2.4])  # index = step
 WORK_COEF = {
     "werkfit": 0.8, "barrier_language": -0.6, "barrier_debts": -0.35, "barrier_care": -0.3,
     "barrier_health": -0.8, "barrier_childcare": -0.45, "competence_mean": 0.45,
@@ -143,7 +146,7 @@ def _draw_households(rng, m: int, clock: _Clock, weights: np.ndarray) -> dict:
     muni = rng.choice(len(weights), size=m, p=weights)
 
     # age at first inflow: young people enter often, leave fast
-    band = rng.choice(3, size=m, p=[0.34, 0.44, 0.22])
+    band = rng.choice(3, size=m, p=[0.25, 0.48, 0.27])
     lo = np.array([18.0, 27.0, 45.0])[band]
     hi = np.array([27.0, 45.0, 63.0])[band]
     age0 = lo + (hi - lo) * rng.random(m)
@@ -212,23 +215,29 @@ def _intake(rng, p: dict, idx: np.ndarray, age: np.ndarray, household: np.ndarra
     """Set the features of persons ``idx`` at the intake assessment of a spell."""
     n = len(idx)
     edu = p["edu"][idx]
-    score = (3.6 + 0.5 * (edu == 1) + 0.9 * (edu == 2) - 0.9 * p["health"][idx]
-             - 1.2 * p["ntg"][idx] - 0.8 * p["statushouder"][idx]
-             - 0.035 * np.clip(age - 30, 0, None) + rng.normal(0, 1.15, n))
-    ladder_new = np.clip(np.round(score), 1, 6).astype(np.int8)
+    # Two kinds of inflow: job-ready people (recent job loss, no barriers: ladder 5-6,
+    # the "quickly placeable third") and people further from work.
+    p_ready = np.interp(age, [18, 27, 45, 64], JOB_READY_BY_AGE)
+    p_ready = np.where(p["ntg"][idx] | p["statushouder"][idx] | p["health"][idx], 0.02, p_ready)
+    ready = rng.random(n) < p_ready
+    score = (2.7 + 0.4 * (edu == 1) + 0.8 * (edu == 2) - 0.9 * p["health"][idx]
+             - 1.0 * p["ntg"][idx] - 0.6 * p["statushouder"][idx]
+             - 0.03 * np.clip(age - 30, 0, None) + rng.normal(0, 1.0, n))
+    ladder_new = np.where(ready, 5 + (rng.random(n) < 0.5), np.clip(np.round(score), 1, 4)).astype(np.int8)
     # a returning client keeps roughly the step reached (work experience counts)
     old = state["ladder"][idx]
     ladder = np.where(first, ladder_new, np.clip(np.maximum(old, ladder_new) - (rng.random(n) < 0.3), 1, 6))
     state["ladder"][idx] = ladder
-    state["werkfit"][idx] = rng.random(n) < 1 / (1 + np.exp(-(-1.3 + 1.1 * (ladder - 4.0))))
+    state["werkfit"][idx] = np.where(ready, rng.random(n) < 0.9,
+                                     rng.random(n) < 1 / (1 + np.exp(-(-1.3 + 1.1 * (ladder - 4.0)))))
     b = state["barriers"]
     lang_p = np.where(p["statushouder"][idx], 0.85, np.where(p["mig"][idx] == 2, 0.25,
                       np.where(p["mig"][idx] == 1, 0.15, 0.02)))
     b[idx, 0] = np.where(first, rng.random(n) < lang_p, b[idx, 0])
-    b[idx, 1] = rng.random(n) < 0.22
-    b[idx, 2] = rng.random(n) < 0.04 + 0.06 * (age > 45)
-    b[idx, 3] = p["health"][idx] | (rng.random(n) < 0.04)
-    b[idx, 4] = rng.random(n) < np.where(household == 1, 0.35, np.where(household == 3, 0.12, 0.0))
+    b[idx, 1] = rng.random(n) < np.where(ready, 0.08, 0.28)
+    b[idx, 2] = rng.random(n) < np.where(ready, 0.01, 0.05 + 0.06 * (age > 45))
+    b[idx, 3] = p["health"][idx] | (rng.random(n) < 0.04 * ~ready)
+    b[idx, 4] = rng.random(n) < np.where(household == 1, 0.35, np.where(household == 3, 0.12, 0.0)) * (1 - 0.7 * ready)
     state["drift"][idx] = np.where(first[:, None], 0.0, state["drift"][idx])
 
 
@@ -236,7 +245,7 @@ def _evolve(rng, p: dict, idx: np.ndarray, age: np.ndarray, state: dict) -> None
     """Slow change of features between two assessments within a spell."""
     n = len(idx)
     ladder = state["ladder"][idx].astype(np.int16)
-    up = rng.random(n) < np.where(p["ntg"][idx], 0.07, np.where(ladder <= 4, 0.16, 0.06))
+    up = rng.random(n) < np.where(p["ntg"][idx], 0.05, np.where(ladder <= 3, 0.14, 0.04))
     down = rng.random(n) < 0.04
     ladder = np.clip(ladder + up - down, 1, 6)
     state["ladder"][idx] = ladder
@@ -272,7 +281,7 @@ def _work_eta(p: dict, idx: np.ndarray, age: np.ndarray, year: np.ndarray, comp:
            + c["competence_drive"] * (comp[:, 0] - 3.0)
            + c["edu_middel"] * (edu == 1) + c["edu_hoog"] * (edu == 2)
            + c["new_target_group"] * p["ntg"][idx]
-           - 0.25 * (age >= 27) - 0.055 * np.clip(age - 45, 0, None)
+           - 0.5 * (age >= 27) - 0.06 * np.clip(age - 40, 0, None)
            - 0.08 * np.clip(age - 55, 0, None))
     return eta + np.log(_year_lookup(WORK_BY_YEAR, 1.0, year))
 
@@ -286,14 +295,22 @@ def _other_hazards(p: dict, idx: np.ndarray, age: np.ndarray, household: np.ndar
     male = p["sex"][idx] == "M"
     single = household <= 1
     h = np.empty((len(idx), len(_OTHER)))
-    h[:, 0] = np.where(young, 0.011, np.where(age < 35, 0.002, 0.0002))  # opleiding
-    h[:, 1] = np.where(young, 0.006, np.where(mid, 0.003, 0.0012))  # verhuizing
-    h[:, 2] = single * np.where(young, 0.006, np.where(mid, 0.004, 0.0012))  # inkomen_partner
-    h[:, 3] = 0.0012 + 0.004 * health + 0.0015 * (age >= 45) + 0.002 * p["ntg"][idx]  # andere_uitk.
+    h[:, 0] = np.where(young, 0.02, np.where(age < 35, 0.002, 0.0002))  # opleiding
+    h[:, 1] = np.where(young, 0.009, np.where(mid, 0.0055, 0.0014))  # verhuizing
+    h[:, 2] = single * np.where(young, 0.009, np.where(mid, 0.0075, 0.0014))  # inkomen_partner
+    h[:, 3] = 0.0014 + 0.004 * health + 0.002 * (age >= 45)  # andere_uitkering
     h[:, 4] = np.where(young & male, 0.0012, 0.0002)  # detentie
     h[:, 5] = 0.00004 * np.exp(0.085 * (age - 40))  # overlijden
-    h[:, 6] = np.where(young, 0.004, 0.0015)  # handhaving
-    h[:, 7] = 0.0015  # overig
+    h[:, 6] = np.where(young, 0.006, np.where(mid, 0.003, 0.0017))  # handhaving
+    h[:, 7] = np.where(age < 45, 0.0022, 0.0015)  # overig
+    # people close to work also leave quickly by other routes: a late unemployment
+    # benefit, not showing up under work-first obligations, other income
+    near = state["ladder"][idx] >= 5
+    h[:, 3] += 0.018 * near
+    h[:, 6] += 0.022 * near
+    h[:, 7] += 0.015 * near
+    # the new target group stays long: few alternatives to the municipality's support
+    h *= np.where(p["ntg"][idx], 0.7, 1.0)[:, None]
     return h
 
 
