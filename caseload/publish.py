@@ -131,23 +131,38 @@ class TableItem:
     counts : sequence of str
         Columns holding counts of persons (or households, spells). These are
         suppressed when below the threshold, with secondary suppression.
-    percentages : mapping of str to str
-        ``{percentage column: base count column}``; a percentage whose base is
-        suppressed (or below the threshold) is suppressed too.
+    percentages : mapping of str to str or int
+        ``{percentage column: base}``, the base (denominator) being a count
+        column or one number (e.g. the table total). A percentage is blanked when
+        its base is below the threshold or suppressed, or when the count it
+        implies is below the threshold (:func:`caseload.privacy.suppress_percentages`).
+    derived : mapping of str to str
+        ``{column: count column}`` for values computed from a count (the
+        numerator of a percentage, a mean over the count's persons, a residual
+        ``observed - fitted``): blanked wherever that count is suppressed.
+    secondary : bool
+        Complementary suppression (default). Switch off only when the rows or
+        columns do not add up to anything a reader knows (stocks at different
+        dates); the table's spec then says so in ``suppression_note``.
     layout : {"wide", "long"}
         ``"wide"``: the count columns form a cross-table with the rows (row and
         column totals may be derived), secondary suppression runs over rows and
         columns. ``"long"``: one row per cell; ``by`` names the grouping columns.
     by : sequence of str, optional
         For ``layout="long"``: the columns whose groups are the margins.
+    row_total : str, optional
+        For ``layout="wide"``: the label (in the first column) of the total row.
+    col_total : str, optional
+        For ``layout="wide"``: the count column that holds the row totals.
     labels : mapping of str to str, optional
         Column headers in the report language (applied after suppression).
     decimals : int
         Decimals of float columns in CSV and HTML.
     section : str
         Heading under which the table appears in the report.
-    no_counts_reason : str, optional
-        For tables without counts of persons: why no suppression applies.
+    suppression_note : str, optional
+        For tables without counts of persons: why no suppression applies (shown
+        instead of the rule); otherwise a remark added to the rule.
     """
 
     name: str
@@ -156,13 +171,17 @@ class TableItem:
     method: str
     source: str | None = None
     counts: Sequence[str] = ()
-    percentages: Mapping[str, str] = field(default_factory=dict)
+    percentages: Mapping[str, str | int] = field(default_factory=dict)
+    derived: Mapping[str, str] = field(default_factory=dict)
+    secondary: bool = True
     layout: Literal["wide", "long"] = "wide"
     by: Sequence[str] = ()
+    row_total: str | None = None
+    col_total: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     decimals: int = 2
     section: str = ""
-    no_counts_reason: str | None = None
+    suppression_note: str | None = None
 
 
 @dataclass
@@ -240,12 +259,21 @@ class Publication:
             raise PublishError(f"table name {name!r} is used twice.",
                                fix="Give every published table its own name.")
         item = TableItem(name=name, data=data, **kwargs)
-        missing = [c for c in [*item.counts, *item.percentages, *item.percentages.values(), *item.by]
-                   if c not in _frame(item.data).columns]
+        named = [*item.counts, *item.percentages, *item.derived, *item.by,
+                 *(b for b in item.percentages.values() if isinstance(b, str))]
+        missing = [c for c in named if c not in _frame(item.data).columns]
+        not_counts = [c for c in item.derived.values() if c not in item.counts]
+        if not_counts:
+            raise PublishError(f"table {name!r}: derived values refer to {not_counts}, which are "
+                               "not count columns.", fix="Name count columns in `derived`.")
         if missing:
             raise PublishError(f"table {name!r}: column(s) {missing} named in the suppression "
                                f"spec are not in the table (columns: {list(_frame(data).columns)}).",
                                fix="Name the count and percentage columns exactly as in the table.")
+        if item.col_total is not None and item.col_total not in item.counts:
+            raise PublishError(f"table {name!r}: col_total {item.col_total!r} is not one of the "
+                               f"count columns {list(item.counts)}.",
+                               fix="Name the count column that holds the row totals.")
         self.tables.append(item)
         self.order.append(("table", name))
         return item
@@ -295,19 +323,21 @@ def _frame(df: pd.DataFrame) -> pd.DataFrame:
 def suppression_rule(item: TableItem, min_cell: int, lang: str = "nl") -> str:
     """The suppression rule of a table, in words, for the report and the Toelichting."""
     if not item.counts:
-        return item.no_counts_reason or _tx("no_counts", lang)
-    if lang == "nl":
-        text = (f"Aantallen kleiner dan {min_cell} zijn niet getoond (primaire onderdrukking); "
-                "daarnaast zijn zo nodig extra cellen onderdrukt, zodat een onderdrukte cel niet "
-                "uit de rij- of kolomtotalen terug te rekenen is (secundaire onderdrukking).")
-        if item.percentages:
-            text += " Percentages op een onderdrukte basis zijn ook niet getoond."
-    else:
-        text = (f"Counts below {min_cell} are suppressed (primary suppression); further cells are "
-                "suppressed where needed so that a suppressed cell cannot be recovered from its "
-                "row or column totals (secondary suppression).")
-        if item.percentages:
-            text += " Percentages on a suppressed base are suppressed too."
+        return item.suppression_note or _tx("no_counts", lang)
+    nl = lang == "nl"
+    text = (f"Aantallen van 1 tot en met {min_cell - 1} zijn niet getoond (primaire onderdrukking)."
+            if nl else f"Counts of 1 to {min_cell - 1} are suppressed (primary suppression).")
+    if item.secondary:
+        text += (" Daarnaast zijn zo nodig andere cellen niet getoond, zodat een onderdrukte cel "
+                 "niet uit de rij- of kolomtotalen terug te rekenen is (secundaire onderdrukking)."
+                 if nl else " Further cells are suppressed where needed so that a suppressed cell "
+                 "cannot be recovered from its row or column totals (secondary suppression).")
+    if item.percentages or item.derived:
+        text += (" Percentages en andere afgeleide waarden op een onderdrukt of klein aantal zijn "
+                 "ook niet getoond." if nl else " Percentages and other values derived from a "
+                 "suppressed or small count are suppressed too.")
+    if item.suppression_note:
+        text += " " + item.suppression_note
     return text
 
 
@@ -339,34 +369,74 @@ def suppress_table(item: TableItem, min_cell: int = 5) -> tuple[pd.DataFrame, di
     counts = list(item.counts)
     if not counts:
         return df, stats
-    before = df[counts].copy()
     for c in counts:
         vals = pd.to_numeric(df[c], errors="coerce")
         if (vals.dropna() < 0).any():
             raise PublishError(f"table {item.name!r}: column {c!r} has negative values; it is "
                                "not a count.", fix="Only name columns with counts in `counts`.")
+        if vals.isna().any():
+            raise PublishError(f"table {item.name!r}: column {c!r} has an empty count in row "
+                               f"{int(np.flatnonzero(vals.isna())[0]) + 1}.",
+                               fix="Fill structural gaps with 0 (pivot_table(fill_value=0)) "
+                               "before publishing.")
+    out = df.copy()
+    masks: dict[str, np.ndarray] = {}
     if item.layout == "long":
         if len(counts) != 1:
             raise PublishError(f"table {item.name!r}: a long table has one count column, got "
                                f"{counts}.", fix="Use layout='wide' for several count columns.")
-        out = privacy.suppress_long(df, count=counts[0], by=list(item.by), min_cell=min_cell)
+        res = privacy.suppress_long(df.reset_index(drop=True), counts[0], by=list(item.by) or None,
+                                    threshold=min_cell, secondary=item.secondary)
+        out[counts[0]] = res.table[counts[0]].to_numpy()
+        masks[counts[0]] = res.suppressed.to_numpy(dtype=bool)
     else:
-        out = privacy.suppress_small_cells(df, counts=counts, min_cell=min_cell)
-    # Zeros are not disclosive (privacy leaves them); a blanked cell under the
-    # threshold is primary, any other blanked cell is a complement (secondary).
-    values = before.apply(pd.to_numeric, errors="coerce")
-    suppressed = out[counts].isna() & before.notna()
-    primary = suppressed & values.gt(0) & values.lt(min_cell)
-    stats["primary"] = int(primary.to_numpy().sum())
-    stats["secondary"] = int((suppressed & ~primary).to_numpy().sum())
-    if item.percentages:
-        pct_before = out[list(item.percentages)].notna()
-        out = privacy.suppress_percentages(out, dict(item.percentages), original=df,
-                                           min_cell=min_cell)
-        stats["percentages"] = int((pct_before & out[list(item.percentages)].isna()).to_numpy().sum())
+        # The count columns form the body of a two-way table whose rows are the
+        # table's rows; positions as labels keep duplicate or composite row labels safe.
+        body = df[counts].apply(pd.to_numeric).reset_index(drop=True)
+        body.columns = range(len(counts))
+        row_total = _row_total_position(item, df)
+        col_total = counts.index(item.col_total) if item.col_total is not None else None
+        res = privacy.suppress_small_cells(body, threshold=min_cell, row_total=row_total,
+                                           col_total=col_total, secondary=item.secondary)
+        for j, c in enumerate(counts):
+            out[c] = res.table[j].to_numpy()
+            masks[c] = res.suppressed[j].to_numpy(dtype=bool)
+    stats["primary"] = int(res.n_primary)
+    stats["secondary"] = int(res.n_secondary)
+    n = len(df)
+    for col in [*item.percentages, *item.derived]:
+        before = out[col].notna().to_numpy()
+        blank = np.zeros(n, dtype=bool)
+        if col in item.derived:
+            blank |= masks[item.derived[col]]
+        if col in item.percentages:
+            base = item.percentages[col]
+            if isinstance(base, str):
+                blank |= masks.get(base, np.zeros(n, dtype=bool))
+                base_counts = pd.to_numeric(df[base], errors="coerce").reset_index(drop=True)
+            else:
+                base_counts = base
+            pct = pd.to_numeric(out[col], errors="coerce").reset_index(drop=True)
+            kept = privacy.suppress_percentages(pct, base_counts, threshold=min_cell,
+                                                suppressed=pd.Series(blank))
+            blank |= kept.isna().to_numpy() & pct.notna().to_numpy()
+        out[col] = out[col].where(~blank)
+        stats["percentages"] += int((before & blank).sum())
     for c in counts:
         out[c] = pd.to_numeric(out[c]).round().astype("Int64")
     return out, stats
+
+
+def _row_total_position(item: TableItem, df: pd.DataFrame) -> int | None:
+    """Position of the total row named by ``item.row_total`` (a value in the first column)."""
+    if item.row_total is None:
+        return None
+    hits = np.flatnonzero(df.iloc[:, 0].astype("string").eq(str(item.row_total)).fillna(False))
+    if len(hits) != 1:
+        raise PublishError(f"table {item.name!r}: the total row {item.row_total!r} occurs "
+                           f"{len(hits)} times in column {df.columns[0]!r}.",
+                           fix="Name the label of exactly one total row in row_total.")
+    return int(hits[0])
 
 
 def _guard(item: TableItem, table: pd.DataFrame) -> None:

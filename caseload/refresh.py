@@ -105,43 +105,53 @@ def stock_composition(stock: pd.DataFrame, by: str, codes=None, lang: str = "nl"
         Gives the row order and the labels; codes not in the data get a count of 0.
     lang : {"nl", "en"}
     label : str, optional
-        Header of the group column.
+        Header of the group column (default the column's label in the schema).
 
     Returns
     -------
     DataFrame
-        Columns: the group label, ``aantal`` (count), ``percentage`` (of the stock
-        with a known value), in code-list order, and a final total row.
+        The group label, ``aantal`` (count) and ``percentage`` (of the whole
+        stock), one row per code in code-list order, a row "Niet vastgelegd"
+        for missing values (or ages outside the bands) when there are any, and a
+        total row "Totaal".
 
     Examples
     --------
     >>> s = pd.DataFrame({"sex": ["M", "V", "V", None]})
     >>> stock_composition(s, "sex", SEX)
-           Geslacht  aantal  percentage
-    0           Man       1   33.333333
-    1         Vrouw       2   66.666667
-    2      Onbekend       0    0.000000
-    3  Totaal bekend       3  100.000000
+              Geslacht  aantal  percentage
+    0              Man       1        25.0
+    1            Vrouw       2        50.0
+    2         Onbekend       0         0.0
+    3  Niet vastgelegd       1        25.0
+    4           Totaal       4       100.0
     """
     col = stock[by]
     if isinstance(col.dtype, pd.CategoricalDtype):
-        counts = col.value_counts(sort=False)
-        keys = list(col.cat.categories)
+        keys = [str(k) for k in col.cat.categories]
+        values = col.astype("string")
     else:
-        counts = col.dropna().value_counts(sort=False)
-        keys = list(codes) if codes is not None else sorted(counts.index.tolist())
-        keys += sorted(k for k in counts.index if k not in keys)
-    n = counts.reindex(keys, fill_value=0).astype("int64")
+        values = col.astype("string")
+        keys = list(codes) if codes is not None else sorted(values.dropna().unique().tolist())
+    counts = values.value_counts(dropna=True)
+    n = counts.reindex(keys, fill_value=0).astype("int64").to_numpy()
     names = [codes.label(k, lang) if codes is not None else str(k) for k in keys]
+    unknown = int(len(values) - n.sum())
+    if unknown:
+        names.append(_NOT_RECORDED[lang])
+        n = np.append(n, unknown)
     total = int(n.sum())
-    header = label or (CLIENTS[by].label_nl if lang == "nl" else CLIENTS[by].label_en
-                       ) if by in CLIENTS.columns else (label or by)
-    out = pd.DataFrame({header: names, "aantal": n.to_numpy(),
-                        "percentage": (100.0 * n.to_numpy() / total) if total else np.nan})
-    tot = "Totaal bekend" if lang == "nl" else "Total known"
-    return pd.concat([out, pd.DataFrame({header: [tot], "aantal": [total],
-                                         "percentage": [100.0 if total else np.nan]})],
-                     ignore_index=True)
+    if label is None:
+        label = (CLIENTS[by].label_nl if lang == "nl" else CLIENTS[by].label_en) \
+            if by in CLIENTS.columns else by
+    names.append(_TOTAL[lang])
+    n = np.append(n, total)
+    pct = 100.0 * n / total if total else np.full(len(n), np.nan)
+    return pd.DataFrame({label: names, "aantal": n, "percentage": pct})
+
+
+_TOTAL = {"nl": "Totaal", "en": "Total"}
+_NOT_RECORDED = {"nl": "Niet vastgelegd", "en": "Not recorded"}
 
 
 # --------------------------------------------------------------------------- the run
@@ -203,6 +213,7 @@ class RefreshResult:
 
 def _step_validate(ctx: RunContext) -> int:
     from caseload import read_extract
+    from caseload.extract.rejections import REASONS
 
     cfg = ctx.config
     ex = cfg.extract
@@ -228,7 +239,7 @@ def _step_validate(ctx: RunContext) -> int:
                 "rows_read": w("Rijen gelezen", "Rows read"),
                 "rows_loaded": w("Rijen geladen", "Rows loaded"),
                 "rows_rejected": w("Rijen afgewezen", "Rows rejected")},
-        no_counts_reason=w("Aantallen bestandsrijen, geen statistiek over personen; niet onderdrukt.",
+        suppression_note=w("Aantallen bestandsrijen, geen statistiek over personen; niet onderdrukt.",
                            "Counts of file rows, not statistics about persons; not suppressed."),
         section=section,
     )
@@ -238,27 +249,22 @@ def _step_validate(ctx: RunContext) -> int:
                 .groupby(["file", "column", "reason"], dropna=False, observed=True)
                 .size().rename("rows").reset_index()
                 .sort_values(["file", "column", "reason"], kind="stable"))
-        fixes = rej.drop_duplicates("reason").set_index("reason")
-        if "fix" in fixes.columns:
-            summ["fix"] = summ["reason"].map(fixes["fix"])
-    else:
-        summ = pd.DataFrame({"file": pd.Series(dtype="string"), "column": pd.Series(dtype="string"),
-                             "reason": pd.Series(dtype="string"), "rows": pd.Series(dtype="int64"),
-                             "fix": pd.Series(dtype="string")})
-    pub.add_table(
-        "afgewezen_rijen", summ,
-        title=w("Afgewezen rijen naar reden", "Rejected rows by reason"),
-        method=w("Rijen die niet door de controles kwamen, geteld per bestand, kolom en reden "
-                 "(zonder de waarden zelf). De rijen staan met rijnummer in Caseload.rejected.",
-                 "Rows that failed the checks, counted per file, column and reason (without the "
-                 "values). The rows with row numbers are in Caseload.rejected."),
-        labels={"file": w("Bestand", "File"), "column": w("Kolom", "Column"),
-                "reason": w("Reden", "Reason"), "rows": w("Rijen", "Rows"),
-                "fix": w("Oplossing", "Fix")},
-        no_counts_reason=w("Aantallen bestandsrijen, geen statistiek over personen; niet onderdrukt.",
-                           "Counts of file rows, not statistics about persons; not suppressed."),
-        section=section,
-    )
+        # The reason's explanation, not the row messages: those may quote file values.
+        summ["fix"] = summ["reason"].map(REASONS).fillna("")
+        pub.add_table(
+            "afgewezen_rijen", summ,
+            title=w("Afgewezen rijen naar reden", "Rejected rows by reason"),
+            method=w("Rijen die niet door de controles kwamen, geteld per bestand, kolom en reden "
+                     "(zonder de waarden zelf). De rijen staan met rijnummer in Caseload.rejected.",
+                     "Rows that failed the checks, counted per file, column and reason (without the "
+                     "values). The rows with row numbers are in Caseload.rejected."),
+            labels={"file": w("Bestand", "File"), "column": w("Kolom", "Column"),
+                    "reason": w("Reden", "Reason"), "rows": w("Rijen", "Rows"),
+                    "fix": w("Toelichting", "Explanation")},
+            suppression_note=w("Aantallen bestandsrijen, geen statistiek over personen; niet onderdrukt.",
+                               "Counts of file rows, not statistics about persons; not suppressed."),
+            section=section,
+        )
     return int(sum(len(t) for t in cl.tables().values()))
 
 
@@ -289,12 +295,15 @@ def _step_stock(ctx: RunContext) -> int:
             continue
         table = stock_composition(stock, col, codes, lang, label)
         pub.add_table(f"bestand_{name}", table, title=title, method=method,
-                      counts=["aantal"], percentages={"percentage": "aantal"},
+                      counts=["aantal"], percentages={"percentage": int(table["aantal"].iloc[-1])},
+                      derived={"percentage": "aantal"},
+                      row_total=_TOTAL[lang],
                       labels={"aantal": w("Aantal", "Count"), "percentage": w("Procent", "Percent")},
                       decimals=1, section=section)
     # One figure: the ladder distribution (Losser's bestandsanalyse), counts of the stock.
     if "ladder_step" in stock.columns and stock["ladder_step"].notna().any():
-        table = stock_composition(stock, "ladder_step", LADDER, lang, "trede").iloc[:-1]
+        table = stock_composition(stock, "ladder_step", LADDER, lang, "trede")
+        table = table[table["trede"].isin([LADDER.label(k, lang) for k in LADDER])]
         shown = table["aantal"].where(table["aantal"] >= pub.min_cell)
         fig, ax = new_figure(8, 4.5)
         ax.barh(table["trede"][::-1], shown[::-1].fillna(0), color=PALETTE[0])
