@@ -1,0 +1,528 @@
+"""Tests for caseload.privacy: pseudonyms, key handling, BSN guard, disclosure control.
+
+References are independent of the implementation: :mod:`hmac` for the pseudonyms, the
+11-test written out digit by digit, and numpy's matrix rank for "can a suppressed cell be
+recomputed from the totals".
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import json
+import stat
+import warnings
+from hashlib import sha256
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from caseload import privacy
+from caseload.errors import CaseloadError
+from caseload.privacy import (
+    KEY_ENV,
+    PrivacyError,
+    check_file_no_bsn,
+    check_no_bsn,
+    is_valid_bsn,
+    load_key,
+    looks_like_bsn,
+    mask_value,
+    pseudonymize,
+    published_table_guard,
+    suppress_long,
+    suppress_percentages,
+    suppress_small_cells,
+)
+
+matplotlib.use("Agg")
+
+KEY = b"test key for pseudonyms"
+
+
+def ref_pseudonym(key: bytes, value: str, domain: str = "client") -> str:
+    return hmac.new(key, f"{domain}:{value}".encode(), sha256).hexdigest()[:20]
+
+
+def ref_elfproef(number: str) -> bool:
+    """The 11-test written out: 9*d1 + 8*d2 + ... + 2*d8 - 1*d9, a multiple of 11."""
+    d = [int(c) for c in number.zfill(9)]
+    total = sum(w * x for w, x in zip([9, 8, 7, 6, 5, 4, 3, 2, -1], d, strict=True))
+    return total % 11 == 0 and any(d)
+
+
+# ---------------------------------------------------------------- pseudonyms
+
+
+def test_pseudonym_matches_hmac_reference():
+    p = pseudonymize(["123", "abc-7"], KEY)
+    assert p.tolist() == [ref_pseudonym(KEY, "123"), ref_pseudonym(KEY, "abc-7")]
+    long_key = b"k" * 100  # longer than the SHA-256 block: HMAC hashes the key first
+    assert pseudonymize([42], long_key)[0] == ref_pseudonym(long_key, "42")
+
+
+def test_pseudonyms_stable_across_extract_formats():
+    # January: text export with leading zeros and padding; February: numbers from Excel.
+    january = pd.Series(["000123", " 4567 ", "0089", "AB-12", None, ""], name="clientnr")
+    february = pd.Series([123, 4567, 89.0, "AB-12", np.nan, "   "], dtype=object)
+    p1, p2 = pseudonymize(january, KEY), pseudonymize(february, KEY)
+    assert str(p1.dtype) == "string"
+    assert p1.iloc[:4].tolist() == p2.iloc[:4].tolist()
+    assert p1.iloc[0] == ref_pseudonym(KEY, "123")
+    assert p1.iloc[4:].isna().all() and p2.iloc[4:].isna().all()
+    assert p1.name == "clientnr" and p1.index.equals(january.index)
+    # Nullable integers, floats with gaps and Arrow strings give the same answer.
+    for other in (pd.Series([123, None], dtype="Int64"), pd.Series([123.0, np.nan]),
+                  pd.Series(["0123", None], dtype="string[pyarrow]")):
+        out = pseudonymize(other, KEY)
+        assert out.iloc[0] == p1.iloc[0] and pd.isna(out.iloc[1])
+
+
+def test_pseudonyms_differ_by_key_and_domain():
+    ids = [str(i) for i in range(1, 200)]
+    base = pseudonymize(ids, KEY)
+    assert base.str.fullmatch(r"[0-9a-f]{20}").all()
+    assert base.nunique() == len(ids)
+    assert (pseudonymize(ids, b"another key") != base).all()
+    assert (pseudonymize(ids, KEY, domain="dossier") != base).all()
+
+
+def test_each_distinct_value_hashed_once(monkeypatch):
+    seen = []
+    real = privacy._hmac_sha256_hex
+
+    def spy(key, prefix, messages, length):
+        seen.append(len(messages))
+        return real(key, prefix, messages, length)
+
+    monkeypatch.setattr(privacy, "_hmac_sha256_hex", spy)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, 500, 20_000)
+    out = pseudonymize(ids, KEY)
+    assert seen == [len(np.unique(ids))]
+    assert out.iloc[7] == ref_pseudonym(KEY, str(ids[7]))
+
+
+def test_pseudonymize_rejects_missing_key():
+    with pytest.raises(PrivacyError, match="load_key"):
+        pseudonymize(["1"], "")
+
+
+# ------------------------------------------------------------------------- key
+
+
+@pytest.fixture
+def no_env_key(monkeypatch, tmp_path):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path
+
+
+def test_key_file_created_on_first_use_then_reused(no_env_key):
+    path = no_env_key / "config" / "caseload" / "pseudonym.key"
+    with pytest.warns(UserWarning, match="stable across monthly extracts") as rec:
+        key = load_key()
+    assert str(path) in str(rec[0].message)
+    assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(key) == 64 and int(key, 16) >= 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_key() == key  # reused, no second notice
+    assert key == path.read_text().strip().encode()
+
+
+def test_env_key_has_priority_and_matches_file_content(no_env_key, monkeypatch):
+    key_file = no_env_key / "k.key"
+    key_file.write_text("  my secret key\n")
+    assert load_key(key_file) == b"my secret key"
+    monkeypatch.setenv(KEY_ENV, "my secret key")
+    assert load_key(no_env_key / "does-not-exist.key") == b"my secret key"
+    assert not (no_env_key / "does-not-exist.key").exists()
+
+
+def test_key_file_inside_git_work_tree_refused(no_env_key, monkeypatch):
+    repo = no_env_key / "project"
+    (repo / ".git").mkdir(parents=True)
+    key_file = repo / "config" / "pseudonym.key"
+    with pytest.raises(PrivacyError, match="git work tree") as exc:
+        load_key(key_file)
+    assert "never be committed" in str(exc.value)
+    assert not key_file.exists()
+    monkeypatch.setenv(KEY_ENV, "from the batch environment")
+    assert load_key(key_file) == b"from the batch environment"
+
+
+def test_empty_key_file_refused(no_env_key):
+    key_file = no_env_key / "empty.key"
+    key_file.write_text("\n")
+    with pytest.raises(PrivacyError, match="empty"):
+        load_key(key_file)
+
+
+# ------------------------------------------------------------------------- BSN
+
+
+def test_elfproef_known_numbers_by_hand():
+    # 111222333: 9+8+7+12+10+8+9+6-3 = 66 = 6*11
+    assert 9 * 1 + 8 * 1 + 7 * 1 + 6 * 2 + 5 * 2 + 4 * 2 + 3 * 3 + 2 * 3 - 1 * 3 == 66
+    # 123456782: 9+16+21+24+25+24+21+16-2 = 154 = 14*11
+    assert 9 * 1 + 8 * 2 + 7 * 3 + 6 * 4 + 5 * 5 + 4 * 6 + 3 * 7 + 2 * 8 - 1 * 2 == 154
+    # 123456789: 147 = 13*11 + 4
+    assert 9 * 1 + 8 * 2 + 7 * 3 + 6 * 4 + 5 * 5 + 4 * 6 + 3 * 7 + 2 * 8 - 1 * 9 == 147
+    assert is_valid_bsn("111222333") and is_valid_bsn(111222333)
+    assert is_valid_bsn("123456782") and is_valid_bsn(" 123456782 ")
+    assert not is_valid_bsn("123456789")
+    assert not is_valid_bsn("000000000")
+    assert not is_valid_bsn("1234567820")  # ten digits
+    assert not is_valid_bsn("12345678x")
+    assert not is_valid_bsn(None)
+    # Eight digits: an export that dropped the leading zero of 012345672.
+    assert ref_elfproef("012345672") and is_valid_bsn("12345672") and is_valid_bsn(12345672)
+
+
+def test_looks_like_bsn_matches_reference_on_random_numbers():
+    rng = np.random.default_rng(1)
+    numbers = rng.integers(10_000_000, 999_999_999, 20_000)
+    expected = np.array([ref_elfproef(str(n)) for n in numbers])
+    assert 0.07 < expected.mean() < 0.11  # about 1 in 11 random numbers passes
+    np.testing.assert_array_equal(looks_like_bsn(numbers), expected)
+    np.testing.assert_array_equal(looks_like_bsn(numbers.astype(str)), expected)
+    mixed = looks_like_bsn([123456782, "123456782", 123456782.0, None, "x", True, 1.5])
+    assert mixed.tolist() == [True, True, True, False, False, False, False]
+
+
+def test_mask_value():
+    assert mask_value("123456789") == "12*****89"
+    assert mask_value(123456789) == "12*****89"
+    assert mask_value("12345") == "12*45"
+    assert mask_value("1234") == "1234"
+    assert mask_value("Assen") == "Assen"
+    assert mask_value(None) == "" and mask_value(np.nan) == "" and mask_value(pd.NA) == ""
+
+
+# ------------------------------------------------------------------- BSN guard
+
+
+def test_check_no_bsn_catches_int_string_and_embedded():
+    frames = {
+        "int": pd.DataFrame({"n": [3, 12, 123456782]}),
+        "string": pd.DataFrame({"n": [3, 4], "who": pd.Series(["x", "111222333"], dtype="string")}),
+        "embedded": pd.DataFrame({"remark": ["ok", None, "call about x123456782 today"]}),
+        "float with gaps": pd.DataFrame({"bsn_like": [np.nan, 111222333.0]}),
+        "index": pd.DataFrame({"n": [1]}, index=pd.Index(["111222333"], name="who")),
+        "categorical": pd.DataFrame({"c": pd.Categorical(["a", "123456782"])}),
+    }
+    for where, df in frames.items():
+        with pytest.raises(PrivacyError) as exc:
+            check_no_bsn(df, f"table {where}")
+        text = str(exc.value)
+        assert f"table {where}" in text
+        assert "123456782" not in text and "111222333" not in text  # masked
+        assert "*****" in text
+    with pytest.raises(PrivacyError, match="row 3") as exc:
+        check_no_bsn(frames["int"], "t")
+    assert exc.value.column == "n"
+    assert exc.value.findings["value"].tolist() == ["12*****82"]
+
+
+def test_check_no_bsn_passes_clean_frames():
+    check_no_bsn(pd.DataFrame({
+        "gemeente": ["GM0106", "GM0168"],
+        "n": [12, 40],
+        "share": [0.25, 0.75],
+        "invalid_9_digits": [123456789, 100000000],
+        "phone": ["0612345678", "020-1234567"],  # a 10-digit run is not a BSN
+        "pseudonym": pseudonymize(["123456782", "5"], KEY),
+        "flag": [True, False],
+        "date": pd.to_datetime(["2025-01-01", "2025-12-31"]),
+    }), "clean")
+    # A hex token with a passing digit run inside (e.g. a sha256) is not flagged.
+    check_no_bsn(pd.DataFrame({"sha": ["ab123456782cdef01234"]}), "hashes")
+    # Amounts can be excluded explicitly.
+    check_no_bsn(pd.DataFrame({"cents": [123456782]}), "amounts", ignore=["cents"])
+
+
+def test_check_no_bsn_is_vectorised_fast():
+    import time
+
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({
+        "n": rng.integers(0, 1000, 300_000),
+        "label": rng.choice(["Assen", "Tynaarlo", "stap 3"], 300_000),
+    })
+    start = time.perf_counter()
+    check_no_bsn(df, "big")
+    assert time.perf_counter() - start < 5
+
+
+def test_check_file_no_bsn(tmp_path):
+    clean = pd.DataFrame({"Gemeente": ["Assen", "Tynaarlo"], "Aantal": [120, 45]})
+    clean.to_csv(tmp_path / "clean.csv", index=False)
+    check_file_no_bsn(tmp_path / "clean.csv")
+    bad = pd.concat([clean, pd.DataFrame({"Gemeente": ["123456782"], "Aantal": [1]})])
+    bad.to_csv(tmp_path / "bad.csv", index=False, sep=";")
+    with pytest.raises(PrivacyError) as exc:
+        check_file_no_bsn(tmp_path / "bad.csv")
+    assert exc.value.row == 4 and exc.value.value == "12*****82"
+    assert "bad.csv" in str(exc.value)
+
+    clean.to_excel(tmp_path / "clean.xlsx", index=False)
+    check_file_no_bsn(tmp_path / "clean.xlsx")
+    bad.to_excel(tmp_path / "bad.xlsx", index=False, sheet_name="Tabel")
+    with pytest.raises(PrivacyError, match="sheet 'Tabel', cell A4"):
+        check_file_no_bsn(tmp_path / "bad.xlsx")
+
+    # json: hashes are fine, a bare number is not.
+    (tmp_path / "manifest.json").write_text(json.dumps({"sha256": "ab123456782cdef0" * 4}))
+    check_file_no_bsn(tmp_path / "manifest.json")
+    (tmp_path / "leak.json").write_text(json.dumps({"x": 1, "client": 111222333}, indent=1))
+    with pytest.raises(PrivacyError):
+        check_file_no_bsn(tmp_path / "leak.json")
+
+    # html: text is scanned, attributes (ids, base64 images) are not.
+    (tmp_path / "ok.html").write_text('<p id="x123456782">Aantal: 45</p>')
+    check_file_no_bsn(tmp_path / "ok.html")
+    (tmp_path / "bad.html").write_text("<html>\n<p>client 123456782</p></html>")
+    with pytest.raises(PrivacyError) as exc:
+        check_file_no_bsn(tmp_path / "bad.html")
+    assert exc.value.row == 2
+
+    with pytest.raises(PrivacyError, match="cannot check"):
+        (tmp_path / "x.docx").write_bytes(b"")
+        check_file_no_bsn(tmp_path / "x.docx")
+
+
+def test_check_file_no_bsn_svg_from_matplotlib(tmp_path):
+    import matplotlib.pyplot as plt
+
+    for name, title in (("ok", "Uitstroom naar werk 2025"), ("bad", "client 123456782")):
+        fig, ax = plt.subplots()
+        ax.plot([1, 2, 3], [10, 40, 25])
+        ax.set_title(title)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg")
+        plt.close(fig)
+        (tmp_path / f"{name}.svg").write_text(buf.getvalue())
+    check_file_no_bsn(tmp_path / "ok.svg")
+    with pytest.raises(PrivacyError):
+        check_file_no_bsn(tmp_path / "bad.svg")
+
+
+def test_published_table_guard():
+    table = pd.DataFrame({"Trede": [1, 2], "Aantal": [30, 12]})
+    assert published_table_guard(table, "ladder") is table
+    for bad in (
+        pd.DataFrame({"client_id": ["a"], "n": [1]}),
+        pd.DataFrame({"Cliënt (pseudoniem)": ["a"], "n": [1]}),
+        pd.DataFrame({"BSN": ["x"]}),
+        pd.DataFrame({"clientnummer": [5]}),
+        pd.DataFrame({"n": [1]}, index=pd.Index(["x"], name="dossier_id")),
+    ):
+        with pytest.raises(PrivacyError, match="identifier"):
+            published_table_guard(bad, "t")
+    with pytest.raises(PrivacyError, match="pseudonyms"):
+        published_table_guard(pd.DataFrame({"wie": pseudonymize(range(5), KEY)}), "t")
+    with pytest.raises(PrivacyError, match="BSN"):
+        published_table_guard(pd.DataFrame({"opmerking": ["bsn 111222333"]}), "t")
+
+
+# ---------------------------------------------------------------- suppression
+
+
+def determined_cells(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Suppressed cells whose value follows from the published numbers (numpy rank).
+
+    ``mask`` covers a table whose last row and last column are the totals; every row
+    and column is a published linear relation (body cells add up to the total).
+    A suppressed cell is determined iff its unit vector lies in the row space of the
+    relations restricted to the suppressed cells.
+    """
+    nr, nc = mask.shape
+    cells = list(zip(*np.nonzero(mask), strict=True))
+    rel = []
+    for i in range(nr):
+        rel.append([(r == i) * (1 if c < nc - 1 else -1) for r, c in cells])
+    for j in range(nc):
+        rel.append([(c == j) * (1 if r < nr - 1 else -1) for r, c in cells])
+    a = np.array(rel, dtype=float).reshape(nr + nc, len(cells))
+    rank = np.linalg.matrix_rank(a) if cells else 0
+    out = []
+    for k, cell in enumerate(cells):
+        unit = np.zeros((1, len(cells)))
+        unit[0, k] = 1
+        if np.linalg.matrix_rank(np.vstack([a, unit])) == rank:
+            out.append(cell)
+    return out
+
+
+def with_totals(body: np.ndarray) -> pd.DataFrame:
+    m, n = body.shape
+    full = np.zeros((m + 1, n + 1), dtype=int)
+    full[:m, :n] = body
+    full[:m, n] = body.sum(axis=1)
+    full[m, :n] = body.sum(axis=0)
+    full[m, n] = body.sum()
+    return pd.DataFrame(full, index=[f"r{i}" for i in range(m)] + ["Totaal"],
+                        columns=[f"c{j}" for j in range(n)] + ["Totaal"])
+
+
+def test_primary_suppression_hand_made():
+    table = pd.DataFrame({"A": [0, 1, 4], "B": [5, 12, 2]}, index=["x", "y", "z"])
+    res = suppress_small_cells(table, threshold=5, secondary=False)
+    expected = np.array([[False, False], [True, False], [True, True]])
+    np.testing.assert_array_equal(res.primary.to_numpy(), expected)
+    np.testing.assert_array_equal(res.suppressed.to_numpy(), expected)
+    assert res.n_primary == 3 and res.n_secondary == 0
+    assert res.table.loc["x", "A"] == 0  # a zero is shown
+    assert res.table.loc["y", "B"] == 12 and np.isnan(res.table.loc["z", "B"])
+    zeros = suppress_small_cells(table, threshold=5, secondary=False, suppress_zeros=True)
+    assert zeros.primary.loc["x", "A"] and zeros.n_primary == 4
+    assert suppress_small_cells(table, threshold=2, secondary=False).n_primary == 1
+    assert "1 tot en met 4" in res.note() and "1 to 4" in res.note("en")
+
+
+def test_secondary_suppression_hand_made_with_totals():
+    body = np.array([[20, 3, 15], [12, 30, 9], [8, 11, 25]])
+    table = with_totals(body)
+    res = suppress_small_cells(table, threshold=5, row_total="Totaal", col_total="Totaal")
+    s = res.suppressed
+    assert s.loc["r0", "c1"] and res.primary.loc["r0", "c1"] and res.n_primary == 1
+    # Row r0 and column c1 each get a second suppressed cell. By hand, the cheapest
+    # rectangle through (r0, c1): complements (r0,c0)=20, (r2,c1)=11, (r2,c0)=8, total 39
+    # (the alternatives cost 15+11+25=51, 15+30+9=54, 20+30+12=62); totals stay visible.
+    expected = {("r0", "c1"), ("r0", "c0"), ("r2", "c1"), ("r2", "c0")}
+    assert {(r, c) for r in s.index for c in s.columns if s.loc[r, c]} == expected
+    assert res.n_secondary == 3
+    assert not s["Totaal"].any() and not s.loc["Totaal"].any()
+    assert determined_cells(s.to_numpy()) == []
+    # Visible cells are unchanged.
+    visible = ~s.to_numpy()
+    np.testing.assert_array_equal(res.table.to_numpy()[visible], table.to_numpy()[visible])
+
+
+def test_secondary_closes_bridges_not_only_lines():
+    # Two separate 2x2 blocks of suppressed cells joined by one more primary cell: every
+    # row and column has two suppressed cells, yet the joining cell follows from the
+    # totals (it is a bridge). The method must add complements until it does not.
+    body = np.full((4, 4), 50)
+    for cell in [(0, 0), (0, 1), (1, 0), (1, 1), (2, 2), (2, 3), (3, 2), (3, 3), (1, 2)]:
+        body[cell] = 2
+    table = with_totals(body)
+    res = suppress_small_cells(table, row_total="Totaal", col_total="Totaal")
+    assert determined_cells(res.primary.to_numpy()) == [(1, 2)]
+    assert determined_cells(res.suppressed.to_numpy()) == []
+    assert res.n_secondary >= 1
+
+
+def test_suppressed_total_is_protected():
+    body = np.array([[1, 2, 0], [30, 12, 9], [8, 11, 25]])  # row total 3 is itself small
+    res = suppress_small_cells(with_totals(body), row_total="Totaal", col_total="Totaal")
+    assert res.primary.loc["r0", "Totaal"]
+    assert determined_cells(res.suppressed.to_numpy()) == []
+
+
+def test_table_without_totals_assumes_totals_known():
+    one_row = pd.DataFrame([[20, 3, 15, 40]], columns=list("abcd"))
+    res = suppress_small_cells(one_row)
+    assert res.suppressed.to_numpy().sum() == 2 and res.suppressed.loc[0, "c"]
+    grid = pd.DataFrame(np.array([[20, 3], [12, 30]]))
+    assert suppress_small_cells(grid).suppressed.to_numpy().all()
+
+
+def test_bad_input_is_reported():
+    with pytest.raises(CaseloadError, match="non-negative"):
+        suppress_small_cells(pd.DataFrame({"a": [1, -2]}))
+    with pytest.raises(CaseloadError, match="non-negative"):
+        suppress_small_cells(pd.DataFrame({"a": [1, np.nan]}))
+    with pytest.raises(CaseloadError, match="row_total"):
+        suppress_small_cells(pd.DataFrame({"a": [1, 2]}), row_total="Totaal")
+
+
+@st.composite
+def small_tables(draw):
+    m = draw(st.integers(2, 5))
+    n = draw(st.integers(2, 5))
+    cells = st.one_of(st.integers(0, 6), st.integers(0, 60))
+    body = np.array(draw(st.lists(cells, min_size=m * n, max_size=m * n))).reshape(m, n)
+    return body
+
+
+@settings(max_examples=150, deadline=None)
+@given(body=small_tables(), threshold=st.sampled_from([3, 5, 10]))
+def test_no_suppressed_cell_alone_or_recoverable(body, threshold):
+    table = with_totals(body)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a table with totals can always be protected
+        res = suppress_small_cells(table, threshold, row_total="Totaal", col_total="Totaal")
+    s = res.suppressed.to_numpy()
+    values = table.to_numpy()
+    np.testing.assert_array_equal(res.primary.to_numpy(), (values > 0) & (values < threshold))
+    assert (s | ~res.primary.to_numpy()).all()
+    for line in [*s, *s.T]:  # every row and column, totals included
+        assert line.sum() != 1
+    assert determined_cells(s) == []
+
+
+def test_suppress_percentages():
+    counts = pd.DataFrame({"werk": [30, 2, 12], "geen": [70, 8, 3]}, index=["a", "b", "c"])
+    base = counts.sum(axis=1)
+    pct = counts.div(base, axis=0) * 100
+    out = suppress_percentages(pct, base)
+    # b/werk implies 2 people, c/geen 3: blanked; the others are shown.
+    assert out.isna().to_numpy().tolist() == [[False, False], [True, False], [False, True]]
+    # With the count table's suppression mask the complements are blanked as well.
+    res = suppress_small_cells(counts)
+    masked = suppress_percentages(pct, base, suppressed=res)
+    assert masked.isna().to_numpy().tolist() == res.suppressed.to_numpy().tolist()
+    assert masked.loc["a", "werk"] == 30
+    # Small bases blank everything computed on them.
+    share = pd.Series([0.5, 0.25, 0.6], index=["x", "y", "z"])
+    n = pd.Series([4, 40, 50], index=["x", "y", "z"])
+    assert suppress_percentages(share, n, scale=1).isna().tolist() == [True, False, False]
+    assert suppress_percentages(share, n.mask(n == 50), scale=1).isna().tolist() == [True, False, True]
+    square = pd.DataFrame([[50.0, 50.0], [50.0, 50.0]], index=["p", "q"], columns=["p", "q"])
+    with pytest.raises(CaseloadError, match="axis"):
+        suppress_percentages(square, pd.Series([10, 10], index=["p", "q"]))
+    by_column = suppress_percentages(square, pd.Series([2, 10], index=["p", "q"]), axis="columns")
+    assert by_column["p"].isna().all() and by_column["q"].notna().all()
+
+
+def test_suppress_long_one_grouping():
+    df = pd.DataFrame({
+        "gemeente": ["A"] * 3 + ["B"] * 3 + ["C"],
+        "sector": ["zorg", "bouw", "ict"] * 2 + ["zorg"],
+        "n": [10, 2, 30, 8, 9, 40, 3],
+    })
+    with pytest.warns(UserWarning, match="only row of their group"):
+        res = suppress_long(df, "n", by="gemeente")
+    assert res.suppressed.tolist() == [True, True, False, False, False, False, True]
+    assert res.unprotected == [6]
+    assert res.table["n"].isna().tolist() == res.suppressed.tolist()
+    for _, group in res.suppressed.groupby(df["gemeente"]):
+        assert group.sum() != 1 or len(group) == 1
+    # Grand total only: the two small cells protect each other.
+    whole = suppress_long(df, "n")
+    assert whole.n_primary == 2 and whole.n_secondary == 0
+
+
+def test_suppress_long_two_groupings_equals_two_way_table():
+    rng = np.random.default_rng(3)
+    grid = pd.DataFrame(rng.choice([1, 2, 3, 6, 9, 15, 30], size=(5, 4)),
+                        index=list("vwxyz"), columns=list("abcd"))
+    long = grid.rename_axis(index="row", columns="col").stack().rename("n").reset_index()
+    res_long = suppress_long(long, "n", by=[["row"], ["col"]])
+    res_wide = suppress_small_cells(grid)
+    wide_from_long = res_long.suppressed.set_axis(
+        pd.MultiIndex.from_frame(long[["row", "col"]])).unstack()
+    np.testing.assert_array_equal(wide_from_long.to_numpy(), res_wide.suppressed.to_numpy())
+    # Three groupings: the line rule holds for every group of every grouping.
+    long["half"] = np.where(long["row"] < "x", "first", "second")
+    res3 = suppress_long(long, "n", by=[["row"], ["col"], ["half"]])
+    for cols in (["row"], ["col"], ["half"]):
+        per_group = res3.suppressed.groupby([long[c] for c in cols]).sum()
+        assert (per_group != 1).all()
+
