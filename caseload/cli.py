@@ -67,6 +67,54 @@ ConfigOption = Annotated[
 # Commands are added below, one section per module.
 
 
+# --- synth ---
+
+
+@app.command("synth")
+@friendly_errors
+def synth_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the extract files.")],
+    clients: Annotated[int, typer.Option("--clients", "-n", help="Number of clients (persons).")] = 3000,
+    municipalities: Annotated[str, typer.Option(help="CBS codes, comma-separated.")] = "GM0168,GM0037,GM0047",
+    peildatum: Annotated[str, typer.Option(help="Reference date of the extract.")] = "2025-12-31",
+    start: Annotated[str, typer.Option(help="First day of the extract window.")] = "2008-01-01",
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 0,
+    bad_rows: Annotated[float, typer.Option("--bad-rows", help="Share of period rows spoilt per kind of bad row (0 = none).")] = 0.0,
+    layout: Annotated[str, typer.Option(help="'gws' (period rows, Dutch columns) or 'canonical'.")] = "gws",
+    fmt: Annotated[list[str], typer.Option("--format", help="csv, xlsx or parquet; repeat for several.")] = ["csv"],  # noqa: B006
+) -> None:
+    """Generate a synthetic extract (clients, benefit periods, assessments, activities)."""
+    from time import perf_counter
+
+    from rich.table import Table
+
+    from caseload.synth import BAD_ROW_KINDS, generate, write_extract
+
+    t0 = perf_counter()
+    codes = tuple(m.strip() for m in municipalities.split(",") if m.strip())
+    with console.status(f"Simulating {clients:,} clients..."):
+        cl = generate(n_clients=clients, municipalities=codes, peildatum=peildatum, start=start,
+                      random_state=seed)
+    console.print(f"Simulated {cl!r} in {perf_counter() - t0:.1f} s")
+    t1 = perf_counter()
+    spoil = {k: bad_rows for k in BAD_ROW_KINDS} if bad_rows > 0 else None
+    with console.status(f"Writing {layout} files to {out}..."):
+        paths = write_extract(cl, out, layout=layout, bad_rows=spoil, random_state=seed,
+                              formats=tuple(fmt))
+    table = Table(title=f"Written in {perf_counter() - t1:.1f} s")
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    table.add_column("MB", justify="right")
+    for path in paths.values():
+        if path.suffix == ".csv":
+            with open(path, "rb") as fh:
+                rows = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b"")) - 1
+        else:
+            rows = -1
+        table.add_row(str(path), f"{rows:,}" if rows >= 0 else "", f"{path.stat().st_size / 1e6:.1f}")
+    console.print(table)
+
+
 # --- extract ---
 
 
@@ -164,6 +212,173 @@ def refresh_command(
     console.print(f"{len(result.report.manifest['tables'])} tables ({n_supp} cells suppressed), "
                   f"{len(result.report.manifest['figures'])} figures in {result.seconds:.1f} s -> "
                   f"{result.out_dir / 'index.html'}", highlight=False, soft_wrap=True)
+
+
+# --- kpi ---
+
+
+def _read_for_analysis(files, config, mapping):
+    from caseload.config import load_config
+    from caseload.extract import read_extract
+
+    cfg = load_config(config)
+    with console.status("Reading the extract..."):
+        cs = read_extract(list(files) or None, mapping=mapping, config=cfg)
+    return cfg, cs
+
+
+def _kpi_lang(lang, cfg) -> str:
+    if lang is not None and lang not in ("nl", "en"):
+        raise typer.BadParameter("use nl or en.", param_hint="--lang")
+    return lang or cfg.report.language
+
+
+@app.command("kpi")
+@friendly_errors
+def kpi_command(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Extract files (default: [extract] files of the config)."),
+    ] = None,
+    config: ConfigOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output folder (default: <report.out_dir>/kpi)."),
+    ] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option("--mapping", "-m", help="Column mapping preset (gws, canonical)."),
+    ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of tables and figures: nl or en (default: config)."),
+    ] = None,
+) -> None:
+    """Outcome KPIs: outflow to work within N months against the target, durability,
+    revolving door, monitoring tables and the CBS benchmark; tables (CSV/XLSX,
+    small cells suppressed), figures and index.html in the output folder."""
+    import pandas as pd
+    from rich.table import Table
+
+    from caseload.kpi.outflow import JUDGEMENT
+    from caseload.kpi.report import add_kpi_to_publication, kpi_results
+    from caseload.publish import Publication, write_report
+
+    cfg, cs = _read_for_analysis(files or [], config, mapping)
+    lang = _kpi_lang(lang, cfg)
+    targets = None
+    if cfg.kpi.sheltered_targets is not None:
+        path = cfg.resolve(cfg.kpi.sheltered_targets)
+        if not path.is_file():
+            raise CaseloadError("sheltered-work target file not found.", file=path,
+                                fix="Point [kpi] sheltered_targets to a CSV with columns year,target.")
+        targets = pd.read_csv(path)
+    with console.status("Computing KPIs..."):
+        res = kpi_results(cs, cfg, sheltered_targets=targets, lang=lang)
+        pub = Publication(f"{cfg.report.title}: KPI", cs.peildatum, cfg.report.source, lang=lang,
+                          min_cell=cfg.privacy.min_cell)
+        add_kpi_to_publication(pub, res, lang=lang, config=cfg)
+    out_dir = out if out is not None else cfg.resolve(cfg.report.out_dir) / "kpi"
+    with console.status(f"Writing {out_dir}..."):
+        report = write_report(pub, out_dir)
+    lvl = f"{1 - cfg.kpi.alpha:g}"
+    table = Table(title=f"Uitstroom naar werk binnen {cfg.kpi.months} maanden "
+                        f"(cohort {res.cohort[0]:%d-%m-%Y} - {res.cohort[1]:%d-%m-%Y}, peildatum {res.peildatum:%d-%m-%Y})")
+    for col, just in (("groep", "left"), ("n", "right"), ("schatting", "right"), (f"{float(lvl):.0%}-interval", "right"),
+                      ("naief", "right"), ("gecensureerd", "right"), ("doel", "right"), ("oordeel", "left")):
+        table.add_column(col, justify=just)
+    for r in res.outflow.to_dict("records"):
+        label = " ".join(str(r[c]) for c in res.by) or "totaal"
+        small = r["n_spells"] < cfg.privacy.min_cell
+        table.add_row(label, f"< {cfg.privacy.min_cell}" if small else f"{r['n_spells']:,}",
+                      "x" if small else f"{r['estimate']:.1%}",
+                      "x" if small else f"{r[f'lower_{lvl}']:.1%} - {r[f'upper_{lvl}']:.1%}",
+                      "x" if small else f"{r['naive_share']:.1%}", f"{r['n_censored']:,}",
+                      f"{r['target']:.0%}", JUDGEMENT[r["judgement"]][0 if lang == "nl" else 1])
+    console.print(table)
+    for name, t in (("duurzaamheid", res.durability), ("draaideur", res.revolving_door)):
+        parts = [f"{r['months']} mnd: {r['share']:.1%} (beoordeeld {r['n_judged']:,}, te recent {r['n_too_recent']:,})"
+                 for r in t.to_dict("records")]
+        console.print(f"{name}: " + "; ".join(parts), highlight=False)
+    if res.benchmark is not None:
+        b = res.benchmark
+        parts = [f"{r['label']}: {r['value']:g} (percentiel {r['percentile']:.0f})" for r in b.to_dict("records")
+                 if pd.notna(r["percentile"])]
+        console.print(f"benchmark {b.attrs['municipality']} ({b.attrs['year']}, {len(b.attrs['peers'])} gemeenten): "
+                      + "; ".join(parts), highlight=False, soft_wrap=True)
+    for note in res.notes:
+        console.print(f"[yellow]Note:[/] {note}", highlight=False)
+    console.print(f"{len(pub.tables)} tables, {len(pub.figures)} figures -> {report.out_dir}", highlight=False)
+
+
+@app.command("capacity")
+@friendly_errors
+def capacity_command(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Extract files: count clients per contact group from the extract."),
+    ] = None,
+    clients: Annotated[
+        float | None,
+        typer.Option("--clients", "-n", help="Clients in a trajectory (split like Losser's caseload)."),
+    ] = None,
+    config: ConfigOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write tables and figure to this folder."),
+    ] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option("--mapping", "-m", help="Column mapping preset (gws, canonical)."),
+    ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of tables and figures: nl or en (default: config)."),
+    ] = None,
+) -> None:
+    """Coach capacity: FTE from the clients-per-FTE norm and from the contact scheme.
+
+    Without files or --clients: Losser's 174 clients (DOMAIN.md figure 3), which
+    both methods put at 2,9 FTE with the default settings.
+    """
+    from rich.table import Table
+
+    from caseload.config import load_config
+    from caseload.kpi.report import add_capacity_to_publication, capacity_results
+    from caseload.publish import Publication, write_report
+
+    if files and clients is not None:
+        raise typer.BadParameter("give extract files or --clients, not both.", param_hint="--clients")
+    if files:
+        cfg, cs = _read_for_analysis(files, config, mapping)
+        lang = _kpi_lang(lang, cfg)
+        res = capacity_results(cs=cs, config=cfg, lang=lang)
+        peil = cs.peildatum
+    else:
+        cfg = load_config(config)
+        lang = _kpi_lang(lang, cfg)
+        res = capacity_results(n_clients=clients, config=cfg, lang=lang)
+        peil = None
+    norm = res["norm"]
+    table = Table(title="Benodigde formatie trajectbegeleiding" if lang == "nl" else "Coach capacity needed")
+    for col, just in (("groep", "left"), ("cliënten", "right"), ("contacten/jaar", "right"),
+                      ("uren/jaar", "right"), ("fte", "right")):
+        table.add_column(col, justify=just)
+    for r in res["contacts"].to_dict("records"):
+        table.add_row(r["label"], f"{r['clients']:.1f}", f"{r['contacts']:,.0f}", f"{r['hours']:,.0f}",
+                      f"{r['fte']:.2f}")
+    console.print(table)
+    console.print(f"contactschema: {res['contacts'].attrs['fte']:.2f} fte "
+                  f"({cfg.capacity.minutes_per_contact:g} min per contact, "
+                  f"{cfg.capacity.productive_hours_per_fte:g} productieve uren per fte); "
+                  f"norm: {norm['n_clients']:.0f} / {norm['clients_per_fte']:g} = {norm['fte']:.2f} "
+                  f"-> {norm['fte_rounded']:g} fte", highlight=False)
+    if out is not None:
+        pub = Publication(f"{cfg.report.title}: formatie", peil if peil is not None else "today",
+                          cfg.report.source, lang=lang, min_cell=cfg.privacy.min_cell)
+        add_capacity_to_publication(pub, res, lang=lang, config=cfg)
+        report = write_report(pub, out)
+        console.print(f"{len(pub.tables)} table, {len(pub.figures)} figure -> {report.out_dir}", highlight=False)
 
 
 def main() -> None:

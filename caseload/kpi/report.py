@@ -1,0 +1,431 @@
+"""All KPI and capacity results of one extract, and how they are published.
+
+:func:`kpi_results` and :func:`capacity_results` compute every table from a
+:class:`~caseload.schema.Caseload` and the ``[kpi]`` / ``[capacity]`` settings
+(pure: no files). :func:`add_kpi_to_publication` and
+:func:`add_capacity_to_publication` put those tables and their figures into a
+:class:`caseload.publish.Publication` with Dutch headers and the disclosure-control
+spec of each table; the ``caseload kpi`` and ``caseload capacity`` commands and the
+batch refresh write them with :func:`caseload.publish.write_report`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from caseload.config import Config
+from caseload.errors import CaseloadError
+from caseload.kpi import benchmark as bm
+from caseload.kpi import monitoring as mon
+from caseload.kpi import outflow as of
+from caseload.schema import Caseload
+
+__all__ = ["KpiResults", "kpi_results", "add_kpi_to_publication", "capacity_results",
+           "add_capacity_to_publication", "KPI_LABELS"]
+
+KPI_LABELS: dict[str, tuple[str, str]] = {
+    "municipality": ("Gemeente", "Municipality"),
+    "segment": ("Groep (A/B/C)", "Group (A/B/C)"),
+    "inflow_year": ("Instroomjaar", "Inflow year"),
+    "months": ("Termijn (maanden)", "Window (months)"),
+    "n_spells": ("Uitkeringen in cohort", "Spells in cohort"),
+    "n_work": ("Uitstroom naar werk binnen termijn", "Exits to work within window"),
+    "n_other": ("Andere uitstroom binnen termijn", "Other exits within window"),
+    "n_censored": ("Nog lopend, korter gevolgd (gecensureerd)", "Still open, followed shorter (censored)"),
+    "estimate": ("Aandeel naar werk (Aalen-Johansen)", "Share to work (Aalen-Johansen)"),
+    "naive_share": ("Naïef aandeel", "Naive share"),
+    "naive_n": ("Basis naïef aandeel", "Base of naive share"),
+    "target": ("Doel", "Target"),
+    "judgement": ("Oordeel", "Judgement"),
+    "n_exits": ("Uitstroom", "Exits"),
+    "n_too_recent": ("Te recent om te beoordelen", "Too recent to judge"),
+    "n_judged": ("Beoordeeld", "Judged"),
+    "n_returned": ("Terug in uitkering", "Back on benefit"),
+    "n_durable": ("Zonder nieuwe uitkering", "Without new benefit"),
+    "share": ("Aandeel", "Share"),
+    "n_spells_client": ("Aantal uitkeringen per cliënt", "Spells per client"),
+    "n_clients": ("Cliënten", "Clients"),
+    "indicator": ("Indicator", "Indicator"),
+    "label": ("Omschrijving", "Description"),
+    "value": ("Waarde", "Value"),
+    "n_peers": ("Vergelijkbare gemeenten", "Similar municipalities"),
+    "rank": ("Rang (1 = hoogste)", "Rank (1 = highest)"),
+    "percentile": ("Percentiel", "Percentile"),
+    "peer_median": ("Mediaan", "Median"),
+    "peer_p25": ("25e percentiel", "25th percentile"),
+    "peer_p75": ("75e percentiel", "75th percentile"),
+    "peer_min": ("Minimum", "Minimum"),
+    "peer_max": ("Maximum", "Maximum"),
+    "code": ("Code", "Code"),
+    "clients": ("Cliënten", "Clients"),
+    "contacts_per_year": ("Contacten per cliënt per jaar", "Contacts per client per year"),
+    "minutes_per_contact": ("Minuten per contact", "Minutes per contact"),
+    "contacts": ("Contacten per jaar", "Contacts per year"),
+    "hours": ("Uren per jaar", "Hours per year"),
+    "fte": ("Fte", "FTE"),
+}
+"""Column headers of the KPI and capacity tables (Dutch, English)."""
+
+
+def _labels(df: pd.DataFrame, lang: str) -> dict[str, str]:
+    out = {}
+    for c in df.columns:
+        if c in KPI_LABELS:
+            out[c] = KPI_LABELS[c][0 if lang == "nl" else 1]
+        elif c.startswith(("lower_", "upper_")):
+            side, level = c.split("_", 1)
+            pct = f"{100 * float(level):g}%"
+            out[c] = (f"{'Ondergrens' if side == 'lower' else 'Bovengrens'} {pct}-interval" if lang == "nl"
+                      else f"{'Lower' if side == 'lower' else 'Upper'} {pct} bound")
+    return out
+
+
+@dataclass
+class KpiResults:
+    """The KPI tables of one extract (code column names; see :data:`KPI_LABELS`)."""
+
+    peildatum: pd.Timestamp
+    outflow: pd.DataFrame
+    durability: pd.DataFrame
+    revolving_door: pd.DataFrame
+    spells_per_client: pd.DataFrame
+    monitoring: dict[str, pd.DataFrame] = field(default_factory=dict)
+    benchmark: pd.DataFrame | None = None
+    peers: pd.DataFrame | None = None
+    cohort: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    by: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _default_cohort(peil: pd.Timestamp, months: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    # Two inflow years that end N months before the peildatum: every spell is followed N months.
+    end = peil - pd.DateOffset(months=months)
+    return end - pd.DateOffset(years=2) + pd.Timedelta(days=1), end
+
+
+def kpi_results(cs: Caseload, config: Config | None = None, *, sheltered_targets: pd.DataFrame | None = None,
+                lang: str | None = None) -> KpiResults:
+    """Every KPI table of an extract under the ``[kpi]`` settings.
+
+    Parameters
+    ----------
+    cs : Caseload
+        From :func:`caseload.read_extract` or :func:`caseload.synth.generate`.
+    config : Config, optional
+        Settings (``[kpi]``); default all defaults.
+    sheltered_targets : DataFrame, optional
+        ``year, target`` for the sheltered-places table.
+    lang : {"nl", "en"}, optional
+        Language of the monitoring tables; default ``[report] language``.
+    """
+    cfg = config or Config()
+    k = cfg.kpi
+    lang = lang or cfg.report.language
+    peil = pd.Timestamp(cs.peildatum) if cs.peildatum is not None else of._peildatum(None, cs.spells)
+    start = pd.Timestamp(k.inflow_start) if k.inflow_start else None
+    end = pd.Timestamp(k.inflow_end) if k.inflow_end else None
+    if start is None or end is None:
+        d_start, d_end = _default_cohort(peil, k.months)
+        start, end = start or d_start, end or d_end
+    notes = []
+    has_assess = len(cs.assessments) > 0 and cs.assessments["caseworker_segment"].notna().any()
+    segments = list(k.segments) or None
+    if segments and not has_assess:
+        notes.append("No caseworker segments in the extract: the cohort is every spell, not only "
+                     f"segments {', '.join(segments)}.")
+        segments = None
+    cohort = of.select_cohort(cs.spells, inflow_start=start, inflow_end=end,
+                              assessments=cs.assessments if has_assess else None, segments=segments)
+    by = [c for c in k.by if c in cohort.columns]
+    if cohort.empty:
+        raise CaseloadError(f"no spells started between {start.date()} and {end.date()}"
+                            + (f" in segments {', '.join(segments)}" if segments else "") + ".",
+                            fix="Set [kpi] inflow_start / inflow_end to a period in the extract, or segments = [].")
+    outflow = of.outflow_to_work(cohort, peildatum=peil, months=k.months, target=k.target, by=by or None,
+                                 alpha=k.alpha)
+    if len(by) and len(outflow) > 1:
+        total = of.outflow_to_work(cohort, peildatum=peil, months=k.months, target=k.target, alpha=k.alpha)
+        for c in by:
+            total[c] = "Totaal" if lang == "nl" else "Total"
+        outflow = pd.concat([outflow, total[outflow.columns]], ignore_index=True)
+    spells = cs.spells
+    dur = of.durability(spells, peildatum=peil, windows=k.durability_windows, alpha=k.alpha)
+    rev = of.revolving_door(spells, peildatum=peil, months=k.revolving_months, exits=k.revolving_exits,
+                            alpha=k.alpha)
+    spc = of.spells_per_client(spells)
+    monitoring = {}
+    acts = cs.activities
+    if len(acts):
+        year = k.monitoring_year or peil.year
+        p0, p1 = f"{year}-01-01", min(pd.Timestamp(f"{year}-12-31"), peil)
+        period = {"period_start": p0, "period_end": p1, "peildatum": peil, "lang": lang}
+        active = acts[(acts["start_date"] <= p1) & (acts["end_date"].isna() | (acts["end_date"] >= p0))]
+        monitoring = {
+            "deelnemers": mon.participants_per_activity(acts, **period),
+            "samenstelling": mon.composition(cs.clients, client_ids=active["client_id"].unique(), peildatum=peil,
+                                             lang=lang),
+            "uitstroomrichting": mon.outflow_by_destination(acts, **period),
+            "uitstroom_sector": mon.outflow_by_sector(acts, **period),
+            "uitval": mon.dropout(acts, **period),
+            "uitval_redenen": mon.dropout_reasons(acts, **period),
+            "duur_activiteiten": mon.activity_durations(acts, peildatum=peil, lang=lang),
+            "duur_trajecten": mon.trajectory_durations(acts, peildatum=peil, gap_days=k.trajectory_gap_days,
+                                                       lang=lang),
+            "beschut_werk": mon.sheltered_places(acts, sheltered_targets, peildatum=peil, lang=lang),
+        }
+    bench = peers = None
+    muni = k.benchmark_municipality
+    if muni is None and "municipality" in spells and spells["municipality"].notna().any():
+        muni = str(spells["municipality"].value_counts().index[0])
+    if muni is not None:
+        cbs = bm.load_cbs_municipalities(k.benchmark_age_group)
+        if (cbs["municipality"] == muni).any():
+            kw = {"year": k.benchmark_year, "band": tuple(k.benchmark_band), "method": k.benchmark_method}
+            bench = bm.benchmark_municipality(cbs, muni, lang=lang, **kw)
+            peers = bm.peer_values(cbs, muni, **kw)
+        else:
+            notes.append(f"Municipality {muni} is not in the CBS figures 2015-2017: no benchmark.")
+    return KpiResults(peildatum=peil, outflow=outflow, durability=dur, revolving_door=rev,
+                      spells_per_client=spc, monitoring=monitoring, benchmark=bench, peers=peers,
+                      cohort=(start, end), by=by, notes=notes)
+
+
+def _judgement_labels(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    if "judgement" not in df:
+        return df
+    return df.assign(judgement=df["judgement"].map(lambda j: of.JUDGEMENT[j][0 if lang == "nl" else 1]))
+
+
+def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Config | None = None) -> list[str]:
+    """Add the KPI tables and figures of :func:`kpi_results` to a Publication.
+
+    Returns the names of the tables and figures added.
+    """
+    from caseload.figures import kpi as fk
+
+    cfg = config or Config()
+    w = (lambda nl, en: nl) if lang == "nl" else (lambda nl, en: en)
+    level = f"{1 - cfg.kpi.alpha:g}"
+    lo, hi = f"lower_{level}", f"upper_{level}"
+    added = []
+    sec_kpi = w("Uitstroom naar werk", "Outflow to work")
+    start, end = res.cohort
+    cohort_txt = w(f"uitkeringen gestart van {start:%d-%m-%Y} tot en met {end:%d-%m-%Y}",
+                   f"spells started {start:%d-%m-%Y} to {end:%d-%m-%Y}")
+    seg = ", ".join(cfg.kpi.segments)
+    if seg:
+        cohort_txt += w(f", groep {seg} bij de eerste diagnose", f", group {seg} at the first assessment")
+    m = cfg.kpi.months
+    method = w(f"Cohort: {cohort_txt}. Aalen-Johansen cumulatieve incidentie van uitstroom naar werk "
+               f"(werk, werk deels) binnen {m} maanden; andere uitstroom concurrerend, lopende uitkeringen "
+               "gecensureerd; interval log(-log). Oordeel: onder doel als de bovengrens onder het doel ligt, "
+               "boven doel als de ondergrens erboven ligt.",
+               f"Cohort: {cohort_txt}. Aalen-Johansen cumulative incidence of exit to work (full or partial) "
+               f"within {m} months; other exits competing, open spells censored; log(-log) interval. "
+               "Judgement: below target when the upper bound is below it, above when the lower bound is above.")
+    t = _judgement_labels(res.outflow, lang)
+    pub.add_table("kpi_uitstroom_werk", t, title=w(f"Uitstroom naar werk binnen {m} maanden",
+                                                    f"Outflow to work within {m} months"),
+                  method=method, counts=["n_spells", "n_work", "n_other", "n_censored", "naive_n"],
+                  percentages={"estimate": "n_spells", lo: "n_spells", hi: "n_spells", "naive_share": "naive_n"},
+                  labels=_labels(t, lang), decimals=3, section=sec_kpi)
+    fig = fk.kpi_target_figure(res.outflow, by=res.by, peildatum=res.peildatum, source=pub.source, lang=lang)
+    pub.add_figure("kpi_uitstroom_werk", fig, title=w("Uitstroom naar werk tegen het doel",
+                                                       "Outflow to work against the target"),
+                   method=method, section=sec_kpi)
+    added += ["kpi_uitstroom_werk"]
+    sec_dur = w("Duurzaamheid en draaideur", "Durability and revolving door")
+    dmethod = w("Uitstroom naar werk (werk, werk deels) tot de peildatum; duurzaam = geen nieuwe uitkering "
+                "binnen de termijn; uitstroom waarvan de termijn na de peildatum eindigt is te recent en niet "
+                "meegeteld. Interval: Wilson.",
+                "Exits to work up to the reference date; durable = no new benefit within the window; exits whose "
+                "window ends after the reference date are too recent and left out. Interval: Wilson.")
+    cnt = ["n_exits", "n_too_recent", "n_judged", "n_returned", "n_durable"]
+    pct = {"share": "n_judged", lo: "n_judged", hi: "n_judged"}
+    pub.add_table("kpi_duurzaamheid", res.durability, title=w("Duurzaamheid van uitstroom naar werk",
+                                                             "Durability of exits to work"),
+                  method=dmethod, counts=cnt, percentages=pct, labels=_labels(res.durability, lang), decimals=3,
+                  section=sec_dur)
+    pub.add_figure("kpi_duurzaamheid", fk.durability_figure(res.durability, peildatum=res.peildatum,
+                                                            source=pub.source, lang=lang),
+                   title=w("Duurzaamheid van uitstroom naar werk", "Durability of exits to work"),
+                   method=dmethod, section=sec_dur)
+    rm = cfg.kpi.revolving_months
+    rmethod = w(f"Uitstroom ({'alle redenen behalve overlijden en AOW' if cfg.kpi.revolving_exits == 'all' else 'naar werk'}) "
+                f"met een nieuwe uitkering binnen {rm} maanden; te recente uitstroom niet meegeteld.",
+                f"Exits ({'all reasons except death and pension age' if cfg.kpi.revolving_exits == 'all' else 'to work'}) "
+                f"with a new benefit within {rm} months; too recent exits left out.")
+    pub.add_table("kpi_draaideur", res.revolving_door, title=w("Draaideur: terug in de uitkering",
+                                                              "Revolving door: back on benefit"),
+                  method=rmethod, counts=cnt, percentages=pct, labels=_labels(res.revolving_door, lang),
+                  decimals=3, section=sec_dur)
+    spc = res.spells_per_client.rename(columns={"n_spells": "n_spells_client"})
+    pub.add_table("kpi_uitkeringen_per_client", spc, title=w("Aantal uitkeringen per cliënt",
+                                                            "Number of spells per client"),
+                  method=w("Alle uitkeringen in het bestand per cliënt.", "All spells in the extract per client."),
+                  counts=["n_clients"], percentages={"share": "n_clients"}, layout="long", by=[],
+                  labels=_labels(spc, lang), decimals=3, section=sec_dur)
+    added += ["kpi_duurzaamheid", "kpi_draaideur", "kpi_uitkeringen_per_client"]
+    if res.monitoring:
+        added += _add_monitoring(pub, res, lang, w)
+    if res.benchmark is not None:
+        sec_bm = w("Vergelijking met andere gemeenten", "Comparison with other municipalities")
+        b = res.benchmark
+        year = b.attrs.get("year")
+        bmethod = w(f"Gemeenten met {cfg.kpi.benchmark_band[0]:g} tot {cfg.kpi.benchmark_band[1]:g} keer zoveel "
+                    "inwoners (15+) als de eigen gemeente" if cfg.kpi.benchmark_method == "band"
+                    else "Gemeenten in dezelfde grootteklasse (inwoners 15+)",
+                    f"Municipalities with {cfg.kpi.benchmark_band[0]:g} to {cfg.kpi.benchmark_band[1]:g} times the "
+                    "inhabitants (15+)" if cfg.kpi.benchmark_method == "band"
+                    else "Municipalities in the same size class (inhabitants 15+)")
+        bmethod += w(f", {year}. Percentiel = aandeel vergelijkbare gemeenten met een lagere waarde (gelijke "
+                     "waarden half). CBS rondt aantallen af op tientallen; niet gepubliceerde cijfers tellen niet mee.",
+                     f", {year}. Percentile = share of similar municipalities with a lower value (ties half). "
+                     "CBS rounds counts to tens; unpublished figures are left out.")
+        pub.add_table("kpi_benchmark", b, title=w(f"Positie van {b.attrs.get('municipality')} tussen vergelijkbare "
+                                                  "gemeenten", f"Position of {b.attrs.get('municipality')} among "
+                                                  "similar municipalities"),
+                      method=bmethod, source=bm.CBS_SOURCE, labels=_labels(b, lang), decimals=1, section=sec_bm,
+                      suppression_note=w("Gepubliceerde CBS-cijfers (door CBS al afgerond op tientallen).",
+                                         "Published CBS figures (already rounded to tens by CBS)."))
+        pub.add_figure("kpi_benchmark", fk.benchmark_figure(res.peers, b, year=year, lang=lang),
+                       title=w("Positie tussen vergelijkbare gemeenten", "Position among similar municipalities"),
+                       method=bmethod, source=bm.CBS_SOURCE, section=sec_bm)
+        added.append("kpi_benchmark")
+    for note in res.notes:
+        pub.notes.append(note)
+    return added
+
+
+def _add_monitoring(pub, res: KpiResults, lang: str, w) -> list[str]:
+    H = mon._w  # noqa: N806 (short alias for the header words)
+    sec = w("Monitoring re-integratie", "Re-integration monitoring")
+    mtx = res.monitoring
+    specs = {
+        "deelnemers": (w("Deelnemers per activiteit", "Participants per activity"),
+                       ["participants", "started", "ended", "ongoing"], {}, "wide"),
+        "samenstelling": (w("Samenstelling van de deelnemers", "Composition of participants"),
+                          ["count"], {"share": "count"}, "long"),
+        "uitstroomrichting": (w("Resultaat van beëindigde activiteiten", "Outcome of ended activities"),
+                              ["count"], {"share": "count"}, "long"),
+        "uitstroom_sector": (w("Uitstroom naar werk per sector", "Exits to work by sector"),
+                             None, {"share": "total"}, "wide"),
+        "uitval": (w("Uitval per activiteit", "Dropout per activity"),
+                   ["ended", "dropouts"], {"dropout_share": "ended"}, "wide"),
+        "uitval_redenen": (w("Redenen van uitval", "Dropout reasons"), ["count"], {"share": "count"}, "long"),
+        "duur_activiteiten": (w("Duur van activiteiten", "Duration of activities"), ["n_completed", "ongoing"],
+                              {}, "wide"),
+        "duur_trajecten": (w("Duur van hele trajecten", "Duration of whole trajectories"), ["n_completed", "ongoing"],
+                           {}, "wide"),
+        "beschut_werk": (w("Beschut werk: gerealiseerd en taakstelling", "Sheltered work: realised and target"),
+                         ["realised"], {"realisation": "realised"}, "wide"),
+    }
+    method = w("Activiteiten uit het bestand; periode: het kalenderjaar van de peildatum (of [kpi] monitoring_year).",
+               "Activities in the extract; period: the calendar year of the reference date (or [kpi] monitoring_year).")
+    added = []
+    for name, (title, counts, pcts, layout) in specs.items():
+        df = mtx[name]
+        if counts is None:  # sector table: one count column per destination plus the total
+            counts = [c for c in df.columns if c not in (H("sector", lang), H("share", lang))]
+            pcts = {H("share", lang): H("total", lang)}
+            pub.add_table(f"monitoring_{name}", df, title=title, method=method, counts=counts,
+                          percentages=pcts, col_total=H("total", lang), decimals=3, section=sec)
+        else:
+            cts = [H(c, lang) for c in counts]
+            pc = {H(p, lang): H(b, lang) for p, b in pcts.items() if H(p, lang) in df.columns}
+            by = [df.columns[0]] if layout == "long" and name == "samenstelling" else []
+            kw = {"layout": "long", "by": by} if layout == "long" else {}
+            total_label = H("total", lang)
+            if layout == "wide" and len(df) and (df.iloc[:, 0].astype(str) == total_label).sum() == 1:
+                kw["row_total"] = total_label
+            # Means and quartiles over the completed activities: blank wherever that count is.
+            derived = {H(d, lang): H("n_completed", lang) for d in
+                       ("mean_months", "median_months", "p25_months", "p75_months", "mean_activities")
+                       if H(d, lang) in df.columns}
+            pub.add_table(f"monitoring_{name}", df, title=title, method=method, counts=cts, percentages=pc,
+                          derived=derived, decimals=2, section=sec, **kw)
+        added.append(f"monitoring_{name}")
+    return added
+
+
+def capacity_results(*, n_clients: float | None = None, cs: Caseload | None = None, config: Config | None = None,
+                     lang: str | None = None) -> dict:
+    """FTE by the norm and by the contact scheme under the ``[capacity]`` settings.
+
+    Parameters
+    ----------
+    n_clients : float, optional
+        Clients in a trajectory; split over the contact groups with
+        :func:`caseload.capacity.losser_mix`. Default the 174 of Losser.
+    cs : Caseload, optional
+        Count the groups from the extract instead: clients with an open spell at
+        the peildatum (age from birth year, chances from the latest ladder step).
+
+    Returns
+    -------
+    dict
+        ``norm`` (dict of :func:`fte_from_norm`), ``contacts`` (table of
+        :func:`fte_from_contacts`), ``scheme`` (table), ``clients_by_group``.
+    """
+    from caseload import capacity as cap
+
+    cfg = config or Config()
+    c = cfg.capacity
+    lang = lang or cfg.report.language
+    scheme = cap.ContactScheme.from_table(c.scheme) if c.scheme else cap.LOSSER_SCHEME
+    if cs is not None:
+        peil = pd.Timestamp(cs.peildatum)
+        sp = cs.spells
+        open_ids = sp.loc[(sp["start_date"] <= peil) & (sp["end_date"].isna() | (sp["end_date"] > peil)),
+                          "client_id"].unique()
+        groups = cap.clients_by_contact_group(cs.clients, cs.assessments, peildatum=peil, client_ids=open_ids,
+                                              chance_steps=tuple(c.chance_steps))
+        n = sum(v for k, v in groups.items() if k != "sollicitatietraining")
+    else:
+        n = 174 if n_clients is None else n_clients
+        groups = cap.losser_mix(n)
+    if set(groups) - {g.code for g in scheme.groups}:
+        raise CaseloadError("the [capacity] scheme does not have the Losser group codes needed to count "
+                            "clients per group.", fix="Use the codes tot27, 27-44_kansen, 27-44_geen_kansen, "
+                            "45plus_kansen, 45plus_geen_kansen, sollicitatietraining, or scheme = [].")
+    norm = cap.fte_from_norm(n, c.clients_per_fte)
+    contacts = cap.fte_from_contacts(groups, scheme, minutes_per_contact=c.minutes_per_contact,
+                                     productive_hours_per_fte=c.productive_hours_per_fte, lang=lang)
+    return {"norm": norm, "contacts": contacts, "scheme": scheme.to_frame(lang), "clients_by_group": groups,
+            "from_extract": cs is not None}
+
+
+def add_capacity_to_publication(pub, res: dict, *, lang: str = "nl", config: Config | None = None) -> list[str]:
+    """Add the capacity table and figure of :func:`capacity_results` to a Publication."""
+    from caseload.figures import kpi as fk
+
+    cfg = config or Config()
+    c = cfg.capacity
+    w = (lambda nl, en: nl) if lang == "nl" else (lambda nl, en: en)
+    sec = w("Formatie trajectbegeleiding", "Coach capacity")
+    norm = res["norm"]
+    method = w(f"Contacten per jaar volgens het contactschema x {c.minutes_per_contact:g} minuten per contact "
+               f"(incl. voorbereiding en verslag; aanname) / {c.productive_hours_per_fte:g} productieve uren per fte "
+               f"(aanname). Norm: {norm['n_clients']:.0f} cliënten / {c.clients_per_fte:g} per fte = "
+               f"{norm['fte_rounded']:g} fte.",
+               f"Contacts per year from the contact scheme x {c.minutes_per_contact:g} minutes per contact (incl. "
+               f"preparation and reporting; assumption) / {c.productive_hours_per_fte:g} productive hours per FTE "
+               f"(assumption). Norm: {norm['n_clients']:.0f} clients / {c.clients_per_fte:g} per FTE = "
+               f"{norm['fte_rounded']:g} FTE.")
+    t = res["contacts"].drop(columns=["code"])
+    total_label = "Totaal" if lang == "nl" else "Total"
+    spec = ({"counts": ["clients"], "percentages": {"contacts": "clients", "hours": "clients", "fte": "clients"},
+             "row_total": total_label} if res.get("from_extract") else
+            {"suppression_note": w("Planningscijfers: verwachte aantallen per groep, geen telling van personen.",
+                                   "Planning figures: expected numbers per group, not a count of persons.")})
+    pub.add_table("capaciteit_contactschema", t, title=w("Benodigde formatie volgens het contactschema",
+                                                         "Capacity needed by the contact scheme"),
+                  method=method, labels=_labels(t, lang), decimals=2, section=sec, **spec)
+    pub.add_figure("capaciteit_contactschema",
+                   fk.capacity_figure(res["contacts"], norm=norm, source=pub.source, peildatum=pub.peildatum,
+                                      lang=lang),
+                   title=w("Benodigde formatie trajectbegeleiding", "Coach capacity needed"), method=method,
+                   section=sec)
+    return ["capaciteit_contactschema"]
