@@ -51,13 +51,15 @@ def _quarter_states(assessments: pd.DataFrame, spells: pd.DataFrame, segment: st
                                 fix="Pass the canonical spells table.")
     ass = assessments.loc[assessments[segment].isin(GROUPS), ["client_id", "assessed_on", segment]]
     ass = ass.rename(columns={segment: "segment"}).dropna(subset=["assessed_on"])
+    # merge_asof needs one datetime resolution on both sides.
+    ass["assessed_on"] = pd.to_datetime(ass["assessed_on"]).astype("datetime64[ns]")
     if ass.empty:
         raise CaseloadError(f"no assessment has a group A, B or C in '{segment}'.", column=segment,
                             fix="Fill the caseworker's group or pass the segmentation output.")
     if peildatum is None:
         peildatum = pd.concat([spells["start_date"], spells["end_date"], ass["assessed_on"]]).max()
     periods = pd.period_range(ass["assessed_on"].min(), pd.Timestamp(peildatum), freq=freq)
-    ends = pd.DatetimeIndex(periods.end_time.normalize())
+    ends = pd.DatetimeIndex(periods.end_time.normalize()).astype("datetime64[ns]")
     # The last complete period only: a period still running at the peildatum is left out.
     ends = ends[ends <= pd.Timestamp(peildatum)]
     clients = pd.Index(ass["client_id"].unique(), name="client_id")
@@ -67,7 +69,8 @@ def _quarter_states(assessments: pd.DataFrame, spells: pd.DataFrame, segment: st
     grid = pd.merge_asof(grid, ass, left_on="qe", right_on="assessed_on", by="client_id",
                          direction="backward")
     sp = spells.loc[spells["client_id"].isin(clients), ["client_id", "start_date", "end_date", "end_reason"]]
-    sp = sp.dropna(subset=["start_date"]).sort_values("start_date")
+    sp = sp.dropna(subset=["start_date"]).astype({"start_date": "datetime64[ns]",
+                                                  "end_date": "datetime64[ns]"}).sort_values("start_date")
     grid = pd.merge_asof(grid, sp, left_on="qe", right_on="start_date", by="client_id",
                          direction="backward")
     grid = grid.sort_values(["client_id", "qe"]).reset_index(drop=True)

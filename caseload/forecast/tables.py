@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 
 from caseload.errors import CaseloadError
@@ -93,34 +92,18 @@ def sheltered_work_table(published: pd.DataFrame | None = None, national: pd.Dat
 def monthly_stock(spells: pd.DataFrame, peildatum=None, by: str = "municipality") -> pd.DataFrame:
     """Persons on benefit at the end of each month per municipality, long form.
 
-    Uses :func:`caseload.flows.monthly_flows` when that module is installed;
-    otherwise counts spells open at each month end directly.
+    Counts with :func:`caseload.flows.monthly_flows` (month-end rule: started on or
+    before the last day, not ended on or before it) up to the peildatum's month.
 
     Returns
     -------
     DataFrame
         ``unique_id, ds, y``.
     """
-    try:
-        from caseload.flows import monthly_flows
-    except ImportError:
-        monthly_flows = None
-    if monthly_flows is not None:
-        return stock_series(monthly_flows(spells, by=(by,)), id_col=by)
-    if peildatum is None:
-        peildatum = pd.concat([spells["start_date"], spells["end_date"]]).max()
-    months = pd.period_range(spells["start_date"].min(), pd.Timestamp(peildatum), freq="M")
-    ends = months.end_time.normalize().to_numpy()
-    ends = ends[ends <= np.datetime64(pd.Timestamp(peildatum))]
-    rows = []
-    for g, sp in spells.groupby(by, sort=True):
-        start = np.sort(sp["start_date"].to_numpy())
-        stop = np.sort(sp["end_date"].fillna(pd.Timestamp.max).to_numpy())
-        # open at month end e: started on or before e and not ended on or before e.
-        n = np.searchsorted(start, ends, side="right") - np.searchsorted(stop, ends, side="right")
-        rows.append(pd.DataFrame({"unique_id": str(g), "ds": pd.DatetimeIndex(ends).to_period("M")
-                                  .to_timestamp(how="start"), "y": n.astype(float)}))
-    return pd.concat(rows, ignore_index=True)
+    from caseload.flows import monthly_flows
+
+    end = None if peildatum is None else pd.Period(pd.Timestamp(peildatum), freq="M")
+    return stock_series(monthly_flows(spells, by=(by,), end=end), id_col=by)
 
 
 def current_candidates(assessments: pd.DataFrame, spells: pd.DataFrame, clients: pd.DataFrame | None,
