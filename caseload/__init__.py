@@ -17,11 +17,17 @@ from caseload.errors import CaseloadError, ConfigError, ExtractError, NotFittedE
 from caseload.extract import MAPPINGS, consolidate_spells, read_extract
 from caseload.privacy import (
     PrivacyError,
+    check_file_no_bsn,
+    check_no_bsn,
     is_valid_bsn,
     load_key,
     looks_like_bsn,
     mask_value,
     pseudonymize,
+    published_table_guard,
+    suppress_long,
+    suppress_percentages,
+    suppress_small_cells,
 )
 from caseload.schema import (
     ACTIVITIES,
@@ -31,6 +37,16 @@ from caseload.schema import (
     Caseload,
 )
 from caseload.durations import AalenJohansen, KaplanMeier
+from caseload.kpi import (
+    benchmark_municipality,
+    durability,
+    load_cbs_municipalities,
+    outflow_to_work,
+    revolving_door,
+    select_cohort,
+    spells_per_client,
+)
+from caseload.capacity import ContactScheme, calibrate_minutes, fte_from_contacts, fte_from_norm
 
 __all__ = [
     "__version__",
@@ -50,10 +66,27 @@ __all__ = [
     "MAPPINGS",
     "KaplanMeier",
     "AalenJohansen",
+    "select_cohort",
+    "outflow_to_work",
+    "durability",
+    "revolving_door",
+    "spells_per_client",
+    "load_cbs_municipalities",
+    "benchmark_municipality",
+    "ContactScheme",
+    "fte_from_norm",
+    "fte_from_contacts",
+    "calibrate_minutes",
     "PrivacyError",
     "load_key",
     "pseudonymize",
     "is_valid_bsn",
     "looks_like_bsn",
     "mask_value",
+    "check_no_bsn",
+    "check_file_no_bsn",
+    "published_table_guard",
+    "suppress_small_cells",
+    "suppress_percentages",
+    "suppress_long",
 ]
