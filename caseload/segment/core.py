@@ -1,0 +1,437 @@
+"""The segmentation run: rules (or model), profiles, PMCs, overrides, fairness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from caseload.errors import CaseloadError
+from caseload.schema import BARRIERS, MARKET, PROFILE, SEGMENT, Caseload
+from caseload.segment.fairness import FAIRNESS_GROUPS, fairness_report
+from caseload.segment.model import (
+    LABEL,
+    SegmentModel,
+    client_frame,
+    evaluate,
+    time_split,
+    training_frame,
+)
+from caseload.segment.profiles import (
+    DEFAULT_MARKETS,
+    DEFAULT_PROTOTYPES,
+    assign_profiles,
+    check_markets,
+    cluster_profiles,
+    pmc_links,
+)
+from caseload.segment.rules import DEFAULT_RULES, apply_rules
+
+__all__ = ["SegmentResult", "segment", "apply_overrides", "fit_segment_model", "pmc_table",
+           "candidates_table", "override_rates"]
+
+_NO_DIAGNOSIS = {"nl": "geen diagnose", "en": "no assessment"}
+_UNKNOWN = {"nl": "onbekend", "en": "unknown"}
+
+
+@dataclass
+class SegmentResult:
+    """What :func:`segment` returns.
+
+    Attributes
+    ----------
+    clients : DataFrame
+        INTERNAL, one row per client (with the pseudonym ``client_id``):
+        ``municipality, segment_computed, segment, segment_reason, segment_rule,
+        overridden, override_reason, override_date, profile, profile_label,
+        market, pmc, pmc_label`` and ``p_work_6m`` when a model scored. Never
+        publish this table.
+    pmc_table : DataFrame
+        The Drechtsteden table: counts by municipality x segment x profile x
+        primary market (no client ids).
+    candidates : DataFrame
+        Per municipality and PMC: A candidates (can start now) and B candidates
+        (within 3-6 months) to offer employers.
+    pmc_links : DataFrame
+        Long table over every linked market (a client counts in each of its
+        profile's markets).
+    override_rates : DataFrame
+        Per computed segment: clients, overridden, rate, and where they went.
+    fairness : DataFrame or None
+        :func:`fairness_report` on history (assessments with a closed six-month
+        window), or None when there is no history with outcomes.
+    history : DataFrame or None
+        The history examples with their segment (INTERNAL: has client ids).
+    clusters : DataFrame or None
+        Cluster centres and their matched profiles (``profile_method="cluster"``).
+    counts : dict
+        Clients, without assessment, overrides applied/unmatched, history counts.
+    peildatum : Timestamp
+    lang : str
+    """
+
+    clients: pd.DataFrame
+    pmc_table: pd.DataFrame
+    candidates: pd.DataFrame
+    pmc_links: pd.DataFrame
+    override_rates: pd.DataFrame
+    fairness: pd.DataFrame | None = None
+    history: pd.DataFrame | None = None
+    clusters: pd.DataFrame | None = None
+    counts: dict = field(default_factory=dict)
+    peildatum: pd.Timestamp | None = None
+    lang: str = "nl"
+    decided_by: str = "rules"
+
+    def summary(self) -> pd.DataFrame:
+        """Counts and shares of the final segment per municipality (publishable)."""
+        c = self.clients
+        seg = c["segment"].astype("object").fillna(_NO_DIAGNOSIS[self.lang])
+        t = pd.crosstab(c["municipality"], seg, margins=True,
+                        margins_name="Totaal" if self.lang == "nl" else "Total")
+        return t
+
+    def __repr__(self) -> str:
+        vc = self.clients["segment"].value_counts().reindex(list("ABC"), fill_value=0)
+        return (f"SegmentResult(clients={len(self.clients):,}, A={vc['A']:,}, B={vc['B']:,}, "
+                f"C={vc['C']:,}, without assessment={self.counts.get('without_assessment', 0):,}, "
+                f"decided_by={self.decided_by!r})")
+
+
+def _settings(config) -> dict:
+    """Segment settings from a Config, a SegmentConfig, a dict or None."""
+    if config is None:
+        return {}
+    sec = getattr(config, "segment", config)
+    if hasattr(sec, "model_dump"):
+        return sec.model_dump()
+    return dict(sec)
+
+
+def _get(cfg: dict, key: str, default):
+    v = cfg.get(key)
+    return default if v is None else v
+
+
+def apply_overrides(clients: pd.DataFrame, overrides: pd.DataFrame | None,
+                    lang: str = "nl") -> tuple[pd.DataFrame, dict]:
+    """Apply the caseworkers' overrides last; keep the computed segment.
+
+    Parameters
+    ----------
+    clients : DataFrame
+        With ``client_id, segment_computed, segment_reason_computed``.
+    overrides : DataFrame or None
+        ``client_id, segment, reason, date``; the latest date per client wins.
+        ``client_id`` is the pseudonym of the internal client list.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        Clients with ``segment, segment_reason, overridden, override_reason,
+        override_date``; counts of overrides read, applied and unmatched.
+    """
+    out = clients.copy()
+    out["segment"] = out["segment_computed"]
+    out["segment_reason"] = out["segment_reason_computed"].astype("object")
+    out["overridden"] = False
+    out["override_reason"] = pd.Series(pd.NA, index=out.index, dtype="string")
+    out["override_date"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
+    counts = {"overrides_read": 0, "overrides_applied": 0, "overrides_unmatched": 0}
+    if overrides is None or len(overrides) == 0:
+        return out, counts
+    need = ["client_id", "segment", "reason", "date"]
+    missing = [c for c in need if c not in overrides]
+    if missing:
+        raise CaseloadError(f"the overrides table lacks column(s) {missing}.", column=missing[0],
+                            fix="Give columns client_id, segment, reason, date (one row per override).")
+    ov = overrides[need].copy()
+    ov["segment"] = ov["segment"].astype("string").str.strip().str.upper()
+    bad = ~ov["segment"].isin(list("ABC"))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise CaseloadError("override segment must be A, B or C.", row=i + 2, column="segment",
+                            value=str(ov["segment"].iloc[i]), fix="Correct the row in the overrides file.")
+    empty = ov["reason"].isna() | (ov["reason"].astype("string").str.strip() == "")
+    if empty.any():
+        i = int(np.flatnonzero(empty.to_numpy())[0])
+        raise CaseloadError("an override needs a reason.", row=i + 2, column="reason",
+                            fix="Write down why the caseworker chose another group.")
+    ov["date"] = pd.to_datetime(ov["date"], errors="coerce", dayfirst=True)
+    if ov["date"].isna().any():
+        i = int(np.flatnonzero(ov["date"].isna().to_numpy())[0])
+        raise CaseloadError("override date is missing or not a date.", row=i + 2, column="date",
+                            value=str(overrides["date"].iloc[i]), fix="Use dd-mm-jjjj or jjjj-mm-dd.")
+    ov["client_id"] = ov["client_id"].astype("string")
+    ov = ov.sort_values(["client_id", "date"], kind="stable").drop_duplicates("client_id", keep="last")
+    counts["overrides_read"] = int(len(overrides))
+    pos = pd.Index(out["client_id"].astype("string")).get_indexer(ov["client_id"])
+    counts["overrides_unmatched"] = int((pos < 0).sum())
+    ov = ov[pos >= 0]
+    pos = pos[pos >= 0]
+    counts["overrides_applied"] = int(len(pos))
+    seg = out["segment"].astype("object").to_numpy()
+    was = seg[pos].copy()
+    seg[pos] = ov["segment"].to_numpy(dtype=object)
+    out["segment"] = pd.Categorical(seg, categories=list("ABC"))
+    reason = out["segment_reason"].to_numpy(dtype=object)
+    dates = ov["date"].dt.strftime("%d-%m-%Y").to_numpy()
+    for j, (p, s, w, r, d) in enumerate(zip(pos, ov["segment"], was, ov["reason"], dates, strict=True)):
+        w = "geen" if (lang == "nl" and pd.isna(w)) else ("none" if pd.isna(w) else w)
+        reason[p] = (f"Groep {s} door de consulent op {d} (berekend: {w}): {r}." if lang == "nl"
+                     else f"Group {s} set by the caseworker on {d} (computed: {w}): {r}.")
+        del j
+    out["segment_reason"] = reason
+    # An override that confirms the computed group is logged (reason, date) but is
+    # not counted as overridden: the override rate measures disagreement.
+    changed = np.zeros(len(out), dtype=bool)
+    changed[pos] = seg[pos] != was
+    out["overridden"] = changed
+    counts["overrides_confirming"] = int(len(pos) - changed.sum())
+    out.loc[out.index[pos], "override_reason"] = ov["reason"].astype("string").to_numpy()
+    out.loc[out.index[pos], "override_date"] = ov["date"].to_numpy()
+    return out, counts
+
+
+def override_rates(clients: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
+    """Per computed segment: number of clients, overridden, rate, and the final segment."""
+    c = clients[clients["segment_computed"].notna()]
+    rows = []
+    for s in "ABC":
+        sel = c["segment_computed"] == s
+        n = int(sel.sum())
+        ov = c["overridden"] & sel
+        row = {"segment_computed": s, "label": SEGMENT.label(s, lang), "n": n,
+               "overridden": int(ov.sum()), "override_rate": float(ov.sum() / n) if n else np.nan}
+        for t in "ABC":
+            row[f"to_{t}"] = int((ov & (c["segment"] == t)).sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _assign_market(clients: pd.DataFrame, markets: dict, lang: str) -> pd.DataFrame:
+    prof = clients["profile"].astype("object")
+    primary = {k: v[0] for k, v in markets.items()}
+    market = prof.map(primary)
+    out = pd.DataFrame(index=clients.index)
+    out["market"] = pd.Categorical(market, categories=MARKET.codes)
+    pmc = prof.astype("string") + "-" + market.astype("string")
+    out["pmc"] = pmc.astype("category")
+    label = (clients["profile_label"].astype("string") + " × "
+             + market.map(lambda m: MARKET.label(m, lang) if pd.notna(m) else pd.NA).astype("string"))
+    out["pmc_label"] = label.astype("category")
+    return out
+
+
+def pmc_table(clients: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
+    """The Drechtsteden table: clients by municipality x segment x profile x primary market.
+
+    Clients without assessment count under segment "geen diagnose", clients
+    without competence scores under profile "onbekend".
+    """
+    seg = clients["segment"].astype("object").fillna(_NO_DIAGNOSIS[lang])
+    prof = clients["profile"].astype("object").fillna(_UNKNOWN[lang])
+    market = clients["market"].astype("object").fillna(_UNKNOWN[lang])
+    key = pd.DataFrame({"municipality": clients["municipality"].astype("object"), "segment": seg,
+                        "profile": prof, "market": market})
+    t = key.groupby(list(key.columns), sort=True).size().rename("n").reset_index()
+    t["profile_label"] = t["profile"].map(lambda p: PROFILE.label(p, lang) if p in PROFILE else p)
+    t["market_label"] = t["market"].map(lambda m: MARKET.label(m, lang) if m in MARKET else m)
+    return t[["municipality", "segment", "profile", "profile_label", "market", "market_label", "n"]]
+
+
+def candidates_table(clients: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
+    """Candidates per municipality and PMC: A (can start now) and B (in 3-6 months)."""
+    c = clients[clients["pmc"].notna() & clients["segment"].isin(["A", "B"])]
+    t = (c.assign(segment=c["segment"].astype("object"))
+         .groupby(["municipality", "pmc", "pmc_label", "segment"], observed=True).size()
+         .unstack("segment", fill_value=0).reindex(columns=["A", "B"], fill_value=0).reset_index())
+    t.columns.name = None
+    t = t.rename(columns={"A": "candidates_A", "B": "candidates_B"})
+    t["municipality"] = t["municipality"].astype("object")
+    t["pmc"] = t["pmc"].astype("object")
+    t["pmc_label"] = t["pmc_label"].astype("object")
+    return t.sort_values(["municipality", "pmc"]).reset_index(drop=True)
+
+
+def _age_band_for(frame: pd.DataFrame, lang: str) -> pd.Series:
+    from caseload.schema import AGE_BANDS_LOSSER, age_band
+    return pd.Series(age_band(frame["age"].clip(upper=AGE_BANDS_LOSSER[-1][1]),
+                              suffix=" jaar" if lang == "nl" else ""), index=frame.index)
+
+
+def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = None,
+            model: SegmentModel | None = None, lang: str = "nl") -> SegmentResult:
+    """Segment the current caseload: A/B/C, profile, PMC, overrides, fairness.
+
+    Parameters
+    ----------
+    caseload : Caseload
+        Canonical tables; clients with a spell open at the peildatum are the
+        caseload (``segment.only_open``).
+    config : Config, SegmentConfig or dict, optional
+        The ``[segment]`` settings; defaults as documented in the README.
+    overrides : DataFrame, optional
+        ``client_id, segment, reason, date``; applied last.
+    model : SegmentModel, optional
+        A fitted model. It adds ``p_work_6m`` and, with ``decide_by`` "auto" or
+        "model", decides the computed segment.
+    lang : {"nl", "en"}
+        Language of reasons and labels.
+
+    Returns
+    -------
+    SegmentResult
+
+    Examples
+    --------
+    >>> import caseload as cl  # doctest: +SKIP
+    >>> result = cl.segment(cl.synth.generate(n_clients=500))  # doctest: +SKIP
+    >>> result.pmc_table.head()  # doctest: +SKIP
+    """
+    cfg = _settings(config)
+    rules = _get(cfg, "rules", DEFAULT_RULES)
+    rules = [r if isinstance(r, dict) else dict(r) for r in rules]
+    rule_barriers = _get(cfg, "rule_barriers", list(BARRIERS))
+    decide_by = _get(cfg, "decide_by", "auto")
+    if decide_by == "auto":
+        decide_by = "model" if model is not None else "rules"
+    if decide_by == "model" and model is None:
+        raise CaseloadError("segment.decide_by = 'model' but no model was given.",
+                            column="segment.decide_by",
+                            fix="Pass model=load_model(...) (CLI: --model or --fit-model) or use 'rules'.")
+    markets = check_markets(_get(cfg, "markets", DEFAULT_MARKETS))
+    prototypes = _get(cfg, "prototypes", DEFAULT_PROTOTYPES)
+
+    f = client_frame(caseload, only_open=_get(cfg, "only_open", True))
+    has = f["has_assessment"].to_numpy()
+    r = apply_rules(f, rules, rule_barriers, lang)
+    seg_rules = r["segment"].astype("object").where(has, None)
+    reason = r["segment_reason"].astype("object").where(has, _NO_DIAGNOSIS[lang].capitalize() + ".")
+    rule_name = r["segment_rule"].astype("object").where(has, None)
+    out = pd.DataFrame({"client_id": f["client_id"].astype("string"),
+                        "municipality": f["municipality"].astype("string")})
+    out["segment_rules"] = pd.Categorical(seg_rules, categories=list("ABC"))
+    out["segment_rule"] = rule_name
+    if model is not None:
+        p = np.full(len(f), np.nan)
+        if has.any():
+            p[has] = model.predict_proba(f[has])[:, 1]
+        out["p_work_6m"] = p
+        seg_model = np.where(has, model.segments_from_p(np.nan_to_num(p)), None)
+        out["segment_model"] = pd.Categorical(seg_model, categories=list("ABC"))
+        if decide_by == "model":
+            reason = pd.Series(np.where(has, model.reasons(np.nan_to_num(p), lang), reason), index=f.index)
+            out["segment_rule"] = np.where(has, "model", None)
+    out["segment_computed"] = out["segment_model"] if decide_by == "model" else out["segment_rules"]
+    out["segment_reason_computed"] = reason.to_numpy(dtype=object)
+    out, ov_counts = apply_overrides(out, overrides, lang)
+
+    clusters = None
+    if _get(cfg, "profile_method", "nearest") == "cluster":
+        prof, clusters = cluster_profiles(f, prototypes, random_state=_get(cfg, "random_state", 0), lang=lang)
+    else:
+        prof = assign_profiles(f, prototypes, lang)
+    out = pd.concat([out, prof, _assign_market(prof, markets, lang)], axis=1)
+
+    history, fairness, hist_counts = None, None, {}
+    if _get(cfg, "fairness", True) and len(caseload.spells) and len(caseload.assessments):
+        history = training_frame(caseload, _get(cfg, "horizon_months", 6))
+        hist_counts = history.attrs.get("counts", {})
+        if len(history) and history[LABEL].nunique() == 2:
+            history = _segment_history(history, rules, rule_barriers, model, decide_by, lang)
+            fairness = fairness_report(history, groups=_get(cfg, "fairness_groups", list(FAIRNESS_GROUPS)),
+                                       ratio=_get(cfg, "fairness_ratio", 1.25),
+                                       min_n=_get(cfg, "fairness_min_n", 20),
+                                       p="p_work_6m" if model is not None else None, lang=lang)
+
+    counts = {
+        "clients": int(len(out)),
+        "without_assessment": int((~has).sum()),
+        "without_profile": int(out["profile"].isna().sum()),
+        **ov_counts,
+        "history": hist_counts,
+    }
+    cols = ["client_id", "municipality", "segment_computed", "segment", "segment_reason", "segment_rule",
+            "segment_reason_computed", "overridden", "override_reason", "override_date", "segment_rules",
+            *(["segment_model", "p_work_6m"] if model is not None else []),
+            "profile", "profile_label", "profile_distance", "market", "pmc", "pmc_label"]
+    out = out[cols]
+    return SegmentResult(
+        clients=out,
+        pmc_table=pmc_table(out, lang),
+        candidates=candidates_table(out, lang),
+        pmc_links=pmc_links(out.assign(segment=out["segment"].astype("object").fillna(_NO_DIAGNOSIS[lang])),
+                            markets, lang),
+        override_rates=override_rates(out, lang),
+        fairness=fairness,
+        history=history,
+        clusters=clusters,
+        counts=counts,
+        peildatum=pd.Timestamp(caseload.peildatum) if caseload.peildatum is not None else None,
+        lang=lang,
+        decided_by=decide_by,
+    )
+
+
+def _segment_history(history: pd.DataFrame, rules, rule_barriers, model, decide_by, lang) -> pd.DataFrame:
+    h = history.copy()
+    h["segment_rules"] = apply_rules(h, rules, rule_barriers, lang)["segment"].astype("object")
+    if model is not None:
+        h["p_work_6m"] = model.predict_proba(h)[:, 1]
+        h["segment_model"] = model.segments_from_p(h["p_work_6m"].to_numpy())
+    h["segment"] = h["segment_model"] if decide_by == "model" else h["segment_rules"]
+    h["age_band"] = _age_band_for(h, lang)
+    return h
+
+
+def fit_segment_model(caseload: Caseload, config=None, lang: str = "nl") -> tuple[SegmentModel, dict]:
+    """Fit the statistical model on history with a time-based hold-out, evaluate it.
+
+    The model is fitted on assessments before the split date and evaluated on
+    those on or after it (``segment.holdout_from``, default: the latest 25%).
+    The hold-out metrics and a fairness summary are stored on the model
+    (``metrics_``, ``fairness_summary_``) and go into its card when saved.
+
+    Returns
+    -------
+    (SegmentModel, dict)
+        The fitted model and ``{"metrics", "calibration", "confusion",
+        "fairness", "coefficients", "split_date"}``.
+    """
+    cfg = _settings(config)
+    frame = training_frame(caseload, _get(cfg, "horizon_months", 6))
+    train, test = time_split(frame, cfg.get("holdout_from"), _get(cfg, "test_fraction", 0.25))
+    model = SegmentModel(method=_get(cfg, "model_method", "logistic"),
+                         cutoffs=tuple(_get(cfg, "cutoffs", (0.25, 0.66))),
+                         features=cfg.get("features"), proxy_features=_get(cfg, "proxy_features", []),
+                         calibration=_get(cfg, "calibration", "auto"),
+                         random_state=_get(cfg, "random_state", 0))
+    model.fit(train)
+    model.training_["counts"] = frame.attrs.get("counts", {})
+    ev = evaluate(model, test, lang)
+    h = test.copy()
+    h["p_work_6m"] = model.predict_proba(h)[:, 1]
+    h["segment"] = model.segments_from_p(h["p_work_6m"].to_numpy())
+    h["age_band"] = _age_band_for(h, lang)
+    fair = fairness_report(h, groups=_get(cfg, "fairness_groups", list(FAIRNESS_GROUPS)),
+                           ratio=_get(cfg, "fairness_ratio", 1.25), min_n=_get(cfg, "fairness_min_n", 20),
+                           lang=lang)
+    split = test["assessed_on"].min()
+    model.metrics_ = {**{k: (round(v, 4) if isinstance(v, float) else v) for k, v in ev["metrics"].items()},
+                      "holdout_from": split.date().isoformat(),
+                      "holdout_period": [split.date().isoformat(), test["assessed_on"].max().date().isoformat()]}
+    model.fairness_summary_ = {
+        "ratio": _get(cfg, "fairness_ratio", 1.25),
+        "groups_checked": sorted(fair["group"].unique().tolist()),
+        "flagged": fair.loc[fair["flag"], ["group", "level", "calibration", "exit_rate_C"]]
+        .round(3).to_dict("records"),
+        "flagged_share_C": fair.loc[fair["flag_share_C"], ["group", "level", "share_C"]]
+        .round(3).to_dict("records"),
+    }
+    coefs = None
+    if model.method == "logistic":
+        model.attach_covariance(train)
+        coefs = model.coef_table(lang)
+    return model, {**ev, "fairness": fair, "coefficients": coefs, "split_date": split}

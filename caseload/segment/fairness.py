@@ -1,0 +1,212 @@
+"""Fairness report: share, outcome and error of the segmentation per group.
+
+The report is computed on history, where the outcome is known: assessments whose
+six-month window has closed (:func:`caseload.segment.training_frame`), each given
+the segment that the rules (and the model, if any) assign to it. Per level of each
+group variable (sex, age band, migration background, statushouder):
+
+- the share in A, B and C;
+- the observed exit rate to work within six months;
+- calibration: observed exits / predicted exits (1 = calibrated; needs a model);
+- the exit rate of the people placed in C: people the segmentation judged "not
+  yet placeable" who did find work (the error behind the VDAB audit). With a
+  model, the group is compared with the rest on observed / expected exits within
+  C, so that a group whose members in C have higher predicted chances is not
+  flagged for its composition; without a model (rules only) the raw rates are
+  compared.
+
+A level is flagged on a metric when its value differs from the value of all other
+rows pooled by more than ``ratio`` (either way: ``max(a/b, b/a) > ratio``) and the
+difference is larger than chance: a two-sided z-test at 5%, Bonferroni-corrected
+for the number of group levels x metrics tested (with 11 levels and 3 metrics
+the z threshold is about 3.1). The second condition stops small groups, and the
+sheer number of comparisons, from producing flags on noise. The overall ``flag`` looks at the
+error metrics (calibration and the exit rate in C), which say the segmentation
+treats a group unequally; a different share in C (``flag_share_C``) is reported
+too but can reflect a real difference in need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from caseload.schema import AGE_BANDS_LOSSER, MIGRATION_BACKGROUND, SEX, age_band
+
+__all__ = ["fairness_report", "FAIRNESS_GROUPS"]
+
+FAIRNESS_GROUPS = ("sex", "age_band", "migration_background", "statushouder")
+
+_GROUP_LABELS = {
+    "sex": ("Geslacht", "Sex"),
+    "age_band": ("Leeftijd", "Age band"),
+    "migration_background": ("Migratieachtergrond", "Migration background"),
+    "statushouder": ("Statushouder", "Refugee with permit"),
+}
+
+
+def _level_labels(var: str, values: pd.Series, lang: str) -> pd.Series:
+    unknown = "onbekend" if lang == "nl" else "unknown"
+    if var == "sex":
+        return values.map(lambda v: SEX.label(v, lang) if pd.notna(v) else unknown)
+    if var == "migration_background":
+        return values.map(lambda v: MIGRATION_BACKGROUND.label(v, lang) if pd.notna(v) else unknown)
+    if var == "statushouder":
+        yes, no = ("ja", "nee") if lang == "nl" else ("yes", "no")
+        return values.map(lambda v: unknown if pd.isna(v) else (yes if bool(v) else no))
+    return values.astype("object").where(values.notna(), unknown).astype(str)
+
+
+def _ratio(a: float, b: float) -> float:
+    if np.isnan(a) or np.isnan(b):
+        return float("nan")
+    if a == b:
+        return 1.0
+    if min(a, b) <= 0:
+        return float("inf")
+    return max(a / b, b / a)
+
+
+def _z_two_props(x1, n1, x2, n2) -> float:
+    if n1 == 0 or n2 == 0:
+        return float("nan")
+    p = (x1 + x2) / (n1 + n2)
+    se = np.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
+    return float("nan") if se == 0 else float((x1 / n1 - x2 / n2) / se)
+
+
+def fairness_report(
+    frame,
+    outcome: str = "exit_work_6m",
+    groups: Sequence[str] = FAIRNESS_GROUPS,
+    ratio: float = 1.25,
+    segment: str = "segment",
+    p: str | None = "p_work_6m",
+    min_n: int = 20,
+    alpha: float = 0.05,
+    lang: str = "nl",
+) -> pd.DataFrame:
+    """Share, exit rate, calibration and exit rate in C per group, with flags.
+
+    Parameters
+    ----------
+    frame : DataFrame or SegmentResult
+        One row per example with ``segment``, ``outcome`` (0/1), optionally the
+        predicted chance ``p`` and the group columns; ``age_band`` is derived
+        from ``age`` when absent. A :class:`SegmentResult` gives its history frame.
+    outcome : str
+        Observed exit to work (0/1).
+    groups : sequence of str
+        Group variables; those not in the frame (or entirely missing) are skipped.
+    ratio : float
+        Flag threshold, e.g. 1.25: a rate 25% higher or 20% lower than the rest.
+    segment, p : str
+        Column names of the segment and the predicted chance (``p`` may be absent).
+    min_n : int
+        Levels with fewer rows (or fewer people in C, for the exit rate in C) get
+        no flag on that metric.
+    alpha : float
+        Family-wise significance level of the flags (Bonferroni).
+    lang : {"nl", "en"}
+
+    Returns
+    -------
+    DataFrame
+        One row per group level: ``group, group_label, level, n, share_A,
+        share_B, share_C, exit_rate, mean_p, calibration, n_C, exit_rate_C,
+        expected_rate_C``, the
+        ratios to the rest ``ratio_share_C, ratio_calibration, ratio_exit_rate_C``
+        and flags ``flag_share_C, flag_calibration, flag_exit_rate_C, flag``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"segment": list("CCCCBBAA") * 50,
+    ...                   "exit_work_6m": [0, 0, 0, 1, 0, 1, 1, 1] * 50,
+    ...                   "sex": ["M", "V"] * 200})
+    >>> fairness_report(f, groups=["sex"], p=None)[["level", "n", "share_C"]].values.tolist()
+    [['Man', 200, 0.5], ['Vrouw', 200, 0.5]]
+    """
+    if hasattr(frame, "history"):
+        frame = frame.history
+    df = frame
+    if "age_band" in groups and "age_band" not in df and "age" in df:
+        df = df.assign(age_band=age_band(df["age"].clip(upper=AGE_BANDS_LOSSER[-1][1]),
+                                         suffix=" jaar" if lang == "nl" else ""))
+    y = df[outcome].to_numpy("float64")
+    seg = df[segment].astype("object").to_numpy()
+    has_p = p is not None and p in df
+    pp = df[p].to_numpy("float64") if has_p else None
+    in_c = seg == "C"
+    rows = []
+    for var in groups:
+        if var not in df or df[var].isna().all():
+            continue
+        levels = _level_labels(var, df[var], lang).to_numpy()
+        for level in pd.unique(levels):
+            g = levels == level
+            r = ~g
+            n, n_r = int(g.sum()), int(r.sum())
+            row = {"group": var, "group_label": _GROUP_LABELS.get(var, (var, var))[lang == "en"],
+                   "level": level, "n": n}
+            for s in "ABC":
+                row[f"share_{s}"] = float((seg[g] == s).mean()) if n else np.nan
+            row["exit_rate"] = float(y[g].mean()) if n else np.nan
+            # share in C vs the rest
+            x1, x2 = in_c[g].sum(), in_c[r].sum()
+            row["ratio_share_C"] = _ratio(x1 / n, x2 / n_r) if n and n_r else np.nan
+            z_share = _z_two_props(x1, n, x2, n_r)
+            # calibration: observed / expected exits, group vs rest
+            if has_p:
+                e_g, e_r = pp[g].sum(), pp[r].sum()
+                row["mean_p"] = float(pp[g].mean()) if n else np.nan
+                row["calibration"] = float(y[g].sum() / e_g) if e_g > 0 else np.nan
+                cal_r = float(y[r].sum() / e_r) if e_r > 0 else np.nan
+                row["ratio_calibration"] = _ratio(row["calibration"], cal_r)
+                # z of the group's observed-minus-expected against the rest's O/E
+                var_g = float((pp[g] * (1 - pp[g])).sum())
+                z_cal = (y[g].sum() - cal_r * e_g) / np.sqrt(var_g) if var_g > 0 else np.nan
+            else:
+                row["mean_p"] = row["calibration"] = row["ratio_calibration"] = np.nan
+                z_cal = np.nan
+            # exit rate of the people placed in C
+            cg, cr = g & in_c, r & in_c
+            n_c, n_cr = int(cg.sum()), int(cr.sum())
+            row["n_C"] = n_c
+            row["exit_rate_C"] = float(y[cg].mean()) if n_c else np.nan
+            if has_p:
+                # Compare observed/expected exits within C, so a group whose members in C
+                # simply have higher predicted chances (composition) is not flagged.
+                ec, ecr = pp[cg].sum(), pp[cr].sum()
+                row["expected_rate_C"] = float(pp[cg].mean()) if n_c else np.nan
+                oe_g = y[cg].sum() / ec if ec > 0 else np.nan
+                oe_r = y[cr].sum() / ecr if ecr > 0 else np.nan
+                row["ratio_exit_rate_C"] = _ratio(oe_g, oe_r)
+                var_c = float((pp[cg] * (1 - pp[cg])).sum())
+                z_c = (y[cg].sum() - oe_r * ec) / np.sqrt(var_c) if var_c > 0 else np.nan
+            else:
+                row["expected_rate_C"] = np.nan
+                rate_cr = float(y[cr].mean()) if n_cr else np.nan
+                row["ratio_exit_rate_C"] = _ratio(row["exit_rate_C"], rate_cr)
+                z_c = _z_two_props(y[cg].sum(), n_c, y[cr].sum(), n_cr)
+
+            row["_z"] = (z_share, z_cal, z_c)
+            row["_enough"] = (n >= min_n, n >= min_n, n_c >= min_n)
+            rows.append(row)
+    metrics = ("share_C", "calibration", "exit_rate_C")
+    n_tests = max(1, len(rows) * (3 if has_p else 2))
+    z_crit = float(norm.isf(alpha / 2 / n_tests))
+    for row in rows:
+        for m, z, enough in zip(metrics, row.pop("_z"), row.pop("_enough"), strict=True):
+            rt = row[f"ratio_{m}"]
+            row[f"flag_{m}"] = bool(enough and np.isfinite(z) and abs(z) > z_crit and rt > ratio)
+        row["flag"] = row["flag_calibration"] or row["flag_exit_rate_C"]
+    cols = ["group", "group_label", "level", "n", "share_A", "share_B", "share_C", "exit_rate",
+            "mean_p", "calibration", "n_C", "exit_rate_C", "expected_rate_C", "ratio_share_C", "ratio_calibration",
+            "ratio_exit_rate_C", "flag_share_C", "flag_calibration", "flag_exit_rate_C", "flag"]
+    out = pd.DataFrame(rows, columns=cols)
+    out.attrs.update({"ratio": ratio, "alpha": alpha, "z_critical": z_crit, "tests": n_tests})
+    return out
