@@ -156,13 +156,17 @@ class TableItem:
         For ``layout="wide"``: the count column that holds the row totals.
     labels : mapping of str to str, optional
         Column headers in the report language (applied after suppression).
-    decimals : int
-        Decimals of float columns in CSV and HTML.
+    decimals : int or mapping of str to int
+        Decimals of float columns (one number, or per column with 2 for the
+        others). Float columns holding only whole numbers are written as integers.
     section : str
         Heading under which the table appears in the report.
     suppression_note : str, optional
         For tables without counts of persons: why no suppression applies (shown
         instead of the rule); otherwise a remark added to the rule.
+    peildatum : date-like, optional
+        Reference date of this table when it differs from the report's (a table
+        from a published source).
     """
 
     name: str
@@ -179,9 +183,10 @@ class TableItem:
     row_total: str | None = None
     col_total: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
-    decimals: int = 2
+    decimals: int | Mapping[str, int] = 2
     section: str = ""
     suppression_note: str | None = None
+    peildatum: Any = None
 
 
 @dataclass
@@ -195,6 +200,7 @@ class FigureItem:
     method: str = ""
     source: str | None = None
     section: str = ""
+    peildatum: Any = None
 
 
 @dataclass
@@ -458,13 +464,27 @@ def file_sha256(path: Path | str, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _display_frame(item: TableItem, table: pd.DataFrame) -> pd.DataFrame:
-    """Round floats, format dates, rename headers: the table as published."""
+def _display_frame(item: TableItem, table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Round floats, format dates, rename headers: the table as published.
+
+    Returns the table and the decimals of each float column (by published
+    header). Float columns that hold only whole numbers become integers.
+    """
     out = table.copy()
+    decimals: dict[str, int] = {}
     for c in out.columns:
         s = out[c]
         if pd.api.types.is_float_dtype(s):
-            out[c] = s.round(item.decimals)
+            d = item.decimals.get(c, 2) if isinstance(item.decimals, Mapping) else item.decimals
+            vals = s.to_numpy(dtype="float64", na_value=np.nan)
+            finite = vals[np.isfinite(vals)]
+            if len(finite) and np.all(finite == np.round(finite)) and np.all(np.abs(finite) < 2**53):
+                out[c] = pd.array(np.where(np.isfinite(vals), vals, 0).astype("int64"),
+                                  dtype="Int64")
+                out.loc[~np.isfinite(vals), c] = pd.NA
+            else:
+                out[c] = s.round(d)
+                decimals[str(item.labels.get(c, c))] = int(d)
         elif pd.api.types.is_datetime64_any_dtype(s):
             out[c] = s.dt.strftime("%Y-%m-%d")
         elif isinstance(s.dtype, pd.CategoricalDtype):
@@ -475,12 +495,16 @@ def _display_frame(item: TableItem, table: pd.DataFrame) -> pd.DataFrame:
     if out.columns.duplicated().any():
         raise PublishError(f"table {item.name!r}: duplicate column headers after labelling.",
                            fix="Give every column its own label.")
-    return out
+    return out, decimals
 
 
-def _write_csv(df: pd.DataFrame, path: Path, decimals: int) -> None:
-    df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n",
-              float_format=f"%.{decimals}f", date_format="%Y-%m-%d")
+def _write_csv(df: pd.DataFrame, path: Path, decimals: dict[str, int]) -> None:
+    out = df.copy()
+    for c, d in decimals.items():
+        # Fixed decimals per column, empty for missing: the same bytes on every run.
+        out[c] = [("" if not np.isfinite(v) else f"{v:.{d}f}")
+                  for v in out[c].to_numpy(dtype="float64", na_value=np.nan)]
+    out.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", date_format="%Y-%m-%d")
 
 
 def _sheet_names(names: list[str]) -> list[str]:
@@ -507,18 +531,20 @@ def _xlsx_value(v: Any) -> Any:
     return v
 
 
-def _write_sheet(ws, df: pd.DataFrame, decimals: int) -> None:
+def _write_sheet(ws, df: pd.DataFrame, decimals: dict[str, int]) -> None:
     from openpyxl.styles import Alignment, Font
 
     ws.append([str(c) for c in df.columns])
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-    float_cols = {i for i, c in enumerate(df.columns) if pd.api.types.is_float_dtype(df[c])}
-    fmt = "0" if decimals == 0 else "0." + "0" * decimals
     for row in df.itertuples(index=False, name=None):
         ws.append([_xlsx_value(v) for v in row])
-    for i in float_cols:
+    for i, c in enumerate(df.columns):
+        if str(c) not in decimals:
+            continue
+        d = decimals[str(c)]
+        fmt = "0" if d == 0 else "0." + "0" * d
         for (cell,) in ws.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
             cell.number_format = fmt
     for i, c in enumerate(df.columns):
@@ -552,7 +578,7 @@ def _normalise_zip(data: bytes, peildatum: pd.Timestamp) -> bytes:
 
 
 def _write_workbook(path: Path, pub: Publication, frames: list[tuple[TableItem, pd.DataFrame]],
-                    notes: pd.DataFrame) -> list[str]:
+                    decimals: dict[str, dict[str, int]], notes: pd.DataFrame) -> list[str]:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -568,7 +594,7 @@ def _write_workbook(path: Path, pub: Publication, frames: list[tuple[TableItem, 
         info.append([line])
     info.append([])
     start = info.max_row + 1
-    _write_sheet(info, notes, 0)
+    _write_sheet(info, notes, {})
     # _write_sheet bolds row 1 and freezes below it; here the header sits lower.
     info.freeze_panes = None
     for cell in info[start]:
@@ -580,7 +606,7 @@ def _write_workbook(path: Path, pub: Publication, frames: list[tuple[TableItem, 
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     for sheet, (item, df) in zip(names, frames, strict=True):
         ws = wb.create_sheet(sheet)
-        _write_sheet(ws, df, item.decimals)
+        _write_sheet(ws, df, decimals[item.name])
     wb.properties.creator = "caseload"
     wb.properties.title = pub.title
     created = pub.peildatum.to_pydatetime().replace(tzinfo=None)
@@ -593,7 +619,7 @@ def _write_workbook(path: Path, pub: Publication, frames: list[tuple[TableItem, 
 
 
 def _html_table(item: TableItem, shown: pd.DataFrame, suppressed_mask: pd.DataFrame,
-                lang: str) -> str:
+                decimals: dict[str, int], lang: str) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     rows = []
     numeric = [pd.api.types.is_numeric_dtype(shown[c]) for c in shown.columns]
@@ -607,8 +633,7 @@ def _html_table(item: TableItem, shown: pd.DataFrame, suppressed_mask: pd.DataFr
             if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
                 text = ""
             elif numeric[j] and not isinstance(v, bool | np.bool_):
-                dec = item.decimals if pd.api.types.is_float_dtype(shown[c]) else 0
-                text = _fmt_num(float(v), dec, lang)
+                text = _fmt_num(float(v), decimals.get(str(c), 0), lang)
             else:
                 text = str(v)
             cls = ' class="num"' if numeric[j] else ""
@@ -648,7 +673,8 @@ def _item_notes(method: str, source: str, peil: str, rule: str | None, lang: str
 
 
 def _write_html(path: Path, pub: Publication, frames: list[tuple[TableItem, pd.DataFrame]],
-                masks: dict[str, pd.DataFrame], figure_png: dict[str, bytes]) -> None:
+                masks: dict[str, pd.DataFrame], decimals: dict[str, dict[str, int]],
+                figure_png: dict[str, bytes]) -> None:
     lang = pub.lang
     peil = pub.peildatum.strftime("%d-%m-%Y")
     figures = {f.name: f for f in pub.figures}
@@ -665,15 +691,17 @@ def _write_html(path: Path, pub: Publication, frames: list[tuple[TableItem, pd.D
             cap = f"<figcaption>{html.escape(fig.caption)}</figcaption>" if fig.caption else ""
             block = (f'<figure id="f-{name}"><h3>{title}</h3>'
                      f'<img alt="{title}" src="data:image/png;base64,{b64}">{cap}'
-                     + _item_notes(fig.method, fig.source or pub.source, peil, None, lang)
+                     + _item_notes(fig.method, fig.source or pub.source,
+                                   _peil_text(fig.peildatum, pub), None, lang)
                      + "</figure>")
             section, anchor = fig.section, f"f-{name}"
         else:
             item, df = shown[name]
             title = html.escape(item.title)
             block = (f'<section id="s-{name}"><h3>{title}</h3>'
-                     f'<div class="wrap">{_html_table(item, df, masks[name], lang)}</div>'
-                     + _item_notes(item.method, item.source or pub.source, peil,
+                     f'<div class="wrap">{_html_table(item, df, masks[name], decimals[name], lang)}</div>'
+                     + _item_notes(item.method, item.source or pub.source,
+                                   _peil_text(item.peildatum, pub),
                                    suppression_rule(item, pub.min_cell, lang), lang)
                      + "</section>")
             section, anchor = item.section, f"s-{name}"
@@ -697,6 +725,10 @@ def _write_html(path: Path, pub: Publication, frames: list[tuple[TableItem, pd.D
            f"<title>{html.escape(pub.title)}</title><style>{_CSS}</style></head><body>\n"
            + "\n".join(body) + "\n</body></html>\n")
     path.write_text(doc, encoding="utf-8", newline="\n")
+
+
+def _peil_text(peildatum, pub: Publication) -> str:
+    return pd.Timestamp(peildatum if peildatum is not None else pub.peildatum).strftime("%d-%m-%Y")
 
 
 def _anchor(section: str) -> str:
@@ -810,18 +842,19 @@ def _write_all(pub: Publication, stage: Path, extra: dict) -> tuple[list[Path], 
     written: list[Path] = []
     frames: list[tuple[TableItem, pd.DataFrame]] = []
     masks: dict[str, pd.DataFrame] = {}
+    decimals: dict[str, dict[str, int]] = {}
     table_meta = []
     for item in pub.tables:
         _guard(item, _frame(item.data))
         table, stats = suppress_table(item, pub.min_cell)
-        shown = _display_frame(item, table)
+        shown, decimals[item.name] = _display_frame(item, table)
         _guard(item, shown)
         before = _frame(item.data).reindex(columns=table.columns)
         mask = pd.DataFrame(table.isna().to_numpy() & before.notna().to_numpy(), columns=shown.columns)
         masks[item.name] = mask
         frames.append((item, shown))
         p = stage / "tables" / f"{item.name}.csv"
-        _write_csv(shown, p, item.decimals)
+        _write_csv(shown, p, decimals[item.name])
         written.append(p)
         table_meta.append({"name": item.name, "title": item.title, "file": f"tables/{item.name}.csv",
                            "rows": int(len(shown)), "columns": [str(c) for c in shown.columns],
@@ -831,14 +864,14 @@ def _write_all(pub: Publication, stage: Path, extra: dict) -> tuple[list[Path], 
         _tx("title", lang): [i.title for i, _ in frames],
         _tx("method", lang): [i.method for i, _ in frames],
         _tx("source", lang): [i.source or pub.source for i, _ in frames],
-        _tx("peildatum", lang): [pub.peildatum.strftime("%d-%m-%Y")] * len(frames),
+        _tx("peildatum", lang): [_peil_text(i.peildatum, pub) for i, _ in frames],
         _tx("suppression", lang): [suppression_rule(i, pub.min_cell, lang) for i, _ in frames],
         _tx("primary", lang): [m["suppressed"]["primary"] for m in table_meta],
         _tx("secondary", lang): [m["suppressed"]["secondary"] for m in table_meta],
         _tx("pct_suppressed", lang): [m["suppressed"]["percentages"] for m in table_meta],
     })
     xlsx = stage / "tabellen.xlsx"
-    sheets = _write_workbook(xlsx, pub, frames, notes)
+    sheets = _write_workbook(xlsx, pub, frames, decimals, notes)
     for meta, sheet in zip(table_meta, sheets, strict=True):
         meta["sheet"] = sheet
     written.append(xlsx)
@@ -853,7 +886,7 @@ def _write_all(pub: Publication, stage: Path, extra: dict) -> tuple[list[Path], 
                             "files": [f"figures/{p.name}" for p in paths],
                             "sha256": {p.name: file_sha256(p) for p in paths}})
     index = stage / "index.html"
-    _write_html(index, pub, frames, masks, figure_png)
+    _write_html(index, pub, frames, masks, decimals, figure_png)
     written.append(index)
     _check_files(written)
     manifest = {

@@ -320,11 +320,127 @@ def _step_stock(ctx: RunContext) -> int:
     return len(stock)
 
 
+# ------------------------------------------------------------------ step: forecast
+
+_FORECAST_LABELS = {
+    "municipality": ("Gemeente", "Municipality"), "year": ("Jaar", "Year"),
+    "published": ("Gepubliceerd", "Published"), "fitted": ("Model", "Model"),
+    "residual": ("Verschil", "Residual"), "inflow": ("Instroom per jaar", "Inflow per year"),
+    "exit_rate": ("Uitstroomkans per jaar", "Exit rate per year"),
+    "structural_implied": ("Structureel niveau (model)", "Structural level (model)"),
+    "structural_published": ("Structureel niveau (bron)", "Structural level (source)"),
+    "places": ("Plaatsen", "Places"), "share": ("Aandeel landelijk", "Share of national"),
+    "national_target": ("Landelijke taakstelling", "National target"),
+    "basis": ("Grondslag", "Basis"), "difference": ("Verschil met bron", "Difference from source"),
+    "national_status": ("Status landelijk cijfer", "Status of national figure"),
+    "table": ("Tabel", "Table"), "row": ("Rij", "Row"), "column": ("Kolom", "Column"),
+    "check": ("Controle", "Check"), "value": ("Waarde", "Value"),
+    "expected": ("Verwacht", "Expected"), "message": ("Bevinding", "Finding"),
+    "series": ("Reeks", "Series"), "ds": ("Maand", "Month"),
+    "forecast": ("Prognose", "Forecast"), "model": ("Model", "Model"),
+    "observed": ("Waargenomen", "Observed"), "pmc": ("PMC", "PMC"),
+    "quarter": ("Kwartaal vooruit", "Quarters ahead"), "period": ("Kwartaal", "Quarter"),
+    "A": ("Verwacht in A", "Expected in A"), "B": ("Verwacht in B", "Expected in B"),
+    "C": ("Verwacht in C", "Expected in C"), "werk": ("Verwacht naar werk", "Expected to work"),
+    "overig": ("Verwacht overige uitstroom", "Expected other exits"),
+}
+
+
+def _labels(ctx: RunContext, columns, extra: dict | None = None) -> dict[str, str]:
+    """Report-language headers for the columns that have one; interval columns by level."""
+    table = {**_FORECAST_LABELS, **(extra or {})}
+    out = {}
+    for c in columns:
+        if c in table:
+            out[c] = ctx.words(*table[c])
+        elif str(c).startswith(("lo_", "hi_", "lower_", "upper_")):
+            side, level = str(c).rsplit("_", 1)
+            lo = side in ("lo", "lower")
+            out[c] = (ctx.words("Ondergrens", "Lower") if lo else ctx.words("Bovengrens", "Upper")) \
+                + f" {level}%"
+    return out
+
+
+def _split_provenance(table: pd.DataFrame) -> tuple[pd.DataFrame, str, str | None]:
+    """Move the forecast tables' method/parameters/peildatum columns out of the table."""
+    method = str(table["method"].iloc[0]) if "method" in table.columns and len(table) else ""
+    params = str(table["parameters"].iloc[0]) if "parameters" in table.columns and len(table) else None
+    # statsforecast's `unique_id` names a series (a municipality), not a person; the
+    # publication guard rightly refuses anything named like an id.
+    table = table.rename(columns={"unique_id": "series"})
+    return table.drop(columns=[c for c in ("method", "parameters", "peildatum")
+                               if c in table.columns]), method, params
+
+
+def _step_forecast(ctx: RunContext) -> int:
+    from caseload.forecast import forecast_tables
+
+    cfg, pub, w = ctx.config, ctx.publication, ctx.words
+    tables = forecast_tables(ctx.caseload, cfg)
+    ctx.results["forecast"] = tables
+    section = w("Prognoses", "Forecasts")
+    source_2017 = w("Raadsinformatie Stadskanaal en Veendam (2017); SZW taakstelling beschut werk",
+                    "Council information Stadskanaal and Veendam (2017); national sheltered-work targets")
+    model_note = w("Modeluitkomsten en cijfers uit een openbare bron, geen tellingen van personen "
+                   "uit het bestand; geen onderdrukking nodig.",
+                   "Model results and figures from a public source, not counts of persons from the "
+                   "extract; no suppression needed.")
+    specs = {
+        "nieuwe_doelgroepen": dict(
+            title=w("Nieuwe doelgroepen: bron en voorraad-stroommodel",
+                    "New target groups: source and stock-flow model"),
+            source=source_2017, suppression_note=model_note, decimals=3),
+        "beschut_werk": dict(
+            title=w("Beschut werk: plaatsen volgens de methode van de bron",
+                    "Sheltered work: places by the source's method"),
+            source=source_2017, suppression_note=model_note, decimals=4),
+        "controle_bron": dict(
+            title=w("Controle van de brontabel", "Checks of the source table"),
+            source=source_2017, suppression_note=model_note, decimals=0),
+        "caseload_prognose": dict(
+            title=w("Prognose van het bestand per maand", "Monthly caseload forecast"),
+            suppression_note=w("Modelprognoses (ETS), geen tellingen van personen; geen "
+                               "onderdrukking nodig.",
+                               "Model forecasts (ETS), not counts of persons; no suppression "
+                               "needed."), decimals=1),
+        "nieuwe_doelgroepen_extract": dict(
+            title=w("Nieuwe doelgroepen in het bestand: voorraad per 31 december en model",
+                    "New target groups in the extract: stock on 31 December and model"),
+            counts=["observed"], derived={"residual": "observed"}, secondary=False,
+            suppression_note=w("Geen secundaire onderdrukking: de rijen zijn standen op "
+                               "verschillende data en tellen niet op. Het verschil met het model "
+                               "is ook niet getoond waar de stand onderdrukt is.",
+                               "No secondary suppression: rows are stocks at different dates and "
+                               "do not add up. The residual is suppressed with its stock."),
+            decimals=2),
+        "kandidaten": dict(
+            title=w("Verwachte kandidaten per profiel-marktcombinatie per kwartaal",
+                    "Expected candidates per profile-market combination per quarter"),
+            suppression_note=w("Verwachte aantallen uit een Markov-model (gebroken getallen), geen "
+                               "tellingen van personen; geen onderdrukking toegepast.",
+                               "Expected numbers from a Markov model (fractions), not counts of "
+                               "persons; no suppression applied."), decimals=1),
+    }
+    rows = 0
+    for name, table in tables.items():
+        spec = dict(specs.get(name, dict(title=name, suppression_note=model_note)))
+        data, method, params = _split_provenance(table)
+        if "peildatum" in table.columns and table["peildatum"].notna().any():
+            spec.setdefault("peildatum", pd.Timestamp(table["peildatum"].dropna().iloc[0]))
+        if params and len(params) <= 300:
+            method = f"{method}. Parameters: {params}"
+        pub.add_table(f"prognose_{name}", data, method=method, labels=_labels(ctx, data.columns),
+                      section=section, **spec)
+        rows += len(data)
+    return rows
+
+
 # --------------------------------------------------------------------------- registry
 
 STEPS: list[Step] = [
     Step("validate", "Controle van het bestand", "Extract validation", _step_validate),
     Step("stock", "Samenstelling van het bestand", "Composition of the caseload", _step_stock),
+    Step("forecast", "Prognoses", "Forecasts", _step_forecast),
 ]
 """The steps in the order they run."""
 
