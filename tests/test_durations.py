@@ -223,3 +223,143 @@ def test_aj_hand_calculation_with_tied_causes():
     assert_allclose(aj.survival_at([4])["all"], [0.0], atol=1e-12)
     with pytest.raises(CaseloadError, match="unknown cause"):
         aj.at([1], cause="studie")
+
+
+# ---------------------------------------------------------------- tables, cohorts, Cox
+
+from caseload.durations import (  # noqa: E402
+    active_share,
+    cohort_curves,
+    cox_regression,
+    elapsed_duration_table,
+    spell_durations,
+)
+
+
+def _stock():
+    peil = pd.Timestamp("2015-09-30")
+    clients = pd.DataFrame({"client_id": list("abcdefg"),
+                            "birth_year": pd.array([1995, 1985, 1965, 1960, 1945, 1990, 1980], dtype="Int64"),
+                            "sex": list("MVMVMVM")})
+    spells = pd.DataFrame({
+        "spell_id": [f"s{i}" for i in range(7)],
+        "client_id": list("abcdefg"),
+        "municipality": "GM0168",
+        "start_date": pd.to_datetime(["2014-09-30", "2012-03-01", "2005-01-01", "2010-06-15", "2001-01-01",
+                                      "2013-01-01", "2015-10-01"]),
+        # f ended before the peildatum; g starts after it; d ends after it (still in the stock)
+        "end_date": pd.to_datetime([None, None, None, "2016-01-31", None, "2015-09-30", None]),
+        "end_reason": [None, None, None, "werk", None, "werk", None],
+    })
+    return spells, clients, peil
+
+
+def test_elapsed_duration_table_on_hand_made_stock():
+    spells, clients, peil = _stock()
+    table = elapsed_duration_table(spells, clients, peil)
+    assert table.columns.tolist() == ["Leeftijd", "Verdeling", "Duur uitkering in jaren", "Aantal"]
+    assert table["Leeftijd"].tolist() == ["15-26 jaar", "27-44 jaar", "45-64 jaar", "Totaal"]
+    # ages 2015 - birth year: a 20, b 30, c 50, d 55; e is 70 (outside the bands)
+    assert table["Aantal"].tolist() == [1, 1, 2, 4]
+    assert_allclose(table["Verdeling"], [0.25, 0.25, 0.5, 1.0], atol=1e-12)
+    days = {k: (peil - pd.Timestamp(v)).days for k, v in
+            {"a": "2014-09-30", "b": "2012-03-01", "c": "2005-01-01", "d": "2010-06-15"}.items()}
+    expected = [days["a"] / 365.25, days["b"] / 365.25, (days["c"] + days["d"]) / 2 / 365.25,
+                sum(days.values()) / 4 / 365.25]
+    assert_allclose(table["Duur uitkering in jaren"], expected, atol=1e-12)
+    assert table.attrs["outside_bands"] == 1
+    en = elapsed_duration_table(spells, clients, peil, lang="en", bands=[(15, 44), (45, 64)])
+    assert en.columns.tolist() == ["Age", "Share", "Duration on benefit in years", "Count"]
+    assert en["Age"].tolist() == ["15-44 years", "45-64 years", "Total"]
+    # birth_date, when present, gives the exact age: c turns 50 only in December 2015
+    clients2 = clients.assign(birth_date=pd.to_datetime(["1995-01-01", "1985-01-01", "1965-12-01", "1960-01-01",
+                                                         "1945-01-01", "1990-01-01", "1980-01-01"]))
+    t2 = elapsed_duration_table(spells, clients2, peil, bands=[(15, 49), (50, 64)])
+    assert t2["Aantal"].tolist() == [3, 1, 4]
+
+
+def test_spell_durations_left_truncation_and_events():
+    spells, clients, peil = _stock()
+    d = spell_durations(spells, clients, peil, window_start="2013-01-01").set_index("spell_id")
+    assert "s6" not in d.index  # starts after the peildatum
+    assert d.loc["s0", "duration_days"] == (peil - pd.Timestamp("2014-09-30")).days + 1
+    assert d.loc["s0", "entry_days"] == 0 and not d.loc["s0", "exited"] and pd.isna(d.loc["s0", "event"])
+    assert d.loc["s2", "entry_days"] == (pd.Timestamp("2013-01-01") - pd.Timestamp("2005-01-01")).days
+    assert d.loc["s5", "event"] == "werk" and d.loc["s5", "exited"]
+    assert not d.loc["s3", "exited"]  # ends after the peildatum: censored there
+    assert (d["entry_days"] < d["duration_days"]).all()
+    # a spell that ended before the window is never observed
+    last_day = spell_durations(spells, clients, peil, window_start="2015-09-30").set_index("spell_id")
+    assert last_day.loc["s5", "duration_days"] == last_day.loc["s5", "entry_days"] + 1
+    gone = spell_durations(spells.assign(end_date=spells["end_date"].where(spells["spell_id"] != "s5",
+                                                                         pd.Timestamp("2015-09-29"))),
+                           clients, peil, window_start="2015-09-30")
+    assert "s5" not in set(gone["spell_id"])
+
+
+def test_cohort_curves_only_count_observable_cohorts():
+    peil = pd.Timestamp("2020-12-31")
+    spells = pd.DataFrame({
+        "spell_id": list("abcd"), "client_id": list("abcd"),
+        "start_date": pd.to_datetime(["2017-03-01", "2017-06-01", "2017-09-01", "2019-06-01"]),
+        "end_date": pd.to_datetime(["2018-01-01", None, "2019-10-01", None]),
+        "household": ["alleenstaand", "paar", "alleenstaand", "alleenstaand"],
+    })
+    clients = pd.DataFrame({"client_id": list("abcd"), "birth_year": pd.array([1990, 1980, 1960, 1995], "Int64"),
+                            "sex": list("MVVM")})
+    c = cohort_curves(spells, clients, peil, by="inflow_year", max_years=3).set_index(
+        ["group", "years_since_start"])
+    assert_allclose(c.loc[("2017", 1), "share_active"], 2 / 3)
+    assert_allclose(c.loc[("2017", 2), "share_active"], 2 / 3)  # c ends 2019-10-01, after its 2nd anniversary
+    assert_allclose(c.loc[("2017", 3), "share_active"], 1 / 3)
+    assert ("2019", 2) not in c.index  # 2019 + 2 years > peildatum
+    assert c.loc[("2019", 1), "n"] == 1
+    h = cohort_curves(spells, clients, peil, by="household", max_years=2).set_index(["group", "years_since_start"])
+    assert_allclose(h.loc[("alleenstaand", 1), "share_active"], 2 / 3)  # a ended, c and d active
+    assert_allclose(h.loc[("alleenstaand", 2), "share_active"], 0.5)  # d is not observable for 2 years
+    both = cohort_curves(spells, clients, peil, by=["age_class", "sex"], max_years=1)
+    assert set(both["group"]) == {"< 30 / M", "30-50 / V", "50+ / V"}
+    a = active_share(spells, clients, peil, by="sex").set_index(["group", "inflow_year"])
+    assert_allclose(a.loc[("V", 2017), "share_active"], 0.5)
+    with pytest.raises(CaseloadError, match="unknown grouping"):
+        cohort_curves(spells, clients, peil, by="postcode")
+
+
+def test_cox_equals_lifelines_and_recovers_true_hazard_ratio():
+    from lifelines import CoxPHFitter
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    x = rng.normal(size=n)
+    g = rng.choice(["a", "b", "c"], n)
+    beta_x, beta_b, beta_c = 0.7, -0.5, 0.3
+    rate = 0.1 * np.exp(beta_x * x + beta_b * (g == "b") + beta_c * (g == "c"))
+    t = rng.exponential(1 / rate)
+    c = rng.exponential(15, n)
+    df = pd.DataFrame({"t": np.minimum(t, c), "e": t <= c, "x": x, "g": g})
+    res = cox_regression(df, "t", "e", ["x", "g"], ties="efron")
+    ref = CoxPHFitter().fit(df.assign(g_b=(df.g == "b") * 1.0, g_c=(df.g == "c") * 1.0).drop(columns="g"),
+                            "t", "e")
+    assert_allclose(res.summary["coef"].to_numpy(), ref.params_[["x", "g_b", "g_c"]].to_numpy(), atol=1e-5)
+    assert_allclose(res.summary["std_err"].to_numpy(), ref.standard_errors_[["x", "g_b", "g_c"]].to_numpy(),
+                    rtol=1e-4)
+    truth = np.array([beta_x, beta_b, beta_c])
+    assert (np.abs(res.summary["coef"].to_numpy() - truth) < 3 * res.summary["std_err"].to_numpy()).all()
+    assert res.summary.index.tolist() == ["x", "g=b", "g=c"]
+    assert {"hazard_ratio", "lower_0.95", "upper_0.95", "p"} <= set(res.summary.columns)
+
+
+def test_cox_with_late_entry_and_strata_recovers_truth():
+    rng = np.random.default_rng(12)
+    n = 6000
+    x = rng.binomial(1, 0.5, n).astype(float)
+    stratum = rng.choice(["GM1", "GM2"], n)
+    base = np.where(stratum == "GM1", 0.1, 0.3)
+    t = rng.exponential(1 / (base * np.exp(0.6 * x)))
+    entry = rng.uniform(0, 5, n)
+    seen = t > entry  # stock sample: only spells still running at entry
+    df = pd.DataFrame({"t": t, "e": True, "x": x, "s": stratum, "entry": entry})[seen]
+    res = cox_regression(df, "t", "e", ["x"], entry_col="entry", strata="s")
+    assert abs(res.summary.loc["x", "coef"] - 0.6) < 3 * res.summary.loc["x", "std_err"]
+    with pytest.raises(CaseloadError, match="one value only"):
+        cox_regression(df.assign(k=1.0), "t", "e", ["k"])

@@ -1,10 +1,46 @@
 """Durations on benefit: elapsed-duration tables, Kaplan-Meier with left truncation,
 competing exits (Aalen-Johansen), Cox regression and cohort curves.
 
-Modules: :mod:`~caseload.durations.kaplan_meier`, :mod:`~caseload.durations.competing`.
+Modules
+-------
+kaplan_meier
+    :class:`KaplanMeier` (right censoring, delayed entry, groups, R conventions).
+competing
+    :class:`AalenJohansen` cumulative incidence of competing exits.
+cox
+    :func:`cox_regression` via statsmodels ``PHReg`` (entry, strata).
+tables
+    :func:`spell_durations` (spells -> estimator input) and
+    :func:`elapsed_duration_table` (the Losser table).
+cohorts
+    :func:`cohort_curves` and :func:`active_share` ("Sturen op bijstand").
 """
 
+from caseload.durations.cohorts import COHORT_AGE_CLASSES, active_share, cohort_curves
 from caseload.durations.competing import AalenJohansen
+from caseload.durations.cox import CoxResult, cox_regression
 from caseload.durations.kaplan_meier import KaplanMeier
+from caseload.durations.tables import (
+    DAYS_PER_YEAR,
+    EVENT_OTHER,
+    EVENT_WORK,
+    age_at,
+    elapsed_duration_table,
+    spell_durations,
+)
 
-__all__ = ["KaplanMeier", "AalenJohansen"]
+__all__ = [
+    "KaplanMeier",
+    "AalenJohansen",
+    "cox_regression",
+    "CoxResult",
+    "spell_durations",
+    "elapsed_duration_table",
+    "age_at",
+    "cohort_curves",
+    "active_share",
+    "COHORT_AGE_CLASSES",
+    "DAYS_PER_YEAR",
+    "EVENT_WORK",
+    "EVENT_OTHER",
+]

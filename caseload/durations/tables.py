@@ -1,0 +1,234 @@
+"""From spells to durations: the estimator input, and the elapsed-duration table.
+
+:func:`spell_durations` is the bridge between the canonical tables and the
+estimators (Kaplan-Meier, Aalen-Johansen, Cox) used by the CLI, the notebooks,
+the KPI module and the batch refresh. :func:`elapsed_duration_table` is the
+table municipalities make by hand (Losser 2015): the mean *elapsed* duration of
+the stock on a peildatum, by age band. It is length-biased (long spells are
+more likely to be in a stock); report it beside the Kaplan-Meier estimates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from caseload.errors import CaseloadError
+from caseload.schema import AGE_BANDS_LOSSER, CLIENTS, SPELLS, WORK_END_REASONS, age_band
+
+__all__ = ["spell_durations", "elapsed_duration_table", "age_at", "DAYS_PER_YEAR", "EVENT_WORK", "EVENT_OTHER"]
+
+DAYS_PER_YEAR = 365.25
+EVENT_WORK = "werk"
+EVENT_OTHER = "overig"
+
+
+def _need(df: pd.DataFrame, table: str, columns) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise CaseloadError(f"the {table} table has no column {missing[0]!r}.", column=missing[0],
+                            fix=f"Pass the canonical {table} table (caseload.read_extract(...).{table}).")
+
+
+def age_at(clients: pd.DataFrame, dates, client_id) -> np.ndarray:
+    """Age in whole years of each ``client_id`` at ``dates``.
+
+    Exact age from ``birth_date`` where present, else ``year(date) - birth_year``
+    (the age the person reaches in that calendar year; extracts often carry only
+    the birth year). NaN for unknown clients.
+    """
+    _need(clients, "clients", [CLIENTS.client_id, CLIENTS.birth_year])
+    c = clients.drop_duplicates(CLIENTS.client_id).set_index(CLIENTS.client_id)
+    ids = pd.Index(pd.Series(client_id).astype("string"))
+    pos = c.index.astype("string").get_indexer(ids)
+    found = pos >= 0
+    dates = pd.to_datetime(pd.Series(dates)).reset_index(drop=True)
+    if dates.size == 1 and ids.size > 1:
+        dates = pd.Series(np.repeat(dates.to_numpy(), ids.size))
+    by = pd.to_numeric(c[CLIENTS.birth_year], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    age = np.full(ids.size, np.nan)
+    age[found] = dates.dt.year.to_numpy()[found] - by[pos[found]]
+    if CLIENTS.birth_date in c.columns:
+        bd = pd.to_datetime(c[CLIENTS.birth_date]).to_numpy()[np.where(found, pos, 0)]
+        bd = pd.Series(bd)
+        have = found & bd.notna().to_numpy()
+        if have.any():
+            d = dates[have]
+            b = bd[have]
+            before_birthday = (d.dt.month.to_numpy() < b.dt.month.to_numpy()) | (
+                (d.dt.month.to_numpy() == b.dt.month.to_numpy()) & (d.dt.day.to_numpy() < b.dt.day.to_numpy()))
+            age[have] = d.dt.year.to_numpy() - b.dt.year.to_numpy() - before_birthday
+    return age
+
+
+def spell_durations(
+    spells: pd.DataFrame,
+    clients: pd.DataFrame,
+    peildatum,
+    window_start=None,
+    bands=AGE_BANDS_LOSSER,
+) -> pd.DataFrame:
+    """One row per spell observed in the window, ready for the survival estimators.
+
+    Parameters
+    ----------
+    spells, clients : DataFrame
+        Canonical tables.
+    peildatum : date-like
+        End of observation: spells still open (or ending after it) are censored here.
+    window_start : date-like, optional
+        Start of the observation window (e.g. the first month the extract
+        covers). Spells that started before it are left-truncated: they enter
+        the risk set at ``entry`` (their elapsed duration at the window start);
+        spells that ended before it are dropped (never observed). Default: no
+        truncation (all spells observed from their start).
+    bands : sequence of (low, high)
+        Inclusive age bands for ``age_band`` (age at spell start).
+
+    Returns
+    -------
+    DataFrame
+        ``spell_id, client_id, municipality, benefit, start_date, end_date,
+        duration_days, duration_years, entry_days, entry_years, exited, event,
+        end_reason, age_at_start, age_band, sex, household, inflow_reason,
+        inflow_year``.
+
+    Notes
+    -----
+    Units: ``duration_days`` counts calendar days on benefit including the
+    first and the last day (``end_date - start_date + 1``; ``peildatum`` for
+    censored spells), so it is at least 1; ``duration_years`` is days / 365.25.
+    ``entry_days = window_start - start_date`` (days already on benefit before
+    the window) for earlier starts, else 0; a row is at risk on
+    ``(entry, duration]``. ``event`` is ``"werk"`` (end reason ``werk`` or
+    ``werk_deels``), ``"overig"`` (any other end, also unknown) or missing
+    (censored). ``client_id`` is the pseudonym, for linking only: never publish
+    this table.
+    """
+    _need(spells, "spells", [SPELLS.spell_id, SPELLS.client_id, SPELLS.start_date, SPELLS.end_date])
+    peil = pd.Timestamp(peildatum)
+    start = pd.to_datetime(spells[SPELLS.start_date])
+    end = pd.to_datetime(spells[SPELLS.end_date])
+    keep = (start <= peil).to_numpy()
+    if window_start is not None:
+        ws = pd.Timestamp(window_start)
+        if ws > peil:
+            raise CaseloadError(f"window_start {ws.date()} is after the peildatum {peil.date()}.",
+                                fix="Use a window start on or before the peildatum.")
+        keep &= (end.isna() | (end >= ws)).to_numpy()
+    s = spells.loc[keep]
+    start, end = start[keep], end[keep]
+    exited = (end.notna() & (end <= peil)).to_numpy()
+    stop = end.where(exited, peil)
+    duration = (stop - start).dt.days.to_numpy() + 1
+    if (duration < 1).any():
+        raise CaseloadError(f"{int((duration < 1).sum())} spell(s) end before they start.", column=SPELLS.end_date,
+                            fix="Correct the dates in the extract or drop those spells.")
+    if window_start is None:
+        entry = np.zeros(len(s), dtype="int64")
+    else:
+        entry = np.clip((ws - start).dt.days.to_numpy(), 0, None)
+    reason = (s[SPELLS.end_reason].astype("string") if SPELLS.end_reason in s.columns
+              else pd.Series(pd.NA, index=s.index, dtype="string"))
+    work = reason.isin(list(WORK_END_REASONS)).to_numpy()
+    event = np.where(~exited, None, np.where(work, EVENT_WORK, EVENT_OTHER))
+    age = age_at(clients, start.reset_index(drop=True), s[SPELLS.client_id].reset_index(drop=True))
+    cl = clients.drop_duplicates(CLIENTS.client_id).set_index(CLIENTS.client_id)
+    cid = s[SPELLS.client_id].astype("string").to_numpy()
+
+    def client_col(name):
+        if name not in cl.columns:
+            return pd.Series(pd.NA, index=range(len(s)), dtype="string").to_numpy()
+        return cl[name].reindex(cid).to_numpy()
+
+    household = client_col(CLIENTS.household)
+    if SPELLS.household in s.columns:
+        hh = s[SPELLS.household].to_numpy()
+        household = np.where(pd.isna(hh), household, hh)
+    out = pd.DataFrame({
+        "spell_id": s[SPELLS.spell_id].to_numpy(),
+        "client_id": s[SPELLS.client_id].to_numpy(),
+        "municipality": s[SPELLS.municipality].to_numpy() if SPELLS.municipality in s.columns else pd.NA,
+        "benefit": s[SPELLS.benefit].to_numpy() if SPELLS.benefit in s.columns else pd.NA,
+        "start_date": start.to_numpy(),
+        "end_date": end.to_numpy(),
+        "duration_days": duration.astype("int64"),
+        "duration_years": duration / DAYS_PER_YEAR,
+        "entry_days": entry.astype("int64"),
+        "entry_years": entry / DAYS_PER_YEAR,
+        "exited": exited,
+        "event": pd.array(event, dtype="string"),
+        "end_reason": reason.where(exited, pd.NA).to_numpy(),
+        "age_at_start": age,
+        "age_band": age_band(age, bands),
+        "sex": client_col(CLIENTS.sex),
+        "household": household,
+        "inflow_reason": s[SPELLS.inflow_reason].to_numpy() if SPELLS.inflow_reason in s.columns else pd.NA,
+        "inflow_year": start.dt.year.to_numpy(),
+    })
+    return out
+
+
+def elapsed_duration_table(
+    spells: pd.DataFrame,
+    clients: pd.DataFrame,
+    peildatum,
+    bands=AGE_BANDS_LOSSER,
+    lang: str = "nl",
+) -> pd.DataFrame:
+    """The Losser table: stock on ``peildatum`` by age band, share and mean elapsed duration.
+
+    Parameters
+    ----------
+    spells, clients : DataFrame
+        Canonical tables.
+    peildatum : date-like
+        The stock is every spell with ``start <= peildatum`` and no end or an end
+        after it (as :func:`caseload.flows.stock_at`).
+    bands : sequence of (low, high)
+        Inclusive age bands; persons outside every band are left out (their
+        number is in ``table.attrs["outside_bands"]``).
+    lang : {"nl", "en"}
+        Headers and labels.
+
+    Returns
+    -------
+    DataFrame
+        ``Leeftijd, Verdeling, Duur uitkering in jaren, Aantal`` (English:
+        ``Age, Share, Duration on benefit in years, Count``), one row per band
+        and a last row ``Totaal`` with share 1 and the overall mean
+        (``Gemiddeld`` in the source). ``Verdeling`` is a fraction.
+
+    Notes
+    -----
+    Age is ``year(peildatum) - birth_year`` (the age reached in the peildatum's
+    year), or the exact age from ``birth_date`` when present. Elapsed duration
+    is ``(peildatum - start_date) / 365.25`` in years. Because long spells are
+    over-represented in a stock, this mean is larger than the mean completed
+    duration; see :class:`~caseload.durations.KaplanMeier`.
+    """
+    from caseload.flows import stock_at
+
+    _need(spells, "spells", [SPELLS.client_id, SPELLS.start_date, SPELLS.end_date])
+    peil = pd.Timestamp(peildatum)
+    stock = stock_at(spells, peil)
+    age = age_at(clients, peil, stock[SPELLS.client_id].reset_index(drop=True))
+    elapsed = (peil - pd.to_datetime(stock[SPELLS.start_date])).dt.days.to_numpy() / DAYS_PER_YEAR
+    suffix = " jaar" if lang == "nl" else " years"
+    band = age_band(age, bands, suffix=suffix)
+    inside = ~pd.isna(band)
+    df = pd.DataFrame({"band": band[inside], "elapsed": elapsed[inside]})
+    g = df.groupby("band", observed=False)["elapsed"].agg(["size", "mean"])
+    total = g["size"].sum()
+    cols = (["Leeftijd", "Verdeling", "Duur uitkering in jaren", "Aantal"] if lang == "nl"
+            else ["Age", "Share", "Duration on benefit in years", "Count"])
+    table = pd.DataFrame({
+        cols[0]: [str(b) for b in g.index] + ["Totaal" if lang == "nl" else "Total"],
+        cols[1]: list(g["size"] / total if total else g["size"] * np.nan) + [1.0 if total else np.nan],
+        cols[2]: list(g["mean"]) + [df["elapsed"].mean()],
+        cols[3]: list(g["size"].astype("int64")) + [int(total)],
+    })
+    table.attrs.update({"peildatum": peil, "outside_bands": int((~inside).sum()),
+                        "method": "gemiddelde verstreken duur van het bestand op de peildatum" if lang == "nl"
+                        else "mean elapsed duration of the stock on the reference date"})
+    return table
