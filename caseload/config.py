@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from caseload.errors import ConfigError
 
@@ -86,10 +86,90 @@ class ReportConfig(_Section):
     )
 
 
+class SegmentRule(_Section):
+    """One ``[[segment.rules]]`` entry: condition -> segment, with the reason shown to caseworkers."""
+
+    name: str = Field(..., description="Short rule name, quoted in segment_reason.")
+    segment: Literal["A", "B", "C"] = Field(..., description="Segment when the condition holds.")
+    when: str = Field(..., description="Condition, e.g. 'ladder_step <= 2 or n_barriers >= 3'.")
+    reason_nl: str | None = Field(None, description="Dutch reason (default: the condition).")
+    reason_en: str | None = Field(None, description="English reason (default: the condition).")
+    reason: str | None = Field(None, description="Reason for both languages when the two above are absent.")
+
+    @field_validator("when")
+    @classmethod
+    def _parse(cls, v: str) -> str:
+        from caseload.segment.rules import parse_condition  # the same parser that evaluates it
+
+        try:
+            parse_condition(v)
+        except ConfigError as exc:
+            raise ValueError(f"{exc.message} {exc.fix}") from None
+        return v
+
+
+def _default_rules() -> list[SegmentRule]:
+    from caseload.segment.rules import DEFAULT_RULES
+
+    return [SegmentRule(**r) for r in DEFAULT_RULES]
+
+
+def _default_prototypes() -> dict[str, list[float]]:
+    from caseload.segment.profiles import DEFAULT_PROTOTYPES
+
+    return {k: list(v) for k, v in DEFAULT_PROTOTYPES.items()}
+
+
+def _default_markets() -> dict[str, list[str]]:
+    from caseload.segment.profiles import DEFAULT_MARKETS
+
+    return {k: list(v) for k, v in DEFAULT_MARKETS.items()}
+
+
 class SegmentConfig(_Section):
     """``[segment]``: A/B/C rules, statistical model, profiles, PMCs, fairness."""
 
-    model_config = ConfigDict(extra="allow")
+    rules: list[SegmentRule] = Field(
+        default_factory=_default_rules,
+        description="A/B/C rules, first match wins; end with a catch-all (when = 'true').",
+    )
+    rule_barriers: list[str] = Field(
+        default_factory=lambda: ["barrier_language", "barrier_debts", "barrier_care", "barrier_health",
+                                 "barrier_childcare"],
+        description="Barrier columns counted by n_barriers / any_barrier in the rules.",
+    )
+    decide_by: Literal["auto", "rules", "model"] = Field(
+        "auto", description="What decides the computed segment: the model when one is given (auto), "
+                            "always the rules, or always the model.")
+    only_open: bool = Field(True, description="Segment only clients with a spell open at the peildatum.")
+    model_method: Literal["logistic", "gbm"] = Field("logistic", description="Statistical model.")
+    cutoffs: tuple[float, float] = Field(
+        (0.25, 0.66), description="(C below, A from) on the chance of work within the horizon (AMS-style).")
+    calibration: Literal["auto", "isotonic", "sigmoid", "none"] = Field(
+        "auto", description="Calibration of the gbm model (logistic is not recalibrated).")
+    features: list[str] | None = Field(None, description="Model features; default DEFAULT_FEATURES.")
+    proxy_features: list[str] = Field(
+        default_factory=list,
+        description="Explicit opt-in for ethnicity proxies as features (e.g. ['barrier_language']).")
+    horizon_months: int = Field(6, ge=1, le=24, description="Label window: exit to work within this many months.")
+    holdout_from: str | None = Field(None, description="Hold-out: assessments on or after this date.")
+    test_fraction: float = Field(0.25, gt=0, lt=1, description="Hold-out share when holdout_from is not set.")
+    model_file: Path | None = Field(None, description="A saved model (.skops with its card) to score with.")
+    profile_method: Literal["nearest", "cluster"] = Field(
+        "nearest", description="Nearest prototype, or k-means clusters matched to the named profiles.")
+    prototypes: dict[str, list[float]] = Field(
+        default_factory=_default_prototypes,
+        description="Profile -> 7 competence scores (drive, physical, precision, practical, social, "
+                    "communication, administrative).")
+    markets: dict[str, list[str]] = Field(
+        default_factory=_default_markets, description="Profile -> markets; the first is the primary market.")
+    fairness: bool = Field(True, description="Compute the fairness report on history.")
+    fairness_groups: list[str] = Field(
+        default_factory=lambda: ["sex", "age_band", "migration_background", "statushouder"],
+        description="Group variables of the fairness report.")
+    fairness_ratio: float = Field(1.25, gt=1, description="Flag a group whose rate differs by more than this ratio.")
+    fairness_min_n: int = Field(20, ge=1, description="No flag for groups smaller than this.")
+    random_state: int = Field(0, description="Seed for clustering and gbm.")
 
 
 class DurationsConfig(_Section):
