@@ -88,8 +88,9 @@ def load_key(key_file: str | Path | None = None) -> bytes:
 
     Looked up in this order:
 
-    1. the environment variable ``CASELOAD_PSEUDONYM_KEY`` (any string, used as its
-       UTF-8 bytes) -- the way to pass the key to a scheduled batch run;
+    1. the environment variable ``CASELOAD_PSEUDONYM_KEY`` (any text, used as its
+       UTF-8 bytes without surrounding whitespace) -- the way to pass the key to a
+       scheduled batch run;
     2. ``key_file`` (e.g. ``[privacy] key_file`` from the config);
     3. the default file ``$XDG_CONFIG_HOME/caseload/pseudonym.key``
        (``~/.config/caseload/pseudonym.key``).
@@ -113,7 +114,8 @@ def load_key(key_file: str | Path | None = None) -> bytes:
     ------
     PrivacyError
         The key file lies inside a git work tree (a key must never be committed:
-        anyone with the repository could then re-identify clients), or it is empty.
+        anyone with the repository could then re-identify clients), or the key is
+        empty. A key file that other users can read gives a warning.
 
     Notes
     -----
@@ -124,8 +126,16 @@ def load_key(key_file: str | Path | None = None) -> bytes:
     municipality keeps other secrets, never in the project repository.
     """
     env = os.environ.get(KEY_ENV)
-    if env:
-        return env.encode("utf-8")
+    if env is not None:
+        if not env.strip():
+            # A blank variable is a broken batch set-up; silently falling back to a key
+            # file could start a new series of pseudonyms.
+            raise PrivacyError(
+                f"the environment variable {KEY_ENV} is set but empty.",
+                fix=f"put the key in it, or unset it to use the key file "
+                f"({default_key_file()}).",
+            )
+        return env.strip().encode("utf-8")
 
     path = Path(key_file).expanduser() if key_file is not None else default_key_file()
     path = path.absolute()
@@ -151,6 +161,13 @@ def load_key(key_file: str | Path | None = None) -> bytes:
             "it up outside the project): the same key is needed to keep pseudonyms stable "
             "across monthly extracts; with a new key every client gets a new pseudonym. "
             f"For batch runs, pass its content in the environment variable {KEY_ENV}.",
+            UserWarning,
+            stacklevel=2,
+        )
+    elif os.name == "posix" and path.stat().st_mode & 0o077:
+        warnings.warn(
+            f"the pseudonym key file '{path}' can be read by other users; "
+            f"restrict it with: chmod 600 '{path}'.",
             UserWarning,
             stacklevel=2,
         )
@@ -580,7 +597,8 @@ def check_no_bsn(df: pd.DataFrame, where: str, *, ignore: Sequence[Hashable] = (
     raise err
 
 
-_TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".md", ".json", ".html", ".htm", ".svg", ".xml", ".toml"}
+_TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".md", ".json", ".html", ".htm", ".svg", ".xml", ".toml",
+                  ".yaml", ".yml", ".log", ".css", ".js", ".ipynb"}
 _MARKUP_SUFFIXES = {".html", ".htm", ".svg", ".xml"}
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp"}
 
@@ -596,7 +614,8 @@ def check_file_no_bsn(path: str | Path) -> None:
     Parameters
     ----------
     path : str or Path
-        A text file (csv, tsv, txt, md, json, html, svg, xml, toml), an Excel workbook
+        A text file (csv, tsv, txt, md, json, html, svg, xml, toml, yaml, css, js, ipynb,
+        log), an Excel workbook
         (xlsx, xlsm; cell values as Excel shows them, every sheet) or a parquet file.
         Raster images (png, jpg, ...) are skipped: they hold pixels, and their text is
         checked through the table or svg they were made from.

@@ -138,8 +138,9 @@ def test_key_file_created_on_first_use_then_reused(no_env_key):
 def test_env_key_has_priority_and_matches_file_content(no_env_key, monkeypatch):
     key_file = no_env_key / "k.key"
     key_file.write_text("  my secret key\n")
+    key_file.chmod(0o600)
     assert load_key(key_file) == b"my secret key"
-    monkeypatch.setenv(KEY_ENV, "my secret key")
+    monkeypatch.setenv(KEY_ENV, "my secret key\n")
     assert load_key(no_env_key / "does-not-exist.key") == b"my secret key"
     assert not (no_env_key / "does-not-exist.key").exists()
 
@@ -156,10 +157,18 @@ def test_key_file_inside_git_work_tree_refused(no_env_key, monkeypatch):
     assert load_key(key_file) == b"from the batch environment"
 
 
-def test_empty_key_file_refused(no_env_key):
+def test_empty_key_refused_and_open_key_file_warned(no_env_key, monkeypatch):
     key_file = no_env_key / "empty.key"
     key_file.write_text("\n")
+    key_file.chmod(0o600)
     with pytest.raises(PrivacyError, match="empty"):
+        load_key(key_file)
+    key_file.write_text("secret")
+    key_file.chmod(0o644)
+    with pytest.warns(UserWarning, match="chmod 600"):
+        assert load_key(key_file) == b"secret"
+    monkeypatch.setenv(KEY_ENV, "  ")
+    with pytest.raises(PrivacyError, match="set but empty"):
         load_key(key_file)
 
 
