@@ -435,12 +435,42 @@ def _step_forecast(ctx: RunContext) -> int:
     return rows
 
 
+# ------------------------------------------------------------- steps: kpi, capacity
+
+
+def _step_kpi(ctx: RunContext) -> int:
+    from caseload.kpi.report import add_kpi_to_publication, kpi_results
+
+    cfg = ctx.config
+    targets = None
+    if cfg.kpi.sheltered_targets is not None:
+        path = cfg.resolve(cfg.kpi.sheltered_targets)
+        ctx.publication.inputs.append(path)
+        targets = pd.read_csv(path)
+    res = kpi_results(ctx.caseload, cfg, sheltered_targets=targets, lang=ctx.lang)
+    ctx.results["kpi"] = res
+    add_kpi_to_publication(ctx.publication, res, lang=ctx.lang, config=cfg)
+    return int(res.outflow["n_spells"].iloc[-1]) if len(res.outflow) else 0
+
+
+def _step_capacity(ctx: RunContext) -> int:
+    from caseload.kpi.report import add_capacity_to_publication, capacity_results
+
+    res = capacity_results(cs=ctx.caseload, config=ctx.config, lang=ctx.lang)
+    ctx.results["capacity"] = res
+    add_capacity_to_publication(ctx.publication, res, lang=ctx.lang, config=ctx.config)
+    return int(sum(v for k, v in res["clients_by_group"].items() if k != "sollicitatietraining"))
+
+
 # --------------------------------------------------------------------------- registry
 
 STEPS: list[Step] = [
     Step("validate", "Controle van het bestand", "Extract validation", _step_validate),
     Step("stock", "Samenstelling van het bestand", "Composition of the caseload", _step_stock),
     Step("forecast", "Prognoses", "Forecasts", _step_forecast),
+    Step("kpi", "Uitstroom, duurzaamheid en monitoring", "Outflow, durability and monitoring",
+         _step_kpi),
+    Step("capacity", "Formatie trajectbegeleiding", "Coach capacity", _step_capacity),
 ]
 """The steps in the order they run."""
 
