@@ -384,3 +384,69 @@ def test_benchmark_own_values_and_size_class(cbs):
         peer_group(cbs, "GM9999")
     with pytest.raises(CaseloadError):
         benchmark_municipality(cbs, "GM0168", indicators=["nonsense"])
+
+
+# --------------------------------------------------------------------------- whole run on synthetic data
+
+
+@pytest.fixture(scope="module")
+def synth_caseload():
+    from caseload.synth import generate
+
+    return generate(n_clients=800, random_state=1)
+
+
+def test_kpi_results_on_synthetic_extract(synth_caseload, tmp_path):
+    from caseload.kpi.report import add_kpi_to_publication, kpi_results
+    from caseload.publish import Publication, write_report
+
+    cs = synth_caseload
+    res = kpi_results(cs)
+    out = res.outflow
+    assert out["municipality"].iloc[-1] == "Totaal"
+    assert out["n_spells"].iloc[:-1].sum() == out["n_spells"].iloc[-1]
+    assert ((out["lower_0.95"] <= out["estimate"]) & (out["estimate"] <= out["upper_0.95"])).all()
+    # The cohort ends N months before the peildatum: all followed N months, so naive = Aalen-Johansen.
+    assert (out["n_censored"] == 0).all()
+    np.testing.assert_allclose(out["estimate"], out["naive_share"], atol=1e-12)
+    assert set(res.monitoring) >= {"deelnemers", "samenstelling", "beschut_werk"}
+    assert res.benchmark is not None and res.benchmark["n_peers"].min() > 50
+    pub = Publication("KPI", cs.peildatum, "synthetisch")
+    add_kpi_to_publication(pub, res)
+    report = write_report(pub, tmp_path / "kpi")
+    assert (report.out_dir / "tables" / "kpi_uitstroom_werk.csv").is_file()
+    header = (report.out_dir / "tables" / "kpi_uitstroom_werk.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert "Aandeel naar werk (Aalen-Johansen)" in header and "client_id" not in header
+
+
+def test_recent_cohort_shows_why_censoring_matters(synth_caseload):
+    cs = synth_caseload
+    peil = cs.peildatum
+    cohort = select_cohort(cs.spells, inflow_start=peil - pd.DateOffset(months=30), inflow_end=peil)
+    row = outflow_to_work(cohort, months=24, target=None).iloc[0]
+    assert row["n_censored"] > 0
+    # Naive share among the fully observed ignores the open spells; the Aalen-Johansen estimate
+    # counts them at risk until censored, so the two differ.
+    assert row["naive_n"] == row["n_spells"] - row["n_censored"]
+    assert row["estimate"] != pytest.approx(row["naive_share"], abs=1e-6)
+
+
+def test_cli_kpi_and_capacity(synth_caseload, tmp_path):
+    from typer.testing import CliRunner
+
+    from caseload.cli import app
+    from caseload.synth import write_extract
+
+    files = write_extract(synth_caseload, tmp_path / "extract")
+    runner = CliRunner()
+    res = runner.invoke(app, ["kpi", *map(str, files.values()), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "Uitstroom naar werk binnen 24 maanden" in res.output
+    assert (tmp_path / "out" / "figures" / "kpi_uitstroom_werk.png").is_file()
+    res = runner.invoke(app, ["capacity"])
+    assert res.exit_code == 0, res.output
+    assert "2.9 fte" in res.output
+    res = runner.invoke(app, ["capacity", "--clients", "120", "--out", str(tmp_path / "cap")])
+    assert res.exit_code == 0 and (tmp_path / "cap" / "tables" / "capaciteit_contactschema.csv").is_file()
+    res = runner.invoke(app, ["kpi", str(tmp_path / "missing.csv")])
+    assert res.exit_code == 2

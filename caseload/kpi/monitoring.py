@@ -184,7 +184,11 @@ def composition(clients: pd.DataFrame, *, client_ids: Sequence[str] | None = Non
     c = c.drop_duplicates(CLIENTS.client_id)
     unknown = _w("unknown", lang)
     age = peil.year - c[CLIENTS.birth_year].astype("float64")
-    bands = age_band(age.to_numpy(), bands=tuple(age_bands), suffix=" jaar" if lang == "nl" else " years")
+    suffix = " jaar" if lang == "nl" else " years"
+    bands = age_band(age.to_numpy(), bands=tuple(age_bands), suffix=suffix)
+    # An open top band reads "65 jaar en ouder" rather than "65-120 jaar".
+    bands = bands.rename_categories({f"{lo}-{hi}{suffix}": f"{lo}{suffix} {'en ouder' if lang == 'nl' else 'and over'}"
+                                     for lo, hi in age_bands if hi >= 100})
     parts = {
         "age": (pd.Series(bands).astype(object).fillna(unknown), list(bands.categories) + [unknown]),
     }
