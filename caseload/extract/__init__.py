@@ -205,8 +205,11 @@ def read_extract(
 
         rej = chk.table(str(raw.path), raw.rows, raw_values, privacy.mask_value, id_columns)
         bad = _bad_line_rejections(raw, privacy.mask_value)
-        rejected.extend([rej, bad])
-        n_rej = len(rej) + len(bad)
+        if len(bad):
+            rej = pd.concat([r for r in (rej, bad) if len(r)], ignore_index=True).sort_values(
+                "row", kind="stable", ignore_index=True)
+        rejected.append(rej)
+        n_rej = len(rej)
         report.append({
             "file": str(raw.path), "table": p.layout.table, "rows_read": raw.rows_read,
             "rows_loaded": raw.rows_read - n_rej, "rows_rejected": n_rej, "format": raw.format,

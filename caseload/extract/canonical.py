@@ -20,6 +20,8 @@ from caseload.extract.gws import (
     _lazy_int,
     _map_codes,
     _municipality_lookup,
+    pseudonyms,
+    spell_ids,
     string_array,
 )
 from caseload.extract.mapping import LOOKUPS, Layout, text_lookup
@@ -167,8 +169,7 @@ def load_canonical(f: CanonicalFile, peil_days: int, opts: LoadOptions, pseudony
     for name, v in out.items():
         if isinstance(v, RawColumn):
             used = np.unique(v.codes[ok][v.codes[ok] >= 0])
-            ps = np.asarray(pseudonymize(pd.Series(v.uniques[used], dtype=object), key,
-                                         domain=ID_DOMAINS[name]), dtype=object)
+            ps = pseudonyms(v.uniques[used], pseudonymize, key, ID_DOMAINS[name])
             rec = np.full(len(v.uniques) + 1, -1, dtype=np.int32)
             rec[used] = np.arange(len(used), dtype=np.int32)
             frame[name] = string_array(rec[v.codes[ok]], ps)
@@ -179,9 +180,9 @@ def load_canonical(f: CanonicalFile, peil_days: int, opts: LoadOptions, pseudony
         df["municipality"] = (df["municipality"].fillna(opts.municipality) if "municipality" in df
                               else opts.municipality)
     if table.name == "spells" and "spell_id" not in df:
-        key_text = df["client_id"].astype(str) + "|" + df["start_date"].astype(str)
-        df.insert(0, "spell_id", pd.array(np.asarray(pseudonymize(key_text, key, domain="spell"),
-                                                     dtype=object), dtype="string"))
+        codes, uniq = pd.factorize(df["client_id"])
+        start = df["start_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+        df.insert(0, "spell_id", spell_ids(codes, np.asarray(uniq, dtype=object), start))
     if table.name == "activities" and "activity_id" not in df:
         key_text = (df["client_id"].astype(str) + "|" + df["instrument"].astype(str) + "|"
                     + df["start_date"].astype(str))

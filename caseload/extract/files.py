@@ -116,7 +116,7 @@ def detect_encoding(head: bytes) -> str:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         # a multi-byte character cut at the end of the sample is still UTF-8
-        if exc.start < len(head) - 3:
+        if not (exc.reason == "unexpected end of data" and exc.start >= len(head) - 3):
             return "cp1252"
     return "utf-8"
 
@@ -219,10 +219,17 @@ def _read_csv(path: Path, head: bytes) -> RawFile:
             raise ExtractError(f"the CSV file cannot be parsed ({exc}).", file=path,
                                fix="Check that it is a delimited text export with one header row.") from exc
     headers = [str(h).strip().lstrip("\ufeff") for h in table.column_names]
-    columns: dict[str, RawColumn] = {}
-    for name, col in zip(headers, table.columns, strict=True):
-        columns[name] = _from_arrow(col)
-    n = table.num_rows
+    if table.num_rows == 0:
+        empty = {h: RawColumn(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=object)) for h in headers}
+        return RawFile(path, headers, empty, np.zeros(0, dtype=np.int64), bad, encoding, delimiter, "csv")
+    from concurrent.futures import ThreadPoolExecutor
+
+    # dictionary encoding runs in Arrow without the GIL: two columns at a time
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        encoded = list(pool.map(_from_arrow, table.columns))
+    del table
+    columns: dict[str, RawColumn] = dict(zip(headers, encoded, strict=True))
+    n = len(encoded[0].codes) if encoded else 0
     rows = np.arange(2, n + 2, dtype=np.int64)
     if bad:
         # physical line numbers of skipped lines shift the numbers of the rows after them
@@ -256,14 +263,14 @@ def _arrow_csv(path: Path, encoding: str, delimiter: str, threads: bool = True):
 
     enc = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
     read = pacsv.ReadOptions(use_threads=threads, encoding=enc, block_size=1 << 24)
-    # the header is needed to type every column as dictionary-encoded text
+    # every column is read as text: the loader decides what a value means
     with path.open("rb") as fh:
         first = fh.readline().decode(encoding if enc != "utf8" else "utf-8-sig", errors="replace")
     names = next(iter(_split_header(first, delimiter)), [])
     parse = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=handler,
                                ignore_empty_lines=False, newlines_in_values=False)
     convert = pacsv.ConvertOptions(
-        column_types={n: pa.dictionary(pa.int32(), pa.string()) for n in names},
+        column_types={n: pa.string() for n in names},
         strings_can_be_null=False, null_values=[], quoted_strings_can_be_null=False,
     )
     try:
@@ -288,16 +295,27 @@ def _split_header(line: str, delimiter: str):
 
 
 def _from_arrow(col: pa.ChunkedArray) -> RawColumn:
+    import pyarrow.compute as pc
+
     if col.num_chunks == 0:
         return RawColumn(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=object))
     if not pa.types.is_dictionary(col.type):
-        col = col.cast(pa.string()).dictionary_encode()
+        if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+            col = col.cast(pa.string())
+        col = pc.dictionary_encode(col)
     col = col.unify_dictionaries() if col.num_chunks > 1 else col
     arr = col.combine_chunks() if col.num_chunks > 1 else col.chunk(0)
-    codes = arr.indices.to_numpy(zero_copy_only=False)
-    if arr.null_count:
-        codes = np.where(arr.is_null().to_numpy(zero_copy_only=False), -1, codes)
-    return _normalise(codes, arr.dictionary.to_pylist())
+    codes = pc.fill_null(arr.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    dictionary = arr.dictionary
+    stripped = pc.utf8_trim_whitespace(dictionary)
+    if stripped.equals(dictionary):
+        # fast path (the usual case): values are distinct already; only '' must become missing
+        uniques = dictionary.to_numpy(zero_copy_only=False)
+        empty = np.flatnonzero(pc.equal(dictionary, "").to_numpy(zero_copy_only=False))
+        if len(empty):
+            codes = np.where(codes == empty[0], -1, codes).astype(np.int32)
+        return RawColumn(codes, uniques.astype(object))
+    return _normalise(codes, dictionary.to_pylist())
 
 
 def _cell_text(v) -> str | None:

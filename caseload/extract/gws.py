@@ -125,6 +125,40 @@ def _inflow_lookup(uniques: np.ndarray) -> dict[str, str]:
     return out
 
 
+_DIGITS = re.compile(r"^[0-9]{1,18}$")
+
+
+def pseudonyms(uniques: np.ndarray, pseudonymize, key: bytes, domain: str) -> np.ndarray:
+    """Pseudonyms of distinct id strings, as an object array aligned with ``uniques``.
+
+    Purely numeric ids are handed over as integers: the same pseudonym as their
+    text without leading zeros (how :func:`caseload.privacy.pseudonymize`
+    normalises them), but without a Python-level normalisation per value.
+    """
+    uniques = np.asarray(uniques, dtype=object)
+    if not len(uniques):
+        return np.zeros(0, dtype=object)
+    import pyarrow.compute as pc
+
+    arr = pa.array(uniques, type=pa.string())
+    if pc.all(pc.match_substring_regex(arr, _DIGITS.pattern)).as_py():
+        values = pd.Series(arr.cast(pa.int64()).to_numpy())
+    else:
+        values = pd.Series(uniques, dtype=object)
+    return np.asarray(pseudonymize(values, key, domain=domain), dtype=object)
+
+
+def spell_ids(client_codes: np.ndarray, client_pseudonyms: np.ndarray, start_days: np.ndarray):
+    """Spell ids ``<client pseudonym>-<yyyymmdd of the start>``, built in Arrow without a Python loop."""
+    import pyarrow.compute as pc
+
+    cl = pa.DictionaryArray.from_arrays(pa.array(np.asarray(client_codes, dtype=np.int32)),
+                                        pa.array(list(client_pseudonyms), type=pa.string())).cast(pa.string())
+    day = pa.array(np.asarray(start_days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[s]"))
+    ids = pc.binary_join_element_wise(cl, pc.strftime(day, format="%Y%m%d"), "-")
+    return pd.arrays.ArrowStringArray(ids)
+
+
 def string_array(codes: np.ndarray, values) -> pd.api.extensions.ExtensionArray:
     """A pandas string array from codes into ``values`` (code < 0: missing), without a Python loop."""
     codes = np.asarray(codes, dtype=np.int32)
@@ -439,8 +473,7 @@ def load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: b
     client = g.col("client_id")
     # pseudonyms of the distinct client numbers; numbers that differ only in leading zeros share one,
     # so grouping uses the pseudonym codes, not the raw text
-    pseudo_all = np.asarray(pseudonymize(pd.Series(client.uniques, dtype=object), key, domain="client"),
-                            dtype=object)
+    pseudo_all = pseudonyms(client.uniques, pseudonymize, key, "client")
     pcodes, pseudo = pd.factorize(pseudo_all)
     cid = np.append(np.asarray(pcodes, dtype=np.int32), -1)[client.codes]
     pseudo = np.asarray(pseudo, dtype=object)
@@ -455,9 +488,9 @@ def load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: b
     start = np.where(group_first, d["start_date"][fr], d["period_start"][fr])
     end = np.where(end > peil_days, _OPEN, end)
     spell_client = cid[la]
-    # spell id: pseudonym of (client pseudonym, start date); distinct per spell, stable across extracts
-    spell_key = pd.Series(pseudo[spell_client], dtype=object) + "|" + pd.Series(start).astype(str)
-    spell_id = np.asarray(pseudonymize(spell_key, key, domain="spell"), dtype=object)
+    # spell id: the client's pseudonym and the spell's start date (yyyymmdd): unique per spell,
+    # stable across extracts, and no new personal information
+    spell_id = spell_ids(spell_client, pseudo, start)
 
     def codes_at(f, idx, default=None):
         if f in mapped:
@@ -468,14 +501,13 @@ def load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: b
         return pd.array([default] * len(idx), dtype="string")
 
     spells = pd.DataFrame({
-        "spell_id": pd.array(spell_id, dtype="string"),
+        "spell_id": spell_id,
         "client_id": string_array(spell_client, pseudo),
     })
     dossier = g.col("dossier_id")
     if dossier is not None:
         used_d = np.unique(dossier.codes[la][dossier.codes[la] >= 0])
-        ps_d = np.asarray(pseudonymize(pd.Series(dossier.uniques[used_d], dtype=object), key,
-                                       domain="dossier"), dtype=object)
+        ps_d = pseudonyms(dossier.uniques[used_d], pseudonymize, key, "dossier")
         rec = np.full(len(dossier.uniques) + 1, -1, dtype=np.int32)
         rec[used_d] = np.arange(len(used_d), dtype=np.int32)
         spells["dossier_id"] = string_array(rec[dossier.codes[la]], ps_d)
@@ -498,7 +530,8 @@ def load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: b
     spells["amount"] = amount[la]
 
     # clients: attributes of each client's latest period (rows are sorted by client, then time)
-    cl_last = np.flatnonzero(np.append(spell_client[1:] != spell_client[:-1], True))
+    cl_last = (np.flatnonzero(np.append(spell_client[1:] != spell_client[:-1], True)) if len(la)
+               else np.zeros(0, dtype=np.int64))
     cl_rows = la[cl_last]
     clients = pd.DataFrame({
         "client_id": string_array(spell_client[cl_last], pseudo),

@@ -269,8 +269,9 @@ def detect_layout(headers: list[str], mapping: str | dict[str, str], file) -> La
                  "the column names of caseload.schema. Or give a column mapping ([extract.mapping] in the "
                  "config, or --mapping)."))
     field, header = missing[0]
-    close = difflib.get_close_matches(header, headers, n=1, cutoff=0.5) or difflib.get_close_matches(
-        _norm_header(header), [_norm_header(h) for h in headers], n=1, cutoff=0.5)
+    # suggest only columns that no other field already uses
+    free = [h for h in headers if h not in set(matched.values())]
+    close = difflib.get_close_matches(header, free, n=1, cutoff=0.5)
     hint = f"; closest match '{close[0]}'" if close else ""
     others = f" (also missing: {', '.join(repr(h) for _, h in missing[1:])})" if len(missing) > 1 else ""
     what = "benefit-administration (gws)" if kind == "gws" else f"'{kind}'"

@@ -78,22 +78,21 @@ def parse_numbers(uniques: np.ndarray) -> np.ndarray:
     is 1.234 (a lone point is a decimal point, as Python and Excel-NL exports
     without thousands separators write it).
     """
-    out = np.full(len(uniques), np.nan)
-    for i, u in enumerate(uniques):
-        if u is None:
-            continue
-        s = str(u).strip().replace("\u20ac", "").replace(" ", "")
-        if "," in s:
-            if not _NUMBER.match(s):
-                continue
-            s = s.replace(".", "").replace(",", ".")
-        try:
-            out[i] = float(s)
-        except ValueError:
-            continue
-        if not np.isfinite(out[i]):
-            out[i] = np.nan
-    return out
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(uniques):
+        return np.zeros(0)
+    arr = pa.array([None if u is None else str(u) for u in uniques], type=pa.string())
+    text = pc.replace_substring(pc.replace_substring(pc.utf8_trim_whitespace(arr), "\u20ac", ""), " ", "")
+    comma = pc.fill_null(pc.match_substring(text, ","), False)
+    dutch = pc.replace_substring(pc.replace_substring(text, ".", ""), ",", ".")
+    plain = pc.if_else(comma, dutch, text)
+    ok = pc.and_(pc.match_substring_regex(plain, r"^[+-]?(\d+\.?\d*|\.\d+)$"),
+                 pc.or_(pc.invert(comma), pc.match_substring_regex(text, _NUMBER.pattern)))
+    ok = pc.fill_null(ok, False)
+    values = pc.cast(pc.if_else(ok, plain, pa.scalar(None, pa.string())), pa.float64())
+    return values.to_numpy(zero_copy_only=False).astype(float)
 
 
 def normalise_text(text) -> str:

@@ -1,0 +1,189 @@
+"""Speed of ``caseload.read_extract`` against polars on a 5-million-row gws extract.
+
+The file: the ``gws`` layout (one row per payment period, ``;``-separated,
+decimal comma, three ``dd-mm-jjjj`` date columns), 500,000 clients, written by
+``caseload.synth.write_extract`` when available, else by :func:`write_quick_gws`
+(a vectorised writer of the same layout). Generated once into
+``benchmarks/data/`` (gitignored).
+
+Contenders, each in its own subprocess so memory does not mix:
+
+* ``polars``: ``polars.read_csv`` plus ``str.to_date("%d-%m-%Y")`` of the three
+  date columns (reading only; no validation, no spells, no pseudonyms);
+* ``caseload``: ``caseload.read_extract`` (read, validate every row, consolidate
+  periods into spells, derive clients, pseudonymise).
+
+Target: caseload wall time at most 1.5 x polars, measured in the same run.
+Peak memory is the RSS high-water mark of each subprocess
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss`` reported by the child itself;
+tracemalloc does not see Arrow's allocations).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).parent
+DATA = HERE / "data"
+N_CLIENTS = 500_000
+TARGET_ROWS = 5_000_000
+TARGET_RATIO = 1.5
+PEILDATUM = "2025-12-31"
+
+
+def write_quick_gws(path: Path, n_rows: int = TARGET_ROWS, n_clients: int = N_CLIENTS, seed: int = 0) -> Path:
+    """Write a gws period file quickly (monthly periods of consecutive spells per client)."""
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    per_client = rng.multinomial(n_rows - n_clients, np.full(n_clients, 1 / n_clients)) + 1
+    client = np.repeat(np.arange(n_clients), per_client)
+    k = np.arange(n_rows) - np.repeat(np.cumsum(per_client) - per_client, per_client)  # period number
+    peil = np.datetime64(PEILDATUM)
+    first_month = (peil.astype("datetime64[M]") - per_client - rng.integers(0, 60, n_clients)).astype(
+        "datetime64[M]")
+    # a second spell after a gap for a quarter of the clients: split their periods in two
+    split = np.where(rng.random(n_clients) < 0.25, per_client // 2, 0)
+    gap = rng.integers(3, 24, n_clients)
+    month = first_month[client] + k + np.where((split[client] > 0) & (k >= split[client]), gap[client], 0)
+    p_start = month.astype("datetime64[D]")
+    p_end = (month + 1).astype("datetime64[D]") - 1
+    orig = np.where((split[client] > 0) & (k >= split[client]),
+                    (first_month + split + gap).astype("datetime64[D]")[client],
+                    first_month.astype("datetime64[D]")[client] - rng.integers(0, 400, n_clients)[client])
+    last = (k == per_client[client] - 1) | ((split[client] > 0) & (k == split[client] - 1))
+    is_open = (k == per_client[client] - 1) & (rng.random(n_rows) < 0.5)
+    reasons = np.array(["Aanvaarding werk", "Inkomsten uit arbeid boven de norm", "Verhuizing naar andere gemeente",
+                        "Samenwonen/huwelijk", "Overige redenen"])
+    end_text = np.where(last & ~is_open, reasons[rng.integers(0, len(reasons), n_rows)], "")
+    households = np.array(["Alleenstaande", "Alleenstaande ouder", "Gehuwd/samenwonend zonder kinderen",
+                           "Gehuwd/samenwonend met kinderen"])
+    gm = np.array(["GM0168", "GM0037", "GM0047"])
+    numbers = (rng.permutation(9_000_000)[:n_clients] + 1_000_000).astype(str)
+    df = pl.DataFrame({
+        "Dossiernr": (client + 7_000_000).astype(str),
+        "Clientnummer": numbers[client],
+        "geboortejaar": (1950 + rng.integers(0, 55, n_clients))[client],
+        "geslacht": np.array(["M", "V"])[rng.integers(0, 2, n_clients)][client],
+        "Type": "aanvrager",
+        "Gemeentecode": gm[rng.integers(0, 3, n_clients)][client],
+        "Regeling": "PW",
+        "Startdatum periodiek algemeen": p_start,
+        "Einddatum periodiek algemeen": np.where(is_open, np.datetime64("NaT"), p_end),
+        "Oorspronkelijke begindatum uitkeringsdossier": orig,
+        "Omschrijving leefvorm": households[rng.integers(0, 4, n_clients)][client],
+        "Oorzaak bijstandsafhankelijkheid": np.array(["11", "12", "31", "40"])[rng.integers(0, 4, n_clients)][client],
+        "Omschrijving oorzaak bijstandsafhankelijkheid": "",
+        "Omschrijving einde bijstandsafhankelijkheid": end_text,
+        "Bedrag periodiek": np.round(900 + 600 * rng.random(n_clients), 2)[client],
+    })
+    date_cols = ["Startdatum periodiek algemeen", "Einddatum periodiek algemeen",
+                 "Oorspronkelijke begindatum uitkeringsdossier"]
+    df = df.with_columns(
+        [pl.col(c).cast(pl.Date).dt.strftime("%d-%m-%Y").fill_null("") for c in date_cols]
+        + [pl.col("Bedrag periodiek").cast(pl.Utf8).str.replace(".", ",", literal=True)]
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.write_csv(path, separator=";")
+    return path
+
+
+def make_data() -> tuple[Path, str]:
+    """The benchmark file (generated once) and which writer made it."""
+    path = DATA / "gws_5m.csv"
+    marker = DATA / "gws_5m.writer"
+    if path.is_file() and marker.is_file():
+        return path, marker.read_text().strip()
+    writer = "quick"
+    try:
+        from caseload import synth
+
+        if hasattr(synth, "write_extract") and hasattr(synth, "generate"):
+            cs = synth.generate(n_clients=N_CLIENTS, random_state=0)
+            out = synth.write_extract(cs, DATA / "synth_5m", layout="gws")
+            files = out if isinstance(out, (list, tuple)) else [out]
+            gws = [Path(f) for f in files if "uitkering" in Path(f).name]
+            if gws:
+                gws[0].replace(path)
+                writer = "caseload.synth"
+    except Exception as exc:  # fall back to the quick writer, but say why
+        print(f"synth not usable for the benchmark ({exc!r}); using the quick writer", flush=True)
+    if writer == "quick":
+        write_quick_gws(path)
+    marker.write_text(writer)
+    return path, writer
+
+
+_POLARS = """
+import resource, sys, time
+import polars as pl
+t0 = time.perf_counter()
+df = pl.read_csv(sys.argv[1], separator=";")
+cols = ["Startdatum periodiek algemeen", "Einddatum periodiek algemeen",
+        "Oorspronkelijke begindatum uitkeringsdossier"]
+df = df.with_columns([pl.col(c).str.to_date("%d-%m-%Y", strict=False) for c in cols])
+t1 = time.perf_counter()
+print({"seconds": t1 - t0, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+       "rows": df.height})
+"""
+
+_CASELOAD = """
+import resource, sys, time
+import caseload as cl
+t0 = time.perf_counter()
+cs = cl.read_extract(sys.argv[1], peildatum=sys.argv[2])
+t1 = time.perf_counter()
+r = cs.report.iloc[0]
+print({"seconds": t1 - t0, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+       "rows": int(r.rows_read), "rows_loaded": int(r.rows_loaded), "rows_rejected": int(r.rows_rejected),
+       "spells": len(cs.spells), "clients": len(cs.clients)})
+"""
+
+
+def _run(code: str, *args: str) -> dict:
+    env = {**os.environ, "CASELOAD_PSEUDONYM_KEY": "benchmark-key-not-secret"}
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env,
+                          check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    import ast
+
+    return ast.literal_eval(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> dict:
+    t0 = time.perf_counter()
+    path, writer = make_data()
+    gen_seconds = time.perf_counter() - t0
+    polars = _run(_POLARS, str(path))
+    ours = _run(_CASELOAD, str(path), PEILDATUM)
+    ratio = ours["seconds"] / polars["seconds"]
+    return {
+        "file": path.name,
+        "writer": writer,
+        "file_mb": round(path.stat().st_size / 2**20, 1),
+        "rows": ours["rows"],
+        "generate_seconds": round(gen_seconds, 1),
+        "polars_seconds": round(polars["seconds"], 2),
+        "polars_peak_rss_mb": round(polars["rss_mb"]),
+        "caseload_seconds": round(ours["seconds"], 2),
+        "caseload_peak_rss_mb": round(ours["rss_mb"]),
+        "caseload_rows_loaded": ours["rows_loaded"],
+        "caseload_rows_rejected": ours["rows_rejected"],
+        "caseload_spells": ours["spells"],
+        "caseload_clients": ours["clients"],
+        "ratio": round(ratio, 3),
+        "target_ratio": TARGET_RATIO,
+        "passed": bool(ratio <= TARGET_RATIO),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=2))

@@ -1,0 +1,74 @@
+"""The `caseload validate` command: summary, exit codes, masked rejected-rows CSV."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from caseload.cli import app
+from caseload.privacy import is_valid_bsn
+
+HEADER = ("Dossiernr;Clientnummer;geboortejaar;geslacht;Startdatum periodiek algemeen;"
+          "Einddatum periodiek algemeen;Oorspronkelijke begindatum uitkeringsdossier;Omschrijving leefvorm;"
+          "Oorzaak bijstandsafhankelijkheid;Omschrijving einde bijstandsafhankelijkheid;Gemeentecode")
+GOOD = "D1;1001;1980;M;01-01-2020;31-01-2020;01-01-2020;Alleenstaande;11;Aanvaarding werk;GM0168"
+BSN = "111222333"  # passes the 11-test
+
+runner = CliRunner()
+
+
+def _write(path, lines):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_all_rows_load_exit_0(tmp_path):
+    path = _write(tmp_path / "ok.csv", [HEADER, GOOD])
+    result = runner.invoke(app, ["validate", str(path), "--peildatum", "2021-12-31"])
+    assert result.exit_code == 0, result.output
+    assert "ok.csv" in result.output and "Gelezen" in result.output
+
+
+def test_rejections_exit_1_and_masked_csv(tmp_path):
+    lines = [
+        HEADER, GOOD,
+        f"D2;{BSN};1980;M;31-02-2020;;01-01-2020;Alleenstaande;11;;GM0168",      # bad date, BSN as id
+        f"D3;1003;1980;M;01-01-2020;;01-01-2020;BSN {BSN};11;;GM0168",           # unknown text holding a BSN
+        f"D4;{BSN};2019;V;01-01-2020;;01-01-2020;Alleenstaande;11;;GM0168",      # impossible age
+        f"{BSN};{BSN};1980",                                                    # bad line
+        GOOD,                                                                    # exact duplicate
+    ]
+    path = _write(tmp_path / "in.csv", lines)
+    out = tmp_path / "rej" / "rejected.csv"
+    result = runner.invoke(app, ["validate", str(path), "--out", str(out), "--peildatum", "2021-12-31"])
+    assert result.exit_code == 1, result.output
+    assert "bad_date" in result.output or "bad_line" in result.output
+    text = out.read_text(encoding="utf-8-sig")
+    assert BSN not in text
+    runs = re.findall(r"(?<!\d)\d{8,9}(?!\d)", text)
+    assert not [r for r in runs if is_valid_bsn(r)]
+    rej = pd.read_csv(out, sep=";", dtype=str)
+    assert len(rej) == 5
+    assert set(rej["reason"]) == {"bad_date", "unknown_code", "impossible_age", "bad_line", "exact_duplicate"}
+    assert rej["row"].astype(int).tolist() == [3, 4, 5, 6, 7]
+
+
+def test_whole_file_error_exit_2_without_traceback(tmp_path):
+    path = _write(tmp_path / "cols.csv", [HEADER.replace("Startdatum periodiek algemeen",
+                                                          "Startdatum periodiek"), GOOD])
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "cols.csv" in result.output and "closest match 'Startdatum periodiek'" in result.output
+
+
+def test_mapping_file_option(tmp_path):
+    path = _write(tmp_path / "m.csv", [HEADER.replace("Clientnummer", "Klantnr"), GOOD])
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[extract.mapping]\nclient_id = "Klantnr"\n', encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(path), "--mapping", str(mapping), "--peildatum", "2021-12-31"])
+    assert result.exit_code == 0, result.output
+    bad = runner.invoke(app, ["validate", str(path), "--mapping", "nope"])
+    assert bad.exit_code == 2 and "neither a preset nor a file" in bad.output
