@@ -67,6 +67,133 @@ ConfigOption = Annotated[
 # Commands are added below, one section per module.
 
 
+# --- segment ---
+
+
+@app.command("segment")
+@friendly_errors
+def segment_command(
+    files: Annotated[list[Path], typer.Argument(help="Extract files (csv, xlsx, parquet); default: the config's.")] = None,  # noqa: B006
+    config: ConfigOption = None,
+    overrides: Annotated[
+        Path | None,
+        typer.Option("--overrides", help="CSV with client_id (pseudonym), segment, reason, date."),
+    ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="A saved model (.skops with its .card.json) to score with."),
+    ] = None,
+    fit_model: Annotated[
+        bool,
+        typer.Option("--fit-model", help="Fit the statistical model on the history (time-based hold-out), "
+                                         "save it under OUT/models/ and score with it."),
+    ] = False,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("reports/segment"),
+    lang: Annotated[str | None, typer.Option("--lang", help="nl or en (default: config).")] = None,
+) -> None:
+    """Segment the caseload: A/B/C with reasons, profiles and PMCs, overrides, fairness.
+
+    Published tables (no client ids, small cells suppressed) and figures go to OUT;
+    the per-client list with pseudonyms goes to OUT/intern/ and must not be shared.
+    """
+    import pandas as pd
+    from rich.table import Table
+
+    from caseload.config import load_config
+    from caseload.extract import read_extract
+    from caseload.figures.segments import pmc_heatmap_figure, pyramid_figure
+    from caseload.figures.style import save
+    from caseload.privacy import published_table_guard, suppress_long
+    from caseload.segment import fit_segment_model, load_model, save_model, segment
+
+    cfg = load_config(config)
+    lang = lang or cfg.report.language
+    if lang not in ("nl", "en"):
+        raise typer.BadParameter("use nl or en.", param_hint="--lang")
+    min_cell = cfg.privacy.min_cell
+    with console.status("Reading the extract..."):
+        cs = read_extract(files or None, config=cfg)
+    console.print(f"Read {cs!r}", highlight=False)
+    fitted = None
+    if fit_model:
+        with console.status("Fitting the model on the history..."):
+            fitted, report = fit_segment_model(cs, cfg, lang=lang)
+        skops_path, card_path = save_model(fitted, out / "models" / f"segment_{fitted.method}")
+        m = fitted.metrics_
+        console.print(f"Model fitted on {fitted.training_['n']:,} assessments; hold-out from "
+                      f"{m['holdout_from']}: ROC AUC {m['roc_auc']:.3f}, Brier {m['brier']:.4f}, "
+                      f"kappa vs caseworker {m.get('kappa_caseworker', float('nan')):.2f} -> {skops_path}",
+                      highlight=False, soft_wrap=True)
+    elif model is not None or cfg.segment.model_file is not None:
+        fitted = load_model(model if model is not None else cfg.resolve(cfg.segment.model_file))
+    ov = None
+    if overrides is not None:
+        if not overrides.is_file():
+            raise CaseloadError("overrides file not found.", file=overrides,
+                                fix="Pass a CSV with columns client_id, segment, reason, date.")
+        ov = pd.read_csv(overrides, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
+    with console.status("Segmenting..."):
+        result = segment(cs, cfg, overrides=ov, model=fitted, lang=lang)
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+
+    def publish(df: pd.DataFrame, name: str, count_col: str | None = None, by=None) -> None:
+        if count_col is not None and len(df):
+            df = suppress_long(df, count_col, by=by, threshold=min_cell).table
+        published_table_guard(df, name)
+        path = out / f"{name}.csv"
+        df.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig")
+        written.append(path)
+
+    publish(result.pmc_table, "segment_pmc_tabel", "n", by="municipality")
+    cand = result.candidates.melt(id_vars=["municipality", "pmc", "pmc_label"], var_name="groep",
+                                  value_name="n")
+    publish(cand, "segment_kandidaten_per_pmc", "n", by=[["municipality", "groep"]])
+    summary = result.summary().reset_index().melt(id_vars="municipality", var_name="segment", value_name="n")
+    publish(summary[summary["municipality"] != ("Totaal" if lang == "nl" else "Total")],
+            "segment_per_gemeente", "n", by="municipality")
+    publish(result.override_rates, "segment_overschrijvingen")
+    if result.fairness is not None:
+        publish(result.fairness[result.fairness["n"] >= min_cell], "segment_fairness")
+    if fitted is not None and fit_model:
+        publish(report["calibration"], "segment_model_kalibratie")
+        publish(report["confusion"].reset_index(), "segment_model_vs_consulent")
+        if report["coefficients"] is not None:
+            publish(report["coefficients"], "segment_model_coefficienten")
+    source = cfg.report.source
+    for fig, stem in ((pyramid_figure(result, lang, source, min_cell=min_cell), "segment_piramide"),
+                      (pmc_heatmap_figure(result, lang, source, min_cell=min_cell), "segment_pmc_heatmap")):
+        written.extend(save(fig, out / stem))
+    intern = out / "intern"
+    intern.mkdir(exist_ok=True)
+    (intern / "LEESMIJ.txt").write_text(
+        "INTERN: deze map bevat per cliënt het pseudoniem, de groep en de reden. Niet publiceren of "
+        "delen buiten het team dat de cliënten begeleidt.\n", encoding="utf-8")
+    result.clients.to_csv(intern / "segment_clienten_INTERN.csv", sep=";", decimal=",", index=False,
+                          encoding="utf-8-sig")
+
+    table = Table(title=f"caseload segment (peildatum {cs.peildatum:%d-%m-%Y}, {result.decided_by})")
+    table.add_column("gemeente" if lang == "nl" else "municipality")
+    for col in result.summary().columns:
+        table.add_column(str(col), justify="right")
+    for muni, row in result.summary().iterrows():
+        table.add_row(str(muni), *[f"{int(v):,}" for v in row])
+    console.print(table)
+    c = result.counts
+    console.print(f"{c['without_assessment']:,} client(s) without assessment (segment missing, counted); "
+                  f"overrides applied {c['overrides_applied']:,}, unmatched {c['overrides_unmatched']:,}.",
+                  highlight=False, soft_wrap=True)
+    if result.fairness is not None:
+        flagged = result.fairness[result.fairness["flag"]]
+        console.print(f"Fairness: {len(flagged)} group(s) flagged (ratio {cfg.segment.fairness_ratio})"
+                      + (": " + ", ".join(f"{g}={lv}" for g, lv in zip(flagged["group"], flagged["level"],
+                                                                        strict=True)) if len(flagged) else "."),
+                      highlight=False, soft_wrap=True)
+    console.print(f"{len(written)} files written to {out}; per-client list in {intern} (INTERN).",
+                  highlight=False, soft_wrap=True)
+
+
 # --- synth ---
 
 
