@@ -1,0 +1,196 @@
+"""End-to-end tests of `caseload refresh` on data/sample/ (and of caseload.refresh)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import caseload as cl
+from caseload import refresh as rf
+from caseload.cli import app
+from caseload.privacy import check_file_no_bsn
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample" / "caseload.toml"
+
+pytestmark = pytest.mark.skipif(not SAMPLE.is_file(), reason="data/sample/caseload.toml is missing")
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def _tables(folder: Path) -> dict[str, bytes]:
+    return {k: v for k, v in _snapshot(folder).items()
+            if k.startswith("tables/") or k == "tabellen.xlsx"}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """One CLI run on the sample: (exit code, output, out folder)."""
+    out = tmp_path_factory.mktemp("refresh") / "reports"
+    result = CliRunner().invoke(app, ["refresh", "--config", str(SAMPLE), "--out", str(out)])
+    return result.exit_code, result.output, out
+
+
+@pytest.mark.slow
+def test_cli_end_to_end(run):
+    code, output, out = run
+    assert code == 0, output
+    assert (out / "index.html").is_file() and (out / "tabellen.xlsx").is_file()
+    manifest = json.loads((out / "manifest.json").read_text())
+    steps = [s["name"] for s in manifest["steps"]]
+    assert steps == [s.name for s in rf.STEPS]
+    # Every step published something, and every table and figure it names was written.
+    for step in manifest["steps"]:
+        assert step["tables"] or step["figures"], f"step {step['name']} published nothing"
+        for t in step["tables"]:
+            assert (out / "tables" / f"{t}.csv").is_file(), t
+        for f in step["figures"]:
+            assert (out / "figures" / f"{f}.png").is_file() and (out / "figures" / f"{f}.svg").is_file()
+    # The summary names every step.
+    for name in steps:
+        assert name in output
+
+
+@pytest.mark.slow
+def test_no_table_is_empty_and_html_has_every_item(run):
+    _, _, out = run
+    html = (out / "index.html").read_text(encoding="utf-8")
+    manifest = json.loads((out / "manifest.json").read_text())
+    for t in manifest["tables"]:
+        assert t["rows"] > 0, t["name"]
+        assert f'id="t-{t["name"]}"' in html
+    for f in manifest["figures"]:
+        assert f'id="f-{f["name"]}"' in html
+    assert "http://" not in html and "https://" not in html
+
+
+@pytest.mark.slow
+def test_manifest_is_complete(run):
+    _, _, out = run
+    m = json.loads((out / "manifest.json").read_text())
+    inputs = {Path(i["path"]).name: i for i in m["inputs"]}
+    cfg = cl.load_config(SAMPLE)
+    expected = {"caseload.toml", *(Path(f).name for f in cfg.extract.files)}
+    assert expected <= set(inputs)
+    for i in m["inputs"]:
+        assert hashlib.sha256(Path(i["path"]).read_bytes()).hexdigest() == i["sha256"]
+    assert m["config"]["extract"]["peildatum"] == "2025-12-31"
+    assert m["config"]["privacy"]["min_cell"] == 5
+    assert m["peildatum"] == "2025-12-31"
+    assert {"caseload", "pandas", "numpy", "scikit-learn", "statsmodels", "matplotlib",
+            "pyarrow"} <= set(m["packages"])
+    assert all(s["rows"] >= 0 and s["seconds"] >= 0 for s in m["steps"])
+    assert m["timings"]["total_seconds"] >= m["timings"]["steps_seconds"] > 0
+    assert sum(t["suppressed"]["primary"] for t in m["tables"]) > 0
+    for rel, digest in m["files"].items():
+        assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == digest
+
+
+@pytest.mark.slow
+def test_no_personal_numbers_or_pseudonyms_in_any_file(run):
+    _, _, out = run
+    cfg = cl.load_config(SAMPLE)
+    cs = cl.read_extract(config=cfg)
+    pseudonyms = set(cs.clients["client_id"].dropna()) | set(cs.spells["client_id"].dropna())
+    dossiers = set(cs.spells["dossier_id"].dropna())
+    assert len(pseudonyms) > 100
+    raw = pd.read_csv(ROOT / "data" / "sample" / "uitkeringen.csv", sep=";", dtype=str)
+    client_numbers = set(raw["Clientnummer"].dropna()) | set(raw["Dossiernr"].dropna())
+    token = re.compile(r"[0-9a-f]{20}")
+    files = [p for p in out.rglob("*") if p.is_file()]
+    for p in files:
+        check_file_no_bsn(p)
+        if p.suffix == ".png":
+            continue
+        if p.suffix == ".xlsx":
+            with zipfile.ZipFile(p) as z:
+                text = "\n".join(z.read(n).decode("utf-8") for n in z.namelist())
+        else:
+            text = p.read_text(encoding="utf-8")
+        found = set(token.findall(text))
+        assert not (found & (pseudonyms | dossiers)), f"pseudonym in {p.name}"
+        if p.suffix == ".csv":
+            cells = {c for row in csv.reader(io.StringIO(text)) for c in row}
+            assert not (cells & client_numbers), f"client number in {p.name}"
+
+
+@pytest.mark.slow
+def test_two_runs_give_identical_tables(run, tmp_path):
+    _, _, first = run
+    second = rf.refresh(SAMPLE, out_dir=tmp_path / "reports").out_dir
+    a, b = _tables(first), _tables(second)
+    assert set(a) == set(b)
+    assert [k for k in a if a[k] != b[k]] == []
+    # Figures and the report are deterministic too; only the manifest has timings.
+    sa, sb = _snapshot(first), _snapshot(second)
+    assert [k for k in sa if sa[k] != sb[k]] == ["manifest.json"]
+
+
+def test_failed_step_leaves_previous_reports(tmp_path, monkeypatch):
+    out = tmp_path / "reports"
+    rf.refresh(SAMPLE, out_dir=out, steps=["validate", "stock"])
+    before = _snapshot(out)
+
+    def broken(ctx):
+        raise ValueError("simulated failure")
+
+    steps = [s if s.name != "stock" else rf.Step(s.name, s.title_nl, s.title_en, broken)
+             for s in rf.STEPS]
+    monkeypatch.setattr(rf, "STEPS", steps)
+    with pytest.raises(rf.RefreshError, match=r"step 'stock'.*simulated failure"):
+        rf.refresh(SAMPLE, out_dir=out, steps=["validate", "stock"])
+    assert _snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["reports"]
+    # The CLI says which step failed and exits with 2, without a traceback.
+    result = CliRunner().invoke(app, ["refresh", "--config", str(SAMPLE), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "step 'stock'" in result.output and "Traceback" not in result.output
+    assert _snapshot(out) == before
+
+
+def test_bad_config_and_unknown_step(tmp_path):
+    bad = tmp_path / "caseload.toml"
+    bad.write_text('[extract]\nfiles = ["missing.csv"]\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["refresh", "--config", str(bad), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert "step 'validate'" in result.output and "missing.csv" in result.output
+    assert not (tmp_path / "r").exists()
+    with pytest.raises(rf.RefreshError, match="unknown step"):
+        rf.refresh(SAMPLE, out_dir=tmp_path / "r", steps=["validate", "nonsense"])
+
+
+def test_english_report(tmp_path):
+    res = rf.refresh(SAMPLE, out_dir=tmp_path / "r", lang="en", steps=["validate", "stock"])
+    html = (res.out_dir / "index.html").read_text(encoding="utf-8")
+    assert "Reference date" in html and "Caseload by age" in html
+    header = (res.out_dir / "tables" / "bestand_geslacht.csv").read_text().splitlines()[0]
+    assert header == "Sex,Count,Percent"
+
+
+def test_stock_composition_matches_hand_count():
+    cfg = cl.load_config(SAMPLE)
+    cs = cl.read_extract(config=cfg)
+    stock = rf.stock_on(cs)
+    peil = cs.peildatum
+    sp = cs.spells
+    running = sp[(sp["start_date"] <= peil) & (sp["end_date"].isna() | (sp["end_date"] >= peil))]
+    assert len(stock) == running["client_id"].nunique()
+    assert stock["client_id"].is_unique
+    table = rf.stock_composition(stock, "sex", cl.schema.SEX)
+    assert table["aantal"].iloc[-1] == len(stock)
+    assert table["aantal"].iloc[:-1].sum() == len(stock)
+    assert table["percentage"].iloc[:-1].sum() == pytest.approx(100.0)
+    men = stock["sex"].eq("M").sum()
+    assert table.set_index("Geslacht").loc["Man", "aantal"] == men
