@@ -175,8 +175,32 @@ class SegmentConfig(_Section):
 class DurationsConfig(_Section):
     """``[durations]``: age bands and survival settings."""
 
-    model_config = ConfigDict(extra="allow")
-    age_bands: list[tuple[int, int]] = Field(default_factory=lambda: [(15, 26), (27, 44), (45, 64)])
+    age_bands: list[tuple[int, int]] = Field(
+        default_factory=lambda: [(15, 26), (27, 44), (45, 64)],
+        description="Inclusive age bands [low, high] of the Losser table and the Kaplan-Meier curves.")
+    window_start: str | None = Field(
+        "auto",
+        description="First day the extract covers; spells that started earlier are left-truncated there. "
+                    "'auto': the first day of the month of the earliest end date in the extract; "
+                    "empty/None: no truncation (only right for a complete inflow history).")
+    time_unit: Literal["years", "months", "days"] = Field(
+        "years", description="Unit of durations in the Kaplan-Meier and cumulative-incidence output.")
+    horizon_years: float = Field(5.0, gt=0, description="Horizon of the restricted mean duration (years).")
+    plot_years: float = Field(10.0, gt=0, description="Right end of the x axis of the duration figures (years).")
+    alpha: float = Field(0.05, gt=0, lt=1, description="1 - confidence level of every interval.")
+    cohort_max_years: int = Field(10, ge=1, description="Last 'years since start' of the cohort curves.")
+    cohort_groupings: list[str | list[str]] = Field(
+        default_factory=lambda: ["inflow_year", "inflow_reason", "household", "sex", "age_class",
+                                 ["age_class", "sex"]],
+        description="Cohort-curve groupings (Sturen op bijstand): inflow_year, inflow_reason, household, sex, "
+                    "age_class, or a list of them.")
+    cohort_age_classes: list[tuple[int, int]] = Field(
+        default_factory=lambda: [(0, 29), (30, 50), (51, 150)],
+        description="Inclusive age classes (age at start) of the cohort curves: < 30, 30-50, 50+.")
+    cox_covariates: list[str] = Field(
+        default_factory=lambda: ["age_band", "sex", "household"],
+        description="Covariates of the Cox model (columns of spell_durations).")
+    cox_strata: str | None = Field("municipality", description="Cox strata column (separate baselines); empty: none.")
 
 
 class ForecastConfig(_Section):
