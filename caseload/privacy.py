@@ -191,6 +191,7 @@ def load_key(key_file: str | Path | None = None) -> bytes:
 
 # --------------------------------------------------------------------- pseudonyms
 
+
 def _normalise_id(v) -> str | None:
     """Canonical text of one id: stripped; numeric ids without leading zeros; blank -> None."""
     if isinstance(v, float | np.floating):
@@ -282,7 +283,9 @@ def pseudonymize(values, key: bytes, domain: str = "client") -> pd.Series:
     over many years, while the column stays short enough to read.
 
     *Speed.* Each distinct value is normalised and hashed once (``pd.factorize``), then
-    mapped back to the rows: 5 million rows with 500,000 clients take about a second.
+    mapped back to the rows: 5 million rows with 500,000 clients take about 1.5 s as
+    text and 0.7 s as integers (2-core machine; most of it ``pd.factorize`` and the
+    500,000 HMACs).
 
     Examples
     --------
