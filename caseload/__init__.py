@@ -47,9 +47,15 @@ from caseload.kpi import (
     spells_per_client,
 )
 from caseload.capacity import ContactScheme, calibrate_minutes, fte_from_contacts, fte_from_norm
+from caseload.publish import Publication, write_report
+from caseload.refresh import stock_composition, stock_on
 
 __all__ = [
     "__version__",
+    "Publication",
+    "write_report",
+    "stock_on",
+    "stock_composition",
     "Caseload",
     "CaseloadError",
     "ConfigError",
