@@ -516,3 +516,27 @@ def test_property_read_equals_loaded_plus_rejected(tmp_path, kinds, days, years)
         assert got.loc[cid, "start_date"] == s and got.loc[cid, "end_date"] == e
         assert got.loc[cid, "amount"] == pytest.approx(amount)
         assert by.loc[cid] == year
+
+
+# ------------------------------------------------------------------ the committed sample (synth)
+
+
+def test_sample_extract_rejections_match_the_injected_truth():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "data" / "sample"
+    if not (root / "bad_rows_truth.csv").is_file():
+        pytest.skip("data/sample has no bad_rows_truth.csv")
+    cs = read_extract(config=load_config(root / "caseload.toml"))
+    rep = cs.report.set_index("table")
+    assert (rep["rows_read"] == rep["rows_loaded"] + rep["rows_rejected"]).all()
+    truth = pd.read_csv(root / "bad_rows_truth.csv", sep=";", dtype=str)
+    truth["row"] = truth["row"].astype(int)
+    rej = cs.rejected[cs.rejected["file"].str.endswith("uitkeringen.csv")].set_index("row")
+    # every injected bad row is rejected with the injected reason ...
+    assert (rej.loc[truth["row"], "reason"].to_numpy() == truth["kind"].to_numpy()).all()
+    # ... and the only other rejections are the originals that a conflicting copy contradicts
+    extra = sorted(set(rej.index) - set(truth["row"]))
+    originals = truth.loc[truth["kind"] == "conflicting_duplicate", "duplicate_of"].astype(int)
+    assert extra == sorted(originals)
+    assert rep.loc["spells", "rows_rejected"] == len(truth) + len(originals)
