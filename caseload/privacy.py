@@ -449,22 +449,32 @@ def mask_value(value) -> str:
 # A run of exactly 8 or 9 digits: longer runs (IBAN parts, phone numbers with country
 # code, timestamps) are not a BSN; letters around it do not matter ('x123456782').
 _DIGIT_RUN = r"(?<!\d)(\d{8,9})(?!\d)"
-# Long hex tokens (hashes, pseudonyms, colour-free ids) contain digit runs by chance:
-# about 1 in 30 SHA-256 hex digests holds a run that passes the 11-test.
+# A BSN as people write it: 1234.56.782 (the official grouping) or 123-456-782. Dots
+# between groups of three are left alone: 123.456.782 is a Dutch amount (a budget).
+_FORMATTED = r"(?<![\d.])(\d{4})[. -](\d{2})[. -](\d{3})(?![\d])|(?<![\d-])(\d{3})-(\d{3})-(\d{3})(?![\d-])"
+_CANDIDATE = r"\d{8}|\d{4}[. -]\d{2}[. -]\d{3}|\d{3}-\d{3}-\d{3}"
+# Long hex tokens (hashes, pseudonyms, generated ids) contain digit runs by chance:
+# about 1 in 35 SHA-256 hex digests holds a run that passes the 11-test.
 _HEX_TOKEN = r"(?<![0-9A-Za-z])[0-9a-fA-F]{16,}(?![0-9A-Za-z])"
 # Base64 blobs (embedded images) likewise.
 _BASE64_BLOB = r"[A-Za-z0-9+/]{100,}={0,2}"
 
 
+def _join_groups(match: re.Match) -> str:
+    return "".join(g for g in match.groups() if g)
+
+
 def _text_hits(text: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Row positions and first matching digit run of string cells holding a possible BSN."""
     text = pd.Series(text.array, copy=False).astype(object)
-    has_run = text.str.contains(r"\d{8}", regex=True, na=False).to_numpy(dtype=bool)
+    has_run = text.str.contains(_CANDIDATE, regex=True, na=False).to_numpy(dtype=bool)
     if not has_run.any():
         return np.zeros(0, dtype=np.int64), []
     cand = text[has_run]
     cand.index = np.flatnonzero(has_run)
-    cand = cand.str.replace(_HEX_TOKEN, " ", regex=True).str.replace(_BASE64_BLOB, " ", regex=True)
+    cand = (cand.str.replace(_HEX_TOKEN, " ", regex=True)
+            .str.replace(_BASE64_BLOB, " ", regex=True)
+            .str.replace(_FORMATTED, _join_groups, regex=True))
     runs = cand.str.extractall(_DIGIT_RUN)[0]
     if runs.empty:
         return np.zeros(0, dtype=np.int64), []
@@ -541,8 +551,9 @@ def check_no_bsn(df: pd.DataFrame, where: str, *, ignore: Sequence[Hashable] = (
     """Stop if any cell of a table could be a BSN.
 
     Every integer, integral float, string and object column (and the index) is
-    scanned, including digits inside text (``"x123456782"``, ``"BSN 123456782"``): a run
-    of exactly 8 or 9 digits that passes the 11-test is a hit.
+    scanned, including digits inside text (``"x123456782"``, ``"BSN 123456782"``) and the
+    usual written forms ``1234.56.782`` and ``123-456-782``: a run of exactly 8 or 9
+    digits that passes the 11-test is a hit.
 
     Parameters
     ----------
@@ -662,6 +673,7 @@ def check_file_no_bsn(path: str | Path) -> None:
         content = re.sub(r"<(?!!--)[^>]*>", _blank, content)
     content = re.sub(_HEX_TOKEN, _blank, content)
     content = re.sub(_BASE64_BLOB, _blank, content)
+    content = re.sub(_FORMATTED, _join_groups, content)  # within a line: line numbers hold
     for match in re.finditer(_DIGIT_RUN, content):
         run = match.group(1)
         if _elfproef(np.array([int(run)]))[0]:

@@ -224,6 +224,8 @@ def test_check_no_bsn_catches_int_string_and_embedded():
         "float with gaps": pd.DataFrame({"bsn_like": [np.nan, 111222333.0]}),
         "index": pd.DataFrame({"n": [1]}, index=pd.Index(["111222333"], name="who")),
         "categorical": pd.DataFrame({"c": pd.Categorical(["a", "123456782"])}),
+        "written with dots": pd.DataFrame({"note": ["bsn 1234.56.782 bekend"]}),
+        "written with dashes": pd.DataFrame({"note": ["(111-222-333)"]}),
     }
     for where, df in frames.items():
         with pytest.raises(PrivacyError) as exc:
@@ -245,6 +247,7 @@ def test_check_no_bsn_passes_clean_frames():
         "share": [0.25, 0.75],
         "invalid_9_digits": [123456789, 100000000],
         "phone": ["0612345678", "020-1234567"],  # a 10-digit run is not a BSN
+        "budget": ["€ 123.456.782", "111 222 333"],  # amounts with thousands separators
         "pseudonym": pseudonymize(["123456782", "5"], KEY),
         "flag": [True, False],
         "date": pd.to_datetime(["2025-01-01", "2025-12-31"]),
