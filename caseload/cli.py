@@ -508,6 +508,133 @@ def capacity_command(
         console.print(f"{len(pub.tables)} table, {len(pub.figures)} figure -> {report.out_dir}", highlight=False)
 
 
+# --- forecast ---
+
+
+def _write_forecast_tables(tables: dict, out_dir: Path) -> list[Path]:
+    """One CSV per table and ``prognoses.xlsx`` (a sheet per table); each file written
+    under a temporary name and renamed, so a reader never sees half a file."""
+    import os
+
+    import pandas as pd
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, df in tables.items():
+        path = out_dir / f"{name}.csv"
+        tmp = path.with_suffix(".csv.tmp")
+        df.to_csv(tmp, index=False, encoding="utf-8")
+        os.replace(tmp, path)
+        written.append(path)
+    xlsx = out_dir / "prognoses.xlsx"
+    tmp = out_dir / "prognoses.tmp.xlsx"
+    with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        for name, df in tables.items():
+            df.to_excel(writer, sheet_name=name[:31], index=False)
+    os.replace(tmp, xlsx)
+    written.append(xlsx)
+    return written
+
+
+@app.command("forecast")
+@friendly_errors
+def forecast_command(
+    config: ConfigOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output folder (default: <report.out_dir>/forecast)."),
+    ] = None,
+    files: Annotated[
+        list[Path] | None,
+        typer.Option("--file", "-f", help="Extract file (repeat; default: [extract] files of the config)."),
+    ] = None,
+    figures: Annotated[bool, typer.Option(help="Also write the forecast figures (PNG, SVG).")] = True,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of figure labels: nl or en (default: config)."),
+    ] = None,
+) -> None:
+    """Forecast tables: new target groups (stock-flow), sheltered work, source checks,
+    caseload per month with intervals, A-candidates per PMC per quarter.
+
+    Writes one CSV per table and prognoses.xlsx, each row with the method, its
+    parameters and the peildatum. Without an extract in the config only the tables
+    from bundled public sources are made.
+    """
+    from rich.table import Table
+
+    from caseload.config import load_config
+    from caseload.forecast import forecast_tables
+
+    cfg = load_config(config)
+    lang = lang or cfg.report.language
+    if lang not in ("nl", "en"):
+        raise typer.BadParameter("use nl or en.", param_hint="--lang")
+    cs = None
+    if files or cfg.extract.files:
+        from caseload.extract import read_extract
+
+        with console.status("Reading the extract..."):
+            cs = read_extract(list(files) if files else None, config=cfg)
+    with console.status("Fitting the forecasts..."):
+        tables = forecast_tables(cs, cfg)
+    out_dir = out if out is not None else cfg.resolve(cfg.report.out_dir) / "forecast"
+    written = _write_forecast_tables(tables, out_dir)
+    if figures:
+        with console.status("Drawing the figures..."):
+            written += _forecast_figures(tables, cs, out_dir / "figures", lang)
+    summary = Table(title="caseload forecast")
+    for col, just in (("tabel", "left"), ("rijen", "right"), ("methode", "left")):
+        summary.add_column(col, justify=just)
+    for name, df in tables.items():
+        summary.add_row(name, f"{len(df):,}", str(df["method"].iloc[0]) if len(df) else "")
+    console.print(summary)
+    tg = tables["nieuwe_doelgroepen"].drop_duplicates("municipality")
+    for r in tg.itertuples(index=False):
+        console.print(f"{r.municipality}: instroom {r.inflow:.1f} per jaar, uitstroomkans {r.exit_rate:.4f}, "
+                      f"structureel {r.structural_implied:.0f}", highlight=False)
+    for r in tables["controle_bron"].itertuples(index=False):
+        console.print(f"[yellow]Controle bron:[/] {r.message}", highlight=False)
+    console.print(f"{len(written)} files -> {out_dir}", highlight=False)
+
+
+def _forecast_figures(tables: dict, cs, fig_dir: Path, lang: str) -> list[Path]:
+    from caseload.figures.forecast import (
+        candidates_figure,
+        fan_chart_figure,
+        sheltered_work_figure,
+        target_groups_figure,
+    )
+    from caseload.figures.style import save
+    from caseload.forecast import (
+        load_cbs_bijstand_series,
+        load_published_table,
+        monthly_stock,
+        published_long,
+    )
+
+    out = save(target_groups_figure(tables["nieuwe_doelgroepen"], lang=lang), fig_dir / "nieuwe_doelgroepen")
+    _, struct = published_long(load_published_table(), "beschut_werk", "places")
+    out += save(sheltered_work_figure(tables["beschut_werk"], structural=struct, lang=lang),
+                fig_dir / "beschut_werk")
+    fc = tables.get("caseload_prognose")
+    if fc is not None:
+        history = load_cbs_bijstand_series()
+        if cs is not None:
+            import pandas as pd
+
+            history = pd.concat([history, monthly_stock(cs.spells, peildatum=cs.peildatum)])
+        for uid in fc["unique_id"].unique():
+            fig = fan_chart_figure(history, fc, str(uid), lang=lang,
+                                   source="CBS 37789ksz" if uid == "NL" else None,
+                                   peildatum=fc["peildatum"].iloc[0])
+            out += save(fig, fig_dir / f"prognose_{uid}")
+    if "kandidaten" in tables:
+        out += save(candidates_figure(tables["kandidaten"], lang=lang, peildatum=cs.peildatum),
+                    fig_dir / "kandidaten")
+    return out
+
+
 def main() -> None:
     """Entry point of the ``caseload`` script."""
     app()

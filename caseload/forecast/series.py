@@ -236,7 +236,7 @@ def seasonal_naive_mae(y: np.ndarray, season_length: int) -> float:
     one season plus one month.
 
     >>> seasonal_naive_mae(np.array([1., 2, 3, 1, 2, 3, 2]), 3)
-    0.3333333333333333
+    0.25
     """
     y = np.asarray(y, dtype=float)
     m = season_length if len(y) > season_length else 1

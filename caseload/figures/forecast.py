@@ -1,0 +1,230 @@
+"""Figures of the forecasts: new target groups, sheltered work, caseload fan chart, candidates.
+
+Each function takes a result table of :mod:`caseload.forecast`, draws in the
+house style (Dutch labels by default, ``lang="en"`` for English) and returns the
+``Figure``; the caller saves it with :func:`caseload.figures.style.save`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from caseload.figures.style import PALETTE, SEGMENT_COLORS, finish, fmt_number, new_figure
+from caseload.schema import PROFILE
+
+__all__ = ["target_groups_figure", "sheltered_work_figure", "fan_chart_figure", "candidates_figure"]
+
+_W = {
+    "published": ("Gepubliceerd", "Published"),
+    "model": ("Model", "Model"),
+    "structural": ("Structureel niveau", "Structural level"),
+    "structural_model": ("structureel niveau (model)", "structural level (model)"),
+    "persons": ("Aantal personen", "Number of persons"),
+    "places": ("Aantal plaatsen", "Number of places"),
+    "year": ("Jaar", "Year"),
+    "tg_title": ("Nieuwe doelgroepen Participatiewet per jaar", "New target groups per year"),
+    "sw_title": ("Beschut werk: plaatsen per jaar", "Sheltered work: places per year"),
+    "taakstelling": ("taakstelling SZW", "ministry's target"),
+    "aandeel": ("aandeel x landelijke taakstelling", "share x national target"),
+    "history": ("Waargenomen", "Observed"),
+    "forecast": ("Prognose", "Forecast"),
+    "interval": ("{lv}%-voorspelinterval", "{lv}% prediction interval"),
+    "fan_title": ("Prognose van het bestand", "Caseload forecast"),
+    "month": ("Maand", "Month"),
+    "caseload": ("Aantal uitkeringen", "Number of benefits"),
+    "cand_title": ("Verwachte A-kandidaten per profiel-marktcombinatie",
+                   "Expected A-candidates per profile-market combination"),
+    "candidates": ("Verwacht aantal A-kandidaten", "Expected number of A-candidates"),
+    "quarter": ("Kwartaal", "Quarter"),
+    "src_2017": ("Ontwikkelprogramma TDC Stadskanaal en Veendam (2017); eigen bewerking",
+                 "Development programme TDC Stadskanaal and Veendam (2017); own calculation"),
+    "m_tg": ("S(t) = S(t-1)(1 - e) + I, kleinste kwadraten, I = e x structureel niveau",
+             "S(t) = S(t-1)(1 - e) + I, least squares, I = e x structural level"),
+    "m_sw": ("taakstelling SZW t/m basisjaar, daarna constant aandeel x landelijke taakstelling",
+             "ministry's target up to the base year, then constant share x national target"),
+    "m_fan": ("ETS per reeks, model gekozen op AICc", "ETS per series, model chosen by AICc"),
+    "m_cand": ("Markov-keten over A, B, C en uitstroom per kwartaal; balk 80%-interval",
+               "Markov chain over A, B, C and exit per quarter; bar 80% interval"),
+}
+
+
+def _w(key: str, lang: str, **fmt) -> str:
+    nl, en = _W[key]
+    text = nl if lang == "nl" else en
+    return text.format(**fmt) if fmt else text
+
+
+def target_groups_figure(table: pd.DataFrame, *, lang: str = "nl", title: str | None = None,
+                         source: str | None = None, peildatum=None):
+    """Yearly bars of the new target groups with the structural level as a line, per municipality.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`caseload.forecast.target_group_table` output: ``municipality, year,
+        published, fitted, structural_implied``.
+    lang : {"nl", "en"}
+
+    Returns
+    -------
+    Figure
+    """
+    munis = list(dict.fromkeys(table["municipality"]))
+    fig, axes = new_figure(width=4.2 * len(munis), height=4.2, ncols=len(munis), sharey=True, squeeze=False)
+    for ax, mun in zip(axes[0], munis, strict=True):
+        g = table[table["municipality"] == mun].sort_values("year")
+        x = g["year"].to_numpy()
+        pub = g["published"].notna().to_numpy()
+        ax.bar(x[pub], g["published"][pub], color=PALETTE[0], label=_w("published", lang))
+        ax.bar(x[~pub], g["fitted"][~pub], color=PALETTE[4], label=_w("model", lang))
+        ax.plot(x, g["fitted"], color="#333333", lw=1, marker="o", ms=3, label=f"{_w('model', lang)} S(t)")
+        level = float(g["structural_implied"].iloc[0])
+        ax.axhline(level, color=PALETTE[5], ls="--", lw=1.5, label=_w("structural", lang))
+        ax.text(x[0] - 0.4, level, f"{_w('structural', lang)} {fmt_number(level, 0, lang)}",
+                va="bottom", ha="left", fontsize=8, color=PALETTE[5])
+        ax.set_title(mun)
+        ax.set_xlabel(_w("year", lang))
+        ax.set_xticks(x)
+        ax.tick_params(axis="x", rotation=45)
+    axes[0][0].set_ylabel(_w("persons", lang))
+    axes[0][0].legend(loc="center left", fontsize=8)
+    return finish(fig, title=title or _w("tg_title", lang), source=source or _w("src_2017", lang),
+                  peildatum=peildatum, method=_w("m_tg", lang), lang=lang)
+
+
+def sheltered_work_figure(table: pd.DataFrame, *, structural: dict | None = None, lang: str = "nl",
+                          title: str | None = None, source: str | None = None, peildatum=None):
+    """Sheltered-work places per year and municipality; hatched where the number is share-based.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`caseload.forecast.sheltered_work_table` or
+        :func:`caseload.forecast.project_sheltered_work` output (``municipality, year,
+        places, basis``).
+    structural : dict, optional
+        Published structural level per municipality, drawn as a dashed line.
+
+    Returns
+    -------
+    Figure
+    """
+    munis = list(dict.fromkeys(table["municipality"]))
+    years = sorted(table["year"].unique())
+    fig, ax = new_figure(width=7.5, height=4.2)
+    width = 0.8 / len(munis)
+    for i, mun in enumerate(munis):
+        g = table[table["municipality"] == mun].set_index("year").reindex(years)
+        xs = np.arange(len(years)) + (i - (len(munis) - 1) / 2) * width
+        share = (g["basis"] == "aandeel").to_numpy()
+        ax.bar(xs[~share], g["places"][~share], width, color=PALETTE[i], label=f"{mun}: {_w('taakstelling', lang)}")
+        ax.bar(xs[share], g["places"][share], width, color=PALETTE[i], alpha=0.55, hatch="//",
+               edgecolor="white", label=f"{mun}: {_w('aandeel', lang)}")
+        for x, v in zip(xs, g["places"], strict=True):
+            if pd.notna(v):
+                ax.text(x, v, fmt_number(v, 0, lang), ha="center", va="bottom", fontsize=7)
+        if structural and mun in structural:
+            ax.axhline(structural[mun], color=PALETTE[i], ls="--", lw=1)
+            ax.text(len(years) - 0.5, structural[mun], f"{_w('structural', lang)} {mun}: "
+                    f"{fmt_number(structural[mun], 0, lang)}", ha="right", va="bottom", fontsize=8)
+    ax.set_xticks(np.arange(len(years)), [str(y) for y in years])
+    ax.set_xlabel(_w("year", lang))
+    ax.set_ylabel(_w("places", lang))
+    ax.legend(fontsize=8, loc="upper left")
+    return finish(fig, title=title or _w("sw_title", lang), source=source or _w("src_2017", lang),
+                  peildatum=peildatum, method=_w("m_sw", lang), lang=lang)
+
+
+def fan_chart_figure(history: pd.DataFrame, forecast: pd.DataFrame, unique_id: str | None = None, *,
+                     months: int | None = 60, lang: str = "nl", title: str | None = None,
+                     ylabel: str | None = None, source: str | None = None, peildatum=None):
+    """History, point forecast and 80%/95% bands of one series (a fan chart).
+
+    Parameters
+    ----------
+    history : DataFrame
+        Long form ``unique_id, ds, y``.
+    forecast : DataFrame
+        :func:`caseload.forecast.forecast_series` output (``lo_80, hi_80, lo_95, hi_95``).
+    unique_id : str, optional
+        The series; default the first in ``forecast``.
+    months : int, optional
+        Months of history shown (default 60; ``None`` all).
+
+    Returns
+    -------
+    Figure
+    """
+    uid = unique_id if unique_id is not None else str(forecast["unique_id"].iloc[0])
+    h = history[history["unique_id"].astype(str) == uid].sort_values("ds")
+    if months is not None:
+        h = h.tail(months)
+    f = forecast[forecast["unique_id"].astype(str) == uid].sort_values("ds")
+    fig, ax = new_figure(width=8, height=4.2)
+    ax.plot(h["ds"], h["y"], color="#333333", lw=1.5, label=_w("history", lang))
+    levels = sorted(int(c.split("_")[1]) for c in f.columns if c.startswith("lo_"))
+    shades = dict(zip(sorted(levels, reverse=True), (0.18, 0.35, 0.5), strict=False))
+    # Join the fan to the last observation so the chart has no gap.
+    x = pd.concat([h["ds"].tail(1), f["ds"]])
+    for lv in sorted(levels, reverse=True):
+        lo = np.concatenate([h["y"].tail(1), f[f"lo_{lv}"]])
+        hi = np.concatenate([h["y"].tail(1), f[f"hi_{lv}"]])
+        ax.fill_between(x, lo, hi, color=PALETTE[0], alpha=shades.get(lv, 0.3), lw=0,
+                        label=_w("interval", lang, lv=lv))
+    ax.plot(x, np.concatenate([h["y"].tail(1), f["forecast"]]), color=PALETTE[0], lw=2,
+            label=_w("forecast", lang))
+    ax.set_xlabel(_w("month", lang))
+    ax.set_ylabel(ylabel or _w("caseload", lang))
+    ax.legend(fontsize=8, loc="upper left")
+    model = f"; {f['model'].iloc[0]}" if "model" in f.columns and len(f) else ""
+    return finish(fig, title=title or f"{_w('fan_title', lang)}: {uid}", source=source,
+                  peildatum=peildatum, method=_w("m_fan", lang) + model, lang=lang)
+
+
+def _pmc_label(pmc, lang: str) -> str:
+    s = str(pmc)
+    return PROFILE.label(s, lang) if s in PROFILE else s
+
+
+def candidates_figure(projection: pd.DataFrame, *, level: int = 80, lang: str = "nl",
+                      title: str | None = None, source: str | None = None, peildatum=None):
+    """Expected A-candidates per PMC in each coming quarter, with an interval bar.
+
+    Parameters
+    ----------
+    projection : DataFrame
+        :func:`caseload.forecast.project_candidates` output; summed over
+        municipalities when it has that column.
+    level : int, default 80
+        Interval shown as error bar.
+
+    Returns
+    -------
+    Figure
+    """
+    p = projection.copy()
+    lo, hi = f"lo_{level}", f"hi_{level}"
+    if "municipality" in p.columns:
+        # Variances add over independent municipalities; rebuild the interval from them.
+        half = (p[hi] - p["A"]) ** 2
+        p = p.assign(_v=half).groupby(["pmc", "quarter", "period"], as_index=False).agg(
+            A=("A", "sum"), _v=("_v", "sum"))
+        p[hi] = p["A"] + np.sqrt(p["_v"])
+        p[lo] = np.maximum(p["A"] - np.sqrt(p["_v"]), 0)
+    pmcs = sorted(p["pmc"].unique(), key=str)
+    periods = list(dict.fromkeys(p.sort_values("quarter")["period"]))
+    fig, ax = new_figure(width=8.5, height=4.5)
+    width = 0.8 / len(periods)
+    for j, per in enumerate(periods):
+        g = p[p["period"] == per].set_index("pmc").reindex(pmcs)
+        xs = np.arange(len(pmcs)) + (j - (len(periods) - 1) / 2) * width
+        err = np.vstack([g["A"] - g[lo], g[hi] - g["A"]])
+        ax.bar(xs, g["A"], width, color=SEGMENT_COLORS["A"], alpha=0.45 + 0.55 * (j + 1) / len(periods),
+               yerr=err, capsize=2, error_kw={"lw": 0.8}, label=str(per))
+    ax.set_xticks(np.arange(len(pmcs)), [_pmc_label(x, lang) for x in pmcs], rotation=20, ha="right",
+                  fontsize=8)
+    ax.set_ylabel(_w("candidates", lang))
+    ax.legend(title=_w("quarter", lang), fontsize=8)
+    return finish(fig, title=title or _w("cand_title", lang), source=source, peildatum=peildatum,
+                  method=_w("m_cand", lang), lang=lang)
