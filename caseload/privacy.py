@@ -1063,9 +1063,10 @@ def suppress_small_cells(
                             value=threshold, fix="use e.g. threshold=5.")
     for name, label, axis in (("row_total", row_total, table.index),
                               ("col_total", col_total, table.columns)):
-        if label is not None and label not in axis:
+        if label is not None and sum(lab == label for lab in axis) != 1:
             raise CaseloadError(
-                f"{name} {label!r} is not a label of the table.",
+                f"{name} {label!r} must be the label of exactly one "
+                f"{'row' if name == 'row_total' else 'column'} of the table.",
                 fix=f"pass one of {list(axis)[:10]!r}, or None if the table has no total.",
             )
     values = _count_frame(table, "suppress_small_cells")

@@ -452,6 +452,8 @@ def test_bad_input_is_reported():
         suppress_small_cells(pd.DataFrame({"a": [1, np.nan]}))
     with pytest.raises(CaseloadError, match="row_total"):
         suppress_small_cells(pd.DataFrame({"a": [1, 2]}), row_total="Totaal")
+    with pytest.raises(CaseloadError, match="exactly one column"):
+        suppress_small_cells(pd.DataFrame([[1, 2, 3]], columns=["a", "T", "T"]), col_total="T")
 
 
 @st.composite
