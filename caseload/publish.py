@@ -140,6 +140,10 @@ class TableItem:
         ``{column: count column}`` for values computed from a count (the
         numerator of a percentage, a mean over the count's persons, a residual
         ``observed - fitted``): blanked wherever that count is suppressed.
+    scale : float, optional
+        100 when ``percentages`` are 0-100, 1 when they are proportions 0-1
+        (for the count a percentage implies). Default: 1 when every such value
+        is at most 1, else 100.
     secondary : bool
         Complementary suppression (default). Switch off only when the rows or
         columns do not add up to anything a reader knows (stocks at different
@@ -177,6 +181,7 @@ class TableItem:
     counts: Sequence[str] = ()
     percentages: Mapping[str, str | int] = field(default_factory=dict)
     derived: Mapping[str, str] = field(default_factory=dict)
+    scale: float | None = None
     secondary: bool = True
     layout: Literal["wide", "long"] = "wide"
     by: Sequence[str] = ()
@@ -410,6 +415,10 @@ def suppress_table(item: TableItem, min_cell: int = 5) -> tuple[pd.DataFrame, di
     stats["primary"] = int(res.n_primary)
     stats["secondary"] = int(res.n_secondary)
     n = len(df)
+    scale = item.scale
+    if scale is None and item.percentages:
+        pct_values = df[list(item.percentages)].apply(pd.to_numeric, errors="coerce").abs()
+        scale = 1.0 if float(np.nanmax(pct_values.to_numpy(dtype=float), initial=0.0)) <= 1.0 else 100.0
     for col in [*item.percentages, *item.derived]:
         before = out[col].notna().to_numpy()
         blank = np.zeros(n, dtype=bool)
@@ -424,7 +433,7 @@ def suppress_table(item: TableItem, min_cell: int = 5) -> tuple[pd.DataFrame, di
                 base_counts = base
             pct = pd.to_numeric(out[col], errors="coerce").reset_index(drop=True)
             kept = privacy.suppress_percentages(pct, base_counts, threshold=min_cell,
-                                                suppressed=pd.Series(blank))
+                                                suppressed=pd.Series(blank), scale=scale)
             blank |= kept.isna().to_numpy() & pct.notna().to_numpy()
         out[col] = out[col].where(~blank)
         stats["percentages"] += int((before & blank).sum())

@@ -435,6 +435,115 @@ def _step_forecast(ctx: RunContext) -> int:
     return rows
 
 
+# -------------------------------------------------------------------- step: segment
+
+_SEGMENT_LABELS = {
+    "municipality": ("Gemeente", "Municipality"), "segment": ("Groep", "Group"),
+    "profile": ("Profiel", "Profile"), "profile_label": ("Profielnaam", "Profile name"),
+    "market": ("Markt", "Market"), "market_label": ("Marktnaam", "Market name"),
+    "n": ("Aantal", "Count"), "pmc": ("PMC", "PMC"), "pmc_label": ("Profiel-marktcombinatie",
+                                                              "Profile-market combination"),
+    "candidates_A": ("Kandidaten A (nu)", "Candidates A (now)"),
+    "candidates_B": ("Kandidaten B (3-6 maanden)", "Candidates B (3-6 months)"),
+    "segment_computed": ("Berekende groep", "Computed group"), "label": ("Omschrijving", "Label"),
+    "overridden": ("Overschreven", "Overridden"), "override_rate": ("Aandeel overschreven",
+                                                                   "Share overridden"),
+    "to_A": ("Naar A", "To A"), "to_B": ("Naar B", "To B"), "to_C": ("Naar C", "To C"),
+    "group": ("Kenmerk (code)", "Characteristic (code)"), "group_label": ("Kenmerk", "Characteristic"),
+    "level": ("Waarde", "Value"), "share_A": ("Aandeel A", "Share A"),
+    "share_B": ("Aandeel B", "Share B"), "share_C": ("Aandeel C", "Share C"),
+    "exit_rate": ("Uitstroom naar werk binnen 6 mnd", "Exit to work within 6 months"),
+    "mean_p": ("Gemiddelde modelkans", "Mean model probability"),
+    "calibration": ("Kalibratie", "Calibration"), "n_C": ("Aantal in C", "Count in C"),
+    "exit_rate_C": ("Uitstroom naar werk in C", "Exit to work in C"),
+    "expected_rate_C": ("Verwachte uitstroom in C", "Expected exit in C"),
+    "ratio_share_C": ("Verhouding aandeel C", "Ratio share C"),
+    "ratio_calibration": ("Verhouding kalibratie", "Ratio calibration"),
+    "ratio_exit_rate_C": ("Verhouding uitstroom C", "Ratio exit C"),
+    "flag_share_C": ("Signaal aandeel C", "Flag share C"),
+    "flag_calibration": ("Signaal kalibratie", "Flag calibration"),
+    "flag_exit_rate_C": ("Signaal uitstroom C", "Flag exit C"), "flag": ("Signaal", "Flag"),
+}
+
+
+def _step_segment(ctx: RunContext) -> int:
+    from caseload.figures.segments import pmc_heatmap_figure, pyramid_figure
+    from caseload.segment import segment
+
+    cfg, pub, w, lang = ctx.config, ctx.publication, ctx.words, ctx.lang
+    res = segment(ctx.caseload, cfg, lang=lang)
+    ctx.results["segment"] = res
+    section = w("Segmenten en profiel-marktcombinaties", "Segments and profile-market combinations")
+    labels = {k: w(*v) for k, v in _SEGMENT_LABELS.items()}
+    method = w(f"Cliënten met een lopende uitkering op de peildatum; A/B/C volgens "
+               f"{'de regels' if res.decided_by == 'rules' else 'het model'} van [segment], profiel "
+               "uit de competentiescores, markt volgens de koppeling profiel-markt.",
+               f"Clients with a benefit running on the reference date; A/B/C by the "
+               f"{'rules' if res.decided_by == 'rules' else 'model'} of [segment], profile from the "
+               "competence scores, market by the profile-market links.")
+    total = _TOTAL[lang]
+    summary = res.summary()
+    summary.columns = [str(c) for c in summary.columns]
+    summary = summary.rename_axis("municipality").reset_index()
+    summary["municipality"] = summary["municipality"].astype(str)
+    pub.add_table("segment_per_gemeente", summary,
+                  title=w("Cliënten naar groep A/B/C per gemeente", "Clients by group A/B/C per municipality"),
+                  method=method, counts=[c for c in summary.columns if c != "municipality"],
+                  row_total=total, col_total=total, labels=labels, section=section)
+    pub.add_table("segment_pmc", res.pmc_table,
+                  title=w("Cliënten naar gemeente, groep, profiel en markt",
+                          "Clients by municipality, group, profile and market"),
+                  method=method, counts=["n"], layout="long", by=["municipality", "segment"],
+                  labels=labels, section=section,
+                  suppression_note=w("Secundaire onderdrukking binnen elke combinatie van gemeente "
+                                     "en groep (die totalen staan in de tabel per gemeente).",
+                                     "Secondary suppression within each municipality and group "
+                                     "(those totals are in the table per municipality)."))
+    pub.add_table("segment_kandidaten", res.candidates,
+                  title=w("Kandidaten voor werkgevers per profiel-marktcombinatie",
+                          "Candidates for employers per profile-market combination"),
+                  method=w("A: nu bemiddelbaar; B: binnen 3-6 maanden. ", "A: can start now; B: within "
+                           "3-6 months. ") + method,
+                  counts=["candidates_A", "candidates_B"], labels=labels, section=section)
+    pub.add_table("segment_overschrijvingen", res.override_rates,
+                  title=w("Overschrijvingen door consulenten", "Caseworker overrides"),
+                  method=w("Per berekende groep: hoe vaak een consulent de groep met een reden "
+                           "wijzigde, en naar welke groep.", "Per computed group: how often a "
+                           "caseworker changed the group with a reason, and to which group."),
+                  counts=["n", "overridden", "to_A", "to_B", "to_C"],
+                  percentages={"override_rate": "n"}, derived={"override_rate": "overridden"},
+                  labels=labels, section=section)
+    if res.fairness is not None and len(res.fairness):
+        fair = res.fairness.dropna(axis=1, how="all")
+        pcts = {c: "n" for c in ("share_A", "share_B", "share_C", "exit_rate", "mean_p",
+                                 "calibration") if c in fair.columns}
+        pcts.update({c: "n_C" for c in ("exit_rate_C", "expected_rate_C") if c in fair.columns})
+        counts = [c for c in ("n", "n_C") if c in fair.columns]
+        derived = {c: "n" for c in ("ratio_share_C", "ratio_calibration") if c in fair.columns}
+        if "n_C" in fair.columns and "ratio_exit_rate_C" in fair.columns:
+            derived["ratio_exit_rate_C"] = "n_C"
+        pub.add_table("segment_fairness", fair,
+                      title=w("Eerlijkheid: aandelen en uitkomsten per groep",
+                              "Fairness: shares and outcomes per group"),
+                      method=w("Diagnoses uit de geschiedenis met een afgesloten periode van zes "
+                               "maanden; per kenmerk het aandeel A/B/C en de uitstroom naar werk; "
+                               "signaal wanneer de verhouding tot de rest de drempel van [segment] "
+                               "fairness_ratio overschrijdt.",
+                               "Past assessments with a closed six-month window; per characteristic "
+                               "the share in A/B/C and the exit to work; flagged when the ratio to "
+                               "the rest exceeds [segment] fairness_ratio."),
+                      counts=counts, percentages=pcts, derived=derived, scale=1, labels=labels,
+                      decimals=3, section=section)
+    src = pub.source
+    pub.add_figure("segment_piramide", pyramid_figure(res, lang, src, min_cell=pub.min_cell),
+                   title=w("Groepen A/B/C per gemeente", "Groups A/B/C per municipality"),
+                   method=method, section=section)
+    pub.add_figure("segment_pmc_heatmap", pmc_heatmap_figure(res, lang, src, min_cell=pub.min_cell),
+                   title=w("Cliënten per profiel en markt", "Clients per profile and market"),
+                   method=method, section=section)
+    return len(res.clients)
+
+
 # ------------------------------------------------------------- steps: kpi, capacity
 
 
@@ -467,6 +576,7 @@ def _step_capacity(ctx: RunContext) -> int:
 STEPS: list[Step] = [
     Step("validate", "Controle van het bestand", "Extract validation", _step_validate),
     Step("stock", "Samenstelling van het bestand", "Composition of the caseload", _step_stock),
+    Step("segment", "Segmenten en PMC's", "Segments and PMCs", _step_segment),
     Step("forecast", "Prognoses", "Forecasts", _step_forecast),
     Step("kpi", "Uitstroom, duurzaamheid en monitoring", "Outflow, durability and monitoring",
          _step_kpi),
