@@ -14,28 +14,35 @@ tables
     :func:`elapsed_duration_table` (the Losser table).
 cohorts
     :func:`cohort_curves` and :func:`active_share` ("Sturen op bijstand").
+report
+    :func:`analyse_durations`: all of the above for one extract, as publishable tables.
 """
 
 from caseload.durations.cohorts import COHORT_AGE_CLASSES, active_share, cohort_curves
 from caseload.durations.competing import AalenJohansen
 from caseload.durations.cox import CoxResult, cox_regression
 from caseload.durations.kaplan_meier import KaplanMeier
+from caseload.durations.report import DurationAnalysis, analyse_durations
 from caseload.durations.tables import (
     DAYS_PER_YEAR,
     EVENT_OTHER,
     EVENT_WORK,
     age_at,
     elapsed_duration_table,
+    observation_start,
     spell_durations,
 )
 
 __all__ = [
+    "analyse_durations",
+    "DurationAnalysis",
     "KaplanMeier",
     "AalenJohansen",
     "cox_regression",
     "CoxResult",
     "spell_durations",
     "elapsed_duration_table",
+    "observation_start",
     "age_at",
     "cohort_curves",
     "active_share",

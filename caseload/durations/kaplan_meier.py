@@ -167,11 +167,12 @@ class KaplanMeier:
             with np.errstate(divide="ignore", invalid="ignore"):
                 s = np.cumprod(1.0 - d / nr)
                 gw = np.cumsum(np.where(d > 0, d / (nr * (nr - d)), 0.0))
+                se = s * np.sqrt(gw)  # NaN once S = 0 (infinite Greenwood sum), as in R
             lower, upper = loglog_interval(s, gw, self._z)
             self._curves[g.label] = (s, gw, lower, upper)
             rows.append(pd.DataFrame({
                 "group": g.label, "time": g.time, "at_risk": nr, "events": d, "censored": g.censored,
-                "survival": s, "std_err": s * np.sqrt(gw),
+                "survival": s, "std_err": se,
                 f"lower_{self._level}": lower, f"upper_{self._level}": upper,
             }))
         self.event_table_ = pd.concat(rows, ignore_index=True)
@@ -335,7 +336,8 @@ class KaplanMeier:
         lo, hi = ax.get_xlim()
         ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
         ax.set_xticks(ticks)
-        counts = self.at_risk_counts(ticks)
+        # at tick 0 show everyone observed from the start (at risk just after 0)
+        counts = self.at_risk_counts([t if t > 0 else np.nextafter(0.0, 1.0) for t in ticks])
         trans = ax.get_xaxis_transform()
         y0 = -0.22
         ax.text(lo, y0, title, transform=trans, ha="right", va="top", fontsize=8, fontweight="bold")
@@ -343,5 +345,5 @@ class KaplanMeier:
             y = y0 - 0.07 * (r + 1)
             ax.text(lo - 0.02 * (hi - lo), y, str(labels.get(label, label)), transform=trans, ha="right",
                     va="top", fontsize=8)
-            for t, v in zip(ticks, counts.loc[label].to_numpy(), strict=True):
+            for t, v in zip(ticks, counts.iloc[r].to_numpy(), strict=True):
                 ax.text(t, y, f"{v:.0f}", transform=trans, ha="center", va="top", fontsize=8)

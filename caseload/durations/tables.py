@@ -16,7 +16,8 @@ import pandas as pd
 from caseload.errors import CaseloadError
 from caseload.schema import AGE_BANDS_LOSSER, CLIENTS, SPELLS, WORK_END_REASONS, age_band
 
-__all__ = ["spell_durations", "elapsed_duration_table", "age_at", "DAYS_PER_YEAR", "EVENT_WORK", "EVENT_OTHER"]
+__all__ = ["spell_durations", "elapsed_duration_table", "observation_start", "age_at", "DAYS_PER_YEAR",
+           "EVENT_WORK", "EVENT_OTHER"]
 
 DAYS_PER_YEAR = 365.25
 EVENT_WORK = "werk"
@@ -59,6 +60,28 @@ def age_at(clients: pd.DataFrame, dates, client_id) -> np.ndarray:
                 (d.dt.month.to_numpy() == b.dt.month.to_numpy()) & (d.dt.day.to_numpy() < b.dt.day.to_numpy()))
             age[have] = d.dt.year.to_numpy() - b.dt.year.to_numpy() - before_birthday
     return age
+
+
+def observation_start(spells: pd.DataFrame) -> pd.Timestamp | None:
+    """Infer the first day an extract covers: the first of the month of its earliest end date.
+
+    An extract holds every spell that was running at some day of its window,
+    with the spell's original start date. Spells that ended before the window
+    are absent, so no end date lies before the window start, while exits start
+    right after it. Returns None when no spell has ended.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"start_date": pd.to_datetime(["1999-05-01", "2008-03-01"]),
+    ...                   "end_date": pd.to_datetime(["2008-01-20", None])})
+    >>> observation_start(s)
+    Timestamp('2008-01-01 00:00:00')
+    """
+    _need(spells, "spells", [SPELLS.end_date])
+    end = pd.to_datetime(spells[SPELLS.end_date]).dropna()
+    if end.empty:
+        return None
+    return end.min().to_period("M").to_timestamp()
 
 
 def spell_durations(

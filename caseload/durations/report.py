@@ -1,0 +1,317 @@
+"""All duration results of one extract in one call: what the CLI, notebook and refresh publish.
+
+:func:`analyse_durations` runs every estimator of :mod:`caseload.durations` with
+the ``[durations]`` settings and returns a :class:`DurationAnalysis` holding the
+fitted estimators, the publishable tables (aggregates only, no identifiers) and
+a method to draw the figures. It touches no files.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from caseload.durations.cohorts import cohort_curves
+from caseload.durations.competing import AalenJohansen
+from caseload.durations.cox import CoxResult, cox_regression
+from caseload.durations.kaplan_meier import KaplanMeier
+from caseload.durations.tables import (
+    DAYS_PER_YEAR,
+    elapsed_duration_table,
+    observation_start,
+    spell_durations,
+)
+from caseload.errors import CaseloadError
+
+__all__ = ["analyse_durations", "DurationAnalysis", "add_durations_to_publication"]
+
+_PER_YEAR = {"years": 1.0, "months": 12.0, "days": DAYS_PER_YEAR}
+
+
+@dataclass
+class DurationAnalysis:
+    """Results of :func:`analyse_durations`.
+
+    Attributes
+    ----------
+    durations : DataFrame
+        One row per spell (:func:`spell_durations`); holds pseudonyms, never publish.
+    km : KaplanMeier
+        By age band at spell start.
+    aj : AalenJohansen
+        Exit to work versus other exits, by age band.
+    cox : CoxResult or None
+        None when the model could not be fitted (reason in ``notes``).
+    tables : dict of DataFrame
+        Publishable tables by name.
+    window_start : Timestamp or None
+    peildatum : Timestamp
+    time_unit : str
+    notes : list of str
+    """
+
+    durations: pd.DataFrame
+    km: KaplanMeier
+    aj: AalenJohansen
+    cox: CoxResult | None
+    tables: dict[str, pd.DataFrame]
+    window_start: pd.Timestamp | None
+    peildatum: pd.Timestamp
+    time_unit: str
+    plot_time: float
+    lang: str = "nl"
+    notes: list[str] = field(default_factory=list)
+
+    def figures(self, source: str | None = None, min_cell: int = 5) -> dict:
+        """The four standard figures plus one cohort figure per grouping, by name."""
+        from caseload.figures.durations import (
+            cohort_figure,
+            cumulative_incidence_figure,
+            elapsed_table_figure,
+            km_figure,
+        )
+
+        lang = self.lang
+        out = {
+            "elapsed_table": elapsed_table_figure(self.tables["elapsed_table"], source=source,
+                                                  peildatum=self.peildatum, lang=lang),
+            "km_age_band": km_figure(self.km, source=source, peildatum=self.peildatum, lang=lang,
+                                     time_unit=self.time_unit, max_time=self.plot_time),
+            "cumulative_incidence": cumulative_incidence_figure(
+                self.aj, source=source, peildatum=self.peildatum, lang=lang, time_unit=self.time_unit,
+                max_time=self.plot_time),
+        }
+        for name, table in self.tables.items():
+            if name.startswith("cohort_"):
+                by = name.removeprefix("cohort_")
+                out[name] = cohort_figure(table, by_label=None if by == "inflow_year" else _BY_LABEL.get(
+                    by, {}).get(lang, by), min_n=min_cell, source=source, peildatum=self.peildatum, lang=lang)
+        return out
+
+
+_BY_LABEL = {
+    "inflow_reason": {"nl": "instroomreden", "en": "inflow reason"},
+    "household": {"nl": "leefvorm", "en": "household"},
+    "sex": {"nl": "geslacht", "en": "sex"},
+    "age_class": {"nl": "leeftijdsklasse", "en": "age class"},
+    "age_class_sex": {"nl": "leeftijdsklasse en geslacht", "en": "age class and sex"},
+}
+
+
+def _grid(horizon: float, per_year: float) -> np.ndarray:
+    step = 1.0 if per_year == 1.0 else (3.0 if per_year == 12.0 else 91.0)
+    return np.arange(0.0, horizon * per_year + step / 2, step)
+
+
+def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, config=None, *,
+                      lang: str = "nl", min_cell: int = 5) -> DurationAnalysis:
+    """Every duration result of one extract.
+
+    Parameters
+    ----------
+    spells, clients : DataFrame
+        Canonical tables.
+    peildatum : date-like
+    config : DurationsConfig, optional
+        ``[durations]`` settings (defaults when omitted).
+    lang : {"nl", "en"}
+    min_cell : int
+        Cohort shares based on fewer benefits are blanked (NaN) in the tables.
+
+    Returns
+    -------
+    DurationAnalysis
+    """
+    from caseload.config import DurationsConfig
+
+    cfg = config or DurationsConfig()
+    peil = pd.Timestamp(peildatum)
+    notes: list[str] = []
+    if cfg.window_start in (None, "", "none"):
+        window = None
+    elif cfg.window_start == "auto":
+        window = observation_start(spells)
+    else:
+        window = pd.Timestamp(cfg.window_start)
+    bands = [tuple(b) for b in cfg.age_bands]
+    d = spell_durations(spells, clients, peil, window_start=window, bands=bands)
+    per_year = _PER_YEAR[cfg.time_unit]
+    d["duration"] = d["duration_years"] * per_year
+    d["entry"] = d["entry_years"] * per_year
+    usable = d[d["age_band"].notna()]
+    if len(usable) < len(d):
+        notes.append(f"{len(d) - len(usable)} spell(s) with an age at start outside the bands are left out "
+                     "of the curves.")
+    km = KaplanMeier(alpha=cfg.alpha).fit(usable["duration"], usable["exited"], entry=usable["entry"],
+                                         by=usable["age_band"])
+    aj = AalenJohansen(alpha=cfg.alpha).fit(usable["duration"], usable["event"], entry=usable["entry"],
+                                           by=usable["age_band"])
+    level = f"{1 - cfg.alpha:g}"
+    group_col = "Leeftijd bij instroom" if lang == "nl" else "Age at inflow"
+
+    horizon = cfg.horizon_years * per_year
+    summary = km.summary.rename(columns={f"lower_{level}": f"median_lower_{level}", f"upper_{level}": f"median_upper_{level}"})
+    summary = summary.join(km.restricted_mean(horizon).add_prefix("rmst_").drop(columns="rmst_horizon"))
+    summary.insert(0, "horizon", horizon)
+    summary = summary.rename(columns={"rmst_rmst": "restricted_mean"}).reset_index().rename(
+        columns={"group": group_col})
+
+    grid = _grid(cfg.plot_years, per_year)
+    sf = km.predict(grid)
+    ci = km.confidence_interval_
+    at_risk = km.at_risk_counts(np.where(grid > 0, grid, np.nextafter(0.0, 1.0)))
+    curve_rows = []
+    for label in km.labels_:
+        lo = ci[f"{label}_lower_{level}"].reindex(ci.index.union(grid)).ffill().loc[grid]
+        hi = ci[f"{label}_upper_{level}"].reindex(ci.index.union(grid)).ffill().loc[grid]
+        curve_rows.append(pd.DataFrame({group_col: str(label), "time": grid, "survival": sf[label].to_numpy(),
+                                        f"lower_{level}": lo.to_numpy(), f"upper_{level}": hi.to_numpy(),
+                                        "at_risk": at_risk.loc[label].to_numpy()}))
+    km_curve = pd.concat(curve_rows, ignore_index=True)
+    cif = aj.at(grid).rename(columns={"group": group_col, "lower": f"lower_{level}", "upper": f"upper_{level}"})
+    cif[group_col] = cif[group_col].astype(str)
+
+    cox = None
+    try:
+        strata = cfg.cox_strata or None
+        if strata and usable[strata].nunique() < 2:
+            strata = None
+        cox_data = usable.assign(age_band=usable["age_band"].astype(str))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cox = cox_regression(cox_data, "duration", "exited", cfg.cox_covariates, entry_col="entry",
+                                 strata=strata, alpha=cfg.alpha)
+    except (CaseloadError, np.linalg.LinAlgError, ValueError) as exc:
+        notes.append(f"Cox model not fitted: {exc}")
+
+    tables = {
+        "elapsed_table": elapsed_duration_table(spells, clients, peil, bands=bands, lang=lang),
+        "km_summary": summary,
+        "km_curve": km_curve,
+        "cumulative_incidence": cif,
+    }
+    if cox is not None:
+        tables["cox"] = cox.summary.reset_index()
+    for by in cfg.cohort_groupings:
+        name = "_".join([by] if isinstance(by, str) else by)
+        curves = cohort_curves(spells, clients, peil, by=by, max_years=cfg.cohort_max_years,
+                               age_classes=[tuple(c) for c in cfg.cohort_age_classes], window_start=window)
+        curves["share_active"] = curves["share_active"].where(curves["n"] >= min_cell)
+        tables[f"cohort_{name}"] = curves
+    return DurationAnalysis(durations=d, km=km, aj=aj, cox=cox, tables=tables, window_start=window,
+                            peildatum=peil, time_unit=cfg.time_unit, plot_time=cfg.plot_years * per_year,
+                            lang=lang, notes=notes)
+
+
+def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: int | None = None) -> list[str]:
+    """Add the duration tables and figures to a :class:`caseload.publish.Publication`.
+
+    Returns the names added. Counts below the publication's threshold are
+    suppressed by the publisher; estimates resting on a suppressed count are
+    blanked with it (``derived``).
+    """
+    lang = analysis.lang
+    min_cell = pub.min_cell if min_cell is None else min_cell
+
+    def w(nl: str, en: str) -> str:
+        return nl if lang == "nl" else en
+
+    t = analysis.tables
+    lvl = f"{1 - analysis.km.alpha:g}"
+    unit = {"years": w("jaren", "years"), "months": w("maanden", "months"), "days": w("dagen", "days")}[
+        analysis.time_unit]
+    window = (w(f"Uitkeringen die voor {analysis.window_start:%d-%m-%Y} begonnen tellen mee vanaf die datum "
+                "(late instap, links afgekapt).",
+                f"Spells that started before {analysis.window_start:%d-%m-%Y} count from that date on "
+                "(delayed entry, left truncation).") if analysis.window_start is not None else "")
+    added = []
+    sec = w("Duur in de uitkering", "Duration on benefit")
+
+    el = t["elapsed_table"]
+    band, share, dur, count = el.columns[:4]
+    el_method = w("Bestand op de peildatum; leeftijd = jaar peildatum - geboortejaar; verstreken duur = "
+                  "(peildatum - begindatum) / 365,25. Overschat de duur: lange uitkeringen zijn "
+                  "oververtegenwoordigd in een bestand.",
+                  "Stock on the reference date; age = year of the reference date - birth year; elapsed "
+                  "duration = (reference date - start) / 365.25. Over-states duration: long spells are "
+                  "over-represented in a stock.")
+    pub.add_table("duur_losser_tabel", el, title=w("Verband leeftijd en duur in de uitkering (verstreken duur)",
+                                                   "Age and duration on benefit (elapsed duration)"),
+                  method=el_method, counts=[count], percentages={share: count}, derived={dur: count},
+                  row_total=el[band].iloc[-1], decimals=3, section=sec)
+    added.append("duur_losser_tabel")
+
+    km_method = w(f"Kaplan-Meier per leeftijdsklasse bij instroom, duur in {unit}; lopende uitkeringen "
+                  f"gecensureerd op de peildatum. {window} Mediaan met Brookmeyer-Crowley-interval, "
+                  f"beperkt gemiddelde tot {t['km_summary']['horizon'].iloc[0]:g} {unit}; {lvl}-intervallen.",
+                  f"Kaplan-Meier by age band at inflow, duration in {unit}; open spells censored at the "
+                  f"reference date. {window} Median with Brookmeyer-Crowley interval, restricted mean up to "
+                  f"{t['km_summary']['horizon'].iloc[0]:g} {unit}; {lvl} intervals.")
+    # events + censored = n per band: a wide table whose row total is n
+    s = t["km_summary"].drop(columns="entered_late")
+    est_cols = [c for c in s.columns if c.startswith(("median", "restricted", "rmst_"))]
+    pub.add_table("duur_kaplan_meier", s, title=w("Duur in de uitkering: mediaan en beperkt gemiddelde",
+                                                  "Duration on benefit: median and restricted mean"),
+                  method=km_method, counts=["events", "censored", "n"], col_total="n",
+                  derived={c: "n" for c in est_cols}, decimals=3, section=sec)
+    curve = t["km_curve"]
+    pub.add_table("duur_kaplan_meier_curve", curve, title=w("Aandeel nog in de uitkering", "Share still on benefit"),
+                  method=km_method, counts=["at_risk"],
+                  derived={c: "at_risk" for c in curve.columns if c.startswith(("survival", "lower", "upper"))},
+                  layout="long", by=[], secondary=False, decimals=4, section=sec)
+    added += ["duur_kaplan_meier", "duur_kaplan_meier_curve"]
+    cif_method = w(f"Cumulatieve incidentie (Aalen-Johansen) van uitstroom naar werk (werk, werk deels) en "
+                   f"overige uitstroom als concurrerende uitkomsten, duur in {unit}. {window} "
+                   "Variantie: delta-methode; interval log(-log).",
+                   f"Cumulative incidence (Aalen-Johansen) of exit to work (full or partial) and other exits as "
+                   f"competing outcomes, duration in {unit}. {window} Variance: delta method; log(-log) interval.")
+    pub.add_table("duur_uitstroom_werk", t["cumulative_incidence"],
+                  title=w("Uitstroom naar werk en overige uitstroom", "Exit to work and other exits"),
+                  method=cif_method, decimals=4, section=sec,
+                  suppression_note=w("Geschatte kansen, geen aantallen.", "Estimated probabilities, no counts."))
+    added.append("duur_uitstroom_werk")
+    if "cox" in t:
+        pub.add_table("duur_cox", t["cox"], title=w("Cox-regressie: hazard ratio's voor uitstroom",
+                                                    "Cox regression: hazard ratios of exit"),
+                      method=w(f"Cox proportionele hazards (statsmodels PHReg, Breslow), late instap, strata "
+                               f"per gemeente; hazard ratio > 1 = sneller uit de uitkering. {window}",
+                               f"Cox proportional hazards (statsmodels PHReg, Breslow), delayed entry, strata by "
+                               f"municipality; hazard ratio > 1 = leaves benefit sooner. {window}"),
+                      decimals=4, section=sec,
+                      suppression_note=w("Modelcoëfficiënten, geen aantallen.", "Model coefficients, no counts."))
+        added.append("duur_cox")
+    figs = analysis.figures(source=pub.source, min_cell=min_cell)
+    fig_titles = {
+        "elapsed_table": ("duur_losser_figuur", w("Verband leeftijd en duur in de uitkering",
+                                                   "Age and duration on benefit"), el_method),
+        "km_age_band": ("duur_kaplan_meier", w("Nog in de uitkering naar leeftijd bij instroom",
+                                               "Still on benefit by age at inflow"), km_method),
+        "cumulative_incidence": ("duur_uitstroom_werk", w("Uitstroom naar werk en overige uitstroom",
+                                                          "Exit to work and other exits"), cif_method),
+    }
+    coh_method = w("Aandeel uitkeringen dat k jaar na de start nog loopt (Sturen op bijstand); alleen "
+                   "uitkeringen die k jaar waarneembaar zijn tellen mee.",
+                   "Share of benefits still running k years after start (Sturen op bijstand); only benefits "
+                   "observable for k years count.")
+    for name, fig in figs.items():
+        if name in fig_titles:
+            stem, title, method = fig_titles[name]
+        else:
+            stem, title, method = f"duur_{name}", fig.texts[0].get_text() if fig.texts else name, coh_method
+            if fig._suptitle is not None:
+                title = fig._suptitle.get_text()
+        pub.add_figure(stem, fig, title=title, method=method, section=sec)
+        added.append(stem)
+    for name, table in t.items():
+        if name.startswith("cohort_"):
+            pub.add_table(f"duur_{name}", table, title=w("Actieve uitkeringen per aantal jaren na start",
+                                                         "Benefits still active by years since start")
+                          + f" ({name.removeprefix('cohort_')})", method=coh_method, counts=["n"],
+                          derived={"share_active": "n"}, layout="long", by=[], secondary=False, decimals=4,
+                          section=sec)
+            added.append(f"duur_{name}")
+    pub.notes.extend(analysis.notes)
+    return added

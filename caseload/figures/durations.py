@@ -1,0 +1,215 @@
+"""Figures for durations on benefit (Dutch labels by default, English with ``lang="en"``).
+
+Every function takes a fitted estimator or a result table of
+:mod:`caseload.durations`, returns a matplotlib ``Figure`` with the house-style
+footer (source, peildatum, method) and never writes files; save it with
+:func:`caseload.figures.style.save`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from caseload.figures.style import PALETTE, finish, fmt_number, new_figure
+
+__all__ = ["km_figure", "cumulative_incidence_figure", "cohort_figure", "elapsed_table_figure"]
+
+_W = {
+    "km_title": ("Nog in de uitkering naar leeftijd bij instroom", "Still on benefit by age at inflow"),
+    "km_y": ("Aandeel nog in de uitkering", "Share still on benefit"),
+    "km_method": ("Kaplan-Meier met late instap (links afgekapt), {lvl}%-interval (log-log); "
+                  "lopende uitkeringen gecensureerd",
+                  "Kaplan-Meier with delayed entry (left truncation), {lvl}% interval (log-log); "
+                  "open spells censored"),
+    "at_risk": ("Aantal at risk", "Number at risk"),
+    "x_years": ("Jaren sinds begin uitkering", "Years since start of benefit"),
+    "x_months": ("Maanden sinds begin uitkering", "Months since start of benefit"),
+    "x_days": ("Dagen sinds begin uitkering", "Days since start of benefit"),
+    "cif_title": ("Uitstroom naar werk en andere uitstroom", "Exit to work and other exits"),
+    "cif_y": ("Cumulatief aandeel uitgestroomd", "Cumulative share exited"),
+    "cif_method": ("cumulatieve incidentie (Aalen-Johansen) met concurrerende uitstroom, late instap, "
+                   "{lvl}%-interval (delta-methode, log-log)",
+                   "cumulative incidence (Aalen-Johansen) with competing exits, delayed entry, "
+                   "{lvl}% interval (delta method, log-log)"),
+    "cohort_title": ("Actieve uitkeringen per cohort per aantal jaren na start",
+                     "Benefits still active per cohort by years since start"),
+    "cohort_title_by": ("Actieve uitkeringen naar {by} per aantal jaren na start",
+                        "Benefits still active by {by}, by years since start"),
+    "cohort_y": ("Aandeel nog actief", "Share still active"),
+    "cohort_x": ("Jaren na start", "Years since start"),
+    "cohort_method": ("aandeel uitkeringen dat k jaar na de start nog loopt; alleen uitkeringen die k jaar "
+                      "waarneembaar zijn tellen mee; punten met minder dan {n} uitkeringen niet getoond",
+                      "share of benefits still running k years after start; only benefits observable for k "
+                      "years count; points with fewer than {n} benefits not shown"),
+    "elapsed_title": ("Verband leeftijd en duur in de uitkering", "Age and duration on benefit"),
+    "elapsed_y": ("Gemiddelde verstreken duur (jaren)", "Mean elapsed duration (years)"),
+    "elapsed_x": ("Leeftijd op de peildatum", "Age on the reference date"),
+    "elapsed_method": ("gemiddelde verstreken duur van het bestand op de peildatum (overschat de duur: lange "
+                       "uitkeringen zijn oververtegenwoordigd in een bestand)",
+                       "mean elapsed duration of the stock on the reference date (over-states duration: long "
+                       "spells are over-represented in a stock)"),
+    "mean": ("gemiddeld", "mean"),
+    "of_stock": ("van het bestand", "of the stock"),
+    "werk": ("Werk", "Work"),
+    "overig": ("Overige uitstroom", "Other exits"),
+}
+
+
+def _w(key: str, lang: str, **fmt) -> str:
+    nl, en = _W[key]
+    return (nl if lang == "nl" else en).format(**fmt)
+
+
+def _x_label(time_unit: str, lang: str) -> str:
+    return _w({"years": "x_years", "months": "x_months", "days": "x_days"}.get(time_unit, "x_years"), lang)
+
+
+def _level(alpha: float) -> str:
+    return f"{100 * (1 - alpha):g}"
+
+
+def km_figure(km, *, title: str | None = None, source: str | None = None, peildatum=None, lang: str = "nl",
+              time_unit: str = "years", at_risk_counts: bool = True, labels: dict | None = None,
+              max_time: float | None = None):
+    """Kaplan-Meier curves per group with intervals and at-risk counts under the axis.
+
+    Parameters
+    ----------
+    km : KaplanMeier
+        Fitted estimator.
+    title, source, peildatum : optional
+        Title and footer.
+    lang : {"nl", "en"}
+    time_unit : {"years", "months", "days"}
+        Unit of the durations the estimator was fitted on (x-axis label).
+    at_risk_counts : bool
+        Table of numbers at risk at the x ticks.
+    labels : dict, optional
+        Legend text per group.
+    max_time : float, optional
+        Right end of the x axis.
+
+    Returns
+    -------
+    Figure
+    """
+    n_groups = len(km.labels_)
+    fig, ax = new_figure(8.0, 4.8 + (0.25 * (n_groups + 1) if at_risk_counts else 0))
+    km.plot(ax=ax, at_risk_counts=False, labels=labels)
+    if max_time is not None:
+        ax.set_xlim(0, max_time)
+    ax.set_xlabel(_x_label(time_unit, lang))
+    ax.set_ylabel(_w("km_y", lang))
+    if at_risk_counts:
+        km._add_at_risk(ax, labels or {}, _w("at_risk", lang))
+    return finish(fig, title=title or _w("km_title", lang), source=source, peildatum=peildatum,
+                  method=_w("km_method", lang, lvl=_level(km.alpha)), lang=lang)
+
+
+def cumulative_incidence_figure(aj, *, causes=None, title: str | None = None, source: str | None = None,
+                                peildatum=None, lang: str = "nl", time_unit: str = "years",
+                                labels: dict | None = None, max_time: float | None = None):
+    """Cumulative incidence of each cause (default: work and other exits), per group.
+
+    One panel per cause; within a panel one line per group.
+
+    Returns
+    -------
+    Figure
+    """
+    causes = list(causes or aj.causes_)
+    causes = sorted(causes, key=lambda c: (c != "werk", c))
+    fig, axes = new_figure(4.2 * len(causes), 4.5, ncols=len(causes), sharey=True, squeeze=False)
+    labels = labels or {}
+    for ax, cause in zip(axes[0], causes, strict=True):
+        colors = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(aj.labels_)}
+        aj.plot(ax=ax, cause=cause, colors=colors, labels=labels)
+        if len(aj.labels_) == 1 and ax.get_legend() is not None:
+            ax.get_legend().remove()
+        ax.set_title(_w(cause, lang) if cause in ("werk", "overig") else str(cause))
+        ax.set_xlabel(_x_label(time_unit, lang))
+        if max_time is not None:
+            ax.set_xlim(0, max_time)
+    axes[0][0].set_ylabel(_w("cif_y", lang))
+    return finish(fig, title=title or _w("cif_title", lang), source=source, peildatum=peildatum,
+                  method=_w("cif_method", lang, lvl=_level(aj.alpha)), lang=lang)
+
+
+def cohort_figure(curves: pd.DataFrame, *, by_label: str | None = None, min_n: int = 5,
+                  title: str | None = None, source: str | None = None, peildatum=None, lang: str = "nl",
+                  max_groups: int = 12):
+    """Cohort curves: share still active by years since start, one line per group.
+
+    Parameters
+    ----------
+    curves : DataFrame
+        Output of :func:`caseload.durations.cohort_curves`.
+    by_label : str, optional
+        What the groups are (in the title); default: inflow-year cohorts.
+    min_n : int
+        Points based on fewer benefits are not drawn (small-cell rule).
+    max_groups : int
+        Only the most recent / largest ``max_groups`` groups are drawn.
+
+    Returns
+    -------
+    Figure
+    """
+    fig, ax = new_figure(8.0, 4.8)
+    shown = curves[curves["n"] >= min_n]
+    groups = list(dict.fromkeys(shown["group"]))
+    if len(groups) > max_groups:
+        sizes = shown[shown["years_since_start"] == 0].set_index("group")["n"]
+        groups = sorted(sizes.nlargest(max_groups).index, key=groups.index)
+    for i, g in enumerate(groups):
+        part = shown[shown["group"] == g]
+        ax.plot(part["years_since_start"], part["share_active"], marker="o", markersize=3,
+                color=PALETTE[i % len(PALETTE)], linestyle="-" if i < len(PALETTE) else "--", label=str(g))
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(_w("cohort_x", lang))
+    ax.set_ylabel(_w("cohort_y", lang))
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.legend(ncols=2 if len(groups) > 6 else 1, fontsize=8)
+    if title is None:
+        title = _w("cohort_title", lang) if by_label is None else _w("cohort_title_by", lang, by=by_label)
+    return finish(fig, title=title, source=source, peildatum=peildatum,
+                  method=_w("cohort_method", lang, n=min_n), lang=lang)
+
+
+def elapsed_table_figure(table: pd.DataFrame, *, title: str | None = None, source: str | None = None,
+                         peildatum=None, lang: str = "nl"):
+    """Bar chart of the Losser table: mean elapsed years per age band, share of the stock on each bar.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`caseload.durations.elapsed_duration_table` (Dutch or
+        English headers; columns are taken by position).
+
+    Returns
+    -------
+    Figure
+    """
+    band_col, share_col, dur_col = table.columns[:3]
+    bands = table.iloc[:-1]
+    total = table.iloc[-1]
+    fig, ax = new_figure(7.0, 4.5)
+    x = np.arange(len(bands))
+    ax.bar(x, bands[dur_col], color=PALETTE[0], width=0.6)
+    for xi, (share, dur) in enumerate(zip(bands[share_col], bands[dur_col], strict=True)):
+        if pd.notna(dur):
+            ax.text(xi, dur, f"{fmt_number(dur, 2, lang)}\n({fmt_number(100 * share, 1, lang)}% "
+                    f"{_w('of_stock', lang)})", ha="center", va="bottom", fontsize=8.5)
+    if pd.notna(total[dur_col]):
+        ax.axhline(total[dur_col], color=PALETTE[5], linestyle="--", linewidth=1)
+        ax.text(len(bands) - 0.5, total[dur_col], f"{_w('mean', lang)} {fmt_number(total[dur_col], 2, lang)}",
+                ha="right", va="bottom", color=PALETTE[5], fontsize=8.5)
+    ax.set_xticks(x, [str(b) for b in bands[band_col]])
+    top = np.nanmax(bands[dur_col].to_numpy(dtype=float)) if len(bands) else 1.0
+    ax.set_ylim(0, (top if np.isfinite(top) else 1.0) * 1.25)
+    ax.set_xlabel(_w("elapsed_x", lang))
+    ax.set_ylabel(_w("elapsed_y", lang))
+    return finish(fig, title=title or _w("elapsed_title", lang), source=source,
+                  peildatum=peildatum if peildatum is not None else table.attrs.get("peildatum"),
+                  method=_w("elapsed_method", lang), lang=lang)
