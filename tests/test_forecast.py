@@ -388,3 +388,72 @@ def test_forecast_tables_from_bundled_sources():
     sw = tables["beschut_werk"]
     assert (sw["difference"] == 0).all()
     assert len(tables["controle_bron"]) == 1
+
+
+# --------------------------------------------------------------------------- figures and CLI
+
+
+def test_figures_dutch_labels():
+    import matplotlib.pyplot as plt
+
+    from caseload.figures.forecast import (
+        candidates_figure,
+        fan_chart_figure,
+        sheltered_work_figure,
+        target_groups_figure,
+    )
+    from caseload.forecast import sheltered_work_table, target_group_table
+
+    fig = target_groups_figure(target_group_table())
+    assert fig.axes[0].get_ylabel() == "Aantal personen"
+    assert [ax.get_title() for ax in fig.axes] == ["Stadskanaal", "Veendam"]
+    assert fig.axes[0].lines[-1].get_ydata()[0] == pytest.approx(637)  # structural level line
+    fig2 = sheltered_work_figure(sheltered_work_table(), lang="en")
+    assert fig2.axes[0].get_ylabel() == "Number of places"
+    s = load_cbs_bijstand_series()
+    fig3 = fan_chart_figure(s, forecast_series(s, 6))
+    labels = fig3.axes[0].get_legend_handles_labels()[1]
+    assert {"Waargenomen", "Prognose", "80%-voorspelinterval", "95%-voorspelinterval"} <= set(labels)
+    current = pd.DataFrame({"segment": ["A", "B", "C"] * 4, "pmc": ["1", "2", "3", "4"] * 3})
+    fig4 = candidates_figure(project_candidates(current, P_TRUE, start="2025-12-31"))
+    assert fig4.axes[0].get_ylabel() == "Verwacht aantal A-kandidaten"
+    for f in (fig, fig2, fig3, fig4):
+        plt.close(f)
+
+
+def test_cli_forecast_writes_csv_and_xlsx(tmp_path):
+    from typer.testing import CliRunner
+
+    from caseload.cli import app
+
+    res = CliRunner().invoke(app, ["forecast", "--out", str(tmp_path), "--no-figures"])
+    assert res.exit_code == 0, res.output
+    assert "162" in res.output and "142" in res.output
+    xlsx = pd.read_excel(tmp_path / "prognoses.xlsx", sheet_name=None)
+    assert {"nieuwe_doelgroepen", "beschut_werk", "controle_bron", "caseload_prognose"} <= set(xlsx)
+    csv = pd.read_csv(tmp_path / "caseload_prognose.csv")
+    assert {"lo_80", "hi_80", "lo_95", "hi_95", "method", "parameters", "peildatum"} <= set(csv.columns)
+
+
+@pytest.mark.slow
+def test_forecast_tables_on_sample_extract():
+    from pathlib import Path
+
+    import caseload as cl
+
+    cfg_path = Path(__file__).parents[1] / "data" / "sample" / "caseload.toml"
+    if not cfg_path.exists():
+        pytest.skip("data/sample not present")
+    cfg = cl.load_config(cfg_path)
+    cs = cl.read_extract([cfg.resolve(f) for f in cfg.extract.files], config=cfg)
+    tables = forecast_tables(cs, cfg)
+    fc = tables["caseload_prognose"]
+    assert set(cs.spells["municipality"].unique()) <= set(fc["unique_id"])
+    assert (fc["peildatum"] == cs.peildatum.date()).all()
+    cand = tables["kandidaten"]
+    assert cand["quarter"].tolist()[:4] == [1, 2, 3, 4]
+    # Privacy: no client id in any forecast table.
+    ids = set(cs.clients["client_id"].astype(str))
+    for t in tables.values():
+        for c in t.columns:
+            assert not set(t[c].astype(str)) & ids, c
