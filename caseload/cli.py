@@ -635,6 +635,91 @@ def _forecast_figures(tables: dict, cs, fig_dir: Path, lang: str) -> list[Path]:
     return out
 
 
+# --- durations ---
+
+
+@app.command("durations")
+@friendly_errors
+def durations_command(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Extract files (default: [extract] files of the config)."),
+    ] = None,
+    config: ConfigOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output folder (default: <report.out_dir>/durations)."),
+    ] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option("--mapping", "-m", help="Column mapping preset (gws, canonical)."),
+    ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of tables and figures: nl or en (default: config)."),
+    ] = None,
+) -> None:
+    """Durations on benefit: the Losser elapsed-duration table, Kaplan-Meier by age band
+    (late entry, at-risk counts, median and restricted mean), exit to work versus other
+    exits (Aalen-Johansen), Cox hazard ratios and cohort curves; tables (CSV/XLSX, small
+    cells suppressed), figures (PNG/SVG) and index.html in the output folder."""
+    from rich.table import Table
+
+    from caseload.config import load_config
+    from caseload.durations.report import add_durations_to_publication, analyse_durations
+    from caseload.extract import read_extract
+    from caseload.publish import Publication, write_report
+
+    if lang is not None and lang not in ("nl", "en"):
+        raise typer.BadParameter("use nl or en.", param_hint="--lang")
+    cfg = load_config(config)
+    lang = lang or cfg.report.language
+    with console.status("Reading the extract..."):
+        cs = read_extract(list(files or []) or None, mapping=mapping, config=cfg)
+    with console.status("Estimating durations..."):
+        res = analyse_durations(cs.spells, cs.clients, cs.peildatum, cfg.durations, lang=lang,
+                                min_cell=cfg.privacy.min_cell)
+        pub = Publication(f"{cfg.report.title}: {'duur in de uitkering' if lang == 'nl' else 'duration on benefit'}",
+                          cs.peildatum, cfg.report.source, lang=lang, min_cell=cfg.privacy.min_cell)
+        add_durations_to_publication(pub, res)
+    out_dir = out if out is not None else cfg.resolve(cfg.report.out_dir) / "durations"
+    with console.status(f"Writing {out_dir}..."):
+        report = write_report(pub, out_dir)
+
+    el = res.tables["elapsed_table"]
+    table = Table(title=f"Verstreken duur van het bestand (peildatum {res.peildatum:%d-%m-%Y})")
+    for col in el.columns:
+        table.add_column(str(col), justify="left" if col == el.columns[0] else "right")
+    small = cfg.privacy.min_cell
+    for r in el.itertuples(index=False):
+        hide = r[3] < small
+        table.add_row(str(r[0]), "x" if hide else f"{r[1]:.1%}", "x" if hide else f"{r[2]:.2f}",
+                      f"< {small}" if hide else f"{r[3]:,}")
+    console.print(table)
+    lvl = f"{1 - cfg.durations.alpha:g}"
+    s = res.km.summary.join(res.km.restricted_mean(cfg.durations.horizon_years *
+                                                    {"years": 1, "months": 12, "days": 365.25}[res.time_unit]),
+                            rsuffix="_rmst")
+    unit = {"years": "jaren", "months": "maanden", "days": "dagen"}[res.time_unit]
+    km_table = Table(title=f"Kaplan-Meier per leeftijdsklasse bij instroom (duur in {unit}; "
+                           f"late instap vanaf {res.window_start:%d-%m-%Y})" if res.window_start is not None
+                     else f"Kaplan-Meier per leeftijdsklasse bij instroom (duur in {unit})")
+    for col, just in (("groep", "left"), ("n", "right"), ("uitstroom", "right"), ("mediaan", "right"),
+                      (f"{float(lvl):.0%}-interval", "right"), ("beperkt gemiddelde", "right")):
+        km_table.add_column(col, justify=just)
+    for label, r in s.iterrows():
+        if r["n"] < small:
+            km_table.add_row(str(label), f"< {small}", "x", "x", "x", "x")
+            continue
+        km_table.add_row(str(label), f"{r['n']:,.0f}", f"{r['events']:,.0f}", f"{r['median']:.2f}",
+                         f"{r[f'lower_{lvl}']:.2f} - {r[f'upper_{lvl}']:.2f}",
+                         f"{r['rmst']:.2f} (tot {r['horizon']:g})")
+    console.print(km_table)
+    for note in res.notes:
+        console.print(f"[yellow]Note:[/] {note}", highlight=False)
+    console.print(f"{len(pub.tables)} tables, {len(pub.figures)} figures -> {report.out_dir}", highlight=False)
+
+
 def main() -> None:
     """Entry point of the ``caseload`` script."""
     app()

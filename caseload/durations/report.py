@@ -240,7 +240,8 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
                   "over-represented in a stock.")
     pub.add_table("duur_losser_tabel", el, title=w("Verband leeftijd en duur in de uitkering (verstreken duur)",
                                                    "Age and duration on benefit (elapsed duration)"),
-                  method=el_method, counts=[count], percentages={share: count}, derived={dur: count},
+                  method=el_method, counts=[count], percentages={share: int(el[count].iloc[-1])},
+                  derived={dur: count},
                   row_total=el[band].iloc[-1], decimals=3, section=sec)
     added.append("duur_losser_tabel")
 
