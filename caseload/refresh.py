@@ -52,7 +52,9 @@ class RefreshError(CaseloadError):
 def stock_on(caseload: Caseload, peildatum=None) -> pd.DataFrame:
     """Clients with a benefit running on the peildatum, with their characteristics.
 
-    A client counts once even with two spells open on the day. Age is the age
+    The stock rule is that of :func:`caseload.flows.stock_at` (started on or
+    before the peildatum, no end or an end after it); a client counts once even
+    with two spells open on the day. Age is the age
     reached in the peildatum's year (extracts often carry only the birth year).
     The client's ladder step is that of the latest assessment on or before the
     peildatum.
@@ -69,10 +71,10 @@ def stock_on(caseload: Caseload, peildatum=None) -> pd.DataFrame:
         One row per client in the stock: the ``clients`` columns plus ``age``,
         ``age_band`` (Losser bands), ``benefit`` and ``ladder_step`` (nullable).
     """
+    from caseload.flows import stock_at
+
     peil = pd.Timestamp(peildatum if peildatum is not None else caseload.peildatum)
-    sp = caseload.spells
-    open_ = (sp["start_date"] <= peil) & (sp["end_date"].isna() | (sp["end_date"] >= peil))
-    running = (sp.loc[open_, ["client_id", "benefit", "start_date"]]
+    running = (stock_at(caseload.spells, peil)[["client_id", "benefit", "start_date"]]
                .sort_values(["client_id", "start_date"], kind="stable")
                .drop_duplicates("client_id", keep="first"))
     cols = [c for c in CLIENTS.names if c in caseload.clients.columns and c != "peildatum"]

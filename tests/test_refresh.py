@@ -185,7 +185,7 @@ def test_stock_composition_matches_hand_count():
     stock = rf.stock_on(cs)
     peil = cs.peildatum
     sp = cs.spells
-    running = sp[(sp["start_date"] <= peil) & (sp["end_date"].isna() | (sp["end_date"] >= peil))]
+    running = sp[(sp["start_date"] <= peil) & (sp["end_date"].isna() | (sp["end_date"] > peil))]
     assert len(stock) == running["client_id"].nunique()
     assert stock["client_id"].is_unique
     table = rf.stock_composition(stock, "sex", cl.schema.SEX)
