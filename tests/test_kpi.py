@@ -80,7 +80,7 @@ def test_outflow_to_work_matches_hand_aalen_johansen():
     row = out.iloc[0]
     # Hand: F = 1/10 + (0.8)(1/8) + (0.7)(1/6) + (0.7*5/6*4/5)(1/4) = 13/30.
     assert row["estimate"] == pytest.approx(13 / 30, abs=1e-9)
-    assert (row["n_spells"], row["n_work"], row["n_other"], row["n_censored"]) == (10, 4, 2, 2)
+    assert (row["n_spells"], row["n_work"], row["n_other"], row["n_censored"], row["n_at_risk"]) == (10, 4, 2, 2, 2)
     # Naive: 4 exits to work among the 8 spells observed for 24 months or ended.
     assert row["naive_n"] == 8
     assert row["naive_share"] == pytest.approx(0.5)

@@ -272,7 +272,8 @@ def outflow_to_work(
     DataFrame
         One row per group: ``n_spells``, ``n_work`` (exits to work within N months),
         ``n_other`` (other exits within N months), ``n_censored`` (open and followed
-        less than N months), ``estimate``, ``lower_<level>``, ``upper_<level>``
+        less than N months), ``n_at_risk`` (still on benefit after N months),
+        ``estimate``, ``lower_<level>``, ``upper_<level>``
         (Aalen-Johansen cumulative incidence of exit to work at N months, other exits
         competing), ``naive_share`` and ``naive_n`` (exits to work within N months
         among spells observed N months or exited before), ``target`` and
@@ -282,7 +283,9 @@ def outflow_to_work(
     -----
     An exit counts as "to work" when ``end_reason`` is ``werk`` or ``werk_deels``.
     Durations are in months of 365.25/12 days, counting the end day. The estimate
-    comes from :class:`caseload.durations.AalenJohansen`.
+    comes from :class:`caseload.durations.AalenJohansen`. When ``n_at_risk`` is 0
+    and spells were censored before N months, nobody was followed that long: the
+    estimate is the one at the last follow-up time, a lower bound for N months.
     """
     _require(cohort, [SPELLS.start_date, SPELLS.end_date, SPELLS.end_reason], "spells")
     peil = _peildatum(peildatum, cohort)
@@ -303,11 +306,12 @@ def outflow_to_work(
         n_work = int((exited & (g["cause"] == "werk")).sum())
         n_other = int((exited & (g["cause"] == "overig")).sum())
         n_cens = int((~g["observed"] & (g["duration"] < months)).sum())
+        n_risk = int((g["duration"] > months).sum())
         naive_n = len(g) - n_cens
         est, lo, hi = _cif_work(g, months, alpha)
         rows.append({
             **dict(zip(by_cols, key, strict=True)),
-            "n_spells": len(g), "n_work": n_work, "n_other": n_other, "n_censored": n_cens,
+            "n_spells": len(g), "n_work": n_work, "n_other": n_other, "n_censored": n_cens, "n_at_risk": n_risk,
             "estimate": est, f"lower_{level}": lo, f"upper_{level}": hi,
             "naive_share": n_work / naive_n if naive_n else np.nan, "naive_n": naive_n,
         })

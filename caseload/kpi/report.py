@@ -34,6 +34,7 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "n_work": ("Uitstroom naar werk binnen termijn", "Exits to work within window"),
     "n_other": ("Andere uitstroom binnen termijn", "Other exits within window"),
     "n_censored": ("Nog lopend, korter gevolgd (gecensureerd)", "Still open, followed shorter (censored)"),
+    "n_at_risk": ("Nog in uitkering na termijn", "Still on benefit after window"),
     "estimate": ("Aandeel naar werk (Aalen-Johansen)", "Share to work (Aalen-Johansen)"),
     "naive_share": ("Naïef aandeel", "Naive share"),
     "naive_n": ("Basis naïef aandeel", "Base of naive share"),
@@ -228,7 +229,7 @@ def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Co
     t = _judgement_labels(res.outflow, lang)
     pub.add_table("kpi_uitstroom_werk", t, title=w(f"Uitstroom naar werk binnen {m} maanden",
                                                     f"Outflow to work within {m} months"),
-                  method=method, counts=["n_spells", "n_work", "n_other", "n_censored", "naive_n"],
+                  method=method, counts=["n_spells", "n_work", "n_other", "n_censored", "n_at_risk", "naive_n"],
                   percentages={"estimate": "n_spells", lo: "n_spells", hi: "n_spells", "naive_share": "naive_n"},
                   labels=_labels(t, lang), decimals=3, section=sec_kpi)
     fig = fk.kpi_target_figure(res.outflow, by=res.by, peildatum=res.peildatum, source=pub.source, lang=lang)
