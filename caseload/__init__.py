@@ -49,6 +49,19 @@ from caseload.kpi import (
 from caseload.capacity import ContactScheme, calibrate_minutes, fte_from_contacts, fte_from_norm
 from caseload.publish import Publication, write_report
 from caseload.refresh import stock_composition, stock_on
+from caseload.forecast import (
+    StockFlowModel,
+    backtest,
+    check_published_table,
+    forecast_series,
+    forecast_tables,
+    implied_national,
+    load_cbs_bijstand_series,
+    project_candidates,
+    project_sheltered_work,
+    stock_series,
+    transition_matrix,
+)
 
 __all__ = [
     "__version__",
@@ -95,4 +108,15 @@ __all__ = [
     "suppress_small_cells",
     "suppress_percentages",
     "suppress_long",
+    "StockFlowModel",
+    "project_sheltered_work",
+    "implied_national",
+    "check_published_table",
+    "forecast_series",
+    "backtest",
+    "load_cbs_bijstand_series",
+    "stock_series",
+    "transition_matrix",
+    "project_candidates",
+    "forecast_tables",
 ]
