@@ -208,16 +208,23 @@ def judge_against_target(lower, upper, target: float) -> np.ndarray:
 
 
 def _spell_durations(cohort: pd.DataFrame, peildatum: pd.Timestamp) -> pd.DataFrame:
-    """Months on benefit and cause of exit per spell ('werk', 'overig' or censored)."""
-    end = cohort[SPELLS.end_date]
-    observed = end.notna() & (end <= peildatum)
-    stop = end.where(observed, peildatum)
-    days = (stop - cohort[SPELLS.start_date]).dt.days.astype("float64") + observed.astype("float64")
-    reason = cohort[SPELLS.end_reason].astype("string") if SPELLS.end_reason in cohort else \
-        pd.Series(pd.NA, index=cohort.index, dtype="string")
-    cause = np.where(~observed, None, np.where(reason.isin(WORK_END_REASONS).fillna(False), "werk", "overig"))
-    return pd.DataFrame({"duration": days / DAYS_PER_MONTH, "cause": cause, "observed": observed.to_numpy()},
-                        index=cohort.index)
+    """Months on benefit and cause of exit per spell ('werk', 'overig' or censored).
+
+    Uses :func:`caseload.durations.tables.spell_durations` so that durations and
+    causes are defined exactly as in the duration analyses (days counted
+    inclusive, ``werk`` = end reason werk or werk_deels). Ages are not needed
+    here, so a clients frame with only the ids is passed.
+    """
+    from caseload.durations.tables import spell_durations
+
+    ids = cohort[SPELLS.client_id].drop_duplicates()
+    stub = pd.DataFrame({CLIENTS.client_id: ids.to_numpy(),
+                         CLIENTS.birth_year: pd.array([pd.NA] * len(ids), dtype="Int64")})
+    sd = spell_durations(cohort, stub, peildatum)
+    observed = sd["exited"].to_numpy(dtype=bool)
+    cause = np.where(observed, sd["event"].astype(object).to_numpy(), None)
+    return pd.DataFrame({"duration": sd["duration_days"].to_numpy(dtype="float64") / DAYS_PER_MONTH,
+                         "cause": cause, "observed": observed}, index=cohort.index)
 
 
 def _cif_work(d: pd.DataFrame, months: float, alpha: float) -> tuple[float, float, float]:
@@ -294,6 +301,11 @@ def outflow_to_work(
     if cohort.empty:
         raise CaseloadError("the cohort has no spells.",
                             fix="Widen the inflow period or loosen the filters of select_cohort.")
+    late = cohort[SPELLS.start_date] > peil
+    if late.any():
+        raise CaseloadError(f"{int(late.sum())} spell(s) of the cohort start after the peildatum {peil.date()}.",
+                            column=SPELLS.start_date,
+                            fix="End the inflow period on or before the peildatum (select_cohort inflow_end).")
     d = _spell_durations(cohort, peil)
     for c in by_cols:
         d[c] = cohort[c].to_numpy()
