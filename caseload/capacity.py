@@ -99,7 +99,7 @@ class ContactScheme:
     Examples
     --------
     >>> LOSSER_SCHEME.contacts_per_year()["27-44_kansen"]
-    26.0
+    26
     """
 
     def __init__(self, groups: list[ContactGroup]):
