@@ -90,6 +90,28 @@ def test_stock_flow_recovers_known_parameters(constrained):
     assert list(pred.columns) == ["municipality", "year", "stock"] and len(pred) == 4
 
 
+def test_stock_flow_flows_method_recovers_exit_rate():
+    rng = np.random.default_rng(5)
+    e, inflow, stock = 0.1, 200, 1000
+    rows = []
+    for year in range(2010, 2025):
+        new = rng.poisson(inflow)
+        out_old = rng.binomial(stock, e)
+        out_new = rng.binomial(new, e / 2)  # entrants at risk half a year
+        rows.append({"municipality": "A", "year": year, "stock": stock, "inflow": new,
+                     "outflow": out_old + out_new})
+        stock = stock - out_old + new - out_new
+    yearly = pd.DataFrame(rows)
+    # The first row's flows belong to the year before its stock; shift to the model's timing.
+    yearly["inflow"] = yearly["inflow"].shift(1, fill_value=0)
+    yearly["outflow"] = yearly["outflow"].shift(1, fill_value=0)
+    m = StockFlowModel(method="flows").fit(yearly)
+    assert m.params_.loc["A", "exit_rate"] == pytest.approx(e, abs=0.01)
+    assert m.params_.loc["A", "inflow"] == pytest.approx(inflow * (1 - e / 2), rel=0.05)
+    with pytest.raises(CaseloadError, match="lacks column"):
+        StockFlowModel(method="flows").fit(yearly.drop(columns="outflow"))
+
+
 def test_stock_flow_errors():
     with pytest.raises(NotFittedError):
         StockFlowModel().predict([2020])

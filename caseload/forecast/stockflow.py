@@ -98,6 +98,14 @@ class StockFlowModel:
         Year in which the group started with a stock of zero (2015 for the
         Participatiewet). Default ``None``: the stock in the first observed year
         is a free parameter.
+    method : {"stock", "flows"}, default "stock"
+        ``"stock"``: least squares on the yearly stock path (published tables).
+        ``"flows"``: moment estimates from counted flows (extracts with
+        ``inflow`` and ``outflow`` columns): exit rate = total outflow / total
+        exposure, the exposure of a year being the stock at its start plus half
+        its inflow (entrants are at risk for half a year on average); inflow
+        chosen so the model matches the mean yearly change. Steadier than the path fit
+        when the counts are small; the structural level is then not constrained.
 
     Attributes
     ----------
@@ -117,9 +125,11 @@ class StockFlowModel:
     0.1
     """
 
-    def __init__(self, constrain_structural: bool = True, origin_year: int | None = None):
+    def __init__(self, constrain_structural: bool = True, origin_year: int | None = None,
+                 method: str = "stock"):
         self.constrain_structural = constrain_structural
         self.origin_year = origin_year
+        self.method = method
 
     def fit(self, yearly: pd.DataFrame, structural: Mapping[str, float] | pd.Series | None = None,
             value: str = "stock") -> StockFlowModel:
@@ -139,7 +149,11 @@ class StockFlowModel:
         -------
         self
         """
-        missing = [c for c in ("municipality", "year", value) if c not in yearly.columns]
+        if self.method not in ("stock", "flows"):
+            raise CaseloadError(f"unknown method {self.method!r}.", value=self.method,
+                                fix="Use method='stock' or method='flows'.")
+        needed = ("municipality", "year", value) + (("inflow", "outflow") if self.method == "flows" else ())
+        missing = [c for c in needed if c not in yearly.columns]
         if missing:
             raise CaseloadError(f"yearly table lacks column(s) {missing}.", column=missing[0],
                                 fix="Pass a long table with municipality, year and the stock per year.")
@@ -153,6 +167,11 @@ class StockFlowModel:
                     f"municipality {mun}: need at least 3 consecutive years, got {years.tolist()}.",
                     column="year", fix="Fill missing years or drop municipalities with a short history.")
             published = structural.get(mun)
+            if self.method == "flows":
+                rows_, r_ = self._fit_flows(mun, g, years, y, published)
+                rows.append(rows_)
+                resid.append(r_)
+                continue
             tied = published if (self.constrain_structural and published is not None) else None
             gap = None if self.origin_year is None else int(years[0] - self.origin_year)
             if gap is not None and gap < 0:
@@ -191,6 +210,25 @@ class StockFlowModel:
         self.params_ = pd.DataFrame(rows).set_index("municipality")
         self.residuals_ = pd.concat(resid, ignore_index=True)
         return self
+
+    @staticmethod
+    def _fit_flows(mun, g: pd.DataFrame, years: np.ndarray, y: np.ndarray, published):
+        at_risk = y[:-1] + 0.5 * g["inflow"].astype(float).to_numpy()[1:]
+        out = g["outflow"].astype(float).to_numpy()[1:]
+        if at_risk.sum() <= 0:
+            raise CaseloadError(f"municipality {mun}: nobody at risk of leaving in any year.",
+                                column="stock", fix="Use a longer history or drop the municipality.")
+        exit_rate = float(np.clip(out.sum() / at_risk.sum(), 1e-6, 1.0))
+        inflow = float(max(np.mean(y[1:] - (1 - exit_rate) * y[:-1]), 0.0))
+        fitted = project_stock(y[0], inflow, exit_rate, len(y))
+        r = y - fitted
+        row = {"municipality": mun, "inflow": inflow, "exit_rate": exit_rate, "start_stock": float(y[0]),
+               "structural_implied": inflow / exit_rate,
+               "structural_published": np.nan if published is None else float(published),
+               "rmse": float(np.sqrt(np.mean(r ** 2))), "max_abs_residual": float(np.max(np.abs(r))),
+               "n_years": len(y), "first_year": int(years[0])}
+        return row, pd.DataFrame({"municipality": mun, "year": years, "observed": y, "fitted": fitted,
+                                  "residual": r})
 
     def predict(self, years) -> pd.DataFrame:
         """Projected stock per municipality for the given years.

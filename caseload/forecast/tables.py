@@ -202,12 +202,13 @@ def forecast_tables(caseload=None, config=None) -> dict[str, pd.DataFrame]:
             yearly = yearly[yearly["year"] >= yearly["year"].max() - 9]
             ok = yearly.groupby("municipality")["stock"].transform(lambda s: (s > 0).sum() >= 3)
             if ok.any():
-                m = StockFlowModel(origin_year=None).fit(yearly[ok])
+                m = StockFlowModel(method="flows").fit(yearly[ok])
                 tab = m.residuals_.merge(m.params_[["inflow", "exit_rate", "structural_implied"]],
                                          left_on="municipality", right_index=True)
                 out["nieuwe_doelgroepen_extract"] = _stamp(
-                    tab, "voorraad-stroommodel op jaarstanden 31 december uit het extract",
-                    {"origin_year": None, "years": [int(yearly['year'].min()), int(yearly['year'].max())]},
+                    tab, "voorraad-stroommodel op jaarstanden 31 december uit het extract; uitstroomkans = "
+                    "uitstroom / (stand begin jaar + halve instroom)",
+                    {"method": "flows", "years": [int(yearly['year'].min()), int(yearly['year'].max())]},
                     peil)
         ass = caseload.assessments
         if len(ass) and cfg.segment_column in ass.columns and ass[cfg.segment_column].notna().any():
