@@ -158,7 +158,7 @@ def apply_overrides(clients: pd.DataFrame, overrides: pd.DataFrame | None,
         i = int(np.flatnonzero(empty.to_numpy())[0])
         raise CaseloadError("an override needs a reason.", row=i + 2, column="reason",
                             fix="Write down why the caseworker chose another group.")
-    ov["date"] = pd.to_datetime(ov["date"], errors="coerce", dayfirst=True)
+    ov["date"] = pd.to_datetime(ov["date"], errors="coerce", format="mixed", dayfirst=True)
     if ov["date"].isna().any():
         i = int(np.flatnonzero(ov["date"].isna().to_numpy())[0])
         raise CaseloadError("override date is missing or not a date.", row=i + 2, column="date",

@@ -143,7 +143,10 @@ def _add_partner(f: pd.DataFrame, caseload: Caseload, at: pd.Series) -> pd.DataF
     f["_order"] = np.arange(len(f))
     f = f.merge(pairs, on=["dossier_id", "client_id"], how="left")
     f["partner"] = f["client_id_partner"].notna()
-    pa = caseload.assessments[["client_id", "assessed_on", "ladder_step", "werkfit"]].rename(
+    pa = caseload.assessments
+    if "werkfit" not in pa:
+        pa = pa.assign(werkfit=pd.array([pd.NA] * len(pa), dtype="boolean"))
+    pa = pa[["client_id", "assessed_on", "ladder_step", "werkfit"]].rename(
         columns={"client_id": "client_id_partner", "assessed_on": "_at_partner",
                  "ladder_step": "_pl", "werkfit": "_pw"})
     pa = pa.assign(client_id_partner=pa["client_id_partner"].astype("object"),
@@ -446,10 +449,11 @@ class SegmentModel:
         self.medians_ = {k: (0.0 if pd.isna(v) else float(v)) for k, v in med.items()}
         Xd = Xd.fillna(self.medians_)
         if self.method == "logistic":
-            est = LogisticRegression(C=self.C, max_iter=2000)
+            # Tight tolerance: the odds ratios are read by people and checked against statsmodels.
+            est = LogisticRegression(C=self.C, solver="newton-cholesky", max_iter=200, tol=1e-8)
             self.calibration_ = "none"
         else:
-            base = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
+            base = HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_leaf_nodes=15,
                                                   l2_regularization=1.0, random_state=self.random_state)
             cal = self.calibration
             if cal == "auto":
@@ -457,7 +461,7 @@ class SegmentModel:
             if cal == "none":
                 est = base
             else:
-                est = CalibratedClassifierCV(base, method=cal, cv=5)
+                est = CalibratedClassifierCV(base, method=cal, cv=3)
             self.calibration_ = cal
         est.fit(Xd, y)
         self.estimator_ = est
