@@ -14,9 +14,12 @@ from caseload.synth.codes import (
     PROFILE_PROTOTYPES,
 )
 from caseload.synth.generator import MUNICIPALITY_WEIGHTS, SEGMENT_CUTOFFS, generate, spell_periods
+from caseload.synth.writer import BAD_ROW_KINDS, write_extract
 
 __all__ = [
     "generate",
+    "write_extract",
+    "BAD_ROW_KINDS",
     "spell_periods",
     "END_REASON_TEXT",
     "HOUSEHOLD_TEXT",

@@ -99,8 +99,8 @@ def _client_numbers(rng, n: int) -> np.ndarray:
     """Distinct 7-digit client numbers that fail the BSN eleven-test even when zero-padded."""
     out = np.empty(0, dtype=np.int64)
     while len(out) < n:
-        cand = rng.choice(np.arange(1_000_000, 10_000_000), size=int((n - len(out)) * 1.2) + 16,
-                          replace=False)
+        cand = 1_000_000 + rng.choice(9_000_000, size=min(int((n - len(out)) * 1.2) + 16, 9_000_000),
+                                      replace=False)
         digits = np.stack([(cand // 10 ** (8 - i)) % 10 for i in range(9)], axis=1)
         weights = np.array([9, 8, 7, 6, 5, 4, 3, 2, -1])
         bsn_like = (digits @ weights) % 11 == 0
@@ -298,6 +298,8 @@ def _batch_frames(b: dict, clock, municipalities, hh_offset: int, person_offset:
     a = b["assess"]
     person = a["person"].astype(np.int64)
     ka = b["selected"][p["hh"][person]]
+    barriers = a["barriers"][ka]
+    comp = a["comp"][ka]
     assess = pd.DataFrame({
         "_pid": person_offset + person[ka],
         "_hid": hh_offset + p["hh"][person[ka]],
@@ -305,8 +307,8 @@ def _batch_frames(b: dict, clock, municipalities, hh_offset: int, person_offset:
         "t": a["t"][ka],
         "ladder_step": a["ladder"][ka].astype(np.int64),
         "werkfit": a["werkfit"][ka],
-        **{c: a["barriers"][ka][:, i] for i, c in enumerate(BARRIERS)},
-        **{c: a["comp"][ka][:, i] for i, c in enumerate(COMPETENCES)},
+        **{c: barriers[:, i] for i, c in enumerate(BARRIERS)},
+        **{c: comp[:, i] for i, c in enumerate(COMPETENCES)},
         "true_p_work_6m": a["p6"][ka],
         "true_p_work_6m_base": a["p6_base"][ka],
         "true_hazard_work": a["hw"][ka],
@@ -318,6 +320,9 @@ def _batch_frames(b: dict, clock, municipalities, hh_offset: int, person_offset:
     })
     return {"persons": persons, "spells": spells, "assess": assess}
 
+
+PERIOD_MONTHS = 3
+"""Length of a payment period row in the gws layout (calendar quarters)."""
 
 NORM_2025 = {"single": 1401.50, "couple": 2002.15}
 """Approximate monthly social-assistance norms in the first half of 2025 (euro);
@@ -338,9 +343,13 @@ def _build_tables(rng, batches, n_clients, clock, municipalities, peil, st) -> C
         frames.append(_batch_frames(b, clock, municipalities, hh_off, p_off))
         hh_off += len(b["kept_hh"])
         p_off += b["p"]["n"]
-    persons = pd.concat([f["persons"] for f in frames], ignore_index=True)
-    spells = pd.concat([f["spells"] for f in frames], ignore_index=True)
-    assess = pd.concat([f["assess"] for f in frames], ignore_index=True)
+    def stack(key):
+        if len(frames) == 1:
+            return frames[0][key]
+        return pd.concat([f[key] for f in frames], ignore_index=True)
+
+    persons, spells, assess = stack("persons"), stack("spells"), stack("assess")
+    frames.clear()
     assert len(persons) == n_clients
 
     # ---- identifiers: 7-digit client and dossier numbers, never BSN-like
@@ -387,10 +396,10 @@ def _build_tables(rng, batches, n_clients, clock, municipalities, peil, st) -> C
     spells["true_amount_factor"] = factor[hs_index].round(3)
     spells = spells.sort_values(["client_id", "start_date"], kind="stable").reset_index(drop=True)
     spells["spell_id"] = [f"U{i:08d}" for i in range(1, len(spells) + 1)]
-    periods = spell_periods(spells, st, peil)
-    last = periods.groupby("spell", sort=False).tail(1)
-    spells["n_periods"] = np.bincount(periods["spell"], minlength=len(spells))
-    spells["amount"] = pd.Series(last["amount"].to_numpy(), index=last["spell"].to_numpy())
+    # number of period rows and the amount of the last one, without building the periods
+    _, _, _, k0, k1 = _period_bounds(spells, st, peil)
+    spells["n_periods"] = k1 - k0 + 1
+    spells["amount"] = _period_amounts(spells, k1, np.arange(len(spells)))
     spells["peildatum"] = peil
 
     # ---- assessments
@@ -400,8 +409,10 @@ def _build_tables(rng, batches, n_clients, clock, municipalities, peil, st) -> C
     p = np.clip(assess["true_p_work_6m"].to_numpy(), 1e-6, 1 - 1e-6)
     seen = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + rng.normal(CASEWORKER_OPTIMISM, CASEWORKER_NOISE, len(p)))))
     assess["caseworker_segment"] = _segment(seen)
+    # nearest prototype, one prototype at a time (an n x 6 x 7 array would be large)
     comp = assess[list(COMPETENCES)].to_numpy()
-    dist = ((comp[:, None, :] - pop._PROTO[None, :, :]) ** 2).sum(axis=2)
+    dist = np.column_stack([((comp - proto) ** 2).sum(axis=1) for proto in pop._PROTO])
+    del comp
     prof = dist.argmin(axis=1) + 1
     wrong = rng.random(len(prof)) < CASEWORKER_PROFILE_ERROR
     prof[wrong] = rng.integers(1, 7, wrong.sum())
@@ -417,15 +428,25 @@ def _build_tables(rng, batches, n_clients, clock, municipalities, peil, st) -> C
     spells_out = conform(spells.drop(columns=["_hh", "_no", "t_start", "t_end", "reason", "_hsid",
                                               "_person", "_hid", "_pid", "type"])
                          .assign(true_type=spells["type"].to_numpy()), SPELLS)
-    assess = assess.sort_values(["client_id", "assessed_on"], kind="stable")
-    assess_out = conform(assess.drop(columns=["_pid", "_hid", "_no", "t", "_ntg", "_wl", "_birth_t"]),
-                         ASSESSMENTS)
+    # order by client and date; client numbers are 7-digit strings, so numeric order is text order
+    order = np.lexsort((assess["t"].to_numpy(), assess["client_id"].to_numpy().astype(np.int64)))
+    private = {"_pid", "_hid", "_no", "t", "_ntg", "_wl", "_birth_t"}
+    columns = [c for c in assess.columns if c not in private]
+    ordered = {}
+    for c in columns:
+        ordered[c] = assess[c].to_numpy()[order]
+    del assess
+    assess_out = conform(pd.DataFrame(ordered), ASSESSMENTS)
+    del ordered
+    spells_out.attrs["window_start"] = st
     return Caseload(clients=clients, spells=spells_out, assessments=assess_out,
                     activities=conform(activities, ACTIVITIES), peildatum=peil)
 
 
 def spell_periods(spells: pd.DataFrame, start: pd.Timestamp, peildatum: pd.Timestamp) -> pd.DataFrame:
-    """Split spells into payment periods (one row per half year, as the norms change).
+    """Split spells into payment periods: one row per calendar quarter.
+
+    The amount changes each January and July (norm indexation).
 
     Only the part of a spell inside [``start``, ``peildatum``] is covered; the
     first period of a spell that began earlier starts on ``start``. Returns
@@ -434,30 +455,45 @@ def spell_periods(spells: pd.DataFrame, start: pd.Timestamp, peildatum: pd.Times
     month: the household norm times ``true_amount_factor``, half the couple norm
     for each partner).
     """
-    s = spells["start_date"].to_numpy().astype("datetime64[D]")
-    e_raw = spells["end_date"].to_numpy().astype("datetime64[D]")
-    is_open = np.isnat(e_raw)
-    lo = np.maximum(s, np.datetime64(start.date()))
-    hi = np.where(is_open, np.datetime64(peildatum.date()), e_raw)
-    half = lambda d: (d.astype("datetime64[M]").astype(np.int64) // 6)  # noqa: E731
-    k0, k1 = half(lo), half(hi)
-    n = np.maximum(k1 - k0 + 1, 1)
+    lo, e_raw, is_open, k0, k1 = _period_bounds(spells, start, peildatum)
+    n = k1 - k0 + 1
     idx = np.repeat(np.arange(len(spells)), n)
     step = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
     k = k0[idx] + step
-    bound = (k * 6).astype("datetime64[M]").astype("datetime64[D]")
+    bound = (k * PERIOD_MONTHS).astype("datetime64[M]").astype("datetime64[D]")
     p_start = np.where(step == 0, lo[idx], bound)
-    next_bound = ((k + 1) * 6).astype("datetime64[M]").astype("datetime64[D]") - 1
+    next_bound = ((k + 1) * PERIOD_MONTHS).astype("datetime64[M]").astype("datetime64[D]") - 1
     last = step == n[idx] - 1
     p_end = np.where(last, np.where(is_open[idx], np.datetime64("NaT"), e_raw[idx]), next_bound)
-    couple = spells["household"].isin(["paar", "paar_met_kinderen"]).to_numpy()[idx]
-    k2025 = (2025 - 1970) * 2
-    norm = np.where(couple, NORM_2025["couple"] / 2, NORM_2025["single"]) * 1.01 ** (k - k2025)
-    factor = (spells["true_amount_factor"].to_numpy()[idx] if "true_amount_factor" in spells
-              else 1.0)
-    amount = np.round(norm * factor, 2)
+    amount = _period_amounts(spells, k, idx)
     return pd.DataFrame({"spell": idx, "period_start": p_start.astype("datetime64[ns]"),
                          "period_end": p_end.astype("datetime64[ns]"), "amount": amount})
+
+
+def _period_bounds(spells: pd.DataFrame, start: pd.Timestamp, peildatum: pd.Timestamp):
+    """Covered part [lo, hi] of each spell and the index of its first and last quarter."""
+    s = spells["start_date"].to_numpy().astype("datetime64[D]")
+    e_raw = spells["end_date"].to_numpy().astype("datetime64[D]")
+    is_open = np.isnat(e_raw)
+    lo = np.maximum(s, np.datetime64(pd.Timestamp(start).date()))
+    hi = np.where(is_open, np.datetime64(pd.Timestamp(peildatum).date()), e_raw)
+    hi = np.maximum(hi, lo)
+
+    def quarter(d):
+        return d.astype("datetime64[M]").astype(np.int64) // PERIOD_MONTHS
+
+    return lo, e_raw, is_open, quarter(lo), quarter(hi)
+
+
+def _period_amounts(spells: pd.DataFrame, k: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Monthly amount of quarter ``k`` of spell ``idx``: norm of that half year x factor."""
+    couple = spells["household"].isin(["paar", "paar_met_kinderen"]).to_numpy()[idx]
+    half_year = (k * PERIOD_MONTHS) // 6
+    norm = (np.where(couple, NORM_2025["couple"] / 2, NORM_2025["single"])
+            * 1.01 ** (half_year - (2025 - 1970) * 2))
+    factor = (spells["true_amount_factor"].to_numpy()[idx] if "true_amount_factor" in spells
+              else 1.0)
+    return np.round(norm * factor, 2)
 
 
 # Planned duration of each instrument in months (low, high).
