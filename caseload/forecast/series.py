@@ -25,10 +25,13 @@ maintained implementation of exactly this selection (a port of R's
 - A hand-written vectorised ETS (numpy, all series at once) would have to
   re-implement the likelihood, the admissible-parameter region, the model
   selection and the interval formulas of 15+ model forms to match AutoETS's
-  accuracy; the brief allows it only if measurably better, and the benchmark
-  shows statsforecast is already well over 5x faster than the statsmodels
-  ``ETSModel`` loop over the same model set, at the same accuracy by
-  construction. So there is nothing to gain and a large surface for bugs.
+  accuracy; the brief allows it only if measurably better. The benchmark
+  (342 series x 120 months, horizon 12, one run on a loaded 2-core machine)
+  measured ``forecast_series`` at 64 s against an extrapolated 6,747 s for
+  the statsmodels ``ETSModel`` loop over the same 15 model forms (106x; 16x
+  even against a loop fitting one fixed ETS(A,Ad,A) per series), with a mean
+  sMAPE equal to AutoETS's (3.08%, ratio 1.000) by construction. There is
+  nothing to gain and a large surface for bugs.
 
 statsforecast is therefore a runtime dependency (pyproject ``dependencies``).
 """
