@@ -49,6 +49,7 @@ from caseload.kpi import (
 from caseload.capacity import ContactScheme, calibrate_minutes, fte_from_contacts, fte_from_norm
 from caseload.publish import Publication, write_report
 from caseload.refresh import stock_composition, stock_on
+from caseload import synth
 from caseload.forecast import (
     StockFlowModel,
     backtest,
@@ -65,6 +66,7 @@ from caseload.forecast import (
 
 __all__ = [
     "__version__",
+    "synth",
     "Publication",
     "write_report",
     "stock_on",
