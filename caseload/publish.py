@@ -854,7 +854,6 @@ def _write_all(pub: Publication, stage: Path, extra: dict) -> tuple[list[Path], 
     decimals: dict[str, dict[str, int]] = {}
     table_meta = []
     for item in pub.tables:
-        _guard(item, _frame(item.data))
         table, stats = suppress_table(item, pub.min_cell)
         shown, decimals[item.name] = _display_frame(item, table)
         _guard(item, shown)

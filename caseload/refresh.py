@@ -322,6 +322,86 @@ def _step_stock(ctx: RunContext) -> int:
     return len(stock)
 
 
+# ------------------------------------------------------------ steps: flows, durations
+
+_FLOW_LABELS = {
+    "municipality": ("Gemeente", "Municipality"), "year": ("Jaar", "Year"),
+    "month": ("Maand", "Month"), "stock_end": ("Bestand eind van het jaar", "Stock at year end"),
+    "stock": ("Bestand einde maand", "Stock at month end"), "inflow": ("Instroom", "Inflow"),
+    "outflow": ("Uitstroom", "Outflow"), "outflow_work": ("Uitstroom naar werk", "Outflow to work"),
+}
+
+
+def _step_flows(ctx: RunContext) -> int:
+    from caseload.figures.style import PALETTE, finish, new_figure
+    from caseload.flows import monthly_flows
+
+    cl, pub, w, lang = ctx.caseload, ctx.publication, ctx.words, ctx.lang
+    flows = monthly_flows(cl.spells, by=("municipality",))
+    ctx.results["flows"] = flows
+    section = w("Instroom, uitstroom en bestand", "Inflow, outflow and stock")
+    labels = {k: w(*v) for k, v in _FLOW_LABELS.items()}
+    method = w("Uitkeringen (personen) per maand volgens caseload.flows: in het bestand aan het eind "
+               "van de maand als begonnen op of voor de laatste dag en niet daarvoor geëindigd; "
+               "bestand(t) = bestand(t-1) + instroom(t) - uitstroom(t). Uitstroom naar werk: reden "
+               "werk of werk deels.",
+               "Benefits (persons) per month by caseload.flows: in the stock at month end when started "
+               "on or before the last day and not ended before it; stock(t) = stock(t-1) + inflow(t) "
+               "- outflow(t). Outflow to work: end reason werk or werk_deels.")
+    work_cols = [c for c in ("outflow_werk", "outflow_werk_deels") if c in flows.columns]
+    f = flows.assign(outflow_work=flows[work_cols].sum(axis=1) if work_cols else 0,
+                     year=flows["month"].dt.year)
+    last_year = int(pd.Timestamp(pub.peildatum).year)
+    years = f[f["year"].between(last_year - 4, last_year)]
+    # Year totals per municipality: inflow and outflow add up over the months; the stock is
+    # that of the year's last month present (December, or the peildatum's month).
+    yearly = (years.sort_values("month").groupby(["municipality", "year"], sort=True)
+              .agg(inflow=("inflow", "sum"), outflow=("outflow", "sum"),
+                   outflow_work=("outflow_work", "sum"), stock_end=("stock", "last"))
+              .reset_index())
+    yearly["municipality"] = yearly["municipality"].astype(str)
+    pub.add_table("stromen_per_jaar", yearly,
+                  title=w("Instroom, uitstroom en bestand per gemeente per jaar",
+                          "Inflow, outflow and stock per municipality per year"),
+                  method=method, counts=["inflow", "outflow", "outflow_work", "stock_end"],
+                  labels=labels, section=section,
+                  suppression_note=w("Het jaar van de peildatum loopt tot de peildatum.",
+                                     "The year of the reference date runs to the reference date."))
+    total = (f.groupby("month", sort=True)[["stock", "inflow", "outflow", "outflow_work"]].sum()
+             .reset_index())
+    recent = total[total["month"] > total["month"].max() - 24].reset_index(drop=True)
+    recent["month"] = recent["month"].astype(str)
+    pub.add_table("stromen_per_maand", recent,
+                  title=w("Bestand, instroom en uitstroom per maand (alle gemeenten, 24 maanden)",
+                          "Stock, inflow and outflow per month (all municipalities, 24 months)"),
+                  method=method, counts=["stock", "inflow", "outflow", "outflow_work"],
+                  labels=labels, section=section)
+    fig, ax = new_figure(9, 4.5)
+    for i, (muni, g) in enumerate(f.groupby("municipality", sort=True)):
+        g = g[g["month"] > g["month"].max() - 120]
+        ax.plot(g["month"].dt.to_timestamp(), g["stock"], color=PALETTE[i % len(PALETTE)],
+                label=str(muni), linewidth=1.6)
+    ax.set_ylabel(w("uitkeringen einde maand", "benefits at month end"))
+    # From zero (a stock is a level), with headroom so the legend stays clear of the lines.
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.18)
+    ax.legend(loc="upper left", ncols=min(f["municipality"].nunique(), 6))
+    title = w("Bestand per gemeente, laatste tien jaar", "Stock per municipality, last ten years")
+    finish(fig, title=title, source=pub.source, peildatum=pub.peildatum, lang=lang)
+    pub.add_figure("stromen_bestand", fig, title=title, method=method, section=section)
+    return len(flows)
+
+
+def _step_durations(ctx: RunContext) -> int:
+    from caseload.durations.report import add_durations_to_publication, analyse_durations
+
+    cl, cfg = ctx.caseload, ctx.config
+    res = analyse_durations(cl.spells, cl.clients, cl.peildatum, cfg.durations, lang=ctx.lang,
+                            min_cell=cfg.privacy.min_cell)
+    ctx.results["durations"] = res
+    add_durations_to_publication(ctx.publication, res)
+    return int(res.km.n_.sum())
+
+
 # ------------------------------------------------------------------ step: forecast
 
 _FORECAST_LABELS = {
@@ -579,6 +659,8 @@ STEPS: list[Step] = [
     Step("validate", "Controle van het bestand", "Extract validation", _step_validate),
     Step("stock", "Samenstelling van het bestand", "Composition of the caseload", _step_stock),
     Step("segment", "Segmenten en PMC's", "Segments and PMCs", _step_segment),
+    Step("flows", "Instroom, uitstroom en bestand", "Inflow, outflow and stock", _step_flows),
+    Step("durations", "Duur in de uitkering", "Duration on benefit", _step_durations),
     Step("forecast", "Prognoses", "Forecasts", _step_forecast),
     Step("kpi", "Uitstroom, duurzaamheid en monitoring", "Outflow, durability and monitoring",
          _step_kpi),

@@ -8,6 +8,7 @@ without its context.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -84,11 +85,21 @@ def finish(fig, *, title: str | None = None, source: str | None = None,
         parts.append(f"{t('peildatum', lang)} {pd.Timestamp(peildatum).strftime('%d-%m-%Y')}")
     if method:
         parts.append(f"{t('method', lang)}: {method}")
-    fig.tight_layout(rect=(0, 0.06 if parts else 0, 1, 0.95 if title else 1))
-    if parts:
-        fig.text(0.01, 0.01, " · ".join(parts), fontsize=7.5, color="#555555", ha="left", va="bottom",
-                 wrap=True)
+    # Wrap the footer ourselves: matplotlib's wrap=True re-measures the text on every
+    # draw (twice per saved figure), and a fixed margin would let long lines overlap.
+    width_pt, height_pt = fig.get_figwidth() * 72, fig.get_figheight() * 72
+    lines = textwrap.wrap(" · ".join(parts), width=max(40, int(width_pt / (_FOOTER_PT * 0.52)))) \
+        if parts else []
+    bottom = (len(lines) * _FOOTER_PT * 1.25 + 8) / height_pt if lines else 0
+    top = 1 - 22 / height_pt if title else 1
+    fig.tight_layout(rect=(0, min(bottom, 0.3), 1, top))
+    if lines:
+        fig.text(0.01, 4 / height_pt, "\n".join(lines), fontsize=_FOOTER_PT, color="#555555",
+                 ha="left", va="bottom", linespacing=1.15)
     return fig
+
+
+_FOOTER_PT = 7.5
 
 
 def save(fig, path_stem: Path | str, formats=("png", "svg"), dpi: int = 150) -> list[Path]:
