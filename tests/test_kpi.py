@@ -450,3 +450,47 @@ def test_cli_kpi_and_capacity(synth_caseload, tmp_path):
     assert res.exit_code == 0 and (tmp_path / "cap" / "tables" / "capaciteit_contactschema.csv").is_file()
     res = runner.invoke(app, ["kpi", str(tmp_path / "missing.csv")])
     assert res.exit_code == 2
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts] + [t.get_text() for t in fig.texts]
+
+
+def test_figures_dutch_labels_and_small_cells():
+    import matplotlib.pyplot as plt
+
+    from caseload.capacity import fte_from_contacts, fte_from_norm
+    from caseload.figures.kpi import (
+        benchmark_figure,
+        capacity_figure,
+        durability_figure,
+        kpi_target_figure,
+    )
+    from caseload.kpi import peer_values
+
+    cohort = _kpi_cohort()
+    cohort["groep"] = ["a"] * 7 + ["b"] * 3          # group b has 3 spells: below the threshold of 5
+    kpi = outflow_to_work(cohort, by="groep")
+    fig = kpi_target_figure(kpi, by="groep", peildatum=PEIL_KPI)
+    texts = _texts(fig)
+    assert "< 5, niet getoond" in texts
+    assert fig.axes[0].get_xlabel() == "Aandeel uitgestroomd naar werk"
+    assert any("Doel 80%" == h.get_label() for h in fig.axes[0].get_legend().legend_handles)
+    plt.close(fig)
+
+    fig = durability_figure(durability(_return_spells()), lang="en")
+    assert "1 judged, 2 too recent" not in _texts(fig)     # 3 judged at 6 months is below 5: not drawn
+    assert any("< 5 judged" in t for t in _texts(fig))
+    plt.close(fig)
+
+    cbs = load_cbs_municipalities()
+    fig = benchmark_figure(peer_values(cbs, "GM0168"), benchmark_municipality(cbs, "GM0168"), year=2017)
+    assert fig.axes[0].get_title(loc="left") == "Bijstandsdichtheid (per 1.000 inwoners)"
+    plt.close(fig)
+
+    fig = capacity_figure(fte_from_contacts({"tot27": 3, "45plus_geen_kansen": 40}), norm=fte_from_norm(43))
+    assert any("< 5 cl." in t for t in _texts(fig)) and any("(40 cl.)" in t for t in _texts(fig))
+    plt.close(fig)

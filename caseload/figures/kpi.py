@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from caseload.figures.style import PALETTE, finish, fmt_number, new_figure
+from caseload.figures.style import PALETTE, finish, fmt_number, new_figure, t
 
 __all__ = ["kpi_target_figure", "durability_figure", "benchmark_figure", "capacity_figure"]
 
@@ -76,8 +76,8 @@ def _group_labels(df: pd.DataFrame, by: Sequence[str] | None, lang: str) -> list
 
 
 def kpi_target_figure(kpi: pd.DataFrame, *, by: Sequence[str] | str | None = None, target: float | None = None,
-                      show_naive: bool = True, ax=None, title: str | None = None, source: str | None = None,
-                      peildatum=None, lang: str = "nl"):
+                      show_naive: bool = True, min_cell: int = 5, ax=None, title: str | None = None,
+                      source: str | None = None, peildatum=None, lang: str = "nl"):
     """Estimate with interval per cohort or group against the target line.
 
     Parameters
@@ -90,19 +90,29 @@ def kpi_target_figure(kpi: pd.DataFrame, *, by: Sequence[str] | str | None = Non
         Default the ``target`` column of ``kpi``.
     show_naive : bool, default True
         Also mark the naive share (open circle).
+    min_cell : int, default 5
+        Groups with fewer spells are not drawn (disclosure control, as in the tables).
     """
     by = [by] if isinstance(by, str) else (list(by) if by else [])
     lo, hi, lvl = _interval_cols(kpi)
+    small = kpi["n_spells"].to_numpy() < min_cell if "n_spells" in kpi else np.zeros(len(kpi), bool)
+    kpi = kpi.copy()
+    kpi.loc[small, ["estimate", lo, hi] + (["naive_share"] if "naive_share" in kpi else [])] = np.nan
+    if "judgement" in kpi:
+        kpi.loc[small, "judgement"] = "onbekend"
     if target is None and "target" in kpi:
         target = float(kpi["target"].iloc[0])
     months = int(kpi["months"].iloc[0]) if "months" in kpi else None
-    fig, ax = new_figure(8, 1.6 + 0.45 * len(kpi)) if ax is None else (ax.figure, ax)
+    fig, ax = new_figure(8, 2.6 + 0.45 * len(kpi)) if ax is None else (ax.figure, ax)
     y = np.arange(len(kpi))[::-1]
     colors = [_JUDGE_COLOR.get(j, PALETTE[0]) for j in kpi.get("judgement", ["niet_verschillend"] * len(kpi))]
     est = kpi["estimate"].to_numpy(dtype=float)
     lower = kpi[lo].to_numpy(dtype=float)
     upper = kpi[hi].to_numpy(dtype=float)
-    for yi, e, a, b, c in zip(y, est, lower, upper, colors, strict=True):
+    for yi, e, a, b, c, sm in zip(y, est, lower, upper, colors, small, strict=True):
+        if sm:
+            ax.annotate(t("suppressed", lang, n=min_cell), (0.01, yi), va="center", fontsize=8, color="#555555")
+            continue
         ax.plot([a, b if np.isfinite(b) else 1.0], [yi, yi], color=c, lw=2.5, alpha=0.7,
                 ls="-" if np.isfinite(b) else ":")
         ax.plot([e], [yi], "o", color=c, ms=7)
@@ -116,21 +126,24 @@ def kpi_target_figure(kpi: pd.DataFrame, *, by: Sequence[str] | str | None = Non
     if "judgement" in kpi:
         from caseload.kpi.outflow import JUDGEMENT
 
-        for yi, j, c in zip(y, kpi["judgement"], colors, strict=True):
+        for yi, j, c, sm in zip(y, kpi["judgement"], colors, small, strict=True):
+            if sm:
+                continue
             ax.annotate(JUDGEMENT[j][0 if lang == "nl" else 1], (1.01, yi), xycoords=("axes fraction", "data"),
                         va="center", fontsize=8, color=c)
     ax.set_yticks(y, _group_labels(kpi, by, lang))
+    ax.set_ylim(-0.6, len(kpi) - 0.4)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda v, _: f"{fmt_number(100 * v, 0, lang)}%")
     ax.set_xlabel(_w("share_work", lang))
-    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8)
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, fontsize=8)
     return finish(fig, title=title or _w("kpi_title", lang, m=months), source=source, peildatum=peildatum,
                   method=_w("kpi_method", lang), lang=lang)
 
 
 def durability_figure(table: pd.DataFrame, *, by: Sequence[str] | str | None = None, ax=None,
-                      revolving: bool = False, title: str | None = None, source: str | None = None,
-                      peildatum=None, lang: str = "nl"):
+                      revolving: bool = False, min_cell: int = 5, title: str | None = None,
+                      source: str | None = None, peildatum=None, lang: str = "nl"):
     """Bars of the durable share after 3 and 6 months (or the return share), with intervals
     and the counts judged and too recent under each bar.
 
@@ -139,6 +152,9 @@ def durability_figure(table: pd.DataFrame, *, by: Sequence[str] | str | None = N
     table : DataFrame
         From :func:`caseload.kpi.durability` (or :func:`caseload.kpi.revolving_door`
         with ``revolving=True``).
+    min_cell : int, default 5
+        Bars on fewer judged exits are not drawn and counts below it are shown
+        as "< min_cell" (disclosure control, as in the tables).
     """
     by = [by] if isinstance(by, str) else (list(by) if by else [])
     lo, hi, lvl = _interval_cols(table)
@@ -153,15 +169,20 @@ def durability_figure(table: pd.DataFrame, *, by: Sequence[str] | str | None = N
         if by:
             sub = groups.merge(sub, on=by, how="left")
         share = sub["share"].to_numpy(dtype=float)
+        share = np.where(sub["n_judged"].to_numpy() < min_cell, np.nan, share)
         err = np.vstack([share - sub[lo].to_numpy(dtype=float), sub[hi].to_numpy(dtype=float) - share])
+        err = np.where(np.isfinite(share), err, np.nan)
         xs = x + (i - (len(windows) - 1) / 2) * width
         ax.bar(xs, np.nan_to_num(share), width * 0.92, color=PALETTE[i % len(PALETTE)],
                label=_w("after", lang, m=w))
         ax.errorbar(xs, share, yerr=np.nan_to_num(err), fmt="none", ecolor="#333333", capsize=3, lw=1)
-        tops = np.where(np.isfinite(sub[hi].to_numpy(dtype=float)), sub[hi].to_numpy(dtype=float),
-                        np.nan_to_num(share))
+        tops = np.where(np.isfinite(share), sub[hi].to_numpy(dtype=float), 0.0)
+
+        def _n(v):
+            return f"< {min_cell}" if 0 < v < min_cell else f"{int(v)}"
+
         for xi, top, nj, nr in zip(xs, tops, sub["n_judged"], sub["n_too_recent"], strict=True):
-            ax.annotate(_w("judged", lang, n=int(nj), r=int(nr)), (xi, top), xytext=(0, 3),
+            ax.annotate(_w("judged", lang, n=_n(nj), r=_n(nr)), (xi, top), xytext=(0, 3),
                         textcoords="offset points", ha="center", va="bottom", fontsize=7, color="#333333")
     ax.set_xticks(x, labels)
     ax.set_ylim(0, 1.12)
@@ -217,8 +238,8 @@ def benchmark_figure(peers: pd.DataFrame, summary: pd.DataFrame | None = None, *
                   source=source or CBS_SOURCE, method=method, lang=lang)
 
 
-def capacity_figure(table: pd.DataFrame, *, norm: dict | None = None, ax=None, title: str | None = None,
-                    source: str | None = None, peildatum=None, lang: str = "nl"):
+def capacity_figure(table: pd.DataFrame, *, norm: dict | None = None, min_cell: int = 5, ax=None,
+                    title: str | None = None, source: str | None = None, peildatum=None, lang: str = "nl"):
     """Horizontal bars of FTE per contact group, with the norm-based FTE as a line.
 
     Parameters
@@ -227,6 +248,8 @@ def capacity_figure(table: pd.DataFrame, *, norm: dict | None = None, ax=None, t
         From :func:`caseload.capacity.fte_from_contacts`.
     norm : dict, optional
         From :func:`caseload.capacity.fte_from_norm`.
+    min_cell : int, default 5
+        Client counts below it are labelled "< min_cell" (disclosure control).
     """
     rows = table[table["code"] != "totaal"]
     rows = rows[rows["clients"] > 0]
@@ -236,7 +259,9 @@ def capacity_figure(table: pd.DataFrame, *, norm: dict | None = None, ax=None, t
     # One stacked bar (total) plus one bar per group, so both the parts and the sum are readable.
     for yi, (_, r), c in zip(y, rows.iterrows(), PALETTE * 3, strict=False):
         ax.barh(yi, r["fte"], color=c)
-        ax.annotate(f"{fmt_number(r['fte'], 2, lang)} ({fmt_number(r['clients'], 0, lang)} cl.)",
+        n = round(r["clients"])
+        n_txt = f"< {min_cell}" if 0 < n < min_cell else fmt_number(n, 0, lang)
+        ax.annotate(f"{fmt_number(r['fte'], 2, lang)} ({n_txt} cl.)",
                     (r["fte"], yi), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
         ax.barh(len(rows), r["fte"], left=left, color=c)
         left += r["fte"]
@@ -247,7 +272,7 @@ def capacity_figure(table: pd.DataFrame, *, norm: dict | None = None, ax=None, t
         ax.axvline(norm["fte"], color="#000000", ls="--", lw=1.2,
                    label=_w("norm", lang, n=fmt_number(norm["clients_per_fte"], 0, lang),
                             f=fmt_number(norm["fte_rounded"], 1, lang)))
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8)
     ax.set_xlim(0, 1.12 * max(left, norm["fte"] if norm is not None else 0))
     ax.xaxis.set_major_formatter(lambda v, _: fmt_number(v, 1, lang))
     ax.set_xlabel(_w("fte", lang))

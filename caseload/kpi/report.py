@@ -232,7 +232,8 @@ def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Co
                   method=method, counts=["n_spells", "n_work", "n_other", "n_censored", "n_at_risk", "naive_n"],
                   percentages={"estimate": "n_spells", lo: "n_spells", hi: "n_spells", "naive_share": "naive_n"},
                   labels=_labels(t, lang), decimals=3, section=sec_kpi)
-    fig = fk.kpi_target_figure(res.outflow, by=res.by, peildatum=res.peildatum, source=pub.source, lang=lang)
+    fig = fk.kpi_target_figure(res.outflow, by=res.by, peildatum=res.peildatum, source=pub.source, lang=lang,
+                              min_cell=pub.min_cell)
     pub.add_figure("kpi_uitstroom_werk", fig, title=w("Uitstroom naar werk tegen het doel",
                                                        "Outflow to work against the target"),
                    method=method, section=sec_kpi)
@@ -250,7 +251,7 @@ def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Co
                   method=dmethod, counts=cnt, percentages=pct, labels=_labels(res.durability, lang), decimals=3,
                   section=sec_dur)
     pub.add_figure("kpi_duurzaamheid", fk.durability_figure(res.durability, peildatum=res.peildatum,
-                                                            source=pub.source, lang=lang),
+                                                            source=pub.source, lang=lang, min_cell=pub.min_cell),
                    title=w("Duurzaamheid van uitstroom naar werk", "Durability of exits to work"),
                    method=dmethod, section=sec_dur)
     rm = cfg.kpi.revolving_months
@@ -426,7 +427,7 @@ def add_capacity_to_publication(pub, res: dict, *, lang: str = "nl", config: Con
                   method=method, labels=_labels(t, lang), decimals=2, section=sec, **spec)
     pub.add_figure("capaciteit_contactschema",
                    fk.capacity_figure(res["contacts"], norm=norm, source=pub.source, peildatum=pub.peildatum,
-                                      lang=lang),
+                                      lang=lang, min_cell=pub.min_cell),
                    title=w("Benodigde formatie trajectbegeleiding", "Coach capacity needed"), method=method,
                    section=sec)
     return ["capaciteit_contactschema"]
