@@ -494,3 +494,19 @@ def test_figures_dutch_labels_and_small_cells():
     fig = capacity_figure(fte_from_contacts({"tot27": 3, "45plus_geen_kansen": 40}), norm=fte_from_norm(43))
     assert any("< 5 cl." in t for t in _texts(fig)) and any("(40 cl.)" in t for t in _texts(fig))
     plt.close(fig)
+
+
+def test_row_order_index_and_id_dtypes_do_not_matter():
+    spells = _return_spells()
+    shuffled = spells.sample(frac=1, random_state=1)
+    shuffled.index = range(100, 100 + len(shuffled))
+    shuffled["client_id"] = shuffled["client_id"].astype(object)
+    pd.testing.assert_frame_equal(durability(shuffled), durability(spells))
+    pd.testing.assert_frame_equal(revolving_door(shuffled), revolving_door(spells))
+    cohort = _kpi_cohort()
+    cohort.index = list("abcdefghij")
+    assert outflow_to_work(cohort)["estimate"].iloc[0] == pytest.approx(13 / 30)
+    no_assessments = pd.DataFrame({"client_id": pd.Series([], dtype="string"),
+                                   "assessed_on": pd.Series([], dtype="datetime64[ns]"),
+                                   "caseworker_segment": pd.Series([], dtype="string")})
+    assert select_cohort(cohort, assessments=no_assessments, segments=["A"]).empty

@@ -101,6 +101,9 @@ def first_segment(spells: pd.DataFrame, assessments: pd.DataFrame) -> pd.Series:
     s["_row"] = np.arange(len(s))
     s = s.dropna(subset=[SPELLS.start_date]).sort_values(SPELLS.start_date)
     a = a.sort_values(ASSESSMENTS.assessed_on).rename(columns={ASSESSMENTS.assessed_on: SPELLS.start_date})
+    # merge_asof needs identical key dtypes; ids may come as object, string or pyarrow strings.
+    a[SPELLS.client_id] = a[SPELLS.client_id].astype(str)
+    s[SPELLS.client_id] = s[SPELLS.client_id].astype(str)
     a[SPELLS.start_date] = a[SPELLS.start_date].astype("datetime64[ns]")
     s[SPELLS.start_date] = s[SPELLS.start_date].astype("datetime64[ns]")
     after = pd.merge_asof(s, a, on=SPELLS.start_date, by=SPELLS.client_id, direction="forward")
@@ -344,6 +347,7 @@ def outflow_to_work(
 def _next_start(spells: pd.DataFrame) -> pd.Series:
     """Start date of the client's next spell that starts after this spell's end."""
     s = spells[[SPELLS.client_id, SPELLS.start_date, SPELLS.end_date]].copy()
+    s[SPELLS.client_id] = s[SPELLS.client_id].astype(str)
     s["_row"] = np.arange(len(s))
     ended = s.dropna(subset=[SPELLS.end_date]).sort_values(SPELLS.end_date)
     starts = s[[SPELLS.client_id, SPELLS.start_date]].dropna().sort_values(SPELLS.start_date)
@@ -388,7 +392,8 @@ def _returns(spells, exits_mask, windows, peil, by_cols, alpha, outcome: str) ->
                 "n_returned": n_ret, "n_durable": n_j - n_ret,
                 "share": k / n_j if n_j else np.nan, f"lower_{level}": lo, f"upper_{level}": hi,
             })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=[*by_cols, "months", "n_exits", "n_too_recent", "n_judged", "n_returned",
+                                       "n_durable", "share", f"lower_{level}", f"upper_{level}"])
 
 
 def _prepare_exits(spells, peildatum):
