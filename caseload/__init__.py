@@ -50,6 +50,18 @@ from caseload.capacity import ContactScheme, calibrate_minutes, fte_from_contact
 from caseload.publish import Publication, write_report
 from caseload.refresh import stock_composition, stock_on
 from caseload import synth
+# The function `segment` shadows the subpackage attribute on purpose (cl.segment(...));
+# import submodule names with `from caseload.segment import ...`.
+from caseload.segment import (
+    SegmentModel,
+    SegmentResult,
+    fairness_report,
+    fit_segment_model,
+    load_model,
+    save_model,
+    segment,
+    training_frame,
+)
 from caseload.forecast import (
     StockFlowModel,
     backtest,
@@ -121,4 +133,12 @@ __all__ = [
     "transition_matrix",
     "project_candidates",
     "forecast_tables",
+    "segment",
+    "SegmentResult",
+    "SegmentModel",
+    "training_frame",
+    "fit_segment_model",
+    "fairness_report",
+    "save_model",
+    "load_model",
 ]
