@@ -50,8 +50,8 @@ from caseload.capacity import ContactScheme, calibrate_minutes, fte_from_contact
 from caseload.publish import Publication, write_report
 from caseload.refresh import stock_composition, stock_on
 from caseload import synth
-# The function `segment` shadows the subpackage attribute on purpose (cl.segment(...));
-# import submodule names with `from caseload.segment import ...`.
+# caseload.segment is a callable module: cl.segment(caseload) runs caseload.segment.segment.
+from caseload import segment
 from caseload.segment import (
     SegmentModel,
     SegmentResult,
@@ -59,7 +59,6 @@ from caseload.segment import (
     fit_segment_model,
     load_model,
     save_model,
-    segment,
     training_frame,
 )
 from caseload.forecast import (

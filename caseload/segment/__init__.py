@@ -12,7 +12,14 @@ shares and errors per group.
 - :mod:`~caseload.segment.fairness`: the fairness report;
 - :mod:`~caseload.segment.cards`: model files (skops) with a JSON card;
 - :mod:`~caseload.segment.core`: :func:`segment`, the whole run.
+
+The module itself is callable, so ``cl.segment(caseload)`` is
+``cl.segment.segment(caseload)`` while ``cl.segment.rules`` and
+``import caseload.segment.rules`` keep working.
 """
+
+import sys
+import types
 
 from caseload.segment.cards import load_model, save_model
 from caseload.segment.core import (
@@ -73,3 +80,13 @@ __all__ = [
     "save_model",
     "load_model",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """``caseload.segment(...)`` calls :func:`caseload.segment.segment`."""
+
+    def __call__(self, *args, **kwargs):
+        return segment(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
