@@ -62,8 +62,9 @@ __all__ = [
 MANIFEST_PACKAGES = ("caseload", "pandas", "numpy", "scikit-learn", "statsmodels", "matplotlib",
                      "pyarrow", "openpyxl", "scipy")
 
-#: Files carried over from the previous output folder (they are not generated).
-_KEEP_FILES = ("README.md",)
+#: What write_report generates in the output folder; anything else there (the folder's
+#: README.md, the output folders of `caseload kpi`, `caseload durations`...) is carried over.
+GENERATED = frozenset({"tables", "figures", "index.html", "tabellen.xlsx", "manifest.json"})
 
 # Excel's fixed limit on sheet names; Excel also forbids these characters in them.
 _SHEET_MAX = 31
@@ -778,7 +779,9 @@ def write_report(pub: Publication, out_dir: Path | str, *, extra_manifest: dict 
     only when all of them were written and checked is the old folder renamed
     aside, the new one renamed into place and the old one deleted. On any
     error the previous ``out_dir`` is left exactly as it was and the temporary
-    folder is removed.
+    folder is removed. Entries of the old folder that the report does not
+    generate (its ``README.md``, the output folders of other commands such as
+    ``reports/kpi``) are copied into the new folder before the swap.
 
     Parameters
     ----------
@@ -808,10 +811,7 @@ def write_report(pub: Publication, out_dir: Path | str, *, extra_manifest: dict 
     stage.mkdir()
     try:
         written, manifest = _write_all(pub, stage, extra_manifest or {})
-        for name in _KEEP_FILES:
-            old = out_dir / name
-            if old.is_file() and not (stage / name).exists():
-                shutil.copy2(old, stage / name)
+        _carry_over(out_dir, stage)
         manifest["timings"]["write_seconds"] = round(time.perf_counter() - t0, 3)
         if started is not None:
             manifest["timings"]["total_seconds"] = round(time.perf_counter() - started, 3)
@@ -824,6 +824,19 @@ def write_report(pub: Publication, out_dir: Path | str, *, extra_manifest: dict 
         raise
     files = [out_dir / p.relative_to(stage) for p in [*written, stage / "manifest.json"]]
     return ReportResult(out_dir, files, manifest, time.perf_counter() - t0)
+
+
+def _carry_over(out_dir: Path, stage: Path) -> None:
+    """Copy what the previous folder holds besides the report itself into the new one."""
+    if not out_dir.is_dir():
+        return
+    for entry in sorted(out_dir.iterdir()):
+        if entry.name in GENERATED or (stage / entry.name).exists():
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, stage / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry, stage / entry.name, follow_symlinks=False)
 
 
 def _swap(stage: Path, out_dir: Path) -> None:

@@ -87,8 +87,10 @@ def inputs(tmp_path) -> list[Path]:
 @pytest.fixture
 def written(tmp_path, inputs):
     out = tmp_path / "reports"
-    out.mkdir()
+    (out / "kpi").mkdir(parents=True)
     (out / "README.md").write_text("# reports\n", encoding="utf-8")
+    (out / "kpi" / "index.html").write_text("other command", encoding="utf-8")
+    (out / "index.html").write_text("stale", encoding="utf-8")
     result = write_report(_publication(inputs=inputs), out)
     return out, result
 
@@ -102,8 +104,10 @@ def test_layout(written):
     assert {"index.html", "tabellen.xlsx", "manifest.json", "README.md",
             "tables/leeftijd_geslacht.csv", "tables/trede_werk.csv", "tables/model.csv",
             "figures/staaf.png", "figures/staaf.svg"} <= names
-    # The committed README of reports/ survives the swap.
+    # The committed README of reports/ and other commands' output survive the swap.
     assert (out / "README.md").read_text() == "# reports\n"
+    assert (out / "kpi" / "index.html").read_text() == "other command"
+    assert (out / "index.html").read_text() != "stale"
     # No staging or old folders are left next to the target.
     assert [p.name for p in out.parent.iterdir() if p.name.startswith(".reports")] == []
     assert set(result.manifest["files"]) >= {"index.html", "tabellen.xlsx",
