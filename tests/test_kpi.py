@@ -510,3 +510,22 @@ def test_row_order_index_and_id_dtypes_do_not_matter():
                                    "assessed_on": pd.Series([], dtype="datetime64[ns]"),
                                    "caseworker_segment": pd.Series([], dtype="string")})
     assert select_cohort(cohort, assessments=no_assessments, segments=["A"]).empty
+
+
+def test_extract_indicators_hand_counts_and_benchmark(cbs):
+    from caseload.kpi import extract_indicators
+
+    rows = [
+        ("a", "2015-03-01", None, None),                 # on benefit 31-12-2017
+        ("b", "2017-02-01", "2017-06-30", "werk"),       # in and out in 2017, to work
+        ("b", "2017-09-01", None, None),                 # back: in again (b counted once), on 31-12
+        ("c", "2016-01-01", "2017-12-31", "verhuizing"),  # ends on 31-12: out, not in the stock
+        ("d", "2017-12-31", None, None),                 # starts on 31-12: in and in the stock
+    ]
+    spells = _spells(rows, "2018-06-30")
+    got = extract_indicators(spells, 2017, inhabitants=2000)
+    assert got == {"density": pytest.approx(1000 * 3 / 2000), "inflow_per_1000": pytest.approx(1000 * 2 / 2000),
+                   "outflow_per_1000": pytest.approx(1000 * 2 / 2000), "outflow_work_share": pytest.approx(50.0)}
+    res = benchmark_municipality(cbs, "GM0168", values=got, indicators=list(got)).set_index("indicator")
+    assert res.loc["density", "value"] == pytest.approx(1.5) and res.loc["density", "rank"] == res.loc["density",
+                                                                                                       "n_peers"]

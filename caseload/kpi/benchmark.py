@@ -30,6 +30,7 @@ __all__ = [
     "peer_group",
     "peer_values",
     "benchmark_municipality",
+    "extract_indicators",
 ]
 
 CBS_SOURCE = ("CBS StatLine, Participatiewet, re-integratie en Wsw per gemeente 2015-2017 "
@@ -279,3 +280,55 @@ def benchmark_municipality(cbs: pd.DataFrame, municipality: str | None = None, *
     out.attrs.update(source=CBS_SOURCE, year=year, municipality=municipality,
                      peers=sorted(long["municipality"].unique().tolist()), method=method, band=band)
     return out
+
+
+def extract_indicators(spells: pd.DataFrame, year: int, inhabitants: float, *,
+                       municipality: str | None = None) -> dict[str, float]:
+    """A municipality's own indicators from its extract, in the definitions computed here.
+
+    Pass the result as ``values`` to :func:`benchmark_municipality` to place the
+    extract's own figures among the CBS peers (same ``year``).
+
+    Parameters
+    ----------
+    spells : DataFrame
+        Canonical spells.
+    year : int
+        Calendar year.
+    inhabitants : float
+        Inhabitants (15+) of the municipality, e.g. the ``inhabitants`` of
+        :func:`load_cbs_municipalities` for that year.
+    municipality : str, optional
+        Keep only spells of this CBS code.
+
+    Returns
+    -------
+    dict
+        ``density`` (persons with a benefit on 31 December per 1,000 inhabitants),
+        ``inflow_per_1000`` and ``outflow_per_1000`` (persons with a spell starting,
+        resp. ending, in the year), ``outflow_work_share`` (100 x persons whose spell
+        ended in work / persons with an ending spell).
+
+    Notes
+    -----
+    Persons are counted once per measure, like CBS. CBS's own ``*_pct`` figures
+    use denominators not in the bundled file, so they are not reproduced here.
+    """
+    if not inhabitants > 0:
+        raise CaseloadError("inhabitants must be positive.", value=inhabitants,
+                            fix="Pass the number of inhabitants aged 15 and over.")
+    s = spells if municipality is None else spells[spells["municipality"] == municipality]
+    first, last = pd.Timestamp(year=int(year), month=1, day=1), pd.Timestamp(year=int(year), month=12, day=31)
+    start, end = s["start_date"], s["end_date"]
+    on_last = (start <= last) & (end.isna() | (end > last))
+    started = start.between(first, last)
+    ended = end.notna() & end.between(first, last)
+    work = ended & s["end_reason"].isin(["werk", "werk_deels"]).fillna(False)
+    persons = {k: s.loc[m.to_numpy(), "client_id"].nunique()
+               for k, m in (("stock", on_last), ("in", started), ("out", ended), ("work", work))}
+    return {
+        "density": 1000 * persons["stock"] / inhabitants,
+        "inflow_per_1000": 1000 * persons["in"] / inhabitants,
+        "outflow_per_1000": 1000 * persons["out"] / inhabitants,
+        "outflow_work_share": 100 * persons["work"] / persons["out"] if persons["out"] else np.nan,
+    }
