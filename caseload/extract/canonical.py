@@ -225,7 +225,7 @@ def _duplicates(f: CanonicalFile, chk: RowChecks) -> None:
         sheet = pd.Series(f.raw.rows[conflict])
         keys = rest.loc[rest.index[size > 1], key_cols].astype(str).agg("|".join, axis=1).to_numpy()
         detail = np.full(chk.n, "", dtype=object)
-        detail[conflict] = sheet.groupby(keys).transform(lambda s: ", ".join(map(str, s))).to_numpy()
+        detail[conflict] = sheet.astype(str).groupby(keys).agg(", ".join).reindex(keys).to_numpy()
         mask = np.zeros(chk.n, dtype=bool)
         mask[conflict] = True
         chk.fail(mask, "conflicting_duplicate", key_cols[0],

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc  # noqa: F401 (imported once here, used by the readers)
 import pyarrow.csv as pacsv
 
 from caseload.errors import ExtractError
@@ -262,7 +263,7 @@ def _arrow_csv(path: Path, encoding: str, delimiter: str, threads: bool = True):
         return "skip"
 
     enc = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
-    read = pacsv.ReadOptions(use_threads=threads, encoding=enc, block_size=1 << 24)
+    read = pacsv.ReadOptions(use_threads=threads, encoding=enc)
     # every column is read as text: the loader decides what a value means
     with path.open("rb") as fh:
         first = fh.readline().decode(encoding if enc != "utf8" else "utf-8-sig", errors="replace")
@@ -303,10 +304,21 @@ def _from_arrow(col: pa.ChunkedArray) -> RawColumn:
         if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
             col = col.cast(pa.string())
         col = pc.dictionary_encode(col)
-    col = col.unify_dictionaries() if col.num_chunks > 1 else col
-    arr = col.combine_chunks() if col.num_chunks > 1 else col.chunk(0)
-    codes = pc.fill_null(arr.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    dictionary = arr.dictionary
+    chunks = col.chunks
+    last = chunks[-1].dictionary
+    if all(c.dictionary.buffers()[-1] is not None and
+           c.dictionary.buffers()[-1].address == last.buffers()[-1].address
+           and len(c.dictionary) == len(last) for c in chunks):
+        # dictionary_encode of a chunked array gives every chunk the same dictionary: keep the
+        # indices as they are (unify_dictionaries would rebuild a hash table for nothing)
+        indices = [pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False) for c in chunks]
+        codes = np.concatenate(indices).astype(np.int32, copy=False) if len(indices) > 1 else indices[0]
+        dictionary = last
+    else:
+        arr = col.unify_dictionaries().combine_chunks() if col.num_chunks > 1 else col.chunk(0)
+        codes = pc.fill_null(arr.indices, -1).to_numpy(zero_copy_only=False)
+        dictionary = arr.dictionary
+    codes = np.asarray(codes, dtype=np.int32)
     stripped = pc.utf8_trim_whitespace(dictionary)
     if stripped.equals(dictionary):
         # fast path (the usual case): values are distinct already; only '' must become missing

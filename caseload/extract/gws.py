@@ -297,12 +297,13 @@ def _duplicates(g: GwsFile, chk: RowChecks, client_codes: np.ndarray) -> None:
     frame = pd.DataFrame({h: c.codes[rows] for h, c in g.raw.columns.items()})
     frame["_key"] = key[order[dup_pos]]
     exact = frame.duplicated(keep="first").to_numpy()
-    first_row = frame.groupby(list(g.raw.columns), sort=False, dropna=False)["_key"].transform(
-        lambda s: s.index[0]) if exact.any() else None
     detail = np.full(chk.n, "", dtype=object)
     if exact.any():
-        first_pos = first_row.to_numpy()[exact]
-        detail[rows[exact]] = [str(g.raw.rows[rows[p]]) for p in first_pos]
+        # position of the first copy of every row: first index of its group of identical rows
+        gid = frame.groupby(list(g.raw.columns), sort=False, dropna=False).ngroup().to_numpy()
+        _, first_idx = np.unique(gid, return_index=True)
+        first_pos = first_idx[gid[exact]]
+        detail[rows[exact]] = g.raw.rows[rows[first_pos]].astype(str)
     mask = np.zeros(chk.n, dtype=bool)
     mask[rows[exact]] = True
     chk.fail(mask, "exact_duplicate", g.header("client_id"),
@@ -315,9 +316,9 @@ def _duplicates(g: GwsFile, chk: RowChecks, client_codes: np.ndarray) -> None:
         crow = rows[conflict]
         keys = frame.loc[conflict, "_key"].to_numpy()
         sheet_rows = g.raw.rows[crow]
-        together = pd.Series(sheet_rows).groupby(keys).transform(lambda s: ", ".join(map(str, s)))
+        together = pd.Series(sheet_rows.astype(str)).groupby(keys).agg(", ".join)
         detail = np.full(chk.n, "", dtype=object)
-        detail[crow] = together.to_numpy()
+        detail[crow] = together.reindex(keys).to_numpy()
         mask = np.zeros(chk.n, dtype=bool)
         mask[crow] = True
         chk.fail(mask, "conflicting_duplicate", g.header("period_start"),
