@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc  # noqa: F401 (imported once here, used by the readers)
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from caseload.errors import ExtractError
@@ -296,7 +296,6 @@ def _split_header(line: str, delimiter: str):
 
 
 def _from_arrow(col: pa.ChunkedArray) -> RawColumn:
-    import pyarrow.compute as pc
 
     if col.num_chunks == 0:
         return RawColumn(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=object))
@@ -383,7 +382,6 @@ def _read_xlsx(path: Path, head: bytes) -> RawFile:
 
 
 def _read_parquet(path: Path, head: bytes) -> RawFile:
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     try:
