@@ -540,3 +540,13 @@ def test_sample_extract_rejections_match_the_injected_truth():
     originals = truth.loc[truth["kind"] == "conflicting_duplicate", "duplicate_of"].astype(int)
     assert extra == sorted(originals)
     assert rep.loc["spells", "rows_rejected"] == len(truth) + len(originals)
+
+
+def test_two_monthly_extracts_keep_each_spell_once(tmp_path):
+    jan = write_csv(tmp_path / "jan.csv", [row("1", "01-01-2021", "31-01-2021", "01-01-2021")])
+    feb = write_csv(tmp_path / "feb.csv", [row("1", "01-01-2021", "31-01-2021", "01-01-2021"),
+                                           row("1", "01-02-2021", "", "01-01-2021")])
+    cs = read_extract([jan, feb], peildatum="2021-02-28")
+    assert len(cs.spells) == 1 and len(cs.clients) == 1
+    assert pd.isna(cs.spells.loc[0, "end_date"]) and cs.spells.loc[0, "n_periods"] == 2
+    assert cs.report["rows_loaded"].tolist() == [1, 2]

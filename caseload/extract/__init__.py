@@ -137,7 +137,10 @@ def read_extract(
     -----
     Period rows (gws) become spells by :func:`consolidate_spells`: rows of the
     same client with the same original start date form one benefit; a gap of
-    more than ``gap_days`` days between periods starts a new spell.
+    more than ``gap_days`` days between periods starts a new spell. Each file is
+    consolidated on its own; a spell found in several files (successive monthly
+    extracts) is kept once, from the file listed last, and a client's attributes
+    come from a canonical clients file if given, else from the last gws file.
 
     Examples
     --------
@@ -227,6 +230,9 @@ def read_extract(
             df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
             if name == "clients" and len(parts) > 1:
                 df = df.drop_duplicates("client_id", keep="first").reset_index(drop=True)
+            if name == "spells" and len(parts) > 1:
+                # the same spell in several extracts (monthly files): the file listed last wins
+                df = df.drop_duplicates("spell_id", keep="last").reset_index(drop=True)
             df["peildatum"] = peil_ts.to_datetime64().astype("datetime64[ns]")
             out[name] = conform(df, schema)
         else:
