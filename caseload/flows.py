@@ -40,8 +40,15 @@ _UNKNOWN_REASON = "onbekend"
 _NS_PER_DAY = 86_400 * 10**9
 
 
-def _period(month_number) -> pd.PeriodIndex:
-    return pd.PeriodIndex(pd.to_datetime(np.asarray(month_number, dtype="int64").astype("datetime64[M]")), freq="M")
+def _period(month_number) -> pd.arrays.PeriodArray:
+    """Monthly periods from months since 1970-01 (Period ordinals), without parsing dates."""
+    return pd.arrays.PeriodArray(np.asarray(month_number, dtype="int64"), dtype=pd.PeriodDtype("M"))
+
+
+def _datetimes(column: pd.Series) -> np.ndarray:
+    if column.dtype == "datetime64[ns]":
+        return column.to_numpy()
+    return pd.to_datetime(column).to_numpy(dtype="datetime64[ns]")
 
 
 def _check_columns(spells: pd.DataFrame, columns) -> None:
@@ -142,8 +149,8 @@ def monthly_flows(
     if unit == "households":
         spells = household_spells(spells, by=by)
 
-    starts = pd.to_datetime(spells[SPELLS.start_date]).to_numpy(dtype="datetime64[ns]")
-    ends = pd.to_datetime(spells[SPELLS.end_date]).to_numpy(dtype="datetime64[ns]")
+    starts = _datetimes(spells[SPELLS.start_date])
+    ends = _datetimes(spells[SPELLS.end_date])
     if np.isnat(starts).any():
         raise CaseloadError("some spells have no start_date.", column=SPELLS.start_date,
                             fix="Every spell needs a start date; correct or drop those rows.")
@@ -189,7 +196,7 @@ def monthly_flows(
             raise CaseloadError(f"{int((c < 0).sum())} spell(s) have no {col!r}.", column=col,
                                 fix=f"Fill {col!r} (e.g. from the config's extract.municipality).")
         codes = codes * len(u) + c
-        levels.append(np.asarray(u))
+        levels.append(u)  # an Index with the column's dtype
     if len(by) > 1:  # keep only the combinations that occur
         used, codes = np.unique(codes, return_inverse=True)
     else:
@@ -197,7 +204,7 @@ def monthly_flows(
     group_frame = {}
     rem = used.copy()
     for col, u in zip(reversed(by), reversed(levels), strict=True):
-        group_frame[col] = u[rem % len(u)]
+        group_frame[col] = u.take(rem % len(u)).array
         rem = rem // len(u)
     group_frame = {c: group_frame[c] for c in by}
     G = used.size
@@ -221,10 +228,9 @@ def monthly_flows(
     R = len(reasons)
     by_reason = np.bincount(out_cell * R + rcode, minlength=G * B * R).reshape(G, B, R)
 
-    months = _period(np.arange(first, last + 1))
     sl = slice(1, M + 1)
-    frame = {c: np.repeat(v, M) for c, v in group_frame.items()}
-    frame["month"] = np.tile(months, G)
+    frame = {c: v.take(np.repeat(np.arange(G), M)) for c, v in group_frame.items()}
+    frame["month"] = _period(np.tile(np.arange(first, last + 1), G))
     frame["stock"] = stock[:, sl].ravel()
     frame["inflow"] = inflow[:, sl].ravel()
     frame["outflow"] = outflow[:, sl].ravel()

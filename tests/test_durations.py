@@ -90,6 +90,27 @@ def test_km_late_entry_equals_statsmodels_and_lifelines_without_entry_ties():
     assert_allclose(km.predict(times)["all"], ref.survival_function_.iloc[:, 0], atol=1e-10)
 
 
+def test_km_groups_equal_separate_fits_with_entries_before_first_time():
+    rng = np.random.default_rng(8)
+    n = 3000
+    dur = np.ceil(rng.exponential(30, n)) + 2
+    entry = np.where(rng.random(n) < 0.5, rng.choice([0.5, 1.0, 2.5], n), 0.0)
+    ev = rng.random(n) < 0.7
+    g = rng.choice(["a", "b", "c"], n)
+    w = rng.integers(1, 3, n).astype(float)
+    both = KaplanMeier().fit(dur, ev, entry=entry, by=g, weights=w)
+    for label in ["a", "b", "c"]:
+        m = g == label
+        one = KaplanMeier().fit(dur[m], ev[m], entry=entry[m], weights=w[m])
+        times = one.event_table_["time"].to_numpy()
+        assert_allclose(both.predict(times)[label], one.predict(times)["all"], atol=1e-12)
+        assert_allclose(both.at_risk_counts([0.7, 3, 10]).loc[label], one.at_risk_counts([0.7, 3, 10]).loc["all"])
+        assert both.entered_late_[label] == one.entered_late_["all"] == w[m & (entry > 0)].sum()
+    # float durations take the sorting path: same answer
+    shifted = KaplanMeier().fit(dur + 0.25, ev, entry=entry, by=g, weights=w)
+    assert_allclose(shifted.survival_function_.to_numpy(), both.survival_function_.to_numpy(), atol=1e-12)
+
+
 def test_km_ignoring_late_entry_overstates_survival():
     rng = np.random.default_rng(3)
     n = 4000

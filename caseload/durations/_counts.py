@@ -27,6 +27,16 @@ __all__: list[str] = []
 _DENSE_RANGE = 5_000_000
 
 
+class _GroupSelection:
+    """The values of one group in shared arrays, selected when first needed."""
+
+    def __init__(self, values: np.ndarray, codes: np.ndarray, group: int):
+        self._values, self._codes, self._group = values, codes, group
+
+    def values(self) -> np.ndarray:
+        return self._values[self._codes == self._group]
+
+
 @dataclass
 class GroupCounts:
     """Counts of one group at its distinct observed times (exits or censorings)."""
@@ -38,12 +48,27 @@ class GroupCounts:
     censored: np.ndarray      # weighted censorings at ``time``
     n: float                  # weighted rows in the group
     n_late: float             # weighted rows with entry > 0
-    entry_time: np.ndarray    # distinct entry times, ascending (empty without entry)
-    entry_count: np.ndarray   # weighted rows per entry time
+    has_entry: bool = False   # entry times were given
+    zero_entries: float = 0.0  # weighted rows with entry == 0
+    entries: object = None    # non-zero entry times (selected and sorted on first use)
+    entry_weights: object = None
 
     @property
     def n_events(self) -> np.ndarray:
         return self.events.sum(axis=1)
+
+    def _sorted_entries(self) -> tuple[np.ndarray, np.ndarray]:
+        # sorted only when needed (at-risk tables, plots): fitting stays O(n)
+        if not getattr(self, "_sorted", False):
+            e = self.entries if self.entries is not None else np.empty(0)
+            e = e.values() if isinstance(e, _GroupSelection) else e
+            w = self.entry_weights
+            w = w.values() if isinstance(w, _GroupSelection) else (np.ones(e.size) if w is None else w)
+            order = np.argsort(e, kind="stable")
+            self.entries, self.entry_weights = e[order], w[order]
+            self._tail = np.concatenate([np.cumsum(self.entry_weights[::-1])[::-1], [0.0]])
+            self._sorted = True
+        return self.entries, self._tail
 
     def at_risk_at(self, times) -> np.ndarray:
         """Number at risk at arbitrary ``times``: #(entry < t <= duration)."""
@@ -52,9 +77,9 @@ class GroupCounts:
         # rows with duration >= t = total removed at table times >= t
         tail = np.concatenate([np.cumsum(removed[::-1])[::-1], [0.0]])
         n_dur = tail[np.searchsorted(self.time, times, side="left")]
-        if self.entry_time.size:
-            etail = np.concatenate([np.cumsum(self.entry_count[::-1])[::-1], [0.0]])
-            n_dur = n_dur - etail[np.searchsorted(self.entry_time, times, side="left")]
+        if self.has_entry:
+            e, etail = self._sorted_entries()
+            n_dur = n_dur - etail[np.searchsorted(e, times, side="left")] - self.zero_entries * (times <= 0)
         return n_dur
 
 
@@ -65,11 +90,13 @@ def as_float_array(values, name: str) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise CaseloadError(f"'{name}' must be numeric.", column=name,
                             fix=f"Convert '{name}' to numbers (days or years) first.") from exc
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise CaseloadError(f"'{name}' has {int(bad.sum())} missing or infinite value(s), first at position {i}.",
-                            column=name, fix="Drop those rows or fill them; use pd.isnull to find them.")
+    # NaN and inf propagate into the sum: one reduction instead of a mask over all rows
+    if arr.size and not np.isfinite(arr.sum()):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise CaseloadError(f"'{name}' has {int(bad.sum())} missing or infinite value(s), first at position {i}.",
+                                column=name, fix="Drop those rows or fill them; use pd.isnull to find them.")
     return arr
 
 
@@ -83,15 +110,16 @@ def group_codes(by, n: int) -> tuple[np.ndarray, list]:
         else:
             by = by.astype(str).agg(" / ".join, axis=1)
     if isinstance(by, (pd.Series, pd.Categorical, pd.Index)) and isinstance(by.dtype, pd.CategoricalDtype):
-        cat = pd.Categorical(by)
-        codes = np.asarray(cat.codes, dtype=np.int64)
-        if (codes < 0).any():
+        cat = by.array if isinstance(by, (pd.Series, pd.Index)) else by
+        codes = np.asarray(cat.codes)  # int8/int16: widened chunk by chunk where used
+        if len(codes) != n:
+            raise CaseloadError(f"'by' has {len(codes)} values but there are {n} durations.", column="by",
+                                fix="Pass one group label per row.")
+        if codes.size and codes.min() < 0:
             raise CaseloadError(f"'by' has {int((codes < 0).sum())} missing group label(s).", column="by",
                                 fix="Drop rows without a group or give them an explicit label.")
-        used = np.flatnonzero(np.bincount(codes, minlength=len(cat.categories)))
-        remap = np.full(len(cat.categories), -1, dtype=np.int64)
-        remap[used] = np.arange(used.size)
-        return remap[codes], [cat.categories[i] for i in used]
+        # categories without rows are dropped after counting
+        return codes, list(cat.categories)
     values = pd.Series(np.asarray(by, dtype=object) if not isinstance(by, pd.Series) else by.to_numpy())
     if len(values) != n:
         raise CaseloadError(f"'by' has {len(values)} values but there are {n} durations.", column="by",
@@ -106,26 +134,59 @@ def group_codes(by, n: int) -> tuple[np.ndarray, list]:
     return codes.astype(np.int64), list(labels)
 
 
-def _distinct_times(duration: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct durations and the index of each row's duration among them."""
+_CHUNK = 1 << 19  # rows per pass: temporaries stay small and are reused, not page-faulted anew
+
+
+def _time_index(duration: np.ndarray):
+    """The distinct durations ``ut`` and two maps: row durations -> index in ``ut``, and any
+    values -> index of the last distinct time <= value (-1 when none)."""
     lo, hi = duration.min(), duration.max()
-    if hi - lo <= _DENSE_RANGE and np.array_equal(duration, np.floor(duration)):
-        offset = (duration - lo).astype(np.int64)
-        present = np.bincount(offset, minlength=int(hi - lo) + 1) > 0
-        position = np.cumsum(present) - 1
-        return np.flatnonzero(present).astype("float64") + lo, position[offset]
-    return np.unique(duration, return_inverse=True)
+    if lo >= 0 and hi <= _DENSE_RANGE:
+        hist = np.zeros(int(hi) + 1, dtype=np.int64)
+        whole = True
+        # the integer durations are kept (int32: half the memory) for the counting pass
+        ints = np.empty(duration.size, dtype=np.int32 if hi < 2**31 else np.int64)
+        for s in range(0, duration.size, _CHUNK):
+            d = duration[s:s + _CHUNK]
+            as_int = d.astype(np.int64)
+            if not (as_int == d).all():
+                whole = False
+                break
+            hist += np.bincount(as_int, minlength=hist.size)
+            ints[s:s + _CHUNK] = as_int
+        if whole:
+            # whole numbers (days, months): a histogram replaces the sort
+            present = hist > 0
+            pos = np.cumsum(present) - 1  # index among the distinct times, for 0, 1, ..., hi
+            ut = np.flatnonzero(present).astype("float64")
+
+            def index_of(d, sl, scale=1):
+                table = pos if scale == 1 else pos * scale
+                return table[ints[sl]]
+
+            def last_at_or_before(values):
+                v = np.asarray(values, dtype="float64")
+                if v.size and v.min() >= 0:  # the usual case: truncation times are not negative
+                    return pos[np.minimum(v, hi).astype(np.int64)]  # entries lie below their duration
+                k = np.minimum(v, hi).astype(np.int64)
+                return np.where(v >= 0, pos[np.maximum(k, 0)], -1)
+
+            return ut, index_of, last_at_or_before
+    ut = np.unique(duration)
+    return (ut, lambda d, sl, scale=1: np.searchsorted(ut, d, side="left") * scale,
+            lambda values: np.searchsorted(ut, values, side="right") - 1)
 
 
 def aggregate(duration, cause_code, n_causes: int, entry=None, by=None, weights=None) -> list[GroupCounts]:
-    """Counts per group and distinct time, in one pass.
+    """Counts per group and distinct time, in one vectorised pass over the rows.
 
     Parameters
     ----------
     duration : array of float
         Time of exit or censoring.
-    cause_code : array of int
-        ``-1`` censored, else the cause index ``0..n_causes-1``.
+    cause_code : array of int or bool
+        int: ``-1`` censored, else the cause index ``0..n_causes-1``; bool (one
+        cause): True for an exit.
     entry : array of float, optional
         Entry (left-truncation) time; rows are at risk on ``(entry, duration]``.
     by : array-like, optional
@@ -137,10 +198,10 @@ def aggregate(duration, cause_code, n_causes: int, entry=None, by=None, weights=
     n = duration.size
     if n == 0:
         raise CaseloadError("no rows to estimate from.", fix="Check the filters that selected the spells.")
-    if (duration < 0).any():
+    if duration.min() < 0:
         raise CaseloadError(f"'durations' has {int((duration < 0).sum())} negative value(s).", column="durations",
                             fix="An end date before the start date is a data error; correct or drop those spells.")
-    cause_code = np.asarray(cause_code, dtype=np.int64).ravel()
+    cause_code = np.asarray(cause_code).ravel()
     if cause_code.size != n:
         raise CaseloadError(f"the event column has {cause_code.size} values but there are {n} durations.",
                             column="event_observed", fix="Pass one event value per row.")
@@ -155,54 +216,99 @@ def aggregate(duration, cause_code, n_causes: int, entry=None, by=None, weights=
         if e.size != n:
             raise CaseloadError(f"'entry' has {e.size} values but there are {n} durations.", column="entry",
                                 fix="Pass one entry time per row (0 when not left-truncated).")
-        bad = e >= duration
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise CaseloadError(
-                f"{int(bad.sum())} row(s) have an entry time not before their duration (first at position {i}: "
-                f"entry {e[i]!r}, duration {duration[i]!r}); such a row is never at risk.",
-                column="entry", fix="Drop spells that ended before the observation window started.")
     codes, labels = group_codes(by, n)
     G = len(labels)
 
-    ut, t_idx = _distinct_times(duration)
+    ut, index_of, last_at_or_before = _time_index(duration)
     T = ut.size
-    cell = codes * T + t_idx
-    removed = np.bincount(cell, weights=w, minlength=G * T).reshape(G, T)
-    observed = cause_code >= 0
-    if n_causes == 1:
-        ev = np.bincount(cell[observed], weights=None if w is None else w[observed],
-                         minlength=G * T).reshape(G, T, 1)
-    else:
-        ev = np.bincount(cell[observed] * n_causes + cause_code[observed],
-                         weights=None if w is None else w[observed],
-                         minlength=G * T * n_causes).reshape(G, T, n_causes)
+    # one integer per (group, time, outcome) and a single bincount: outcome 0 = censored,
+    # 1..K = cause (a boolean event column is outcome 0/1 as it stands)
+    K1 = n_causes + 1
+    counts = np.zeros(G * T * K1, dtype="float64")
+    out = np.zeros(G * T, dtype="float64")
+    late = np.zeros(G)
+    nonzero_n = np.zeros(G)
+    e_parts, c_parts, w_parts = [], [], []
+    for s in range(0, n, _CHUNK):
+        sl = slice(s, s + _CHUNK)
+        d = duration[sl]
+        cell = index_of(d, sl, K1)  # = time index * K1
+        if G > 1:
+            cell += codes[sl].astype(np.int64, copy=False) * (T * K1)
+        oc = cause_code[sl]
+        cell += oc if oc.dtype == bool else oc.astype(np.int64) + 1
+        wc = None if w is None else w[sl]
+        counts += np.bincount(cell, weights=wc, minlength=counts.size)
+        if e is None:
+            continue
+        ec = e[sl]
+        bad = ec >= d
+        if bad.any():
+            i = s + int(np.flatnonzero(bad)[0])
+            raise CaseloadError(
+                f"{int((e >= duration).sum())} row(s) have an entry time not before their duration (first at "
+                f"position {i}: entry {e[i]!r}, duration {duration[i]!r}); such a row is never at risk.",
+                column="entry", fix="Drop spells that ended before the observation window started.")
+        # rows entering at 0 (most of them) are counted in one go below; the others one by one
+        nz = np.flatnonzero(ec != 0)
+        e_nz = ec[nz]
+        c_nz = codes[sl][nz].astype(np.int64, copy=False) if G > 1 else np.zeros(nz.size, dtype=np.int64)
+        w_nz = None if wc is None else wc[nz]
+        last = last_at_or_before(e_nz)  # the row is not at risk at that time nor before
+        c_keep, w_keep = c_nz, w_nz
+        if last.size and last.min() < 0:  # entered before the first time: nothing to remove
+            keep = last >= 0
+            last, c_keep = last[keep], c_nz[keep]
+            w_keep = None if w_nz is None else w_nz[keep]
+        if G > 1:
+            last += c_keep * T
+        out += np.bincount(last, weights=w_keep, minlength=out.size)
+        in_group = np.bincount(c_nz, weights=w_nz, minlength=G)
+        nonzero_n += in_group
+        if e_nz.size and e_nz.min() > 0:
+            late += in_group
+        else:
+            pos = e_nz > 0
+            late += np.bincount(c_nz[pos], weights=None if w_nz is None else w_nz[pos], minlength=G)
+        e_parts.append(e_nz)
+        c_parts.append(c_nz)
+        w_parts.append(w_nz)
+
+    counts = counts.reshape(G, T, K1)
+    removed = counts.sum(axis=2)
+    ev = counts[:, :, 1:]
+    n_group = removed.sum(axis=1)
     # at risk at ut[j] = #(duration >= ut[j]) - #(entry >= ut[j])
     at_risk = np.cumsum(removed[:, ::-1], axis=1)[:, ::-1]
+    zero = np.zeros(G)
     if e is not None:
-        # last distinct time <= entry: the row is not at risk there nor before
-        last = np.searchsorted(ut, e, side="right") - 1
-        keep = last >= 0
-        out = np.bincount(codes[keep] * T + last[keep], weights=None if w is None else w[keep],
-                          minlength=G * T).reshape(G, T)
+        out = out.reshape(G, T)
+        zero = n_group - nonzero_n
+        last0 = int(last_at_or_before(np.array([0.0]))[0])
+        if last0 >= 0:
+            out[:, last0] += zero
         at_risk = at_risk - np.cumsum(out[:, ::-1], axis=1)[:, ::-1]
-    n_group = np.bincount(codes, weights=w, minlength=G)
+        e_nz = np.concatenate(e_parts)
+        c_nz = np.concatenate(c_parts)
+        w_nz = None if w is None else np.concatenate(w_parts)
 
     result = []
     for g, label in enumerate(labels):
+        if removed[g].sum() == 0:  # an unused category
+            continue
         present = removed[g] > 0
         events = ev[g][present].astype("float64")
-        if e is not None:
-            mask = codes == g
-            et, inv = np.unique(e[mask], return_inverse=True)
-            ec = np.bincount(inv, weights=None if w is None else w[mask], minlength=et.size).astype("float64")
-            late = float(ec[et > 0].sum())
-        else:
-            et, ec, late = np.empty(0), np.empty(0), 0.0
+        entries = entry_w = None
+        if e is not None and G == 1:
+            entries, entry_w = e_nz, w_nz
+        elif e is not None:
+            # selected per group only when at-risk counts are asked for
+            entries = _GroupSelection(e_nz, c_nz, g)
+            entry_w = None if w is None else _GroupSelection(w_nz, c_nz, g)
         result.append(GroupCounts(
             label=label, time=ut[present], at_risk=at_risk[g][present].astype("float64"), events=events,
-            censored=removed[g][present] - events.sum(axis=1), n=float(n_group[g]), n_late=late,
-            entry_time=et, entry_count=ec,
+            censored=removed[g][present] - events.sum(axis=1), n=float(n_group[g]), n_late=float(late[g]),
+            has_entry=e is not None, zero_entries=float(zero[g]), entries=entries, entry_weights=entry_w,
         ))
     return result
 

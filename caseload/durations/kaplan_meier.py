@@ -41,6 +41,9 @@ _TOL = 1e-8  # R's sqrt(.Machine$double.eps) for "S equals 0.5 exactly"
 def _event_codes(event_observed, n: int) -> np.ndarray:
     if event_observed is None:
         return np.zeros(n, dtype=np.int64)
+    arr = np.asarray(event_observed)
+    if arr.dtype == bool and arr.size == n:
+        return arr.ravel()  # True = exit (cause 0), False = censored
     ev = pd.Series(np.asarray(event_observed).ravel())
     if len(ev) != n:
         raise CaseloadError(f"'event_observed' has {len(ev)} values but there are {n} durations.",
@@ -61,7 +64,7 @@ def _event_codes(event_observed, n: int) -> np.ndarray:
             raise CaseloadError("'event_observed' must be boolean or 0/1.", column="event_observed",
                                 fix="For a cause label per row use AalenJohansen instead.")
         obs = num == 1.0
-    return np.where(obs, 0, -1).astype(np.int64)
+    return obs
 
 
 def loglog_interval(s: np.ndarray, var_log: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
@@ -157,6 +160,7 @@ class KaplanMeier:
         n = np.asarray(durations).size
         codes = _event_codes(event_observed, n)
         self._groups: list[GroupCounts] = aggregate(durations, codes, 1, entry=entry, by=by, weights=weights)
+        self._at_risk_cache = None
         self._z = float(stats.norm.ppf(1 - self.alpha / 2))
         self._level = f"{1 - self.alpha:g}"
         self._curves = {}
@@ -185,14 +189,23 @@ class KaplanMeier:
             ci[f"{label}_lower_{self._level}"] = lo[label]
             ci[f"{label}_upper_{self._level}"] = hi[label]
         self.confidence_interval_ = pd.DataFrame(ci, index=self.survival_function_.index)
-        self.at_risk_ = pd.DataFrame(
-            {g.label: g.at_risk_at(timeline) for g in self._groups}, index=self.survival_function_.index)
         self.n_ = pd.Series({g.label: g.n for g in self._groups}, name="n")
         self.events_ = pd.Series({g.label: float(g.events.sum()) for g in self._groups}, name="events")
         self.entered_late_ = pd.Series({g.label: g.n_late for g in self._groups}, name="entered_late")
         self.median_ = self._medians()
         self.fitted_at_ = datetime.now(UTC).replace(microsecond=0)
         return self
+
+    @property
+    def at_risk_(self) -> pd.DataFrame:
+        """Number at risk at each time of ``survival_function_`` (``entry < t <= duration``)."""
+        self._check()
+        if getattr(self, "_at_risk_cache", None) is None:
+            timeline = self.survival_function_.index.to_numpy()
+            # computed on first use: it sorts the entry times, which fitting avoids
+            self._at_risk_cache = pd.DataFrame({g.label: g.at_risk_at(timeline) for g in self._groups},
+                                               index=self.survival_function_.index)
+        return self._at_risk_cache
 
     def _check(self) -> None:
         if not hasattr(self, "_groups"):
