@@ -474,6 +474,14 @@ def test_forecast_tables_on_sample_extract():
     assert (fc["peildatum"] == cs.peildatum.date()).all()
     cand = tables["kandidaten"]
     assert cand["quarter"].tolist()[:4] == [1, 2, 3, 4]
+    # With the segmentation's output the candidates are per PMC (profile x market).
+    seg = cl.segment(cs, cfg)
+    by_pmc = forecast_tables(cs, cfg, current=seg.clients)["kandidaten"]
+    assert set(by_pmc["pmc"]) <= set(seg.clients["pmc"].astype(str))
+    first = by_pmc[by_pmc["quarter"] == 1]
+    n_now = seg.clients["segment"].isin(["A", "B", "C"]) & seg.clients["pmc"].notna()
+    assert (first[["A", "B", "C", "werk"]].sum().sum()
+            <= n_now.sum() + 1e-9)  # nobody appears from nowhere without inflow
     # Privacy: no client id in any forecast table.
     ids = set(cs.clients["client_id"].astype(str))
     for t in tables.values():

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from caseload.figures.style import PALETTE, SEGMENT_COLORS, finish, fmt_number, new_figure
-from caseload.schema import PROFILE
+from caseload.schema import MARKET, PROFILE
 
 __all__ = ["target_groups_figure", "sheltered_work_figure", "fan_chart_figure", "candidates_figure"]
 
@@ -176,15 +176,21 @@ def fan_chart_figure(history: pd.DataFrame, forecast: pd.DataFrame, unique_id: s
             label=_w("forecast", lang))
     ax.set_xlabel(_w("month", lang))
     ax.set_ylabel(ylabel or _w("caseload", lang))
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="best", framealpha=0.8)
     model = f"; {f['model'].iloc[0]}" if "model" in f.columns and len(f) else ""
     return finish(fig, title=title or f"{_w('fan_title', lang)}: {uid}", source=source,
                   peildatum=peildatum, method=_w("m_fan", lang) + model, lang=lang)
 
 
 def _pmc_label(pmc, lang: str) -> str:
+    """``"1"`` -> the profile's name; ``"1-logistiek"`` -> profile x market (segmentation's PMC code)."""
     s = str(pmc)
-    return PROFILE.label(s, lang) if s in PROFILE else s
+    if s in PROFILE:
+        return PROFILE.label(s, lang)
+    prof, _, market = s.partition("-")
+    if prof in PROFILE and market in MARKET:
+        return f"{PROFILE.label(prof, lang)} × {MARKET.label(market, lang)}"
+    return s
 
 
 def candidates_figure(projection: pd.DataFrame, *, level: int = 80, lang: str = "nl",

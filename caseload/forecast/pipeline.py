@@ -181,6 +181,8 @@ def project_candidates(current: pd.DataFrame, transitions: pd.DataFrame, quarter
     keys = ["municipality", "pmc"] if "municipality" in current.columns else ["pmc"]
 
     def counts(df: pd.DataFrame) -> pd.DataFrame:
+        # Plain strings: categorical keys (segmentation output) would add empty combinations.
+        df = df.astype({k: "string" for k in (*keys, "segment")})
         df = df[df["segment"].isin(GROUPS)]
         n = df["n"] if "n" in df.columns else pd.Series(1, index=df.index)
         c = df.assign(n=n).groupby([*keys, "segment"])["n"].sum().unstack("segment")

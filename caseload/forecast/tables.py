@@ -132,7 +132,8 @@ def current_candidates(assessments: pd.DataFrame, spells: pd.DataFrame, clients:
     return out[out["segment"].isin(GROUPS) & out["pmc"].notna()].reset_index(drop=True)
 
 
-def forecast_tables(caseload=None, config=None) -> dict[str, pd.DataFrame]:
+def forecast_tables(caseload=None, config=None, current: pd.DataFrame | None = None
+                    ) -> dict[str, pd.DataFrame]:
     """Every forecast table: new target groups, sheltered work, checks, caseload, candidates.
 
     Parameters
@@ -142,6 +143,10 @@ def forecast_tables(caseload=None, config=None) -> dict[str, pd.DataFrame]:
         bundled sources are made (published Stadskanaal/Veendam table, CBS series).
     config : Config or ForecastConfig, optional
         Settings of the ``[forecast]`` section; defaults when absent.
+    current : DataFrame, optional
+        The current caseload with ``segment``, ``pmc`` (and ``municipality``),
+        e.g. ``caseload.segment(cs).clients``. Default: the latest assessment's
+        ``segment_column`` and ``pmc_column`` of clients on benefit.
 
     Returns
     -------
@@ -213,11 +218,16 @@ def forecast_tables(caseload=None, config=None) -> dict[str, pd.DataFrame]:
         ass = caseload.assessments
         if len(ass) and cfg.segment_column in ass.columns and ass[cfg.segment_column].notna().any():
             P = transition_matrix(ass, caseload.spells, segment=cfg.segment_column, peildatum=peil)
-            cur = current_candidates(ass, caseload.spells, clients, peil, segment=cfg.segment_column,
-                                     pmc=cfg.pmc_column)
+            if current is not None:
+                keep = [c for c in ("segment", "pmc", "municipality") if c in current.columns]
+                cur = current.loc[current["segment"].isin(GROUPS), keep].dropna(subset=["pmc"])
+                cur = cur.astype({"segment": "string", "pmc": "string"})
+            else:
+                cur = current_candidates(ass, caseload.spells, clients, peil, segment=cfg.segment_column,
+                                         pmc=cfg.pmc_column)
             proj = project_candidates(cur, P, quarters=cfg.candidate_quarters, level=levels, start=peil)
             params = {"quarters": cfg.candidate_quarters, "segment_column": cfg.segment_column,
-                      "pmc_column": cfg.pmc_column,
+                      "pmc_column": "segmentatie (pmc)" if current is not None else cfg.pmc_column,
                       "transitions": P.round(4).to_dict(orient="index"),
                       "n_transitions": P.attrs["n_transitions"]}
             out["kandidaten"] = _stamp(proj, "Markov-keten per kwartaal over A, B, C, werk en overige "
