@@ -669,7 +669,8 @@ th,td{border:1px solid #ccc;padding:.25em .5em;vertical-align:top}th{background:
 td.num{text-align:right;font-variant-numeric:tabular-nums}td.x{color:#999}
 figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 .note{font-size:.8em;color:#555;margin:.2em 0}.wrap{overflow-x:auto}
-nav ul{columns:2;font-size:.9em}
+nav>ul{columns:2;font-size:.9em}nav>ul>li{break-inside:avoid;margin-bottom:.4em}
+nav ul ul{columns:1;padding-left:1.2em}
 """
 
 
