@@ -228,7 +228,7 @@ def synth_command(
     with console.status(f"Writing {layout} files to {out}..."):
         paths = write_extract(cl, out, layout=layout, bad_rows=spoil, random_state=seed,
                               formats=tuple(fmt))
-    table = Table(title=f"Written in {perf_counter() - t1:.1f} s")
+    table = Table(title=f"{out}: written in {perf_counter() - t1:.1f} s")
     table.add_column("file")
     table.add_column("rows", justify="right")
     table.add_column("MB", justify="right")
@@ -238,7 +238,7 @@ def synth_command(
                 rows = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b"")) - 1
         else:
             rows = -1
-        table.add_row(str(path), f"{rows:,}" if rows >= 0 else "", f"{path.stat().st_size / 1e6:.1f}")
+        table.add_row(path.name, f"{rows:,}" if rows >= 0 else "", f"{path.stat().st_size / 1e6:.1f}")
     console.print(table)
 
 
@@ -579,8 +579,14 @@ def forecast_command(
 
         with console.status("Reading the extract..."):
             cs = read_extract(list(files) if files else None, config=cfg)
+    current = None
+    if cs is not None and len(cs.assessments):
+        from caseload.segment import segment
+
+        with console.status("Segmenting the current caseload (group and PMC)..."):
+            current = segment(cs, cfg, lang=lang).clients
     with console.status("Fitting the forecasts..."):
-        tables = forecast_tables(cs, cfg)
+        tables = forecast_tables(cs, cfg, current=current)
     out_dir = out if out is not None else cfg.resolve(cfg.report.out_dir) / "forecast"
     written = _write_forecast_tables(tables, out_dir)
     if figures:
