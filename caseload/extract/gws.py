@@ -224,6 +224,13 @@ def _check_rows(g: GwsFile, peil_days: int, opts: LoadOptions):
              f"{MIN_AGE} to {MAX_AGE}.",
              "Correct the year of birth (or the peildatum if the extract is older than assumed).",
              detail=_lazy_int(age))
+    # nobody gets a benefit before the age of 15 (or before being born)
+    valid_ps = ps > INVALID
+    ps_year = np.where(valid_ps, ps, 0).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    age_then = ps_year - birth_year
+    chk.fail(np.isfinite(birth_year) & valid_ps & (age_then < MIN_AGE), "impossible_age", H("birth_year"),
+             "birth year {value} gives an age of {detail} at the start of this period; expected at least "
+             f"{MIN_AGE}.", "Correct the year of birth or the period dates.", detail=_lazy_int(age_then))
 
     # codes
     mapped: dict[str, tuple[np.ndarray, np.ndarray]] = {}

@@ -21,7 +21,7 @@ REASONS: dict[str, str] = {
     "bad_date": "A date cannot be read.",
     "end_before_start": "An end date lies before its start date.",
     "bad_number": "A number cannot be read.",
-    "impossible_age": "The birth year gives an age outside 15-110 at the peildatum.",
+    "impossible_age": "The birth year gives an age outside 15-110 at the peildatum, or under 15 at a period start.",
     "unknown_code": "A code or text is not in the code list.",
     "exact_duplicate": "A second copy of an identical row.",
     "conflicting_duplicate": "Rows with the same key but different values.",
