@@ -90,8 +90,8 @@ def as_float_array(values, name: str) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise CaseloadError(f"'{name}' must be numeric.", column=name,
                             fix=f"Convert '{name}' to numbers (days or years) first.") from exc
-    # NaN and inf propagate into the sum: one reduction instead of a mask over all rows
-    if arr.size and not np.isfinite(arr.sum()):
+    # NaN propagates into min and max, inf shows in them: no mask over all rows
+    if arr.size and not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
         bad = ~np.isfinite(arr)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -137,41 +137,42 @@ def group_codes(by, n: int) -> tuple[np.ndarray, list]:
 _CHUNK = 1 << 19  # rows per pass: temporaries stay small and are reused, not page-faulted anew
 
 
-def _time_index(duration: np.ndarray):
-    """The distinct durations ``ut`` and two maps: row durations -> index in ``ut``, and any
-    values -> index of the last distinct time <= value (-1 when none)."""
+class _NotWhole(Exception):
+    """Raised inside the counting pass when a duration is not a whole number."""
+
+
+_DENSE_BINS = 1 << 21  # largest (groups x times x outcomes) table counted directly
+
+
+def _time_index(duration: np.ndarray, dense_ok: bool = True):
+    """The candidate times ``ut`` and two maps: row durations -> index in ``ut``, and any
+    values -> index of the last time in ``ut`` <= value (-1 when none).
+
+    Whole-number durations (days, months) index a table of every value 0..max
+    directly: no sort and no separate pass (times without rows are dropped
+    after counting). Other durations are sorted (``np.unique``).
+    """
     lo, hi = duration.min(), duration.max()
-    if lo >= 0 and hi <= _DENSE_RANGE:
-        hist = np.zeros(int(hi) + 1, dtype=np.int64)
-        whole = True
-        # the integer durations are kept (int32: half the memory) for the counting pass
-        ints = np.empty(duration.size, dtype=np.int32 if hi < 2**31 else np.int64)
-        for s in range(0, duration.size, _CHUNK):
-            d = duration[s:s + _CHUNK]
+    if dense_ok and lo >= 0 and hi <= _DENSE_RANGE:
+        hi_int = int(hi)
+        ut = np.arange(hi_int + 1, dtype="float64")
+
+        def index_of(d, sl, scale=1):
             as_int = d.astype(np.int64)
             if not (as_int == d).all():
-                whole = False
-                break
-            hist += np.bincount(as_int, minlength=hist.size)
-            ints[s:s + _CHUNK] = as_int
-        if whole:
-            # whole numbers (days, months): a histogram replaces the sort
-            present = hist > 0
-            pos = np.cumsum(present) - 1  # index among the distinct times, for 0, 1, ..., hi
-            ut = np.flatnonzero(present).astype("float64")
+                raise _NotWhole
+            if scale != 1:
+                as_int *= scale
+            return as_int
 
-            def index_of(d, sl, scale=1):
-                table = pos if scale == 1 else pos * scale
-                return table[ints[sl]]
+        def last_at_or_before(values):
+            v = np.asarray(values, dtype="float64")
+            k = np.minimum(v, hi_int).astype(np.int64)  # entries lie below their duration, so <= hi
+            if v.size and v.min() >= 0:  # the usual case: truncation times are not negative
+                return k
+            return np.where(v >= 0, k, -1)
 
-            def last_at_or_before(values):
-                v = np.asarray(values, dtype="float64")
-                if v.size and v.min() >= 0:  # the usual case: truncation times are not negative
-                    return pos[np.minimum(v, hi).astype(np.int64)]  # entries lie below their duration
-                k = np.minimum(v, hi).astype(np.int64)
-                return np.where(v >= 0, pos[np.maximum(k, 0)], -1)
-
-            return ut, index_of, last_at_or_before
+        return ut, index_of, last_at_or_before
     ut = np.unique(duration)
     return (ut, lambda d, sl, scale=1: np.searchsorted(ut, d, side="left") * scale,
             lambda values: np.searchsorted(ut, values, side="right") - 1)
@@ -219,7 +220,19 @@ def aggregate(duration, cause_code, n_causes: int, entry=None, by=None, weights=
     codes, labels = group_codes(by, n)
     G = len(labels)
 
-    ut, index_of, last_at_or_before = _time_index(duration)
+    K1 = n_causes + 1
+    # a direct table pays off while it is not larger than the data (else sorting is cheaper)
+    dense_ok = G * (float(duration.max()) + 1) * K1 <= min(_DENSE_BINS, max(n, 1 << 16))
+    try:
+        return _count(duration, cause_code, n_causes, e, codes, labels, w, dense_ok)
+    except _NotWhole:
+        return _count(duration, cause_code, n_causes, e, codes, labels, w, False)
+
+
+def _count(duration, cause_code, n_causes, e, codes, labels, w, dense_ok) -> list[GroupCounts]:
+    n = duration.size
+    G = len(labels)
+    ut, index_of, last_at_or_before = _time_index(duration, dense_ok)
     T = ut.size
     # one integer per (group, time, outcome) and a single bincount: outcome 0 = censored,
     # 1..K = cause (a boolean event column is outcome 0/1 as it stands)
@@ -229,12 +242,16 @@ def aggregate(duration, cause_code, n_causes: int, entry=None, by=None, weights=
     late = np.zeros(G)
     nonzero_n = np.zeros(G)
     e_parts, c_parts, w_parts = [], [], []
+    buf = np.empty(min(n, _CHUNK), dtype=np.int64)
     for s in range(0, n, _CHUNK):
         sl = slice(s, s + _CHUNK)
         d = duration[sl]
         cell = index_of(d, sl, K1)  # = time index * K1
         if G > 1:
-            cell += codes[sl].astype(np.int64, copy=False) * (T * K1)
+            # widen the small group codes and scale them in one ufunc pass into a reused buffer
+            part = buf[:cell.size]
+            np.multiply(codes[sl], T * K1, out=part, dtype=np.int64, casting="unsafe")
+            cell += part
         oc = cause_code[sl]
         cell += oc if oc.dtype == bool else oc.astype(np.int64) + 1
         wc = None if w is None else w[sl]
