@@ -210,18 +210,23 @@ def override_rates(clients: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _assign_market(clients: pd.DataFrame, markets: dict, lang: str) -> pd.DataFrame:
-    prof = clients["profile"].astype("object")
-    primary = {k: v[0] for k, v in markets.items()}
-    market = prof.map(primary)
-    out = pd.DataFrame(index=clients.index)
-    out["market"] = pd.Categorical(market, categories=MARKET.codes)
-    pmc = prof.astype("string") + "-" + market.astype("string")
-    out["pmc"] = pmc.astype("category")
-    label = (clients["profile_label"].astype("string") + " × "
-             + market.map(lambda m: MARKET.label(m, lang) if pd.notna(m) else pd.NA).astype("string"))
-    out["pmc_label"] = label.astype("category")
-    return out
+def _assign_market(profiles: pd.DataFrame, markets: dict, lang: str) -> pd.DataFrame:
+    """Primary market, PMC code and label per client, looked up per profile (six values)."""
+    prof = profiles["profile"]
+    cats = list(prof.cat.categories)
+    codes = prof.cat.codes.to_numpy()
+    market = [markets[p][0] if p in markets else None for p in cats]
+    pmc = [f"{p}-{m}" if m else None for p, m in zip(cats, market, strict=True)]
+    label = [f"{PROFILE.label(p, lang)} × {MARKET.label(m, lang)}" if m else None
+             for p, m in zip(cats, market, strict=True)]
+
+    def cat(values: list) -> pd.Categorical:
+        # Profiles without a market link get a missing PMC.
+        valid = [v for v in dict.fromkeys(values) if v is not None]
+        lookup = np.array([valid.index(v) if v is not None else -1 for v in values] + [-1])
+        return pd.Categorical.from_codes(lookup[np.where(codes < 0, len(values), codes)], categories=valid)
+
+    return pd.DataFrame({"market": cat(market), "pmc": cat(pmc), "pmc_label": cat(label)}, index=profiles.index)
 
 
 def pmc_table(clients: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:

@@ -250,30 +250,80 @@ def client_frame(caseload: Caseload, only_open: bool = True) -> pd.DataFrame:
         columns.
     """
     peil = _peildatum(caseload)
-    clients = _client_columns(caseload.clients)
+    clients = caseload.clients
+    if not clients["client_id"].is_unique:
+        clients = clients.drop_duplicates("client_id")
+    # Work on integer positions instead of merging on string ids and filtering whole
+    # tables: at 500,000 clients string merges and frame copies cost seconds.
+    key = pd.Index(clients["client_id"])
     s = caseload.spells
-    open_spells = s[(s["start_date"] <= peil) & (s["end_date"].isna() | (s["end_date"] >= peil))]
-    open_spells = open_spells.sort_values("start_date").drop_duplicates("client_id", keep="last")
-    if only_open and len(s):
-        clients = clients[clients["client_id"].isin(open_spells["client_id"])]
+    is_open = ((s["start_date"] <= peil) & (s["end_date"].isna() | (s["end_date"] >= peil))).to_numpy()
+    spell_row = _last_per_client(key.get_indexer(s["client_id"]), is_open, s["start_date"].to_numpy(),
+                                 len(key))
+    keep = spell_row >= 0 if (only_open and len(s)) else np.ones(len(key), dtype=bool)
     a = caseload.assessments
-    a = a[a["assessed_on"] <= peil]
-    # Latest assessment per client: sort once, keep last; O(n log n), no groupby-apply.
-    latest = a.sort_values(["client_id", "assessed_on"]).drop_duplicates("client_id", keep="last")
-    latest = latest.drop(columns=[c for c in ("peildatum", "municipality") if c in latest])
-    f = clients.merge(latest, on="client_id", how="left")
-    f["has_assessment"] = f["assessed_on"].notna()
-    spell_cols = ["client_id", "start_date", *[c for c in ("household", "dossier_id") if c in open_spells]]
-    if "household" in open_spells:
-        f = f.rename(columns={"household": "_household_client"})
-    f = f.merge(open_spells[spell_cols], on="client_id", how="left")
-    if "_household_client" in f:
-        f["household"] = f["household"].fillna(f.pop("_household_client"))
-    f["age"] = float(peil.year) - f["birth_year"].astype("float64")
-    f["duration_months"] = (peil - f["start_date"]).dt.days / 30.4375
-    f = f.drop(columns=["start_date"])
-    f = _add_partner(f, caseload, pd.Series(peil, index=f.index))
-    return f.reset_index(drop=True)
+    a_row = _last_per_client(key.get_indexer(a["client_id"]), (a["assessed_on"] <= peil).to_numpy(),
+                             a["assessed_on"].to_numpy(), len(key))
+    spell_row, a_row = spell_row[keep], a_row[keep]
+    sel = np.flatnonzero(keep)
+
+    cols: dict[str, object] = {}
+    for c in _client_columns(clients.iloc[:0]).columns:
+        cols[c] = clients[c].array.take(sel)
+    for c in a.columns:
+        if c not in ("client_id", "peildatum", "municipality"):
+            cols[c] = _take(a[c], a_row).array
+    if "household" in s:
+        hh = _take(s["household"], spell_row)
+        cols["household"] = (hh.fillna(pd.Series(cols["household"])) if "household" in cols else hh).array
+    cols["has_assessment"] = a_row >= 0
+    start = _take(s["start_date"], spell_row)
+    cols["age"] = float(peil.year) - pd.to_numeric(pd.Series(cols["birth_year"]), errors="coerce").to_numpy(
+        "float64", na_value=np.nan)
+    cols["duration_months"] = (peil - start).dt.days.to_numpy() / 30.4375
+    # Partner: another client on the dossier of the open spell, and their latest assessment.
+    n = len(sel)
+    partner = np.full(n, -1, dtype="int64")
+    if "dossier_id" in s and s["dossier_id"].notna().any():
+        codes, _ = pd.factorize(_take(s["dossier_id"], spell_row), use_na_sentinel=True)
+        order = np.argsort(codes, kind="stable")
+        c_sorted = codes[order]
+        same = c_sorted[1:] == c_sorted[:-1]
+        same_next = np.r_[same, False] & (c_sorted >= 0)
+        same_prev = np.r_[False, same]
+        first = np.flatnonzero(same_next & ~same_prev)  # the first two members are partners
+        partner[order[first]] = order[first + 1]
+        partner[order[first + 1]] = order[first]
+    has_p = partner >= 0
+    p_row = np.where(has_p, a_row[np.maximum(partner, 0)], -1)
+    cols["partner"] = has_p
+    cols["partner_ladder_step"] = pd.to_numeric(_take(a["ladder_step"], p_row), errors="coerce").to_numpy(
+        "float64", na_value=np.nan)
+    cols["partner_werkfit"] = (_take(a["werkfit"], p_row).astype("boolean").fillna(False).to_numpy(bool)
+                               if "werkfit" in a else np.zeros(n, dtype=bool))
+    return pd.DataFrame(cols)
+
+
+def _last_per_client(pos: np.ndarray, valid: np.ndarray, when: np.ndarray, n: int) -> np.ndarray:
+    """Row number of the latest valid row per client position (-1: none)."""
+    rows = np.flatnonzero(valid & (pos >= 0))
+    p = pos[rows]
+    order = np.lexsort((when[rows], p))
+    p_sorted = p[order]
+    last = np.r_[p_sorted[1:] != p_sorted[:-1], True] if len(order) else np.array([], dtype=bool)
+    out = np.full(n, -1, dtype="int64")
+    out[p_sorted[last]] = rows[order[last]]
+    return out
+
+
+def _take(col: pd.Series, rows: np.ndarray) -> pd.Series:
+    """``col`` at positions ``rows``; -1 gives a missing value of the column's type."""
+    from pandas.api.extensions import ExtensionDtype, take
+
+    arr = col.array if isinstance(col.dtype, ExtensionDtype) else col.to_numpy()
+    if arr.dtype == bool:
+        arr = pd.array(arr, dtype="boolean")
+    return pd.Series(take(arr, rows, allow_fill=True), copy=False)
 
 
 def time_split(frame: pd.DataFrame, split_date=None, test_fraction: float = 0.25):
