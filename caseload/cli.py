@@ -695,8 +695,10 @@ def durations_command(
     with console.status(f"Writing {out_dir}..."):
         report = write_report(pub, out_dir)
 
+    nl = lang == "nl"
     el = res.tables["elapsed_table"]
-    table = Table(title=f"Verstreken duur van het bestand (peildatum {res.peildatum:%d-%m-%Y})")
+    table = Table(title=(f"Verstreken duur van het bestand (peildatum {res.peildatum:%d-%m-%Y})" if nl else
+                         f"Elapsed duration of the stock (reference date {res.peildatum:%d-%m-%Y})"))
     for col in el.columns:
         table.add_column(str(col), justify="left" if col == el.columns[0] else "right")
     small = cfg.privacy.min_cell
@@ -706,23 +708,29 @@ def durations_command(
                       f"< {small}" if hide else f"{r[3]:,}")
     console.print(table)
     lvl = f"{1 - cfg.durations.alpha:g}"
-    s = res.km.summary.join(res.km.restricted_mean(cfg.durations.horizon_years *
-                                                    {"years": 1, "months": 12, "days": 365.25}[res.time_unit]),
-                            rsuffix="_rmst")
-    unit = {"years": "jaren", "months": "maanden", "days": "dagen"}[res.time_unit]
-    km_table = Table(title=f"Kaplan-Meier per leeftijdsklasse bij instroom (duur in {unit}; "
-                           f"late instap vanaf {res.window_start:%d-%m-%Y})" if res.window_start is not None
-                     else f"Kaplan-Meier per leeftijdsklasse bij instroom (duur in {unit})")
-    for col, just in (("groep", "left"), ("n", "right"), ("uitstroom", "right"), ("mediaan", "right"),
-                      (f"{float(lvl):.0%}-interval", "right"), ("beperkt gemiddelde", "right")):
-        km_table.add_column(col, justify=just)
+    per_year = {"years": 1, "months": 12, "days": 365.25}[res.time_unit]
+    s = res.km.summary.join(res.km.restricted_mean(cfg.durations.horizon_years * per_year), rsuffix="_rmst")
+    unit = {"years": "jaren", "months": "maanden", "days": "dagen"}[res.time_unit] if nl else res.time_unit
+    title = (f"Kaplan-Meier per leeftijdsklasse bij instroom (duur in {unit}" if nl else
+             f"Kaplan-Meier by age band at inflow (duration in {unit}")
+    if res.window_start is not None:
+        title += (f"; late instap vanaf {res.window_start:%d-%m-%Y})" if nl else
+                  f"; delayed entry from {res.window_start:%d-%m-%Y})")
+    else:
+        title += ")"
+    km_table = Table(title=title)
+    heads = (("groep", "n", "uitstroom", "mediaan", "interval", "beperkt gemiddelde") if nl else
+             ("group", "n", "exits", "median", "interval", "restricted mean"))
+    for i, col in enumerate(heads):
+        km_table.add_column(f"{float(lvl):.0%}-{col}" if col == "interval" else col,
+                            justify="left" if i == 0 else "right")
     for label, r in s.iterrows():
         if r["n"] < small:
             km_table.add_row(str(label), f"< {small}", "x", "x", "x", "x")
             continue
         km_table.add_row(str(label), f"{r['n']:,.0f}", f"{r['events']:,.0f}", f"{r['median']:.2f}",
                          f"{r[f'lower_{lvl}']:.2f} - {r[f'upper_{lvl}']:.2f}",
-                         f"{r['rmst']:.2f} (tot {r['horizon']:g})")
+                         f"{r['rmst']:.2f} ({'tot' if nl else 'to'} {r['horizon']:g})")
     console.print(km_table)
     for note in res.notes:
         console.print(f"[yellow]Note:[/] {note}", highlight=False)

@@ -384,3 +384,91 @@ def test_cox_with_late_entry_and_strata_recovers_truth():
     assert abs(res.summary.loc["x", "coef"] - 0.6) < 3 * res.summary.loc["x", "std_err"]
     with pytest.raises(CaseloadError, match="one value only"):
         cox_regression(df.assign(k=1.0), "t", "e", ["k"])
+
+
+# ---------------------------------------------------------------- report, figures, CLI
+
+
+@pytest.fixture(scope="module")
+def synth_caseload():
+    from caseload.synth import generate
+
+    return generate(n_clients=800, random_state=5)
+
+
+def test_analyse_durations_tables_agree_with_estimators(synth_caseload):
+    from caseload.durations import analyse_durations, observation_start
+
+    c = synth_caseload
+    res = analyse_durations(c.spells, c.clients, c.peildatum)
+    assert res.window_start == observation_start(c.spells)
+    assert {"elapsed_table", "km_summary", "km_curve", "cumulative_incidence", "cox",
+            "cohort_inflow_year", "cohort_age_class_sex"} <= set(res.tables)
+    # KM and Aalen-Johansen fitted on the same risk sets: all-cause survival agrees
+    t = np.array([0.5, 1.0, 3.0])
+    assert_allclose(res.aj.survival_at(t).to_numpy(), res.km.predict(t).to_numpy(), atol=1e-12)
+    curve = res.tables["km_curve"]
+    assert set(curve["time"]) == set(np.arange(0.0, 10.5, 1.0))
+    cohorts = res.tables["cohort_inflow_reason"]
+    assert cohorts.loc[cohorts["n"] < 5, "share_active"].isna().all()
+    # no identifiers in any published table
+    from caseload.privacy import published_table_guard
+
+    for name, table in res.tables.items():
+        published_table_guard(table, name)
+
+
+def test_figures_return_figures_with_labels(synth_caseload):
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from caseload.durations import (
+        AalenJohansen,
+        cohort_curves,
+        elapsed_duration_table,
+        spell_durations,
+    )
+    from caseload.figures.durations import (
+        cohort_figure,
+        cumulative_incidence_figure,
+        elapsed_table_figure,
+        km_figure,
+    )
+
+    c = synth_caseload
+    d = spell_durations(c.spells, c.clients, c.peildatum, window_start="2008-01-01").dropna(subset=["age_band"])
+    km = KaplanMeier().fit(d["duration_years"], d["exited"], entry=d["entry_years"], by=d["age_band"])
+    fig = km_figure(km, peildatum=c.peildatum, source="synthetisch", max_time=8)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert isinstance(fig, Figure) and "Aantal at risk" in texts
+    assert fig.axes[0].get_ylabel() == "Aandeel nog in de uitkering"
+    aj = AalenJohansen().fit(d["duration_years"], d["event"], entry=d["entry_years"], by=d["age_band"])
+    fig2 = cumulative_incidence_figure(aj, lang="en")
+    assert [a.get_title() for a in fig2.axes] == ["Work", "Other exits"]
+    fig3 = cohort_figure(cohort_curves(c.spells, c.clients, c.peildatum, window_start="2008-01-01"))
+    assert fig3.axes[0].get_ylabel() == "Aandeel nog actief"
+    fig4 = elapsed_table_figure(elapsed_duration_table(c.spells, c.clients, c.peildatum, lang="en"), lang="en")
+    assert [t.get_text() for t in fig4.axes[0].get_xticklabels()] == ["15-26 years", "27-44 years", "45-64 years"]
+    for f in (fig, fig2, fig3, fig4):
+        plt.close(f)
+
+
+@pytest.mark.slow
+def test_cli_durations_writes_tables_and_figures(tmp_path):
+    from typer.testing import CliRunner
+
+    from caseload.cli import app
+    from caseload.synth import generate, write_extract
+
+    paths = write_extract(generate(n_clients=300, random_state=2), tmp_path / "extract", layout="gws")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["durations", *map(str, paths.values()), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Kaplan-Meier" in result.output
+    for name in ("duur_losser_tabel", "duur_kaplan_meier", "duur_uitstroom_werk", "duur_cox",
+                 "duur_cohort_inflow_year"):
+        assert (out / "tables" / f"{name}.csv").is_file()
+    for name in ("duur_losser_figuur", "duur_kaplan_meier", "duur_uitstroom_werk"):
+        assert (out / "figures" / f"{name}.png").is_file()
+    bad = CliRunner().invoke(app, ["durations", str(tmp_path / "missing.csv"), "--out", str(out)])
+    assert bad.exit_code == 2
