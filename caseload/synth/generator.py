@@ -32,7 +32,7 @@ SEGMENT_CUTOFFS = (0.66, 0.25)
 """AMS-style cut-offs on ``true_p_work_6m``: A at or above 0.66, C below 0.25."""
 
 CASEWORKER_NOISE = 2.5
-CASEWORKER_OPTIMISM = 0.5
+CASEWORKER_OPTIMISM = 0.9
 """Standard deviation of the caseworker's error on the logit of the work chance,
 and its mean (caseworkers are a little optimistic); together they give a Cohen's
 kappa of about 0.5 between caseworker and true segment."""
@@ -519,7 +519,7 @@ def _activities(rng, assess: pd.DataFrame, spells: pd.DataFrame, persons: pd.Dat
                 clock, peil: pd.Timestamp, st: pd.Timestamp) -> pd.DataFrame:
     """Activities consistent with the spells.
 
-    * Placements: about 55% of exits to work come with an activity that ends on the
+    * Placements: about 55% of exits to work (90% for the new target group) come with an activity that ends on the
       exit date with a work outcome (``beschut_werk`` mostly for the new target
       group, ``banenafspraak`` for others with a work limitation, otherwise
       ``regulier_werk``) and a sector linked to the client's profile.
@@ -530,15 +530,16 @@ def _activities(rng, assess: pd.DataFrame, spells: pd.DataFrame, persons: pd.Dat
     day = pd.Timedelta(days=1)
     # -- placements
     sp = spells[spells["end_reason"].isin(["werk", "werk_deels"])]
-    sp = sp[rng.random(len(sp)) < 0.55]
     pers = persons.set_index("_pid")
+    ntg_all = pers["new_target_group"].loc[sp["_pid"]].to_numpy()
+    sp = sp[rng.random(len(sp)) < np.where(ntg_all, 0.9, 0.55)]
     ntg = pers["new_target_group"].loc[sp["_pid"]].to_numpy()
     wl = pers["work_limitation"].loc[sp["_pid"]].to_numpy()
     n = len(sp)
     instr = _pick(rng, {"sollicitatietraining": 0.3, "jobcoach": 0.2, "wep": 0.2,
                         "leerlijn": 0.15, "werkfit": 0.15}, n)
     instr = np.where(wl, _pick(rng, {"lks": 0.5, "jobcoach": 0.5}, n), instr)
-    instr = np.where(ntg, _pick(rng, {"beschut_werk": 0.6, "lks": 0.25, "jobcoach": 0.15}, n), instr)
+    instr = np.where(ntg, _pick(rng, {"beschut_werk": 0.7, "lks": 0.2, "jobcoach": 0.1}, n), instr)
     outcome = np.where(instr == "beschut_werk", "beschut_werk",
                        np.where(wl, "banenafspraak", "regulier_werk")).astype(object)
     lo = np.array([INSTRUMENT_MONTHS[i][0] for i in instr])
@@ -597,7 +598,9 @@ def _activities(rng, assess: pd.DataFrame, spells: pd.DataFrame, persons: pd.Dat
     outcome[study] = "opleiding"
     other = ends_inside & ~work & ~study & (s_end < end)
     outcome[other] = "uitval"
-    end = np.where(ends_inside & (work | study | other), np.minimum(s_end, end), end)
+    end = np.where(ends_inside & (study | other), np.minimum(s_end, end), end)
+    # a placement ends the activity on the day the benefit ends
+    end = np.where(work, s_end, end)
     running = end > np.datetime64(peil)
     outcome[running] = "lopend"
     end = np.where(running, np.datetime64("NaT"), end)

@@ -66,12 +66,13 @@ WORK_BY_YEAR = {2009: 0.8, 2010: 0.8, 2011: 0.8, 2012: 0.75, 2013: 0.75, 2014: 0
 STATUSHOUDER_BY_YEAR = {2014: 0.06, 2015: 0.14, 2016: 0.22, 2017: 0.16, 2018: 0.10,
                         2019: 0.08, 2020: 0.07, 2021: 0.08, 2022: 0.10, 2023: 0.12,
                         2024: 0.12, 2025: 0.11}
-# Share of new target group (former Wajong/Wsw) in the inflow of under-30s from 2015.
-NEW_TARGET_GROUP_BY_YEAR = {2015: 0.09, 2016: 0.11, 2017: 0.12, 2018: 0.13, 2019: 0.14,
-                            2020: 0.15, 2021: 0.16, 2022: 0.16, 2023: 0.17, 2024: 0.17,
-                            2025: 0.18}
+# Share of new target group (former Wajong/Wsw) in the inflow of under-30s from 2015
+# (a quarter of that at older ages: the former Wsw part).
+NEW_TARGET_GROUP_BY_YEAR = {2015: 0.075, 2016: 0.09, 2017: 0.1, 2018: 0.105, 2019: 0.11,
+                            2020: 0.12, 2021: 0.13, 2022: 0.135, 2023: 0.135, 2024: 0.14,
+                            2025: 0.15}
 
-JOB_READY_BY_AGE = (0.55, 0.52, 0.42, 0.15)
+JOB_READY_BY_AGE = (0.6, 0.57, 0.46, 0.18)
 """Share of job-ready people in the inflow at ages 18, 27, 45 and 64 (interpolated)."""
 
 WORK_BASE = -3.45
@@ -80,7 +81,7 @@ LADDER_EFFECT = np.array([0.0, -4.4, -3.6, -2.8, -2.1, 2.0, 2.4])  # index = ste
 WORK_COEF = {
     "werkfit": 0.8, "barrier_language": -0.6, "barrier_debts": -0.35, "barrier_care": -0.3,
     "barrier_health": -0.8, "barrier_childcare": -0.45, "competence_mean": 0.45,
-    "competence_drive": 0.3, "edu_middel": 0.15, "edu_hoog": 0.35, "new_target_group": -0.6,
+    "competence_drive": 0.3, "edu_middel": 0.15, "edu_hoog": 0.35, "new_target_group": 3.0,
 }
 WORK_PARTIAL_SHARE = 0.25
 """Share of exits to work that are partial (``werk_deels``)."""
@@ -146,14 +147,16 @@ def _draw_households(rng, m: int, clock: _Clock, weights: np.ndarray) -> dict:
     muni = rng.choice(len(weights), size=m, p=weights)
 
     # age at first inflow: young people enter often, leave fast
-    band = rng.choice(3, size=m, p=[0.25, 0.48, 0.27])
+    band = rng.choice(3, size=m, p=[0.27, 0.47, 0.26])
     lo = np.array([18.0, 27.0, 45.0])[band]
     hi = np.array([27.0, 45.0, 63.0])[band]
     age0 = lo + (hi - lo) * rng.random(m)
 
     statushouder = rng.random(m) < _year_lookup(STATUSHOUDER_BY_YEAR, 0.0, year0)
-    ntg = (rng.random(m) < _year_lookup(NEW_TARGET_GROUP_BY_YEAR, 0.0, year0)) & (age0 < 30) & ~statushouder
-    age0 = np.where(ntg, 18 + 4 * rng.random(m), age0)
+    # new target group: former Wajong (school leavers) and former Wsw (any age)
+    p_ntg = _year_lookup(NEW_TARGET_GROUP_BY_YEAR, 0.0, year0) * np.where(age0 < 30, 1.0, 0.25)
+    ntg = (rng.random(m) < p_ntg) & ~statushouder
+    age0 = np.where(ntg & (age0 < 30), 18 + 4 * rng.random(m), age0)
     age0 = np.where(statushouder, 20 + 30 * rng.beta(1.5, 2.5, m), age0)
 
     r = rng.random(m)
@@ -262,6 +265,29 @@ def _evolve(rng, p: dict, idx: np.ndarray, age: np.ndarray, state: dict) -> None
     state["drift"][idx] += rng.normal(0.02, 0.08, (n, 1))
 
 
+def _share_household_features(rng, hh_idx: np.ndarray, partner: np.ndarray, state: dict,
+                              intake: bool) -> None:
+    """Partners resemble each other: debts and childcare are the household's, and at
+    intake most partners are about as close to work as the applicant.
+
+    This keeps a couple's joint work hazard (the sum of both partners' hazards)
+    predictable from either partner's own assessment."""
+    has = partner[hh_idx] >= 0
+    main = hh_idx[has]
+    part = partner[main]
+    b = state["barriers"]
+    b[part, 1] = b[main, 1]
+    b[part, 4] = b[main, 4]
+    if intake:
+        copy = rng.random(len(main)) < 0.8
+        state["ladder"][part[copy]] = state["ladder"][main[copy]]
+        state["werkfit"][part[copy]] = state["werkfit"][main[copy]]
+    else:
+        # a step up of the applicant often goes with one of the partner (joint trajectory)
+        follow = (state["ladder"][main] > state["ladder"][part]) & (rng.random(len(main)) < 0.5)
+        state["ladder"][part[follow]] = state["ladder"][main[follow]]
+
+
 def _competences(rng, p: dict, idx: np.ndarray, state: dict) -> np.ndarray:
     """Observed competence scores: true level + slow drift + measurement noise."""
     obs = p["comp"][idx] + state["drift"][idx] + rng.normal(0, 0.25, (len(idx), len(_COMP)))
@@ -310,7 +336,7 @@ def _other_hazards(p: dict, idx: np.ndarray, age: np.ndarray, household: np.ndar
     h[:, 6] += 0.022 * near
     h[:, 7] += 0.015 * near
     # the new target group stays long: few alternatives to the municipality's support
-    h *= np.where(p["ntg"][idx], 0.7, 1.0)[:, None]
+    h *= np.where(p["ntg"][idx], 0.6, 1.0)[:, None]
     return h
 
 
@@ -384,6 +410,7 @@ def simulate(rng, m: int, clock: _Clock, weights: np.ndarray, disparity_mask_fn=
             pers = np.concatenate([ent, partner[ent][partner[ent] >= 0]])
             age = (t_assess[p["hh"][pers]] - p["birth_t"][pers]) / 12
             _intake(rng, p, pers, age, hh["household"][p["hh"][pers]], first[p["hh"][pers]], state)
+            _share_household_features(rng, ent, partner, state, intake=True)
             first[ent] = False
         act = np.flatnonzero(mode == 1)
         if len(act) == 0:
@@ -469,6 +496,7 @@ def simulate(rng, m: int, clock: _Clock, weights: np.ndarray, disparity_mask_fn=
             pers_go = np.concatenate([go, partner[go][partner[go] >= 0]])
             age_go = (t_assess[p["hh"][pers_go]] - p["birth_t"][pers_go]) / 12
             _evolve(rng, p, pers_go, age_go, state)
+            _share_household_features(rng, go, partner, state, intake=False)
 
     spell_arr = {k: np.concatenate(v) if v else np.array([]) for k, v in spells.items()}
     rec_arr = {k: np.concatenate(v) if v else np.array([]) for k, v in rec.items()}
