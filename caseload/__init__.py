@@ -36,7 +36,17 @@ from caseload.schema import (
     SPELLS,
     Caseload,
 )
-from caseload.durations import AalenJohansen, KaplanMeier
+from caseload.durations import (
+    AalenJohansen,
+    KaplanMeier,
+    analyse_durations,
+    cohort_curves,
+    cox_regression,
+    elapsed_duration_table,
+    observation_start,
+    spell_durations,
+)
+from caseload.flows import monthly_flows, stock_at
 from caseload.kpi import (
     benchmark_municipality,
     durability,
@@ -98,6 +108,14 @@ __all__ = [
     "MAPPINGS",
     "KaplanMeier",
     "AalenJohansen",
+    "analyse_durations",
+    "cohort_curves",
+    "cox_regression",
+    "elapsed_duration_table",
+    "observation_start",
+    "spell_durations",
+    "monthly_flows",
+    "stock_at",
     "select_cohort",
     "outflow_to_work",
     "durability",
