@@ -235,12 +235,20 @@ def pmc_table(clients: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
     Clients without assessment count under segment "geen diagnose", clients
     without competence scores under profile "onbekend".
     """
-    seg = clients["segment"].astype("object").fillna(_NO_DIAGNOSIS[lang])
-    prof = clients["profile"].astype("object").fillna(_UNKNOWN[lang])
-    market = clients["market"].astype("object").fillna(_UNKNOWN[lang])
-    key = pd.DataFrame({"municipality": clients["municipality"].astype("object"), "segment": seg,
-                        "profile": prof, "market": market})
-    t = key.groupby(list(key.columns), sort=True).size().rename("n").reset_index()
+    def filled(col: str, missing: str) -> pd.Categorical:
+        # Categorical codes: a groupby on 500,000 strings would cost more than the rest.
+        c = pd.Categorical(clients[col])
+        if c.isna().any():
+            c = c.add_categories([missing]).fillna(missing)
+        return c
+
+    key = pd.DataFrame({"municipality": pd.Categorical(clients["municipality"]),
+                        "segment": filled("segment", _NO_DIAGNOSIS[lang]),
+                        "profile": filled("profile", _UNKNOWN[lang]),
+                        "market": filled("market", _UNKNOWN[lang])})
+    t = key.groupby(list(key.columns), sort=True, observed=True).size().rename("n").reset_index()
+    for c in key.columns:
+        t[c] = t[c].astype("object")
     t["profile_label"] = t["profile"].map(lambda p: PROFILE.label(p, lang) if p in PROFILE else p)
     t["market_label"] = t["market"].map(lambda m: MARKET.label(m, lang) if m in MARKET else m)
     return t[["municipality", "segment", "profile", "profile_label", "market", "market_label", "n"]]
@@ -248,9 +256,10 @@ def pmc_table(clients: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
 
 def candidates_table(clients: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
     """Candidates per municipality and PMC: A (can start now) and B (in 3-6 months)."""
-    c = clients[clients["pmc"].notna() & clients["segment"].isin(["A", "B"])]
-    t = (c.assign(segment=c["segment"].astype("object"))
-         .groupby(["municipality", "pmc", "pmc_label", "segment"], observed=True).size()
+    c = clients.loc[clients["pmc"].notna() & clients["segment"].isin(["A", "B"]),
+                    ["municipality", "pmc", "pmc_label", "segment"]]
+    c = c.assign(municipality=pd.Categorical(c["municipality"]), segment=pd.Categorical(c["segment"]))
+    t = (c.groupby(["municipality", "pmc", "pmc_label", "segment"], observed=True).size()
          .unstack("segment", fill_value=0).reindex(columns=["A", "B"], fill_value=0).reset_index())
     t.columns.name = None
     t = t.rename(columns={"A": "candidates_A", "B": "candidates_B"})
@@ -367,8 +376,10 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
         clients=out,
         pmc_table=pmc_table(out, lang),
         candidates=candidates_table(out, lang),
-        pmc_links=pmc_links(out.assign(segment=out["segment"].astype("object").fillna(_NO_DIAGNOSIS[lang])),
-                            markets, lang),
+        pmc_links=pmc_links(out[["municipality", "segment", "profile"]].assign(
+            municipality=pd.Categorical(out["municipality"]),
+            segment=pd.Categorical(out["segment"]).add_categories([_NO_DIAGNOSIS[lang]]).fillna(
+                _NO_DIAGNOSIS[lang])), markets, lang),
         override_rates=override_rates(out, lang),
         fairness=fairness,
         history=history,
