@@ -263,7 +263,7 @@ def _arrow_csv(path: Path, encoding: str, delimiter: str, threads: bool = True):
         return "skip"
 
     enc = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
-    read = pacsv.ReadOptions(use_threads=threads, encoding=enc)
+    read = pacsv.ReadOptions(use_threads=threads, encoding=enc, block_size=1 << 24)
     # every column is read as text: the loader decides what a value means
     with path.open("rb") as fh:
         first = fh.readline().decode(encoding if enc != "utf8" else "utf-8-sig", errors="replace")
@@ -310,8 +310,8 @@ def _from_arrow(col: pa.ChunkedArray) -> RawColumn:
            and len(c.dictionary) == len(last) for c in chunks):
         # dictionary_encode of a chunked array gives every chunk the same dictionary: keep the
         # indices as they are (unify_dictionaries would rebuild a hash table for nothing)
-        indices = [pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False) for c in chunks]
-        codes = np.concatenate(indices).astype(np.int32, copy=False) if len(indices) > 1 else indices[0]
+        indices = pa.chunked_array([c.indices for c in chunks], type=chunks[0].indices.type)
+        codes = pc.fill_null(indices, -1).to_numpy()
         dictionary = last
     else:
         arr = col.unify_dictionaries().combine_chunks() if col.num_chunks > 1 else col.chunk(0)

@@ -286,23 +286,27 @@ class _lazy_int(_lazy_dates):
         return np.array([str(int(v)) for v in self.days[idx]], dtype=object)
 
 
-def _duplicates(g: GwsFile, chk: RowChecks, client_codes: np.ndarray) -> None:
-    """Exact copies (later copies rejected) and conflicting rows (all rejected) per (client, period start)."""
-    ok = np.flatnonzero(chk.ok)
-    if len(ok) < 2:
+def _duplicates(g: GwsFile, chk: RowChecks, client_codes: np.ndarray, sorted_rows: np.ndarray) -> None:
+    """Exact copies (later copies rejected) and conflicting rows (all rejected) per (client, period start).
+
+    ``sorted_rows`` are the file positions of the rows that passed the checks,
+    sorted by client and period start.
+    """
+    if len(sorted_rows) < 2:
         return
-    key = client_codes[ok].astype(np.int64) * (1 << 32) + (g.dates["period_start"][ok] + (1 << 31))
-    order = np.argsort(key, kind="stable")
-    sk = key[order]
-    same = sk[1:] == sk[:-1]
+    key_all = client_codes[sorted_rows].astype(np.int64) * (1 << 32) + (
+        g.dates["period_start"][sorted_rows] + (1 << 31))
+    same = key_all[1:] == key_all[:-1]
     if not same.any():
         return
-    dup_pos = np.zeros(len(ok), dtype=bool)
+    dup_pos = np.zeros(len(sorted_rows), dtype=bool)
     dup_pos[1:] |= same
     dup_pos[:-1] |= same
-    rows = ok[order[dup_pos]]  # in file order within each key
+    rows, keys = sorted_rows[dup_pos], key_all[dup_pos]
+    by_file = np.lexsort((rows, keys))  # within a key, in file order: the first copy is the earliest
+    rows, keys = rows[by_file], keys[by_file]
     frame = pd.DataFrame({h: c.codes[rows] for h, c in g.raw.columns.items()})
-    frame["_key"] = key[order[dup_pos]]
+    frame["_key"] = keys
     exact = frame.duplicated(keep="first").to_numpy()
     detail = np.full(chk.n, "", dtype=object)
     if exact.any():
@@ -338,8 +342,28 @@ def _duplicates(g: GwsFile, chk: RowChecks, client_codes: np.ndarray) -> None:
 # --------------------------------------------------------------------- consolidation
 
 
+def sort_order(first: np.ndarray, second: np.ndarray, third: np.ndarray) -> np.ndarray:
+    """Positions sorting three non-negative/day-number int arrays lexicographically (one int64 sort).
+
+    Returns ``arange`` without sorting when the rows are in order already (exports
+    usually are).
+    """
+    n = len(first)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = np.asarray(first, dtype=np.int64)
+    lo = int(min(second.min(), third.min()))
+    span = int(max(second.max(), third.max())) - lo + 1
+    if first.min() >= 0 and first.max() < (1 << 62) // (span * span):
+        key = (first * span + (second - lo)) * span + (third - lo)
+        if (key[1:] >= key[:-1]).all():
+            return np.arange(n)
+        return np.argsort(key)
+    return np.lexsort((third, second, first))
+
+
 def spell_groups(client: np.ndarray, start: np.ndarray, period_start: np.ndarray,
-                 period_end: np.ndarray, gap_days: int = 1):
+                 period_end: np.ndarray, gap_days: int = 1, order: np.ndarray | None = None):
     """Vectorised consolidation of period rows into spells.
 
     Parameters
@@ -352,6 +376,9 @@ def spell_groups(client: np.ndarray, start: np.ndarray, period_start: np.ndarray
     gap_days : int
         A period that starts more than ``gap_days`` days after the latest end
         of the earlier periods of its group begins a new spell.
+    order : int array, optional
+        Positions already sorted by client, original start and period start
+        (only these rows are consolidated); computed when not given.
 
     Returns
     -------
@@ -364,14 +391,10 @@ def spell_groups(client: np.ndarray, start: np.ndarray, period_start: np.ndarray
     group_first : bool array
         Whether the spell is the first of its (client, original start) group.
     """
-    n = len(client)
     client = np.asarray(client, dtype=np.int64)
-    lo = int(min(start.min(), period_start.min())) if n else 0
-    span = int(max(start.max(), period_start.max())) - lo + 1 if n else 1
-    if n and client.max() < (1 << 62) // (span * span):
-        order = np.argsort((client * span + (start - lo)) * span + (period_start - lo))
-    else:
-        order = np.lexsort((period_start, start, client))
+    if order is None:
+        order = sort_order(client, start, period_start)
+    n = len(order)
     c, s, ps = client[order], start[order], period_start[order]
     pe = np.where(period_end[order] > INVALID, period_end[order], _OPEN)
     new_group = np.ones(n, dtype=bool)
@@ -485,13 +508,19 @@ def load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: b
     pcodes, pseudo = pd.factorize(pseudo_all)
     cid = np.append(np.asarray(pcodes, dtype=np.int32), -1)[client.codes]
     pseudo = np.asarray(pseudo, dtype=object)
-    _duplicates(g, chk, cid)
-    ok = np.flatnonzero(chk.ok)
-
     d = g.dates
-    order, first, last, end, group_first = spell_groups(
-        cid[ok], d["start_date"][ok], d["period_start"][ok], d["period_end"][ok], opts.gap_days)
-    rows = ok[order]  # file positions in spell order
+    ps, st = d["period_start"], d["start_date"]
+    ok = np.flatnonzero(chk.ok)
+    by_period = ok[sort_order(cid[ok], ps[ok], st[ok])]  # client, period start, original start
+    _duplicates(g, chk, cid, by_period)
+    rows = by_period[chk.ok[by_period]]
+    c, s = cid[rows], st[rows]
+    # when the original start never decreases within a client (the usual case) this order is
+    # also the consolidation order (client, original start, period start): no second sort
+    if not ((c[1:] != c[:-1]) | (s[1:] >= s[:-1])).all():
+        rows = rows[sort_order(c, s, ps[rows])]
+    _, first, last, end, group_first = spell_groups(cid, st, ps, d["period_end"], opts.gap_days,
+                                                    order=rows)
     fr, la = rows[first], rows[last]
     start = np.where(group_first, d["start_date"][fr], d["period_start"][fr])
     end = np.where(end > peil_days, _OPEN, end)
