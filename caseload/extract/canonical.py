@@ -93,7 +93,8 @@ def load_canonical(f: CanonicalFile, peil_days: int, opts: LoadOptions, pseudony
     chk = RowChecks(n)
     H = f.layout.columns.get
     out: dict[str, object] = {}
-    file_required = [c for c in table.required if c in f.layout.columns]
+    file_required = [c for c in table.required if c in f.layout.columns
+                     and not (c == "municipality" and opts.municipality is not None)]
 
     # required values present
     for name in file_required:
