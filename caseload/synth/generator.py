@@ -178,13 +178,15 @@ def generate(
         ``true_p_work_6m_base`` (the same without the disparity),
         ``true_segment`` (A/B/C by :data:`SEGMENT_CUTOFFS`), ``true_profile``,
         ``true_hazard_work``, ``true_hazard_other`` (monthly); ``clients.true_profile``
-        and ``clients.true_disparity_group``; ``spells.true_household_spell``.
+        and ``clients.true_disparity_group``; ``spells.true_type`` (``aanvrager`` or
+        ``partner``) and ``spells.true_amount_factor`` (share of the norm paid).
 
     Notes
     -----
     Persons and households are both countable: a couple (household ``paar`` or
     ``paar_met_kinderen``) is two clients sharing one ``dossier_id``; each has a
-    spell with the same dates and end reason. See :mod:`caseload.synth.population`
+    spell with the same dates and end reason. A client keeps the household form,
+    municipality and background over all spells. See :mod:`caseload.synth.population`
     for the model and the README for the calibration targets.
 
     Examples
@@ -221,8 +223,7 @@ def generate(
         batches.append(sim)
         have += sim["n_kept_persons"]
         need = int((n_clients + 2 - have) * 1.2) + 50
-    tables = _build_tables(rng, batches, n_clients, clock, municipalities, peil, st)
-    return tables
+    return _build_tables(rng, batches, n_clients, clock, municipalities, peil, st)
 
 
 def _simulate_batch(rng, m, clock, weights, mask_fn, odds_ratio):
@@ -519,17 +520,18 @@ def _activities(rng, assess: pd.DataFrame, spells: pd.DataFrame, persons: pd.Dat
                 clock, peil: pd.Timestamp, st: pd.Timestamp) -> pd.DataFrame:
     """Activities consistent with the spells.
 
-    * Placements: about 55% of exits to work (90% for the new target group) come with an activity that ends on the
-      exit date with a work outcome (``beschut_werk`` mostly for the new target
-      group, ``banenafspraak`` for others with a work limitation, otherwise
-      ``regulier_werk``) and a sector linked to the client's profile.
+    * Placements: about 55% of exits to work (90% for the new target group) come
+      with an activity of the applicant that ends on the exit date with a work
+      outcome (``beschut_werk`` mostly for the new target group, ``banenafspraak``
+      for others with a work limitation, otherwise ``regulier_werk``) and a sector
+      linked to the client's profile.
     * Other activities start after an assessment (more often for segment B, language
       courses for language barriers) and end in dropout, completion, education or
       work (when the spell ends with work while it runs), or are still running.
     """
-    day = pd.Timedelta(days=1)
     # -- placements
-    sp = spells[spells["end_reason"].isin(["werk", "werk_deels"])]
+    # one placement per household: the applicant's (a couple's spells end together)
+    sp = spells[spells["end_reason"].isin(["werk", "werk_deels"]) & (spells["type"] == "aanvrager")]
     pers = persons.set_index("_pid")
     ntg_all = pers["new_target_group"].loc[sp["_pid"]].to_numpy()
     sp = sp[rng.random(len(sp)) < np.where(ntg_all, 0.9, 0.55)]
@@ -620,5 +622,4 @@ def _activities(rng, assess: pd.DataFrame, spells: pd.DataFrame, persons: pd.Dat
     acts = acts.sort_values(["client_id", "start_date", "instrument"], kind="stable").reset_index(drop=True)
     acts["activity_id"] = [f"A{i:08d}" for i in range(1, len(acts) + 1)]
     acts["peildatum"] = peil
-    del day
     return acts
