@@ -155,7 +155,7 @@ def monthly_flows(
         raise CaseloadError("some spells have no start_date.", column=SPELLS.start_date,
                             fix="Every spell needs a start date; correct or drop those rows.")
     closed = ~np.isnat(ends)
-    bad = closed & (ends < starts)
+    bad = ends < starts  # NaT compares False
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         sid = spells[SPELLS.spell_id].iloc[i] if SPELLS.spell_id in spells.columns else i
@@ -164,9 +164,9 @@ def monthly_flows(
     # whole days since 1970; months through a small day -> month table (numpy's
     # datetime64[M] cast does calendar arithmetic per row and is 10x slower)
     s_day = starts.view(np.int64) // _NS_PER_DAY
-    e_day = np.where(closed, ends.view(np.int64) // _NS_PER_DAY, s_day)
+    e_day = ends[closed].view(np.int64) // _NS_PER_DAY  # closed spells only
     d0 = int(s_day.min())
-    d1 = int(max(s_day.max(), e_day.max()))
+    d1 = int(max(s_day.max(), e_day.max() if e_day.size else d0))
     month_of_day = np.arange(d0, d1 + 1).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
 
     if start is None:
@@ -190,12 +190,12 @@ def monthly_flows(
     # group codes: one integer per combination of the by-columns
     codes = np.zeros(len(spells), dtype=np.int64)
     levels = []
-    for col in by:
+    for i, col in enumerate(by):
         c, u = pd.factorize(spells[col], sort=True)
-        if (c < 0).any():
+        if c.size and c.min() < 0:
             raise CaseloadError(f"{int((c < 0).sum())} spell(s) have no {col!r}.", column=col,
                                 fix=f"Fill {col!r} (e.g. from the config's extract.municipality).")
-        codes = codes * len(u) + c
+        codes = c.astype(np.int64, copy=False) if i == 0 else codes * len(u) + c
         levels.append(u)  # an Index with the column's dtype
     if len(by) > 1:  # keep only the combinations that occur
         used, codes = np.unique(codes, return_inverse=True)
@@ -210,23 +210,24 @@ def monthly_flows(
     G = used.size
 
     s_idx = bucket_of_day[s_day - d0]
-    e_idx = bucket_of_day[e_day[closed] - d0]
+    e_idx = bucket_of_day[e_day - d0]
     inflow = np.bincount(codes * B + s_idx, minlength=G * B).reshape(G, B)
     out_cell = codes[closed] * B + e_idx
-    outflow = np.bincount(out_cell, minlength=G * B).reshape(G, B)
-    stock = np.cumsum(inflow - outflow, axis=1)
 
     reasons = [*END_REASON.codes, _UNKNOWN_REASON]
     if SPELLS.end_reason in spells.columns:
-        # factorize once, then map the few distinct values onto the code list
-        rc, ru = pd.factorize(spells[SPELLS.end_reason])
-        lookup = np.array([reasons.index(v) if v in END_REASON else len(reasons) - 1 for v in ru] +
-                          [len(reasons) - 1], dtype=np.int64)
-        rcode = lookup[rc[closed]]  # code -1 (missing) picks the last entry: onbekend
+        # codes against the fixed code list (a lookup, cheaper than factorizing); missing or
+        # unknown reasons get -1 and are counted as onbekend
+        rcode = pd.Categorical(spells[SPELLS.end_reason], categories=reasons[:-1]).codes[closed].astype(np.int64)
+        rcode[rcode < 0] = len(reasons) - 1
     else:
         rcode = np.full(int(closed.sum()), len(reasons) - 1, dtype=np.int64)
     R = len(reasons)
-    by_reason = np.bincount(out_cell * R + rcode, minlength=G * B * R).reshape(G, B, R)
+    out_cell *= R
+    out_cell += rcode
+    by_reason = np.bincount(out_cell, minlength=G * B * R).reshape(G, B, R)
+    outflow = by_reason.sum(axis=2)
+    stock = np.cumsum(inflow - outflow, axis=1)
 
     sl = slice(1, M + 1)
     frame = {c: v.take(np.repeat(np.arange(G), M)) for c, v in group_frame.items()}
