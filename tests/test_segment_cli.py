@@ -1,0 +1,80 @@
+"""The `caseload segment` command: published tables without ids, internal list, model, overrides."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from caseload.cli import app
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "caseload.toml"
+runner = CliRunner()
+
+pytestmark = pytest.mark.skipif(not SAMPLE.is_file(), reason="data/sample not present")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("segment")
+    result = runner.invoke(app, ["segment", "--config", str(SAMPLE), "--fit-model", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_outputs_and_no_ids_in_published_tables(run):
+    out, output = run
+    published = sorted(out.glob("*.csv"))
+    names = {p.stem for p in published}
+    assert {"segment_pmc_tabel", "segment_kandidaten_per_pmc", "segment_per_gemeente",
+            "segment_overschrijvingen", "segment_fairness", "segment_model_kalibratie",
+            "segment_model_vs_consulent", "segment_model_coefficienten"} <= names
+    intern = pd.read_csv(out / "intern" / "segment_clienten_INTERN.csv", sep=";", dtype=str)
+    ids = set(intern["client_id"])
+    for path in published:
+        text = path.read_text(encoding="utf-8-sig")
+        assert "client_id" not in text
+        assert not (set(re.findall(r"[0-9a-f]{20}", text)) & ids), path
+    assert (out / "segment_piramide.png").is_file() and (out / "segment_pmc_heatmap.svg").is_file()
+    assert (out / "models" / "segment_logistic.skops").is_file()
+    assert (out / "models" / "segment_logistic.card.json").is_file()
+    assert "ROC AUC" in output and "INTERN" in output
+
+
+def test_pmc_table_is_suppressed(run):
+    out, _ = run
+    t = pd.read_csv(out / "segment_pmc_tabel.csv", sep=";", decimal=",")
+    shown = t["n"].dropna()
+    assert ((shown == 0) | (shown >= 5)).all()
+
+
+def test_saved_model_and_overrides(run, tmp_path):
+    out, _ = run
+    intern = pd.read_csv(out / "intern" / "segment_clienten_INTERN.csv", sep=";", dtype=str)
+    first = intern.iloc[0]
+    new = "A" if first["segment"] != "A" else "C"
+    ov = tmp_path / "overrides.csv"
+    pd.DataFrame({"client_id": [first["client_id"]], "segment": [new], "reason": ["gesprek gehad"],
+                  "date": ["01-12-2025"]}).to_csv(ov, sep=";", index=False)
+    out2 = tmp_path / "out2"
+    result = runner.invoke(app, ["segment", "--config", str(SAMPLE), "--model",
+                                 str(out / "models" / "segment_logistic.skops"), "--overrides", str(ov),
+                                 "--out", str(out2)])
+    assert result.exit_code == 0, result.output
+    c = pd.read_csv(out2 / "intern" / "segment_clienten_INTERN.csv", sep=";", dtype=str)
+    row = c[c["client_id"] == first["client_id"]].iloc[0]
+    assert row["segment"] == new and row["overridden"] == "True"
+    assert "overrides applied 1" in result.output
+
+
+def test_bad_override_gives_message_and_exit_2(tmp_path):
+    ov = tmp_path / "overrides.csv"
+    ov.write_text("client_id;segment;reason;date\nx;Q;reden;01-12-2025\n", encoding="utf-8")
+    result = runner.invoke(app, ["segment", "--config", str(SAMPLE), "--overrides", str(ov),
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "override segment must be A, B or C" in result.output
+    assert "Traceback" not in result.output
