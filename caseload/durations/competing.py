@@ -41,15 +41,16 @@ __all__ = ["AalenJohansen"]
 def _cause_codes(event) -> tuple[np.ndarray, list]:
     """Codes -1 (censored: None, NaN, "", False, 0) or 0..K-1 and the cause labels (sorted)."""
     ev = pd.Series(np.asarray(event, dtype=object).ravel())
-    censored = ev.isna() | ev.isin(["", False, 0])
-    labels = sorted({str(v) for v in ev[~censored]})
+    censored = (ev.isna() | ev.isin(["", False, 0])).to_numpy()
+    # factorize the distinct values once (no loop over rows), then order the labels
+    raw, uniques = pd.factorize(ev.where(~censored, None))
+    names = [str(u) for u in uniques]
+    labels = sorted(set(names))
     if not labels:
         raise CaseloadError("no observed exits: every row is censored.", column="event",
                             fix="Pass the cause label per row (e.g. 'werk', 'overig'); None/NaN/'' for censored.")
-    codes = np.full(len(ev), -1, dtype=np.int64)
-    lookup = {c: i for i, c in enumerate(labels)}
-    codes[~censored.to_numpy()] = [lookup[str(v)] for v in ev[~censored]]
-    return codes, labels
+    lookup = np.array([labels.index(nm) for nm in names] + [-1], dtype=np.int64)
+    return lookup[raw], labels  # raw code -1 (censored) picks the trailing -1
 
 
 def _loglog_cif_interval(f, var, z):
