@@ -353,10 +353,11 @@ class KaplanMeier:
         counts = self.at_risk_counts([t if t > 0 else np.nextafter(0.0, 1.0) for t in ticks])
         trans = ax.get_xaxis_transform()
         y0 = -0.22
-        ax.text(lo, y0, title, transform=trans, ha="right", va="top", fontsize=8, fontweight="bold")
+        ax.text(lo - 0.05 * (hi - lo), y0, title, transform=trans, ha="right", va="top", fontsize=8,
+                fontweight="bold")
         for r, label in enumerate(self.labels_):
             y = y0 - 0.07 * (r + 1)
-            ax.text(lo - 0.02 * (hi - lo), y, str(labels.get(label, label)), transform=trans, ha="right",
+            ax.text(lo - 0.05 * (hi - lo), y, str(labels.get(label, label)), transform=trans, ha="right",
                     va="top", fontsize=8)
             for t, v in zip(ticks, counts.iloc[r].to_numpy(), strict=True):
                 ax.text(t, y, f"{v:.0f}", transform=trans, ha="center", va="top", fontsize=8)

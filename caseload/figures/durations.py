@@ -95,7 +95,7 @@ def km_figure(km, *, title: str | None = None, source: str | None = None, peilda
     Figure
     """
     n_groups = len(km.labels_)
-    fig, ax = new_figure(8.0, 4.8 + (0.25 * (n_groups + 1) if at_risk_counts else 0))
+    fig, ax = new_figure(8.0, 4.6 + (0.12 * (n_groups + 1) if at_risk_counts else 0))
     km.plot(ax=ax, at_risk_counts=False, labels=labels)
     if max_time is not None:
         ax.set_xlim(0, max_time)
