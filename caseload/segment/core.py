@@ -60,7 +60,9 @@ class SegmentResult:
         Per computed segment: clients, overridden, rate, and where they went.
     fairness : DataFrame or None
         :func:`fairness_report` on history (assessments with a closed six-month
-        window), or None when there is no history with outcomes.
+        window), or None when there is no history with outcomes. With a model
+        fitted on the same history this is in-sample; the hold-out report is
+        in :func:`fit_segment_model`'s result and the model card.
     history : DataFrame or None
         The history examples with their segment (INTERNAL: has client ids).
     clusters : DataFrame or None
@@ -177,11 +179,11 @@ def apply_overrides(clients: pd.DataFrame, overrides: pd.DataFrame | None,
     out["segment"] = pd.Categorical(seg, categories=list("ABC"))
     reason = out["segment_reason"].to_numpy(dtype=object)
     dates = ov["date"].dt.strftime("%d-%m-%Y").to_numpy()
-    for j, (p, s, w, r, d) in enumerate(zip(pos, ov["segment"], was, ov["reason"], dates, strict=True)):
-        w = "geen" if (lang == "nl" and pd.isna(w)) else ("none" if pd.isna(w) else w)
+    # One sentence per override (a few hundred at most), so a plain loop is fine here.
+    for p, s, w, r, d in zip(pos, ov["segment"], was, ov["reason"], dates, strict=True):
+        w = ("geen" if lang == "nl" else "none") if pd.isna(w) else w
         reason[p] = (f"Groep {s} door de consulent op {d} (berekend: {w}): {r}." if lang == "nl"
                      else f"Group {s} set by the caseworker on {d} (computed: {w}): {r}.")
-        del j
     out["segment_reason"] = reason
     # An override that confirms the computed group is logged (reason, date) but is
     # not counted as overridden: the override rate measures disagreement.
