@@ -275,6 +275,14 @@ def test_language_opt_in(cl3000):
     assert m.fit(tf).features_ == ["ladder_step", "barrier_language"]
 
 
+def test_sklearn_clone():
+    from sklearn.base import clone
+
+    m = SegmentModel(method="gbm", cutoffs=(0.2, 0.7), random_state=3)
+    c = clone(m)
+    assert c.get_params() == m.get_params() and c is not m
+
+
 def test_not_fitted():
     with pytest.raises(NotFittedError):
         SegmentModel().predict_proba(pd.DataFrame({"ladder_step": [1]}))

@@ -631,6 +631,20 @@ class SegmentModel:
         self.covariance_ = np.linalg.pinv(info)
         return self
 
+    _PARAMS = ("method", "cutoffs", "features", "proxy_features", "calibration", "C", "random_state")
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Constructor parameters (scikit-learn protocol, so ``sklearn.clone`` works)."""
+        return {k: getattr(self, k) for k in self._PARAMS}
+
+    def set_params(self, **params) -> SegmentModel:
+        """Set constructor parameters (scikit-learn protocol)."""
+        for k, v in params.items():
+            if k not in self._PARAMS:
+                raise ValueError(f"invalid parameter {k!r} for SegmentModel; valid: {self._PARAMS}")
+            setattr(self, k, v)
+        return self
+
     def __repr__(self) -> str:
         return (f"SegmentModel(method={self.method!r}, cutoffs={tuple(self.cutoffs)}, "
                 f"random_state={self.random_state})")
