@@ -517,3 +517,16 @@ def test_figures(cl3000):
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_english_output(cl3000):
+    from caseload.figures.segments import pyramid_figure
+
+    r = segment(cl3000, lang="en")
+    assert r.clients["segment_reason"].dropna().str.startswith(("Group ", "No assessment")).all()
+    assert "Go-getter with perseverance" in set(r.pmc_table["profile_label"])
+    fig = pyramid_figure(r)
+    assert fig.axes[0].get_yticklabels()[0].get_text() == "C: not yet placeable"
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
