@@ -54,10 +54,9 @@ def stock_on(caseload: Caseload, peildatum=None) -> pd.DataFrame:
 
     The stock rule is that of :func:`caseload.flows.stock_at` (started on or
     before the peildatum, no end or an end after it); a client counts once even
-    with two spells open on the day. Age is the age
-    reached in the peildatum's year (extracts often carry only the birth year).
-    The client's ladder step is that of the latest assessment on or before the
-    peildatum.
+    with two spells open on the day. Age is the age reached in the peildatum's
+    year (extracts often carry only the birth year). The client's ladder step
+    is that of the latest assessment on or before the peildatum.
 
     Parameters
     ----------
@@ -161,7 +160,12 @@ _NOT_RECORDED = {"nl": "Niet vastgelegd", "en": "Not recorded"}
 
 @dataclass
 class RunContext:
-    """What the steps share: config, the loaded extract, the publication, results."""
+    """What the steps share: config, the loaded extract, the publication, results.
+
+    ``results`` keeps small results of earlier steps for later ones; the large
+    intermediate objects (the segmentation's per-client frames, the spell-level
+    duration frame) are not kept, so their memory is freed before the next step.
+    """
 
     config: Config
     lang: str
@@ -397,7 +401,6 @@ def _step_durations(ctx: RunContext) -> int:
     cl, cfg = ctx.caseload, ctx.config
     res = analyse_durations(cl.spells, cl.clients, cl.peildatum, cfg.durations, lang=ctx.lang,
                             min_cell=cfg.privacy.min_cell)
-    ctx.results["durations"] = res
     add_durations_to_publication(ctx.publication, res)
     return int(res.km.n_.sum())
 
@@ -554,7 +557,6 @@ def _step_segment(ctx: RunContext) -> int:
 
     cfg, pub, w, lang = ctx.config, ctx.publication, ctx.words, ctx.lang
     res = segment(ctx.caseload, cfg, lang=lang)
-    ctx.results["segment"] = res
     section = w("Segmenten en profiel-marktcombinaties", "Segments and profile-market combinations")
     labels = {k: w(*v) for k, v in _SEGMENT_LABELS.items()}
     method = w(f"Cliënten met een lopende uitkering op de peildatum; A/B/C volgens "
@@ -750,10 +752,21 @@ def refresh(config: Config | Path | str, *, out_dir: Path | str | None = None,
                                 [f.name for f in pub.figures[n_figures:]]))
         if progress is not None:
             progress.update(tasks[s.name], completed=1)
+    # The extract and the intermediate results are not needed for writing; free them
+    # before the figures are rendered (matters at national size).
+    ctx.caseload = None
+    ctx.results.clear()
     if progress is not None:
         task = progress.add_task("Rapport schrijven" if lang == "nl" else "Writing report", total=1)
-    report = write_report(pub, target, started=t0,
-                          extra_manifest={"steps_run": [s.name for s in selected]})
+    try:
+        report = write_report(pub, target, started=t0,
+                              extra_manifest={"steps_run": [s.name for s in selected]})
+    except (CaseloadError, OSError) as exc:
+        for fig in pub.figures:
+            _close(fig.figure)
+        raise RefreshError(f"writing the report to '{target}' failed: {exc}",
+                           fix="Correct the cause named above and run again; the previous "
+                               "reports were left untouched.") from exc
     if progress is not None:
         progress.update(task, completed=1)
     return RefreshResult(report, pub.steps, time.perf_counter() - t0)

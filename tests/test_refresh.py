@@ -194,3 +194,15 @@ def test_stock_composition_matches_hand_count():
     assert table["percentage"].iloc[:-1].sum() == pytest.approx(100.0)
     men = stock["sex"].eq("M").sum()
     assert table.set_index("Geslacht").loc["Man", "aantal"] == men
+
+
+def test_refused_report_leaves_previous_reports(tmp_path):
+    """A BSN-like number in the config's title is caught in the written files; nothing changes."""
+    out = tmp_path / "reports"
+    rf.refresh(SAMPLE, out_dir=out, steps=["validate"])
+    before = _snapshot(out)
+    cfg = cl.load_config(SAMPLE, report={"title": "Rapport 123456782"})
+    with pytest.raises(rf.RefreshError, match="writing the report"):
+        rf.refresh(cfg, out_dir=out, steps=["validate"])
+    assert _snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["reports"]
