@@ -5,6 +5,7 @@ caseworker can override it with a logged reason, and a fairness report shows
 shares and errors per group.
 
 - :mod:`~caseload.segment.rules`: rule-based A/B/C (rules are data, first match wins);
+- :mod:`~caseload.segment.frames`: history examples and the current caseload frame;
 - :mod:`~caseload.segment.model`: :class:`SegmentModel`, the chance of exit to work
   within six months and A/B/C from cut-offs;
 - :mod:`~caseload.segment.profiles`: six profiles (nearest prototype or clusters)
@@ -32,15 +33,13 @@ from caseload.segment.core import (
     segment,
 )
 from caseload.segment.fairness import fairness_report
+from caseload.segment.frames import client_frame, time_split, training_frame
 from caseload.segment.model import (
     DEFAULT_FEATURES,
     PROXY_FEATURES,
     SegmentModel,
     calibration_table,
-    client_frame,
     evaluate,
-    time_split,
-    training_frame,
 )
 from caseload.segment.profiles import (
     DEFAULT_MARKETS,

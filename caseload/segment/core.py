@@ -10,14 +10,8 @@ import pandas as pd
 from caseload.errors import CaseloadError
 from caseload.schema import BARRIERS, MARKET, PROFILE, SEGMENT, Caseload
 from caseload.segment.fairness import FAIRNESS_GROUPS, fairness_report
-from caseload.segment.model import (
-    LABEL,
-    SegmentModel,
-    client_frame,
-    evaluate,
-    time_split,
-    training_frame,
-)
+from caseload.segment.frames import LABEL, client_frame, time_split, training_frame
+from caseload.segment.model import SegmentModel, evaluate
 from caseload.segment.profiles import (
     DEFAULT_MARKETS,
     DEFAULT_PROTOTYPES,
