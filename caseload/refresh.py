@@ -517,7 +517,53 @@ def _step_forecast(ctx: RunContext) -> int:
         pub.add_table(f"prognose_{name}", data, method=method, labels=_labels(ctx, data.columns),
                       section=section, **spec)
         rows += len(data)
+    _forecast_figures(ctx, tables, section)
     return rows
+
+
+def _forecast_figures(ctx: RunContext, tables: dict[str, pd.DataFrame], section: str) -> None:
+    """The forecast module's figures for the tables that were made."""
+    from caseload.figures import forecast as ff
+    from caseload.forecast import monthly_stock
+
+    pub, w, lang = ctx.publication, ctx.words, ctx.lang
+    src = pub.source
+    if "nieuwe_doelgroepen" in tables:
+        t = tables["nieuwe_doelgroepen"]
+        pub.add_figure("prognose_nieuwe_doelgroepen",
+                       ff.target_groups_figure(t, lang=lang, peildatum=t["peildatum"].iloc[0]),
+                       title=w("Nieuwe doelgroepen: bron en model", "New target groups: source and model"),
+                       method=str(t["method"].iloc[0]), section=section,
+                       source=w("Raadsinformatie Stadskanaal en Veendam (2017)",
+                                "Council information Stadskanaal and Veendam (2017)"),
+                       peildatum=t["peildatum"].iloc[0])
+    if "beschut_werk" in tables:
+        t = tables["beschut_werk"]
+        pub.add_figure("prognose_beschut_werk",
+                       ff.sheltered_work_figure(t, lang=lang, peildatum=t["peildatum"].iloc[0]),
+                       title=w("Beschut werk per jaar", "Sheltered work per year"),
+                       method=str(t["method"].iloc[0]), section=section,
+                       source=w("Raadsinformatie Stadskanaal en Veendam (2017); SZW",
+                                "Council information Stadskanaal and Veendam (2017); SZW"),
+                       peildatum=t["peildatum"].iloc[0])
+    if "caseload_prognose" in tables and ctx.caseload is not None and len(ctx.caseload.spells):
+        fc = tables["caseload_prognose"]
+        history = monthly_stock(ctx.caseload.spells, peildatum=ctx.caseload.peildatum)
+        ids = [u for u in dict.fromkeys(fc["unique_id"].astype(str))
+               if u in set(history["unique_id"].astype(str))][:6]
+        for uid in ids:
+            pub.add_figure(f"prognose_bestand_{uid.lower()}",
+                           ff.fan_chart_figure(history, fc, uid, lang=lang, source=src,
+                                               peildatum=pub.peildatum),
+                           title=w(f"Prognose van het bestand: {uid}", f"Caseload forecast: {uid}"),
+                           method=str(fc["method"].iloc[0]), section=section)
+    if "kandidaten" in tables and len(tables["kandidaten"]):
+        t = tables["kandidaten"]
+        pub.add_figure("prognose_kandidaten",
+                       ff.candidates_figure(t, lang=lang, source=src, peildatum=pub.peildatum),
+                       title=w("Verwachte A-kandidaten per PMC per kwartaal",
+                               "Expected A candidates per PMC per quarter"),
+                       method=str(t["method"].iloc[0]), section=section)
 
 
 # -------------------------------------------------------------------- step: segment
@@ -711,6 +757,14 @@ def refresh(config: Config | Path | str, *, out_dir: Path | str | None = None,
         A step failed (the message names it). Nothing was written: the
         previous reports are untouched.
     """
+    import matplotlib
+
+    # A report holds a few dozen figures until they are written: not a leak.
+    with matplotlib.rc_context({"figure.max_open_warning": 0}):
+        return _refresh(config, out_dir=out_dir, lang=lang, steps=steps, progress=progress)
+
+
+def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
     t0 = time.perf_counter()
     inputs: list[Path] = []
     if not isinstance(config, Config):

@@ -91,8 +91,8 @@ def finish(fig, *, title: str | None = None, source: str | None = None,
     lines = textwrap.wrap(" · ".join(parts), width=max(40, int(width_pt / (_FOOTER_PT * 0.52)))) \
         if parts else []
     bottom = (len(lines) * _FOOTER_PT * 1.25 + 8) / height_pt if lines else 0
-    top = 1 - 22 / height_pt if title else 1
-    fig.tight_layout(rect=(0, min(bottom, 0.3), 1, top))
+    # tight_layout already keeps the axes clear of the suptitle.
+    fig.tight_layout(rect=(0, min(bottom, 0.3), 1, 1))
     if lines:
         fig.text(0.01, 4 / height_pt, "\n".join(lines), fontsize=_FOOTER_PT, color="#555555",
                  ha="left", va="bottom", linespacing=1.15)
