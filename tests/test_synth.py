@@ -329,7 +329,6 @@ def test_disparity_shows_as_under_prediction_and_none_does_not():
 # --------------------------------------------------------------------- calibration (DOMAIN.md)
 
 
-@pytest.mark.slow
 def test_stock_age_mix_and_elapsed_duration_match_losser(large):
     st = _stock(large)
     share = st["band"].value_counts(normalize=True).sort_index()
@@ -342,7 +341,6 @@ def test_stock_age_mix_and_elapsed_duration_match_losser(large):
     assert elapsed.is_monotonic_increasing
 
 
-@pytest.mark.slow
 def test_a_third_of_new_inflow_is_quickly_placeable(large):
     s = large.spells[large.spells["start_date"] >= START]
     a = large.assessments.merge(s[["client_id", "start_date"]], on="client_id")
@@ -354,7 +352,6 @@ def test_a_third_of_new_inflow_is_quickly_placeable(large):
     assert abs((first["caseworker_segment"] == "A").mean() - 1 / 3) <= 0.07
 
 
-@pytest.mark.slow
 def test_exit_mix_revolving_door_and_new_target_group(large):
     s = large.spells
     ended = s[s["end_date"].notna()]
@@ -385,7 +382,6 @@ def test_exit_mix_revolving_door_and_new_target_group(large):
     assert share_on(pd.Timestamp("2017-12-31")) < share_on(pd.Timestamp("2021-12-31")) < stock_share + 0.01
 
 
-@pytest.mark.slow
 def test_statushouders_arrive_after_2014_with_a_language_barrier(large):
     s = large.spells.merge(large.clients[["client_id", "statushouder"]], on="client_id")
     year = s["start_date"].dt.year

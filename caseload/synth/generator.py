@@ -166,7 +166,8 @@ def generate(
         by ``odds_ratio``, *without* any assessment feature carrying it. A model
         that does not see ``column`` then under-predicts the group's work exits.
         ``None`` (default): group membership is independent of the outcome given
-        the features.
+        the features. For a couple the member's own work hazard is adjusted as if
+        single; the dossier's hazard is the sum of the partners' hazards.
 
     Returns
     -------

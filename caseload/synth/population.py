@@ -76,7 +76,8 @@ JOB_READY_BY_AGE = (0.6, 0.57, 0.46, 0.18)
 """Share of job-ready people in the inflow at ages 18, 27, 45 and 64 (interpolated)."""
 
 WORK_BASE = -3.45
-"""Intercept of the log monthly work hazard (ladder step 4, no barriers, age < 27)."""
+"""Intercept of the log monthly work hazard: age under 27, no barriers, average
+competences, before the ladder-step effect (``LADDER_EFFECT``, indexed by step)."""
 LADDER_EFFECT = np.array([0.0, -4.4, -3.6, -2.8, -2.1, 2.0, 2.4])  # index = step
 WORK_COEF = {
     "werkfit": 0.8, "barrier_language": -0.6, "barrier_debts": -0.35, "barrier_care": -0.3,
