@@ -1,0 +1,186 @@
+"""The batch run: config -> extract -> every analysis -> ``reports/``.
+
+Modules: :mod:`~caseload.refresh.context` (run context, step, result),
+:mod:`~caseload.refresh.stock` (stock on the peildatum, composition),
+:mod:`~caseload.refresh.steps` (one function per step); this module holds the
+registry :data:`STEPS` and :func:`refresh`.
+
+:func:`refresh` reads the extract named in the config, validates it and runs
+the analysis steps in a fixed order. Each step is a function of the run
+context that adds tables and figures to one :class:`~caseload.publish.Publication`
+and returns a row count; the steps call the public API of the analysis modules
+and compute nothing of their own beyond the published aggregates. Only when
+every step succeeded is the publication written (atomically) by
+:func:`caseload.publish.write_report`, so a failed run leaves the previous
+reports untouched.
+
+Steps, in order: ``validate`` (always), ``stock``, ``segment``, ``flows``,
+``durations``, ``forecast``, ``kpi``, ``capacity``. ``[report] steps`` in the
+config selects a subset.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from caseload.config import Config, load_config
+from caseload.errors import CaseloadError
+from caseload.publish import Publication, StepRecord, write_report
+from caseload.refresh.context import RefreshError, RefreshResult, RunContext, Step
+from caseload.refresh.steps import (
+    _step_capacity,
+    _step_durations,
+    _step_flows,
+    _step_forecast,
+    _step_kpi,
+    _step_segment,
+    _step_stock,
+    _step_validate,
+)
+from caseload.refresh.stock import stock_composition, stock_on
+
+__all__ = [
+    "RefreshError",
+    "RunContext",
+    "Step",
+    "STEPS",
+    "RefreshResult",
+    "refresh",
+    "stock_on",
+    "stock_composition",
+]
+
+
+# --------------------------------------------------------------------------- registry
+
+STEPS: list[Step] = [
+    Step("validate", "Controle van het bestand", "Extract validation", _step_validate),
+    Step("stock", "Samenstelling van het bestand", "Composition of the caseload", _step_stock),
+    Step("segment", "Segmenten en PMC's", "Segments and PMCs", _step_segment),
+    Step("flows", "Instroom, uitstroom en bestand", "Inflow, outflow and stock", _step_flows),
+    Step("durations", "Duur in de uitkering", "Duration on benefit", _step_durations),
+    Step("forecast", "Prognoses", "Forecasts", _step_forecast),
+    Step("kpi", "Uitstroom, duurzaamheid en monitoring", "Outflow, durability and monitoring",
+         _step_kpi),
+    Step("capacity", "Formatie trajectbegeleiding", "Coach capacity", _step_capacity),
+]
+"""The steps in the order they run."""
+
+
+def _select_steps(names: Sequence[str] | None) -> list[Step]:
+    known = [s.name for s in STEPS]
+    if names is None:
+        return list(STEPS)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise RefreshError(f"unknown step(s) {unknown} in [report] steps.",
+                           fix=f"Use step names from: {', '.join(known)}.")
+    wanted = set(names) | {"validate"}
+    return [s for s in STEPS if s.name in wanted]
+
+
+def refresh(config: Config | Path | str, *, out_dir: Path | str | None = None,
+            lang: str | None = None, steps: Sequence[str] | None = None,
+            progress=None) -> RefreshResult:
+    """Run the batch refresh: read, validate, analyse, publish.
+
+    Parameters
+    ----------
+    config : Config or path-like
+        The settings, or the path of a ``caseload.toml``.
+    out_dir : path-like, optional
+        Output folder; default ``[report] out_dir`` (relative to the config file).
+    lang : {"nl", "en"}, optional
+        Language of the report; default ``[report] language``.
+    steps : sequence of str, optional
+        Steps to run; default ``[report] steps`` or all.
+    progress : rich.progress.Progress, optional
+        When given, one task per step is added and advanced.
+
+    Returns
+    -------
+    RefreshResult
+
+    Raises
+    ------
+    RefreshError
+        A step failed (the message names it). Nothing was written: the
+        previous reports are untouched.
+    """
+    import matplotlib
+
+    # A report holds a few dozen figures until they are written: not a leak.
+    with matplotlib.rc_context({"figure.max_open_warning": 0}):
+        return _refresh(config, out_dir=out_dir, lang=lang, steps=steps, progress=progress)
+
+
+def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
+    t0 = time.perf_counter()
+    inputs: list[Path] = []
+    if not isinstance(config, Config):
+        inputs.append(Path(config).resolve())
+        config = load_config(config)
+    rc = config.report
+    lang = lang or rc.language
+    if lang not in ("nl", "en"):
+        raise RefreshError(f"unknown language {lang!r}.", fix="Use 'nl' or 'en'.")
+    target = Path(out_dir) if out_dir is not None else config.resolve(rc.out_dir)
+    pub = Publication(rc.title, config.extract.peildatum or pd.Timestamp("today").normalize(),
+                      rc.source, lang=lang, min_cell=config.privacy.min_cell)
+    pub.inputs.extend(inputs)
+    pub.config = config.model_dump(mode="json")
+    ctx = RunContext(config=config, lang=lang, publication=pub)
+    selected = _select_steps(steps if steps is not None else rc.steps)
+    tasks = {}
+    if progress is not None:
+        for s in selected:
+            tasks[s.name] = progress.add_task(s.title(lang), total=1, start=False)
+    for s in selected:
+        if progress is not None:
+            progress.start_task(tasks[s.name])
+        n_tables, n_figures = len(pub.tables), len(pub.figures)
+        ts = time.perf_counter()
+        try:
+            rows = s.run(ctx)
+        except Exception as exc:
+            for fig in pub.figures:
+                _close(fig.figure)
+            detail = str(exc) if isinstance(exc, CaseloadError) else f"{type(exc).__name__}: {exc}"
+            raise RefreshError(
+                f"step '{s.name}' ({s.title(lang)}) failed: {detail}",
+                fix="Correct the cause named above and run again; the previous reports were "
+                    "left untouched.",
+            ) from exc
+        pub.add_step(StepRecord(s.name, int(rows), time.perf_counter() - ts,
+                                [t.name for t in pub.tables[n_tables:]],
+                                [f.name for f in pub.figures[n_figures:]]))
+        if progress is not None:
+            progress.update(tasks[s.name], completed=1)
+    # The extract and the intermediate results are not needed for writing; free them
+    # before the figures are rendered (matters at national size).
+    ctx.caseload = None
+    ctx.results.clear()
+    if progress is not None:
+        task = progress.add_task("Rapport schrijven" if lang == "nl" else "Writing report", total=1)
+    try:
+        report = write_report(pub, target, started=t0,
+                              extra_manifest={"steps_run": [s.name for s in selected]})
+    except (CaseloadError, OSError) as exc:
+        for fig in pub.figures:
+            _close(fig.figure)
+        raise RefreshError(f"writing the report to '{target}' failed: {exc}",
+                           fix="Correct the cause named above and run again; the previous "
+                               "reports were left untouched.") from exc
+    if progress is not None:
+        progress.update(task, completed=1)
+    return RefreshResult(report, pub.steps, time.perf_counter() - t0)
+
+
+def _close(fig) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
