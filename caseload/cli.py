@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -37,7 +37,7 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _main(
     version: Annotated[
-        Optional[bool],  # noqa: UP007 (typer needs Optional)
+        bool | None,
         typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version and exit."),
     ] = None,
 ) -> None:
@@ -59,7 +59,7 @@ def friendly_errors(func):
 
 
 ConfigOption = Annotated[
-    Optional[Path],  # noqa: UP007
+    Path | None,
     typer.Option("--config", "-c", help="caseload.toml with the settings.", exists=False),
 ]
 
