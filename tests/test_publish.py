@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 import zipfile
 from pathlib import Path
@@ -222,6 +223,18 @@ def test_failure_during_swap_restores_previous(written, inputs, monkeypatch):
     monkeypatch.undo()
     assert _snapshot(out) == before
     assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_stale_stage_of_a_killed_run_is_removed(written, inputs):
+    out, _ = written
+    # A pid far above pid_max cannot be alive; the stage of a live process is left alone.
+    dead = out.parent / ".reports.tmp-99999999-deadbeef"
+    alive = out.parent / f".reports.tmp-{os.getppid()}-cafebabe"
+    for p in (dead, alive):
+        p.mkdir()
+        (p / "index.html").write_text("half written", encoding="utf-8")
+    write_report(_publication(inputs=inputs), out)
+    assert not dead.exists() and alive.exists()
 
 
 def test_first_run_creates_folder(tmp_path, inputs):

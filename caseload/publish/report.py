@@ -94,6 +94,7 @@ def write_report(pub: Publication, out_dir: Path | str, *, extra_manifest: dict 
     t0 = time.perf_counter()
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_stages(out_dir)
     stage = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     stage.mkdir()
     try:
@@ -111,6 +112,27 @@ def write_report(pub: Publication, out_dir: Path | str, *, extra_manifest: dict 
         raise
     files = [out_dir / p.relative_to(stage) for p in [*written, stage / "manifest.json"]]
     return ReportResult(out_dir, files, manifest, time.perf_counter() - t0)
+
+
+def _remove_stale_stages(out_dir: Path) -> None:
+    """Delete temporary folders of runs that were killed (their process no longer exists).
+
+    A run removes its own temporary folder on any error it can catch; only a
+    hard kill (``SIGKILL``, power loss) leaves one behind.
+    """
+    for p in out_dir.parent.glob(f".{out_dir.name}.tmp-*"):
+        try:
+            pid = int(p.name.rsplit(".tmp-", 1)[1].split("-")[0])
+        except (IndexError, ValueError):
+            continue
+        if pid == os.getpid() or not p.is_dir():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(p, ignore_errors=True)
+        except PermissionError:  # another user's live process
+            continue
 
 
 def _carry_over(out_dir: Path, stage: Path) -> None:
