@@ -113,7 +113,10 @@ def save(fig, path_stem: Path | str, formats=("png", "svg"), dpi: int = 150) -> 
         kw = {"metadata": meta}
         if fmt == "svg":
             kw["metadata"] = {"Date": None}
-        fig.savefig(p, format=fmt, dpi=dpi, **kw)
+        # The save-time settings (svg ids, glyphs as paths) of the house style hold even
+        # when the caller's rcParams were changed since this module was imported.
+        with plt.rc_context({k: _RC[k] for k in ("svg.hashsalt", "svg.fonttype")}):
+            fig.savefig(p, format=fmt, dpi=dpi, **kw)
         out.append(p)
     plt.close(fig)
     return out

@@ -111,10 +111,12 @@ def refresh(config: Config | Path | str, *, out_dir: Path | str | None = None,
         A step failed (the message names it). Nothing was written: the
         previous reports are untouched.
     """
-    import matplotlib
+    import warnings
 
-    # A report holds a few dozen figures until they are written: not a leak.
-    with matplotlib.rc_context({"figure.max_open_warning": 0}):
+    # A report holds a few dozen figures until they are written: not a leak. (Not an
+    # rc_context: leaving it would undo the house style set when the figure modules load.)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="More than 20 figures have been opened")
         return _refresh(config, out_dir=out_dir, lang=lang, steps=steps, progress=progress)
 
 
@@ -135,6 +137,7 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
     pub.config = config.model_dump(mode="json")
     ctx = RunContext(config=config, lang=lang, publication=pub)
     selected = _select_steps(steps if steps is not None else rc.steps)
+    ctx.steps = tuple(s.name for s in selected)
     tasks = {}
     if progress is not None:
         for s in selected:

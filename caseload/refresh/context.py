@@ -26,6 +26,7 @@ class RunContext:
     ``results`` keeps small results of earlier steps for later ones; the large
     intermediate objects (the segmentation's per-client frames, the spell-level
     duration frame) are not kept, so their memory is freed before the next step.
+    ``steps`` names the steps of this run (a step can leave a table to another).
     """
 
     config: Config
@@ -33,6 +34,7 @@ class RunContext:
     publication: Publication
     caseload: Caseload | None = None
     results: dict[str, Any] = field(default_factory=dict)
+    steps: tuple[str, ...] = ()
 
     def words(self, nl: str, en: str) -> str:
         """The text in the run's language."""

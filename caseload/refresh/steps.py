@@ -95,6 +95,11 @@ def _step_stock(ctx: RunContext) -> int:
     for name, col, codes, label, title in dims:
         if col not in stock.columns or stock[col].notna().sum() == 0:
             continue
+        if col == "age_band" and "durations" in ctx.steps:
+            # The durations step publishes the same stock by age band (the Losser table).
+            # Two tables with the same counts but different complementary suppressions
+            # would let a reader recover a suppressed cell from the other table.
+            continue
         table = stock_composition(stock, col, codes, lang, label)
         pub.add_table(f"bestand_{name}", table, title=title, method=method,
                       counts=["aantal"], percentages={"percentage": int(table["aantal"].iloc[-1])},
