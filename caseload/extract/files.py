@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -210,6 +211,10 @@ def _read_csv(path: Path, head: bytes) -> RawFile:
     encoding = detect_encoding(head)
     sample = head.decode(encoding if encoding != "utf-8" else "utf-8", errors="replace")
     delimiter = sniff_delimiter(sample.lstrip("\ufeff"))
+    if encoding in ("utf-8", "utf-8-sig"):
+        fast = _polars_csv(path, encoding, delimiter)
+        if fast is not None:
+            return fast
     try:
         table, bad = _arrow_csv(path, encoding, delimiter)
     except pa.ArrowInvalid as exc:
@@ -236,6 +241,12 @@ def _read_csv(path: Path, head: bytes) -> RawFile:
         # physical line numbers of skipped lines shift the numbers of the rows after them
         bad_lines = np.array(sorted(b[0] for b in bad), dtype=np.int64)
         rows = _rows_around(bad_lines, n)
+    return _csv_file(path, headers, columns, rows, bad, encoding, delimiter)
+
+
+def _csv_file(path: Path, headers: list[str], columns: dict[str, RawColumn], rows: np.ndarray, bad: list,
+              encoding: str, delimiter: str) -> RawFile:
+    n = len(rows)
     # blank lines are not rows: drop records whose every cell is empty
     if n and columns:
         empty = np.ones(n, dtype=bool)
@@ -246,6 +257,77 @@ def _read_csv(path: Path, head: bytes) -> RawFile:
             columns = {k: c.take(keep) for k, c in columns.items()}
             rows = rows[keep]
     return RawFile(path, headers, columns, rows, bad, encoding, delimiter, "csv")
+
+
+def _polars_csv(path: Path, encoding: str, delimiter: str) -> RawFile | None:
+    """Fast path for a plain UTF-8 CSV: polars reads every column straight into codes.
+
+    Each column is read as a polars ``Categorical`` with its own category list,
+    so the file is split, decoded and factorised in one multi-threaded pass.
+    Returns ``None`` (the caller then uses the Arrow reader, which reports bad
+    lines with their line numbers) whenever the two readers could disagree: the
+    file holds quote characters or carriage returns inside lines, is not valid
+    UTF-8, has duplicate or unreadable headers, or has a line with a wrong number
+    of fields. Polars pads a short line with empty cells, so short lines can only
+    hide among rows whose last cell is empty; only when there are such rows is
+    the file's delimiter count checked (one more pass over the bytes).
+    """
+    with path.open("rb") as fh:
+        first = fh.readline().decode("utf-8-sig", errors="replace")
+    names = next(iter(_split_header(first, delimiter)), [])
+    if not names or len({h.strip() for h in names}) != len(names) or "" in names:
+        return None
+    cats = [pl.Categories.random() for _ in names]
+    try:
+        # quote_char=None: a quoted file must not be read here (a quote shows up as a '"' in a value)
+        df = pl.read_csv(path, separator=delimiter, quote_char=None, has_header=True, infer_schema=False,
+                         schema_overrides={h: pl.Categorical(c) for h, c in zip(names, cats, strict=True)},
+                         encoding="utf8", raise_if_empty=False)
+    except (pl.exceptions.PolarsError, OSError, ValueError):
+        return None
+    if df.columns != names or df.height == 0:
+        return None
+    uniques = []
+    for h, c in zip(names, cats, strict=True):
+        top = df.get_column(h).to_physical().max()
+        # the distinct values in code order (Categories.to_series iterates in Python)
+        u = pl.Series(np.arange(0 if top is None else top + 1, dtype=np.uint32)).cat.to(
+            pl.Categorical(c)).cast(pl.String)
+        if len(u) and (u.str.contains('"', literal=True).any() or u.str.contains("\r", literal=True).any()):
+            return None
+        uniques.append(u)
+    if df.get_column(names[-1]).null_count() and not _fields_consistent(path, delimiter, len(names),
+                                                                         df.height + 1):
+        return None
+    columns: dict[str, RawColumn] = {}
+    for h, u in zip(names, uniques, strict=True):
+        phys = df.get_column(h).to_physical()
+        if phys.null_count():
+            phys = phys.fill_null(np.uint32(0xFFFFFFFF))  # viewed as int32: -1, the empty-cell code
+        codes = phys.to_numpy().view(np.int32)
+        values = u.to_numpy().astype(object)
+        if len(u) and ((u.str.strip_chars() != u).any() or (u == "").any()):
+            columns[h] = _normalise(codes, values)
+        else:
+            columns[h] = RawColumn(np.asarray(codes, dtype=np.int32), values)
+    headers = [str(h).strip() for h in names]
+    n = df.height
+    del df
+    return _csv_file(path, headers, columns, np.arange(2, n + 2, dtype=np.int64), [], encoding, delimiter)
+
+
+def _fields_consistent(path: Path, delimiter: str, n_fields: int, n_lines: int) -> bool:
+    """Whether the file has exactly ``n_fields - 1`` delimiters on each of its ``n_lines`` lines.
+
+    No line has more (polars refuses those), so the total count decides.
+    """
+    delim = ord(delimiter)
+    total = 0
+    buf = bytearray(1 << 24)
+    with path.open("rb", buffering=0) as fh:
+        while k := fh.readinto(buf):
+            total += int(np.count_nonzero(np.frombuffer(buf, dtype=np.uint8, count=k) == delim))
+    return total == (n_fields - 1) * n_lines
 
 
 def _rows_around(bad_lines: np.ndarray, n_good: int) -> np.ndarray:

@@ -8,10 +8,12 @@ and derives one ``clients`` row per client from the client's latest period.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 
 from caseload.errors import ExtractError
@@ -44,6 +46,8 @@ class GwsFile:
     raw: RawFile
     layout: Layout
     dates: dict[str, np.ndarray]  # field -> days per row (MISSING / INVALID sentinels)
+    date_uniques: dict[str, tuple[np.ndarray, np.ndarray] | None] = field(default_factory=dict)
+    # field -> (days per distinct value with MISSING last, column codes); None: no such column
 
     def col(self, f: str) -> RawColumn | None:
         header = self.layout.columns.get(f)
@@ -68,21 +72,28 @@ class GwsFile:
         return max(top, int(ends.max())) if len(ends) else top
 
 
-def _days(col: RawColumn | None, n: int) -> np.ndarray:
-    if col is None:
-        return np.full(n, MISSING, dtype=np.int64)
-    parsed = np.append(parse_dates(col.uniques), MISSING)  # code -1 -> last entry
-    return parsed[col.codes]
-
-
 def prepare_gws(raw: RawFile, layout: Layout) -> GwsFile:
-    """Parse the three date columns of a gws file (each distinct date string once)."""
+    """Parse the three date columns of a gws file (each distinct date string once).
+
+    The three columns share most of their dates, so one cache serves them all.
+    """
     n = raw.n_rows
-    dates = {}
+    dates, date_uniques = {}, {}
+    cache: dict[str, int] = {}
     for f in ("period_start", "period_end", "start_date"):
         header = layout.columns.get(f)
-        dates[f] = _days(raw.columns.get(header) if header else None, n)
-    return GwsFile(raw, layout, dates)
+        col = raw.columns.get(header) if header else None
+        if col is None:
+            dates[f] = np.full(n, MISSING, dtype=np.int64)
+            date_uniques[f] = None
+            continue
+        todo = [u for u in col.uniques if u not in cache]
+        cache.update(zip(todo, parse_dates(np.asarray(todo, dtype=object)).tolist(), strict=True))
+        parsed = np.fromiter((cache[u] for u in col.uniques), dtype=np.int64, count=len(col.uniques))
+        parsed = np.append(parsed, MISSING)  # code -1 (empty cell) -> last entry
+        dates[f] = parsed[col.codes]
+        date_uniques[f] = (parsed, col.codes)
+    return GwsFile(raw, layout, dates, date_uniques)
 
 
 def _fmt_days(days: np.ndarray) -> np.ndarray:
@@ -93,13 +104,20 @@ def _fmt_days(days: np.ndarray) -> np.ndarray:
     return out
 
 
-def _map_codes(col: RawColumn, lookup: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: index into the returned code values (-1 empty, -2 unknown)."""
+def _map_uniques(col: RawColumn, lookup: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct value (and a last entry for empty cells): index into the returned code values
+    (-1 empty, -2 unknown)."""
     mapped = [lookup.get(normalise_text(u)) for u in col.uniques]
     values = sorted({m for m in mapped if m is not None})
     pos = {v: i for i, v in enumerate(values)}
     per_unique = np.array([pos[m] if m is not None else -2 for m in mapped] + [-1], dtype=np.int32)
-    return per_unique[col.codes], np.asarray(values, dtype=object)
+    return per_unique, np.asarray(values, dtype=object)
+
+
+def _map_codes(col: RawColumn, lookup: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: index into the returned code values (-1 empty, -2 unknown)."""
+    per_unique, values = _map_uniques(col, lookup)
+    return per_unique[col.codes], values
 
 
 _GM = re.compile(r"^(?:GM)?\s*(\d{1,4})$", re.IGNORECASE)
@@ -138,32 +156,70 @@ def pseudonyms(uniques: np.ndarray, pseudonymize, key: bytes, domain: str) -> np
     uniques = np.asarray(uniques, dtype=object)
     if not len(uniques):
         return np.zeros(0, dtype=object)
-    import pyarrow.compute as pc
-
-    arr = pa.array(uniques, type=pa.string())
-    if pc.all(pc.match_substring_regex(arr, _DIGITS.pattern)).as_py():
-        values = pd.Series(arr.cast(pa.int64()).to_numpy())
-    else:
-        values = pd.Series(uniques, dtype=object)
+    numbers = integer_ids(uniques)
+    values = pd.Series(numbers) if numbers is not None else pd.Series(uniques, dtype=object)
     return np.asarray(pseudonymize(values, key, domain=domain), dtype=object)
 
 
-def spell_ids(client_codes: np.ndarray, client_pseudonyms: np.ndarray, start_days: np.ndarray):
-    """Spell ids ``<client pseudonym>-<yyyymmdd of the start>``, built in Arrow without a Python loop."""
+def first_seen_order(codes: np.ndarray, n_values: int) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber ``codes`` (0 to ``n_values - 1``; -1 missing) in the order of first appearance.
+
+    Returns the new codes and ``order``: value ``order[k]`` gets code ``k``
+    (``values[order]`` are the values in their new order). Spells and clients
+    come out in the order their client first appears in the file, whatever
+    order the reader gave the distinct values in.
+    """
+    seen = pl.Series(codes).unique(maintain_order=True).to_numpy()
+    seen = seen[seen >= 0]
+    if len(seen) == n_values and (seen == np.arange(n_values)).all():
+        return codes, seen
+    unseen = np.ones(n_values, dtype=bool)
+    unseen[seen] = False
+    order = np.concatenate([seen, np.flatnonzero(unseen)]).astype(np.int64)
+    rank = np.empty(n_values + 1, dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    rank[-1] = -1
+    return rank[codes], order
+
+
+def integer_ids(uniques: np.ndarray) -> np.ndarray | None:
+    """The distinct id strings as ``int64`` when every one is 1 to 18 digits, else ``None``."""
     import pyarrow.compute as pc
 
-    cl = pa.DictionaryArray.from_arrays(pa.array(np.asarray(client_codes, dtype=np.int32)),
-                                        pa.array(list(client_pseudonyms), type=pa.string())).cast(pa.string())
-    day = pa.array(np.asarray(start_days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[s]"))
-    ids = pc.binary_join_element_wise(cl, pc.strftime(day, format="%Y%m%d"), "-")
-    return pd.arrays.ArrowStringArray(ids)
+    if not len(uniques):
+        return None
+    arr = pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+    if not pc.all(pc.match_substring_regex(arr, _DIGITS.pattern)).as_py():
+        return None
+    return arr.cast(pa.int64()).to_numpy()
+
+
+def spell_ids(client_codes: np.ndarray, client_pseudonyms: np.ndarray, start_days: np.ndarray):
+    """Spell ids ``<client pseudonym>-<yyyymmdd of the start>``, built in polars without a Python loop."""
+    codes = pl.Series(np.asarray(client_codes, dtype=np.int32))
+    cl = _text_array(client_pseudonyms)
+    day = pl.Series(np.asarray(start_days, dtype=np.int64)).cast(pl.Int32).cast(pl.Date)
+    ids = pl.select(pl.concat_str([pl.lit(pl.Series(cl)).gather(codes), pl.lit(day).dt.strftime("%Y%m%d")],
+                                  separator="-")).to_series()
+    return pd.arrays.ArrowStringArray(ids.to_arrow().cast(pa.string()))
+
+
+def _text_array(values) -> pa.Array:
+    """``values`` as an Arrow string array (every value through ``str`` unless all are text already)."""
+    try:
+        vals = pa.array(values, type=pa.string())
+        if vals.null_count == 0:
+            return vals
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    return pa.array([str(v) for v in values], type=pa.string())
 
 
 def string_array(codes: np.ndarray, values) -> pd.api.extensions.ExtensionArray:
     """A pandas string array from codes into ``values`` (code < 0: missing), without a Python loop."""
     codes = np.asarray(codes, dtype=np.int32)
     mask = codes < 0
-    vals = pa.array([str(v) for v in values], type=pa.string())
+    vals = _text_array(values)
     if not len(vals):
         vals = pa.array([""], type=pa.string())
         codes = np.zeros_like(codes)
@@ -174,24 +230,46 @@ def string_array(codes: np.ndarray, values) -> pd.api.extensions.ExtensionArray:
 # --------------------------------------------------------------------- validation
 
 
+def _rows_where(codes: np.ndarray, bad: np.ndarray) -> np.ndarray | None:
+    """Rows whose value is flagged in ``bad`` (one flag per distinct value, the last for empty cells).
+
+    ``None`` when no distinct value is flagged: the check then costs nothing per row.
+    """
+    return bad[codes] if bad.any() else None
+
+
 def _check_rows(g: GwsFile, peil_days: int, opts: LoadOptions):
-    """Run every row check; returns the checks and the mapped code columns."""
+    """Run every row check; returns the checks, the mapped code columns and the parsed numbers.
+
+    Checks that depend on one column are decided per distinct value and only
+    spread over the rows when some value fails. Returns ``(checks, mapped,
+    birth_year, amount)``; ``mapped[field]`` is ``(code per distinct value,
+    column codes, code values)``, ``birth_year`` and ``amount`` are ``(value per
+    distinct value, column codes)`` (the last distinct value stands for empty cells).
+    """
     n = g.raw.n_rows
     chk = RowChecks(n)
     H = g.header
     d = g.dates
+    du = g.date_uniques
+
+    def date_rows(f, sentinel):
+        if du.get(f) is None:  # no such column: every row is empty
+            return np.ones(n, dtype=bool) if sentinel == MISSING else None
+        parsed, codes = du[f]
+        return _rows_where(codes, parsed == sentinel)
 
     client = g.col("client_id")
     chk.fail(client.codes < 0, "missing_id", H("client_id"), "the client number is empty.",
              "Fill in the client number in the administration, or remove the row from the export.")
     for f in ("period_start", "start_date"):
-        chk.fail(d[f] == MISSING, "missing_value", H(f), "'{column}' is empty.",
+        chk.fail(date_rows(f, MISSING), "missing_value", H(f), "'{column}' is empty.",
                  "Every period row needs this date; correct the export.")
     by = g.col("birth_year")
     chk.fail(by.codes < 0, "missing_value", H("birth_year"), "'{column}' is empty.",
              "Fill in the year of birth (four digits).")
     for f in ("period_start", "period_end", "start_date"):
-        chk.fail(d[f] == INVALID, "bad_date", H(f), "'{value}' in '{column}' is not a date.",
+        chk.fail(date_rows(f, INVALID), "bad_date", H(f), "'{value}' in '{column}' is not a date.",
                  "Write dates as dd-mm-jjjj (31-01-2024), jjjj-mm-dd or as an Excel date.")
     ps, pe, st = d["period_start"], d["period_end"], d["start_date"]
     has_end = pe > INVALID
@@ -203,37 +281,46 @@ def _check_rows(g: GwsFile, peil_days: int, opts: LoadOptions):
              "Correct 'Oorspronkelijke begindatum uitkeringsdossier' in the administration.",
              detail=_lazy_dates(pe))
 
-    # numbers
+    # numbers, judged per distinct value
     by_u = np.append(parse_numbers(by.uniques), np.nan)
-    birth_year = by_u[by.codes]
-    bad_by = (by.codes >= 0) & ~(np.isfinite(birth_year) & (np.mod(birth_year, 1) == 0))
-    chk.fail(bad_by, "bad_number", H("birth_year"), "'{value}' is not a year of birth.",
+    whole = np.isfinite(by_u) & (np.mod(np.nan_to_num(by_u), 1) == 0)
+    bad_by = ~whole
+    bad_by[-1] = False  # empty: rejected above
+    chk.fail(_rows_where(by.codes, bad_by), "bad_number", H("birth_year"), "'{value}' is not a year of birth.",
              "Write the year of birth as four digits, e.g. 1978.")
-    amount = np.full(n, np.nan)
     am = g.col("amount")
     if am is not None:
         am_u = np.append(parse_numbers(am.uniques), np.nan)
-        amount = am_u[am.codes]
-        chk.fail((am.codes >= 0) & np.isnan(amount), "bad_number", H("amount"),
+        bad_am = np.isnan(am_u)
+        bad_am[-1] = False  # an empty amount is allowed
+        chk.fail(_rows_where(am.codes, bad_am), "bad_number", H("amount"),
                  "'{value}' is not an amount.", "Write amounts like 1234,56 (decimal comma).")
+        amount = (am_u, am.codes)
+    else:
+        amount = (np.array([np.nan]), np.full(n, -1, dtype=np.int32))
     peil_year = int(pd.Timestamp(np.datetime64(peil_days, "D")).year)
-    age = peil_year - birth_year
-    chk.fail(np.isfinite(birth_year) & ((age < MIN_AGE) | (age > MAX_AGE)), "impossible_age",
-             H("birth_year"),
+    age_u = peil_year - by_u
+    chk.fail(_rows_where(by.codes, np.isfinite(by_u) & ((age_u < MIN_AGE) | (age_u > MAX_AGE))),
+             "impossible_age", H("birth_year"),
              "birth year {value} gives an age of {detail} at the peildatum; expected "
              f"{MIN_AGE} to {MAX_AGE}.",
              "Correct the year of birth (or the peildatum if the extract is older than assumed).",
-             detail=_lazy_int(age))
-    # nobody gets a benefit before the age of 15 (or before being born)
-    valid_ps = ps > INVALID
-    ps_year = np.where(valid_ps, ps, 0).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
-    age_then = ps_year - birth_year
-    chk.fail(np.isfinite(birth_year) & valid_ps & (age_then < MIN_AGE), "impossible_age", H("birth_year"),
+             detail=_lazy_int_codes(age_u, by.codes))
+    # nobody gets a benefit before the age of 15 (or before being born): a period start before
+    # 1 January of the year the client turns 15. Rows still unchecked here have a whole birth year
+    # within MAX_AGE years of the peildatum, so that date always exists.
+    plausible = whole & (by_u >= peil_year - MAX_AGE) & (by_u <= peil_year - MIN_AGE)
+    turns = np.where(plausible, np.nan_to_num(by_u) + MIN_AGE, 1970).astype(np.int64)
+    first_day = np.where(plausible, (turns - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64),
+                         np.iinfo(np.int64).min)
+    chk.fail((ps > INVALID) & (ps < first_day[by.codes]) if plausible.any() else None,
+             "impossible_age", H("birth_year"),
              "birth year {value} gives an age of {detail} at the start of this period; expected at least "
-             f"{MIN_AGE}.", "Correct the year of birth or the period dates.", detail=_lazy_int(age_then))
+             f"{MIN_AGE}.", "Correct the year of birth or the period dates.",
+             detail=_lazy_age_then(ps, by_u, by.codes))
 
     # codes
-    mapped: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    mapped: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     extras = {"end_reason": opts.end_reasons, "household": opts.households}
     fixes = {
         "sex": "Use M (man), V (vrouw) or X (onbekend).",
@@ -257,15 +344,25 @@ def _check_rows(g: GwsFile, peil_days: int, opts: LoadOptions):
             lookup = _inflow_lookup(col.uniques)
         else:
             lookup = _municipality_lookup(col.uniques)
-        codes, values = _map_codes(col, lookup)
-        chk.fail(codes == -2, "unknown_code", H(f), "'{value}' is not a known value of '{column}'.",
-                 fixes[f])
-        mapped[f] = (codes, values)
+        per_unique, values = _map_uniques(col, lookup)
+        chk.fail(_rows_where(col.codes, per_unique == -2), "unknown_code", H(f),
+                 "'{value}' is not a known value of '{column}'.", fixes[f])
+        mapped[f] = (per_unique, col.codes, values)
     if "municipality" in mapped and opts.municipality is None:
-        chk.fail(mapped["municipality"][0] == -1, "missing_value", H("municipality"),
+        per_unique, codes, _ = mapped["municipality"]
+        chk.fail(_rows_where(codes, per_unique == -1), "missing_value", H("municipality"),
                  "'{column}' is empty.",
                  "Fill in the municipality code, or set [extract] municipality = \"GM....\" in the config.")
-    return chk, mapped, birth_year, amount
+    return chk, mapped, (by_u, by.codes), amount
+
+
+def _years(days: np.ndarray) -> np.ndarray:
+    """Calendar year of each day number, through a table of the days in range (one conversion per day)."""
+    if not len(days):
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = int(days.min()), int(days.max())
+    table = np.arange(lo, hi + 1).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    return table[days - lo]
 
 
 class _lazy_dates:
@@ -284,6 +381,27 @@ class _lazy_dates:
 class _lazy_int(_lazy_dates):
     def __getitem__(self, idx):
         return np.array([str(int(v)) for v in self.days[idx]], dtype=object)
+
+
+class _lazy_int_codes(_lazy_dates):
+    """Whole numbers given per distinct value, formatted for the rejected rows only."""
+
+    def __init__(self, per_unique, codes):
+        self.per_unique, self.codes = per_unique, codes
+
+    def __getitem__(self, idx):
+        return np.array([str(int(v)) for v in self.per_unique[self.codes[idx]]], dtype=object)
+
+
+class _lazy_age_then(_lazy_dates):
+    """Age in the year a period starts (year of the start minus birth year), for rejected rows only."""
+
+    def __init__(self, period_start, birth_year_u, codes):
+        self.ps, self.by_u, self.codes = period_start, birth_year_u, codes
+
+    def __getitem__(self, idx):
+        age = _years(self.ps[idx]) - self.by_u[self.codes[idx]]
+        return np.array([str(int(v)) for v in age], dtype=object)
 
 
 def _duplicates(g: GwsFile, chk: RowChecks, client_codes: np.ndarray, sorted_rows: np.ndarray) -> None:
@@ -362,6 +480,10 @@ def sort_order(first: np.ndarray, second: np.ndarray, third: np.ndarray) -> np.n
     return np.lexsort((third, second, first))
 
 
+def _increasing(a: np.ndarray) -> bool:
+    return bool((a[1:] > a[:-1]).all())
+
+
 def spell_groups(client: np.ndarray, start: np.ndarray, period_start: np.ndarray,
                  period_end: np.ndarray, gap_days: int = 1, order: np.ndarray | None = None):
     """Vectorised consolidation of period rows into spells.
@@ -391,12 +513,14 @@ def spell_groups(client: np.ndarray, start: np.ndarray, period_start: np.ndarray
     group_first : bool array
         Whether the spell is the first of its (client, original start) group.
     """
-    client = np.asarray(client, dtype=np.int64)
     if order is None:
         order = sort_order(client, start, period_start)
     n = len(order)
-    c, s, ps = client[order], start[order], period_start[order]
-    pe = np.where(period_end[order] > INVALID, period_end[order], _OPEN)
+    if n == len(client) and (n == 0 or (order[0] == 0 and order[-1] == n - 1 and _increasing(order))):
+        c, s, ps, pe = client, start, period_start, period_end  # every row, in order: no copies
+    else:
+        c, s, ps, pe = client[order], start[order], period_start[order], period_end[order]
+    pe = np.where(pe > INVALID, pe, _OPEN)
     new_group = np.ones(n, dtype=bool)
     new_group[1:] = (c[1:] != c[:-1]) | (s[1:] != s[:-1])
     gid = np.cumsum(new_group) - 1
@@ -500,18 +624,40 @@ def load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: b
         raise ExtractError(
             "the file has no column 'Gemeentecode' and no municipality is configured.", file=raw.path,
             fix="Set [extract] municipality = \"GM....\" (CBS code) in the config, or add the column.")
-    chk, mapped, birth_year, amount = _check_rows(g, peil_days, opts)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return _load_gws(g, peil_days, opts, pseudonymize, key, pool)
+
+
+def _load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: bytes, pool):
+    # The keyed hashes are the one Python-level loop of a load. They run in a second thread
+    # while the checks and the consolidation (numpy and polars, which release the GIL) go on.
     client = g.col("client_id")
-    # pseudonyms of the distinct client numbers; numbers that differ only in leading zeros share one,
-    # so grouping uses the pseudonym codes, not the raw text
-    pseudo_all = pseudonyms(client.uniques, pseudonymize, key, "client")
-    pcodes, pseudo = pd.factorize(pseudo_all)
-    cid = np.append(np.asarray(pcodes, dtype=np.int32), -1)[client.codes]
-    pseudo = np.asarray(pseudo, dtype=object)
+    numbers = integer_ids(client.uniques)
+    if numbers is not None:
+        # all client numbers are digits: the pseudonym of a number ignores leading zeros, so
+        # grouping by the integer value is grouping by pseudonym, and hashing need not wait
+        icodes, ivalues = pd.factorize(numbers)
+        cid = np.append(np.asarray(icodes, dtype=np.int32), -1)[client.codes]
+        client_hashes = pool.submit(pseudonymize, pd.Series(ivalues), key, domain="client")
+    else:
+        # pseudonyms of the distinct client numbers; numbers that differ only in leading zeros
+        # share one, so grouping uses the pseudonym codes, not the raw text
+        pseudo_all = pseudonyms(client.uniques, pseudonymize, key, "client")
+        pcodes, ivalues = pd.factorize(pseudo_all)
+        cid = np.append(np.asarray(pcodes, dtype=np.int32), -1)[client.codes]
+        client_hashes = None
+    dossier = g.col("dossier_id")
+    dossier_hashes = (pool.submit(pseudonyms, dossier.uniques, pseudonymize, key, "dossier")
+                      if dossier is not None else None)
+    chk, mapped, birth_year, amount = _check_rows(g, peil_days, opts)
+    cid, client_order = first_seen_order(cid, len(ivalues))
     d = g.dates
     ps, st = d["period_start"], d["start_date"]
     ok = np.flatnonzero(chk.ok)
-    by_period = ok[sort_order(cid[ok], ps[ok], st[ok])]  # client, period start, original start
+    if len(ok) == len(cid):  # every row passed: no copies of the columns needed
+        by_period = sort_order(cid, ps, st)
+    else:
+        by_period = ok[sort_order(cid[ok], ps[ok], st[ok])]  # client, period start, original start
     _duplicates(g, chk, cid, by_period)
     rows = by_period[chk.ok[by_period]]
     c, s = cid[rows], st[rows]
@@ -525,14 +671,16 @@ def load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: b
     start = np.where(group_first, d["start_date"][fr], d["period_start"][fr])
     end = np.where(end > peil_days, _OPEN, end)
     spell_client = cid[la]
+    pseudo = np.asarray(client_hashes.result() if client_hashes is not None else ivalues,
+                        dtype=object)[client_order]
     # spell id: the client's pseudonym and the spell's start date (yyyymmdd): unique per spell,
     # stable across extracts, and no new personal information
     spell_id = spell_ids(spell_client, pseudo, start)
 
     def codes_at(f, idx, default=None):
         if f in mapped:
-            codes, values = mapped[f]
-            return string_array(codes[idx], values)
+            per_unique, codes, values = mapped[f]
+            return string_array(per_unique[codes[idx]], values)
         if default is None:
             return pd.array([None] * len(idx), dtype="string")
         return pd.array([default] * len(idx), dtype="string")
@@ -541,13 +689,8 @@ def load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: b
         "spell_id": spell_id,
         "client_id": string_array(spell_client, pseudo),
     })
-    dossier = g.col("dossier_id")
     if dossier is not None:
-        used_d = np.unique(dossier.codes[la][dossier.codes[la] >= 0])
-        ps_d = pseudonyms(dossier.uniques[used_d], pseudonymize, key, "dossier")
-        rec = np.full(len(dossier.uniques) + 1, -1, dtype=np.int32)
-        rec[used_d] = np.arange(len(used_d), dtype=np.int32)
-        spells["dossier_id"] = string_array(rec[dossier.codes[la]], ps_d)
+        spells["dossier_id"] = string_array(dossier.codes[la], dossier_hashes.result())
     else:
         spells["dossier_id"] = pd.array([None] * len(la), dtype="string")
     spells["municipality"] = codes_at("municipality", la, opts.municipality)
@@ -564,7 +707,7 @@ def load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: b
     spells["end_reason"] = pd.Series(er).where(closed, None).astype("string")
     spells["household"] = codes_at("household", la)
     spells["n_periods"] = pd.array(last - first + 1, dtype="Int64")
-    spells["amount"] = amount[la]
+    spells["amount"] = amount[0][amount[1][la]]
 
     # clients: attributes of each client's latest period (rows are sorted by client, then time)
     cl_last = (np.flatnonzero(np.append(spell_client[1:] != spell_client[:-1], True)) if len(la)
@@ -573,7 +716,7 @@ def load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: b
     clients = pd.DataFrame({
         "client_id": string_array(spell_client[cl_last], pseudo),
         "municipality": spells["municipality"].to_numpy()[cl_last],
-        "birth_year": pd.array(birth_year[cl_rows].astype(np.int64), dtype="Int64"),
+        "birth_year": pd.array(birth_year[0][birth_year[1][cl_rows]].astype(np.int64), dtype="Int64"),
         "sex": codes_at("sex", cl_rows, "X").fillna("X"),
         "household": codes_at("household", cl_rows),
     })

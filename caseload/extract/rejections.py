@@ -55,24 +55,29 @@ class RowChecks:
     def __init__(self, n: int):
         self.n = n
         self.reason = np.full(n, -1, dtype=np.int16)
+        self._ok = np.ones(n, dtype=bool)
         self._checks: list[tuple[str, str, str, str, object]] = []
         # per check: reason, column header, message template, fix, detail per row (or None)
 
     @property
     def ok(self) -> np.ndarray:
-        return self.reason < 0
+        """Whether each row passed every check so far (do not modify)."""
+        return self._ok
 
-    def fail(self, mask: np.ndarray, reason: str, column: str, message: str, fix: str,
+    def fail(self, mask: np.ndarray | None, reason: str, column: str, message: str, fix: str,
              detail=None) -> None:
         """Mark rows in ``mask`` (that passed every earlier check) as failing.
 
-        ``message`` may contain ``{value}``, ``{column}`` and ``{detail}``;
-        ``detail`` is an array with one entry per row (or ``None``).
+        ``mask`` ``None`` means no row fails this check. ``message`` may contain
+        ``{value}``, ``{column}`` and ``{detail}``; ``detail`` is an array with
+        one entry per row (or ``None``).
         """
         assert reason in REASONS, reason
-        new = mask & self.ok
-        if new.any():
-            self.reason[new] = len(self._checks)
+        if mask is not None:
+            new = mask & self._ok
+            if new.any():
+                self.reason[new] = len(self._checks)
+                self._ok[new] = False
         self._checks.append((reason, column, message, fix, detail))
 
     def table(self, file: str, rows: np.ndarray, raw_values, mask_value,
