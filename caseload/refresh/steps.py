@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from caseload.refresh.context import RefreshError, RunContext
@@ -75,6 +76,7 @@ def _step_validate(ctx: RunContext) -> int:
 
 def _step_stock(ctx: RunContext) -> int:
     from caseload.figures.style import PALETTE, finish, new_figure
+    from caseload.publish import suppress_table
 
     cl, pub, w, lang = ctx.caseload, ctx.publication, ctx.words, ctx.lang
     stock = stock_on(cl)
@@ -84,6 +86,7 @@ def _step_stock(ctx: RunContext) -> int:
                "leeftijd in het jaar van de peildatum; trede van de laatste diagnose.",
                "Clients with a benefit running on the reference date, each counted once; age "
                "in the year of the reference date; ladder step of the latest assessment.")
+    items = {}
     dims = [
         ("leeftijd", "age_band", None, w("Leeftijd", "Age"),
          w("Bestand naar leeftijd", "Caseload by age")),
@@ -101,29 +104,32 @@ def _step_stock(ctx: RunContext) -> int:
             # would let a reader recover a suppressed cell from the other table.
             continue
         table = stock_composition(stock, col, codes, lang, label)
-        pub.add_table(f"bestand_{name}", table, title=title, method=method,
-                      counts=["aantal"], percentages={"percentage": int(table["aantal"].iloc[-1])},
-                      derived={"percentage": "aantal"},
-                      row_total=_TOTAL[lang],
-                      labels={"aantal": w("Aantal", "Count"), "percentage": w("Procent", "Percent")},
-                      decimals=1, section=section)
-    # One figure: the ladder distribution (Losser's bestandsanalyse), counts of the stock.
-    if "ladder_step" in stock.columns and stock["ladder_step"].notna().any():
-        table = stock_composition(stock, "ladder_step", LADDER, lang, "trede")
-        table = table[table["trede"].isin([LADDER.label(k, lang) for k in LADDER])]
-        shown = table["aantal"].where(table["aantal"] >= pub.min_cell)
+        items[col] = pub.add_table(
+            f"bestand_{name}", table, title=title, method=method, counts=["aantal"],
+            percentages={"percentage": int(table["aantal"].iloc[-1])},
+            derived={"percentage": "aantal"}, row_total=_TOTAL[lang],
+            labels={"aantal": w("Aantal", "Count"), "percentage": w("Procent", "Percent")},
+            decimals=1, section=section)
+    if "ladder_step" in items:
+        # The figure shows the published (suppressed) table, so that it cannot reveal
+        # a cell the table hides.
+        shown, _ = suppress_table(items["ladder_step"], pub.min_cell)
+        steps = [LADDER.label(k, lang) for k in LADDER]
+        shown = shown[shown.iloc[:, 0].isin(steps)]
         fig, ax = new_figure(8, 4.5)
-        ax.barh(table["trede"][::-1], shown[::-1].fillna(0), color=PALETTE[0])
-        for y, v in enumerate(shown[::-1]):
-            ax.text((0 if pd.isna(v) else v), y, " " + (f"< {pub.min_cell}" if pd.isna(v) else
-                                                         f"{int(v)}"), va="center", fontsize=8)
+        counts = shown["aantal"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)[::-1]
+        ax.barh(shown.iloc[::-1, 0], np.nan_to_num(counts), color=PALETTE[0])
+        hidden = w("niet getoond", "suppressed")
+        for y, v in enumerate(counts):
+            ax.text(0 if np.isnan(v) else v, y, f" {hidden}" if np.isnan(v) else f" {int(v)}",
+                    va="center", fontsize=8, color="#555555" if np.isnan(v) else "#000000")
         ax.set_xlabel(w("aantal cliënten", "number of clients"))
         title = w("Bestand naar trede op de participatieladder",
                   "Caseload by participation-ladder step")
         finish(fig, title=title, source=pub.source, peildatum=pub.peildatum, lang=lang)
         pub.add_figure("bestand_trede", fig, title=title, method=method, section=section,
-                       caption=w(f"{int(table['aantal'].sum())} cliënten met een diagnose.",
-                                 f"{int(table['aantal'].sum())} clients with an assessment."))
+                       caption=w("Aantallen als in de tabel; niet getoond = onthullingscontrole.",
+                                 "Counts as in the table; suppressed = disclosure control."))
     return len(stock)
 
 
