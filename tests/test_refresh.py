@@ -206,3 +206,22 @@ def test_refused_report_leaves_previous_reports(tmp_path):
         rf.refresh(cfg, out_dir=out, steps=["validate"])
     assert _snapshot(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["reports"]
+
+
+@pytest.mark.slow
+def test_identical_across_processes(tmp_path):
+    """Another interpreter with another hash seed writes the same bytes (no set/dict-order leaks)."""
+    import os
+    import subprocess
+    import sys
+
+    steps = ["validate", "stock", "segment", "flows"]
+    here = rf.refresh(SAMPLE, out_dir=tmp_path / "a", steps=steps).out_dir
+    code = ("import sys; from caseload.refresh import refresh; "
+            f"refresh(sys.argv[1], out_dir=sys.argv[2], steps={steps!r})")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-c", code, str(SAMPLE), str(tmp_path / "b")], env=env,
+                   check=True, capture_output=True)
+    sa, sb = _snapshot(here), _snapshot(tmp_path / "b")
+    assert set(sa) == set(sb)
+    assert [k for k in sa if sa[k] != sb[k]] == ["manifest.json"]
