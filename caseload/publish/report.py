@@ -88,8 +88,13 @@ def write_report(pub: Publication, out_dir: Path | str, *, extra_manifest: dict 
     Raises
     ------
     PublishError
-        When a table holds identifiers or BSN-like values, or a written file
-        does; nothing is changed in ``out_dir`` then.
+        When a table's spec does not fit its data (a count column with gaps or
+        negative values, an unknown total row).
+    caseload.privacy.PrivacyError
+        When a table holds identifier columns, pseudonyms or BSN-like values,
+        or a written file holds a BSN-like number.
+
+    In every case nothing is changed in ``out_dir``.
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir).resolve()
