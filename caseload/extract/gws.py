@@ -523,11 +523,15 @@ def spell_groups(client: np.ndarray, start: np.ndarray, period_start: np.ndarray
     pe = np.where(pe > INVALID, pe, _OPEN)
     new_group = np.ones(n, dtype=bool)
     new_group[1:] = (c[1:] != c[:-1]) | (s[1:] != s[:-1])
-    gid = np.cumsum(new_group) - 1
-    # running max of period ends within each group: offset groups so maximum.accumulate cannot cross them
-    base = int(pe.min()) if n else 0
-    width = int(_OPEN) - base + 1
-    acc = np.maximum.accumulate(gid * width + (pe - base)) - gid * width + base
+    if n < 2 or ((pe[1:] >= pe[:-1]) | new_group[1:]).all():
+        # period ends never decrease within a group (the usual case): they are their own running max
+        acc = pe
+    else:
+        gid = np.cumsum(new_group) - 1
+        # running max of period ends within each group: offset groups so maximum.accumulate cannot cross
+        base = int(pe.min())
+        width = int(_OPEN) - base + 1
+        acc = np.maximum.accumulate(gid * width + (pe - base)) - gid * width + base
     prev_end = np.empty(n, dtype=np.int64)
     prev_end[0:1] = _OPEN
     prev_end[1:] = acc[:-1]
