@@ -12,9 +12,45 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
+# caseload.segment is a callable module: cl.segment(caseload) runs caseload.segment.segment.
+from caseload import segment, synth
+from caseload.capacity import ContactScheme, calibrate_minutes, fte_from_contacts, fte_from_norm
 from caseload.config import Config, load_config
+from caseload.durations import (
+    AalenJohansen,
+    KaplanMeier,
+    analyse_durations,
+    cohort_curves,
+    cox_regression,
+    elapsed_duration_table,
+    observation_start,
+    spell_durations,
+)
 from caseload.errors import CaseloadError, ConfigError, ExtractError, NotFittedError
 from caseload.extract import MAPPINGS, consolidate_spells, read_extract
+from caseload.flows import monthly_flows, stock_at
+from caseload.forecast import (
+    StockFlowModel,
+    backtest,
+    check_published_table,
+    forecast_series,
+    forecast_tables,
+    implied_national,
+    load_cbs_bijstand_series,
+    project_candidates,
+    project_sheltered_work,
+    stock_series,
+    transition_matrix,
+)
+from caseload.kpi import (
+    benchmark_municipality,
+    durability,
+    load_cbs_municipalities,
+    outflow_to_work,
+    revolving_door,
+    select_cohort,
+    spells_per_client,
+)
 from caseload.privacy import (
     PrivacyError,
     check_file_no_bsn,
@@ -29,6 +65,8 @@ from caseload.privacy import (
     suppress_percentages,
     suppress_small_cells,
 )
+from caseload.publish import Publication, write_report
+from caseload.refresh import stock_composition, stock_on
 from caseload.schema import (
     ACTIVITIES,
     ASSESSMENTS,
@@ -36,32 +74,6 @@ from caseload.schema import (
     SPELLS,
     Caseload,
 )
-from caseload.durations import (
-    AalenJohansen,
-    KaplanMeier,
-    analyse_durations,
-    cohort_curves,
-    cox_regression,
-    elapsed_duration_table,
-    observation_start,
-    spell_durations,
-)
-from caseload.flows import monthly_flows, stock_at
-from caseload.kpi import (
-    benchmark_municipality,
-    durability,
-    load_cbs_municipalities,
-    outflow_to_work,
-    revolving_door,
-    select_cohort,
-    spells_per_client,
-)
-from caseload.capacity import ContactScheme, calibrate_minutes, fte_from_contacts, fte_from_norm
-from caseload.publish import Publication, write_report
-from caseload.refresh import stock_composition, stock_on
-from caseload import synth
-# caseload.segment is a callable module: cl.segment(caseload) runs caseload.segment.segment.
-from caseload import segment
 from caseload.segment import (
     SegmentModel,
     SegmentResult,
@@ -70,19 +82,6 @@ from caseload.segment import (
     load_model,
     save_model,
     training_frame,
-)
-from caseload.forecast import (
-    StockFlowModel,
-    backtest,
-    check_published_table,
-    forecast_series,
-    forecast_tables,
-    implied_national,
-    load_cbs_bijstand_series,
-    project_candidates,
-    project_sheltered_work,
-    stock_series,
-    transition_matrix,
 )
 
 __all__ = [
