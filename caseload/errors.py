@@ -7,7 +7,7 @@ prints the message (never a traceback) and exits with code 2.
 
 from __future__ import annotations
 
-__all__ = ["CaseloadError", "ExtractError", "ConfigError", "NotFittedError", "ModelCardError"]
+__all__ = ["CaseloadError", "ExtractError", "ConfigError", "NotFittedError", "ModelCardError", "PrivacyError"]
 
 
 class CaseloadError(Exception):
@@ -63,3 +63,7 @@ class NotFittedError(CaseloadError, AttributeError):
 
 class ModelCardError(CaseloadError):
     """A saved model file does not match its card (tampered or wrong file)."""
+
+
+class PrivacyError(CaseloadError):
+    """Personal data would leave the toolkit, or the pseudonym key is unsafe."""

@@ -93,13 +93,13 @@ def test_pseudonyms_differ_by_key_and_domain():
 
 def test_each_distinct_value_hashed_once(monkeypatch):
     seen = []
-    real = privacy._hmac_sha256_hex
+    real = privacy.pseudonyms._hmac_sha256_hex
 
     def spy(key, prefix, messages, length):
         seen.append(len(messages))
         return real(key, prefix, messages, length)
 
-    monkeypatch.setattr(privacy, "_hmac_sha256_hex", spy)
+    monkeypatch.setattr(privacy.pseudonyms, "_hmac_sha256_hex", spy)
     rng = np.random.default_rng(0)
     ids = rng.integers(1, 500, 20_000)
     out = pseudonymize(ids, KEY)
