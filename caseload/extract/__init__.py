@@ -149,13 +149,17 @@ def read_extract(
     >>> cs.report  # doctest: +SKIP
     """
     from caseload import privacy
-    from caseload.config import Config
+    from caseload.config import ExtractConfig, PrivacyConfig
 
-    cfg = config if config is not None else Config()
-    ex = cfg.extract
+    if config is not None:
+        ex, privacy_cfg, resolve = config.extract, config.privacy, config.resolve
+    else:
+        # only the two sections the loader reads: a whole default Config also builds the
+        # segmentation defaults, which import scipy (about a second)
+        ex, privacy_cfg, resolve = ExtractConfig(), PrivacyConfig(), Path
     files = _as_paths(paths)
     if not files:
-        files = [cfg.resolve(p) for p in ex.files]
+        files = [resolve(p) for p in ex.files]
     if not files:
         raise ExtractError("no extract files given.",
                            fix="Pass file paths, or list them in the config: [extract] files = [\"...\"].")
@@ -166,8 +170,8 @@ def read_extract(
         end_reasons=dict(getattr(ex, "end_reasons", {}) or {}),
         households=dict(getattr(ex, "households", {}) or {}),
     )
-    key_file = cfg.privacy.key_file
-    key = privacy.load_key(cfg.resolve(key_file) if key_file is not None else None)
+    key_file = privacy_cfg.key_file
+    key = privacy.load_key(resolve(key_file) if key_file is not None else None)
 
     prepared = []
     for path in files:
