@@ -531,6 +531,12 @@ def spell_groups(client: np.ndarray, start: np.ndarray, period_start: np.ndarray
         c, s, ps, pe = client, start, period_start, period_end  # every row, in order: no copies
     else:
         c, s, ps, pe = client[order], start[order], period_start[order], period_end[order]
+    return (order, *_sorted_spell_groups(c, s, ps, pe, gap_days))
+
+
+def _sorted_spell_groups(c, s, ps, pe, gap_days):
+    """:func:`spell_groups` of rows already in consolidation order: ``first, last, end, group_first``."""
+    n = len(c)
     pe = np.where(pe > INVALID, pe, _OPEN)
     new_group = np.ones(n, dtype=bool)
     new_group[1:] = (c[1:] != c[:-1]) | (s[1:] != s[:-1])
@@ -547,7 +553,7 @@ def spell_groups(client: np.ndarray, start: np.ndarray, period_start: np.ndarray
     new_spell[1:] |= (ps[1:] - acc[:-1]) > gap_days  # acc[:-1]: latest end of the periods before
     first = np.flatnonzero(new_spell)
     last = np.append(first[1:] - 1, n - 1).astype(np.int64) if n else first
-    return order, first, last, acc[last], new_group[first]
+    return first, last, acc[last], new_group[first]
 
 
 def consolidate_spells(periods: pd.DataFrame, gap_days: int = 1,
@@ -703,9 +709,10 @@ def _load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: 
     # when the original start never decreases within a client (the usual case) this order is
     # also the consolidation order (client, original start, period start): no second sort
     if not ((c[1:] != c[:-1]) | (s[1:] >= s[:-1])).all():
-        rows = rows[sort_order(c, s, ps[rows])]
-    _, first, last, end, group_first = spell_groups(cid, st, ps, d["period_end"], opts.gap_days,
-                                                    order=rows)
+        resort = sort_order(c, s, ps[rows])
+        rows, c, s = rows[resort], c[resort], s[resort]
+    first, last, end, group_first = _sorted_spell_groups(c, s, ps[rows], d["period_end"][rows],
+                                                         opts.gap_days)
     fr, la = rows[first], rows[last]
     start = np.where(group_first, d["start_date"][fr], d["period_start"][fr])
     end = np.where(end > peil_days, _OPEN, end)
