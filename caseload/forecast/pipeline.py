@@ -39,8 +39,7 @@ GROUPS = ["A", "B", "C"]
 STATES = ["A", "B", "C", "werk", "uitstroom_overig"]
 
 
-def _quarter_states(assessments: pd.DataFrame, spells: pd.DataFrame, segment: str, freq: str,
-                    peildatum=None) -> pd.DataFrame:
+def _check_columns(assessments: pd.DataFrame, spells: pd.DataFrame, segment: str) -> None:
     for col in ("client_id", "assessed_on", segment):
         if col not in assessments.columns:
             raise CaseloadError(f"assessments lack the column '{col}'.", column=col,
@@ -49,42 +48,127 @@ def _quarter_states(assessments: pd.DataFrame, spells: pd.DataFrame, segment: st
         if col not in spells.columns:
             raise CaseloadError(f"spells lack the column '{col}'.", column=col,
                                 fix="Pass the canonical spells table.")
-    ass = assessments.loc[assessments[segment].isin(GROUPS), ["client_id", "assessed_on", segment]]
-    ass = ass.rename(columns={segment: "segment"}).dropna(subset=["assessed_on"])
-    # merge_asof needs one datetime resolution on both sides.
-    ass["assessed_on"] = pd.to_datetime(ass["assessed_on"]).astype("datetime64[ns]")
+
+
+class _Latest:
+    """Latest row per client on or before a period end, by binary search.
+
+    Rows are sorted by client, then time (stable: among equal times the last row of
+    the table wins, as with :func:`pandas.merge_asof`). A row's time is replaced by
+    the index of the first period end on or after it, so that the (client, period)
+    pair fits one int64 key: ``time <= ends[k]`` exactly when that index is ``<= k``.
+    """
+
+    def __init__(self, code: np.ndarray, time: np.ndarray, ends: np.ndarray):
+        self.order = np.lexsort((time, code))
+        self.code = code[self.order]
+        self.base = len(ends) + 1
+        self.key = self.code.astype("int64") * self.base + np.searchsorted(ends, time[self.order], side="left")
+
+    def rows(self, code: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Row (in the original table) of the latest match per query; -1: none."""
+        pos = np.searchsorted(self.key, code.astype("int64") * self.base + k, side="right") - 1
+        ok = pos >= 0
+        ok[ok] = self.code[pos[ok]] == code[ok]
+        return np.where(ok, self.order[np.maximum(pos, 0)], -1)
+
+
+def _period_ends(first, peildatum, freq: str) -> np.ndarray:
+    periods = pd.period_range(first, pd.Timestamp(peildatum), freq=freq)
+    ends = pd.DatetimeIndex(periods.end_time.normalize()).astype("datetime64[ns]")
+    # The last complete period only: a period still running at the peildatum is left out.
+    return ends[ends <= pd.Timestamp(peildatum)].to_numpy()
+
+
+def _transition_counts(assessments: pd.DataFrame, spells: pd.DataFrame, segment: str, freq: str,
+                       peildatum=None) -> pd.DataFrame:
+    """Counts of moves between consecutive period ends, from A/B/C to every state.
+
+    A client's state at a period end: the group of the latest assessment with a
+    group on or before it, while on benefit (the latest spell started on or before
+    it has not ended by then); ``werk`` / ``uitstroom_overig`` when that spell ended
+    within the period. A move counts when the state at one period end is A, B or C
+    and the state at the next is known. Only the (client, period end) pairs that can
+    be in A, B or C are built (within a spell, after the client's first
+    assessment): the full client x period panel (35 million rows at 500,000
+    clients) is not needed to count the moves out of them.
+    """
+    _check_columns(assessments, spells, segment)
+    group = assessments[segment]
+    ass = assessments.loc[group.isin(GROUPS).to_numpy() & assessments["assessed_on"].notna().to_numpy(),
+                          ["client_id", "assessed_on", segment]]
     if ass.empty:
         raise CaseloadError(f"no assessment has a group A, B or C in '{segment}'.", column=segment,
                             fix="Fill the caseworker's group or pass the segmentation output.")
+    a_time = pd.to_datetime(ass["assessed_on"]).astype("datetime64[ns]").to_numpy()
     if peildatum is None:
         peildatum = pd.concat([spells["start_date"], spells["end_date"], ass["assessed_on"]]).max()
-    periods = pd.period_range(ass["assessed_on"].min(), pd.Timestamp(peildatum), freq=freq)
-    ends = pd.DatetimeIndex(periods.end_time.normalize()).astype("datetime64[ns]")
-    # The last complete period only: a period still running at the peildatum is left out.
-    ends = ends[ends <= pd.Timestamp(peildatum)]
-    clients = pd.Index(ass["client_id"].unique(), name="client_id")
-    grid = pd.MultiIndex.from_product([clients, ends], names=["client_id", "qe"]).to_frame(index=False)
-    grid = grid.sort_values("qe")
-    ass = ass.sort_values("assessed_on")
-    grid = pd.merge_asof(grid, ass, left_on="qe", right_on="assessed_on", by="client_id",
-                         direction="backward")
-    sp = spells.loc[spells["client_id"].isin(clients), ["client_id", "start_date", "end_date", "end_reason"]]
-    sp = sp.dropna(subset=["start_date"]).astype({"start_date": "datetime64[ns]",
-                                                  "end_date": "datetime64[ns]"}).sort_values("start_date")
-    grid = pd.merge_asof(grid, sp, left_on="qe", right_on="start_date", by="client_id",
-                         direction="backward")
-    grid = grid.sort_values(["client_id", "qe"]).reset_index(drop=True)
-    prev = grid.groupby("client_id")["qe"].shift(1)
-    prev = prev.fillna(grid["qe"] - pd.DateOffset(months=3 if freq.upper().startswith("Q") else 1))
-    on_benefit = grid["start_date"].notna() & (grid["end_date"].isna() | (grid["end_date"] > grid["qe"]))
-    exited = grid["end_date"].notna() & (grid["end_date"] > prev) & (grid["end_date"] <= grid["qe"])
-    work = grid["end_reason"].isin(WORK_END_REASONS)
-    state = pd.Series(pd.NA, index=grid.index, dtype="string")
-    state[on_benefit & grid["segment"].notna()] = grid.loc[on_benefit, "segment"]
-    state[exited & work] = "werk"
-    state[exited & ~work] = "uitstroom_overig"
-    grid["state"] = state
-    return grid[["client_id", "qe", "state"]]
+    ends = _period_ends(a_time.min(), peildatum, freq)
+    n_ends = len(ends)
+    counts = np.zeros((len(GROUPS), len(STATES)), dtype="int64")
+    if n_ends < 2:
+        return _counts_frame(counts)
+
+    # Integer client codes of the clients with a group; other clients' spells never matter.
+    a_code, clients = pd.factorize(ass["client_id"])
+    g_code = pd.Categorical(ass[segment].astype("object"), categories=GROUPS).codes.astype("int8")
+    s_code = pd.Index(clients).get_indexer(spells["client_id"])
+    use = (s_code >= 0) & spells["start_date"].notna().to_numpy()
+    s_code = s_code[use]
+    s_start = spells["start_date"].to_numpy("datetime64[ns]")[use]
+    s_end = spells["end_date"].to_numpy("datetime64[ns]")[use]
+    s_work = spells["end_reason"].isin(WORK_END_REASONS).to_numpy()[use]
+    latest_a = _Latest(a_code, a_time, ends)
+    latest_s = _Latest(s_code, s_start, ends)
+
+    # Candidates: the period ends within a spell (from its start, or the client's first
+    # assessment if later, to before its end), except the last (it has no successor).
+    first_ass = pd.Series(a_time).groupby(a_code).min().to_numpy("datetime64[ns]")
+    k0 = np.searchsorted(ends, np.maximum(s_start, first_ass[s_code]), side="left")
+    k1 = np.where(np.isnat(s_end), n_ends, np.searchsorted(ends, s_end, side="left"))
+    n = np.clip(np.minimum(k1, n_ends - 1) - k0, 0, None)
+    # In client and start order the keys come out sorted unless two spells of a client
+    # overlap (then a pair comes twice); only then is a sort needed.
+    order = np.lexsort((k0, s_code))
+    n, k0 = n[order], k0[order]
+    start_at = np.repeat(np.cumsum(n) - n - k0, n)
+    key = np.repeat(s_code[order].astype("int64") * n_ends, n) + (np.arange(len(start_at)) - start_at)
+    del start_at, order
+    if len(key) > 1 and not (key[1:] > key[:-1]).all():
+        key = np.unique(key)
+    c, k = key // n_ends, key % n_ends
+    del key
+
+    def state(c: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """State code at period end ``k``: 0-2 the group, 3 werk, 4 other exit, -1 none."""
+        t, prev = ends[k], ends[np.maximum(k - 1, 0)]
+        a_row = latest_a.rows(c, k)
+        s_row = latest_s.rows(c, k)
+        has_s = s_row >= 0
+        s_row = np.maximum(s_row, 0)
+        end = np.where(has_s, s_end[s_row], np.datetime64("NaT"))
+        ended = ~np.isnat(end)
+        on = has_s & (~ended | (end > t))
+        exited = ended & (end > prev) & (end <= t)
+        out = np.full(len(k), -1, dtype="int8")
+        sel = on & (a_row >= 0)
+        out[sel] = g_code[a_row[sel]]
+        work = s_work[s_row]
+        out[exited & work] = 3
+        out[exited & ~work] = 4
+        return out
+
+    frm = state(c, k)
+    keep = frm >= 0
+    c, k, frm = c[keep], k[keep], frm[keep]
+    to = state(c, k + 1)
+    ok = to >= 0
+    np.add.at(counts, (frm[ok], to[ok]), 1)
+    return _counts_frame(counts)
+
+
+def _counts_frame(counts: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(counts, index=pd.Index(GROUPS, name="from"), columns=pd.Index(STATES, name="to"))
 
 
 def transition_matrix(assessments: pd.DataFrame, spells: pd.DataFrame, freq: str = "Q",
@@ -111,11 +195,7 @@ def transition_matrix(assessments: pd.DataFrame, spells: pd.DataFrame, freq: str
         rows summing to 1. ``attrs["counts"]`` holds the transition counts and
         ``attrs["n_transitions"]`` their total.
     """
-    states = _quarter_states(assessments, spells, segment, freq, peildatum)
-    nxt = states.groupby("client_id")["state"].shift(-1)
-    pairs = pd.DataFrame({"from": states["state"], "to": nxt})
-    pairs = pairs[pairs["from"].isin(GROUPS) & pairs["to"].notna()]
-    counts = pd.crosstab(pairs["from"], pairs["to"]).reindex(index=GROUPS, columns=STATES, fill_value=0)
+    counts = _transition_counts(assessments, spells, segment, freq, peildatum)
     totals = counts.sum(axis=1)
     empty = totals[totals == 0]
     if len(empty):
