@@ -388,7 +388,9 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
 
 
 def _segment_history(history: pd.DataFrame, rules, rule_barriers, model, decide_by, lang) -> pd.DataFrame:
-    h = history.copy()
+    # The frame was made for this run only, so the columns are added in place: a copy
+    # of two million history rows would cost a second and a gigabyte at 500,000 clients.
+    h = history
     h["segment_rules"] = apply_rules(h, rules, rule_barriers, lang)["segment"].astype("object")
     if model is not None:
         h["p_work_6m"] = model.predict_proba(h)[:, 1]
