@@ -201,6 +201,11 @@ class DurationsConfig(_Section):
         default_factory=lambda: ["age_band", "sex", "household"],
         description="Covariates of the Cox model (columns of spell_durations).")
     cox_strata: str | None = Field("municipality", description="Cox strata column (separate baselines); empty: none.")
+    cox_max_rows: int = Field(
+        100_000, ge=0,
+        description="Fit the Cox model on a random sample of this many spells when there are more (the "
+                    "report says so; standard errors are those of the sample); 0: all spells.")
+    random_state: int = Field(0, description="Seed of the Cox model's sample.")
 
 
 class ForecastConfig(_Section):

@@ -386,6 +386,66 @@ def test_cox_with_late_entry_and_strata_recovers_truth():
         cox_regression(df.assign(k=1.0), "t", "e", ["k"])
 
 
+def test_cox_sample_above_max_rows_is_deterministic_and_close_to_full_fit():
+    rng = np.random.default_rng(13)
+    n = 4000
+    x = rng.binomial(1, 0.5, n).astype(float)
+    t = rng.exponential(1 / (0.2 * np.exp(0.5 * x)))
+    df = pd.DataFrame({"t": t, "e": True, "x": x})
+    full = cox_regression(df, "t", "e", ["x"])
+    assert full.n == full.n_complete == n and not full.sampled
+    a = cox_regression(df, "t", "e", ["x"], max_rows=2000, random_state=3)
+    b = cox_regression(df, "t", "e", ["x"], max_rows=2000, random_state=3)
+    c = cox_regression(df, "t", "e", ["x"], max_rows=2000, random_state=4)
+    assert a.sampled and a.n == 2000 and a.n_complete == n and "random sample of 4,000" in repr(a)
+    pd.testing.assert_frame_equal(a.summary, b.summary)
+    assert a.summary.loc["x", "coef"] != c.summary.loc["x", "coef"]
+    # the same model as a fit on exactly those rows (the sample is a plain row subset)
+    idx = np.sort(np.random.default_rng(3).choice(n, size=2000, replace=False))
+    sub = cox_regression(df.iloc[idx], "t", "e", ["x"])
+    assert_allclose(a.summary["coef"], sub.summary["coef"], rtol=1e-12)
+    # standard errors are those of the sample: about sqrt(2) times the full fit's
+    assert_allclose(a.summary.loc["x", "std_err"] / full.summary.loc["x", "std_err"], np.sqrt(2), rtol=0.1)
+    assert abs(a.summary.loc["x", "coef"] - full.summary.loc["x", "coef"]) < 3 * a.summary.loc["x", "std_err"]
+    assert cox_regression(df, "t", "e", ["x"], max_rows=n).n == n
+    with pytest.raises(CaseloadError, match="max_rows"):
+        cox_regression(df, "t", "e", ["x"], max_rows=0)
+
+
+def test_cohort_tables_equal_cohort_curves_per_grouping():
+    from caseload.durations import cohort_tables
+    from caseload.synth import generate
+
+    c = generate(n_clients=600, random_state=9)
+    groupings = ["inflow_year", "household", ["age_class", "sex"]]
+    many = cohort_tables(c.spells, c.clients, c.peildatum, groupings, max_years=6)
+    for by, table in zip(groupings, many, strict=True):
+        one = cohort_curves(c.spells, c.clients, c.peildatum, by=by, max_years=6)
+        pd.testing.assert_frame_equal(table, one)
+        # by hand for one cell: spells of the group observable for 2 years, active after 2 years
+        if by == "household":
+            start, end = c.spells["start_date"], c.spells["end_date"]
+            hh = c.spells["household"].astype("string").fillna("onbekend")
+            g = hh.iloc[0]
+            obs = (start + pd.DateOffset(years=2) <= c.peildatum) & (start <= c.peildatum) & (hh == g)
+            act = end.isna() | (end > start + pd.DateOffset(years=2))
+            row = table[(table["group"] == g) & (table["years_since_start"] == 2)].iloc[0]
+            assert row["n"] == obs.sum()
+            assert_allclose(row["share_active"], (act & obs).sum() / obs.sum())
+
+
+def test_age_at_exact_birthday_pyarrow_ids_and_missing():
+    from caseload.durations.tables import age_at
+
+    clients = pd.DataFrame({"client_id": pd.array(["a", "b", "c"], dtype="string[pyarrow]"),
+                            "birth_year": pd.array([1980, 1990, pd.NA], dtype="Int64"),
+                            "birth_date": pd.to_datetime(["1980-03-15", None, None])})
+    dates = pd.to_datetime(["2020-03-14", "2020-03-15", None, "2020-01-01", "2020-01-01"])
+    got = age_at(clients, dates, pd.Series(["a", "a", "a", "b", "zz"], dtype=object))
+    assert_allclose(got, [39, 40, np.nan, 30, np.nan])
+    assert_allclose(age_at(clients, pd.Timestamp("2020-12-31"), ["a", "b", "c"]), [40, 30, np.nan])
+
+
 # ---------------------------------------------------------------- report, figures, CLI
 
 
@@ -411,6 +471,12 @@ def test_analyse_durations_tables_agree_with_estimators(synth_caseload):
     assert set(curve["time"]) == set(np.arange(0.0, 10.5, 1.0))
     cohorts = res.tables["cohort_inflow_reason"]
     assert cohorts.loc[cohorts["n"] < 5, "share_active"].isna().all()
+    # the interval columns are the estimator's confidence curves evaluated at the grid
+    ci = res.km.confidence_interval_
+    for label, g in curve.groupby(curve.columns[0]):
+        lo = ci[f"{label}_lower_0.95"]
+        expect = [lo[lo.index <= t].iloc[-1] for t in g["time"]]
+        assert_allclose(g["lower_0.95"].to_numpy(), expect, rtol=1e-12)
     # no identifiers in any published table
     from caseload.privacy import published_table_guard
 
@@ -472,3 +538,26 @@ def test_cli_durations_writes_tables_and_figures(tmp_path):
         assert (out / "figures" / f"{name}.png").is_file()
     bad = CliRunner().invoke(app, ["durations", str(tmp_path / "missing.csv"), "--out", str(out)])
     assert bad.exit_code == 2
+
+
+def test_analyse_durations_fits_cox_on_a_sample_and_says_so():
+    from caseload.config import DurationsConfig
+    from caseload.durations import analyse_durations
+    from caseload.durations.report import add_durations_to_publication
+    from caseload.publish import Publication
+    from caseload.synth import generate
+
+    c = generate(n_clients=1500, random_state=6)
+    cfg = DurationsConfig(cox_max_rows=1000, random_state=2, cohort_groupings=["inflow_year"])
+    res = analyse_durations(c.spells, c.clients, c.peildatum, cfg)
+    assert res.cox.sampled and res.cox.n == 1000 and res.cox.n_complete > 1000
+    assert any("random sample of 1,000" in n for n in res.notes)
+    # Kaplan-Meier keeps every spell
+    assert int(res.km.n_.sum()) == res.cox.n_complete
+    full = analyse_durations(c.spells, c.clients, c.peildatum, DurationsConfig(cox_max_rows=0, cohort_groupings=["inflow_year"]))
+    assert not full.cox.sampled and full.cox.n == res.cox.n_complete
+    pd.testing.assert_frame_equal(res.tables["km_summary"], full.tables["km_summary"])
+    pub = Publication("t", c.peildatum, "bron", lang="nl", min_cell=5)
+    add_durations_to_publication(pub, res)
+    method = next(t.method for t in pub.tables if t.name == "duur_cox")
+    assert f"steekproef van 1.000 van de {res.cox.n_complete:,}".replace(",", ".") in method

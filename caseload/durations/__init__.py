@@ -13,12 +13,18 @@ tables
     :func:`spell_durations` (spells -> estimator input) and
     :func:`elapsed_duration_table` (the Losser table).
 cohorts
-    :func:`cohort_curves` and :func:`active_share` ("Sturen op bijstand").
+    :func:`cohort_curves` (:func:`cohort_tables` for several groupings) and
+    :func:`active_share` ("Sturen op bijstand").
 report
     :func:`analyse_durations`: all of the above for one extract, as publishable tables.
 """
 
-from caseload.durations.cohorts import COHORT_AGE_CLASSES, active_share, cohort_curves
+from caseload.durations.cohorts import (
+    COHORT_AGE_CLASSES,
+    active_share,
+    cohort_curves,
+    cohort_tables,
+)
 from caseload.durations.competing import AalenJohansen
 from caseload.durations.cox import CoxResult, cox_regression
 from caseload.durations.kaplan_meier import KaplanMeier
@@ -45,6 +51,7 @@ __all__ = [
     "observation_start",
     "age_at",
     "cohort_curves",
+    "cohort_tables",
     "active_share",
     "COHORT_AGE_CLASSES",
     "DAYS_PER_YEAR",

@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from caseload.durations.tables import age_at
+from caseload.durations.tables import _positions, _take, age_at
 from caseload.errors import CaseloadError
 from caseload.schema import SPELLS, age_band
 
-__all__ = ["cohort_curves", "active_share", "COHORT_AGE_CLASSES", "COHORT_GROUPINGS"]
+__all__ = ["cohort_curves", "cohort_tables", "active_share", "COHORT_AGE_CLASSES", "COHORT_GROUPINGS"]
 
 COHORT_AGE_CLASSES: tuple[tuple[int, int], ...] = ((0, 29), (30, 50), (51, 150))
 """Age classes of "Sturen op bijstand" (age at start): < 30, 30-50, 50+."""
@@ -55,17 +55,17 @@ def _frame(spells, clients, peildatum, age_classes, window_start=None) -> pd.Dat
     cls = age_band(age, age_classes, suffix="")
     cls = cls.rename_categories(_age_class_labels(age_classes))
     cl = clients.drop_duplicates("client_id").set_index("client_id")
-    cid = s[SPELLS.client_id].astype("string").to_numpy()
+    pos = _positions(cl.index, s[SPELLS.client_id])
     household = s[SPELLS.household] if SPELLS.household in s.columns else pd.Series(pd.NA, index=s.index)
     if "household" in cl.columns:
-        household = household.fillna(pd.Series(cl["household"].reindex(cid).to_numpy(), index=s.index))
+        household = household.fillna(pd.Series(np.asarray(_take(cl["household"].array, pos)), index=s.index))
     return pd.DataFrame({
         "start": start,
         "end": pd.to_datetime(s[SPELLS.end_date]),
         "inflow_year": start.dt.year,
         "inflow_reason": s[SPELLS.inflow_reason] if SPELLS.inflow_reason in s.columns else pd.NA,
         "household": household,
-        "sex": cl["sex"].reindex(cid).to_numpy() if "sex" in cl.columns else pd.NA,
+        "sex": np.asarray(_take(cl["sex"].array, pos)) if "sex" in cl.columns else pd.NA,
         "age_class": cls,
     })
 
@@ -127,20 +127,73 @@ def cohort_curves(
     Kaplan-Meier this ignores censoring within cohorts only in that it drops
     too-young cohorts, which is exactly right for this share.
     """
+    return cohort_tables(spells, clients, peildatum, [by], max_years=max_years, age_classes=age_classes,
+                         window_start=window_start)[0]
+
+
+def cohort_tables(
+    spells: pd.DataFrame,
+    clients: pd.DataFrame,
+    peildatum,
+    groupings,
+    max_years: int = 10,
+    age_classes=COHORT_AGE_CLASSES,
+    window_start=None,
+) -> list[pd.DataFrame]:
+    """:func:`cohort_curves` for several groupings at once, one table per grouping.
+
+    The spell frame and the anniversary tests are built once and shared, which
+    matters at national size (six groupings by default). Arguments as in
+    :func:`cohort_curves`; ``groupings`` is a list of its ``by`` values.
+    """
     peil = pd.Timestamp(peildatum)
     df = _frame(spells, clients, peil, age_classes, window_start)
-    group = _group_labels(df, by)
-    rows = []
+    start = df["start"].to_numpy()
+    end = df["end"].to_numpy()
+    open_ = np.isnat(end)
+    tests = []
     for k in range(0, max_years + 1):
-        anniversary = df["start"] + pd.DateOffset(years=k)
-        observable = (anniversary <= peil).to_numpy()
-        active = (df["end"].isna() | (df["end"] > anniversary)).to_numpy() if k else np.ones(len(df), bool)
-        agg = pd.DataFrame({"group": group[observable], "active": active[observable]}).groupby(
-            "group", sort=True)["active"].agg(["mean", "size"])
-        rows.append(pd.DataFrame({"group": agg.index, "years_since_start": k,
-                                  "share_active": agg["mean"].to_numpy(), "n": agg["size"].to_numpy()}))
-    out = pd.concat(rows, ignore_index=True)
-    return out.sort_values(["group", "years_since_start"], kind="mergesort").reset_index(drop=True)
+        # DateOffset rolls 29 February to 28 February in non-leap years, as before
+        anniversary = (df["start"] + pd.DateOffset(years=k)).to_numpy() if k else start
+        observable = anniversary <= peil.to_datetime64()
+        active = (open_ | (end > anniversary)) if k else np.ones(len(df), bool)
+        tests.append((observable, active))
+    out = []
+    for by in groupings:
+        codes, labels = _group_codes(df, by)
+        m = len(labels)
+        rows = []
+        for k, (observable, active) in enumerate(tests):
+            c = codes[observable]
+            n = np.bincount(c, minlength=m)
+            a = np.bincount(c, weights=active[observable], minlength=m)
+            seen = n > 0
+            rows.append(pd.DataFrame({"group": labels[seen], "years_since_start": k,
+                                      "share_active": a[seen] / n[seen], "n": n[seen]}))
+        curves = pd.concat(rows, ignore_index=True)
+        curves["group"] = curves["group"].astype("string")
+        out.append(curves.sort_values(["group", "years_since_start"], kind="mergesort").reset_index(drop=True))
+    return out
+
+
+def _group_codes(df: pd.DataFrame, by) -> tuple[np.ndarray, np.ndarray]:
+    """Integer group code per row and the label of each code (labels as :func:`_group_labels`)."""
+    cols = [by] if isinstance(by, str) else list(by)
+    unknown = [c for c in cols if c not in COHORT_GROUPINGS]
+    if unknown:
+        raise CaseloadError(f"unknown grouping {unknown[0]!r}.", value=unknown[0],
+                            fix=f"Use one of {', '.join(COHORT_GROUPINGS)} or a list of them.")
+    # Factorise each column first and join the few distinct labels, not millions of strings.
+    codes = np.zeros(len(df), dtype="int64")
+    labels = np.array([""], dtype=object)
+    for i, col in enumerate(cols):
+        c, u = pd.factorize(df[col].astype("string").fillna("onbekend"), sort=False)
+        u = np.asarray(u.astype(object))
+        labels = (np.array([f"{a} / {b}" for a in labels for b in u], dtype=object) if i
+                  else u)
+        codes = codes * len(u) + c
+    used, codes = np.unique(codes, return_inverse=True)
+    return codes.reshape(-1), labels[used]
 
 
 def active_share(

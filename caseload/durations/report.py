@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from caseload.durations.cohorts import cohort_curves
+from caseload.durations.cohorts import cohort_tables
 from caseload.durations.competing import AalenJohansen
 from caseload.durations.cox import CoxResult, cox_regression
 from caseload.durations.kaplan_meier import KaplanMeier
@@ -161,14 +161,13 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
 
     grid = _grid(cfg.plot_years, per_year)
     sf = km.predict(grid)
-    ci = km.confidence_interval_
+    # the interval curves are step functions: evaluate them at the grid directly
+    lo, hi = km._wide(grid, 2), km._wide(grid, 3)
     at_risk = km.at_risk_counts(np.where(grid > 0, grid, np.nextafter(0.0, 1.0)))
     curve_rows = []
     for label in km.labels_:
-        lo = ci[f"{label}_lower_{level}"].reindex(ci.index.union(grid)).ffill().loc[grid]
-        hi = ci[f"{label}_upper_{level}"].reindex(ci.index.union(grid)).ffill().loc[grid]
         curve_rows.append(pd.DataFrame({group_col: str(label), "time": grid, "survival": sf[label].to_numpy(),
-                                        f"lower_{level}": lo.to_numpy(), f"upper_{level}": hi.to_numpy(),
+                                        f"lower_{level}": lo[label].to_numpy(), f"upper_{level}": hi[label].to_numpy(),
                                         "at_risk": at_risk.loc[label].to_numpy()}))
     km_curve = pd.concat(curve_rows, ignore_index=True)
     cif = aj.at(grid).rename(columns={"group": group_col, "lower": f"lower_{level}", "upper": f"upper_{level}"})
@@ -179,11 +178,18 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
         strata = cfg.cox_strata or None
         if strata and usable[strata].nunique() < 2:
             strata = None
-        cox_data = usable.assign(age_band=usable["age_band"].astype(str))
+        cols = list(dict.fromkeys(["duration", "exited", "entry", *cfg.cox_covariates, *([strata] if strata else [])]))
+        cox_data = usable[[c for c in cols if c in usable.columns]]
+        if "age_band" in cox_data.columns:
+            cox_data = cox_data.assign(age_band=cox_data["age_band"].astype(str))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             cox = cox_regression(cox_data, "duration", "exited", cfg.cox_covariates, entry_col="entry",
-                                 strata=strata, alpha=cfg.alpha)
+                                 strata=strata, alpha=cfg.alpha, max_rows=cfg.cox_max_rows or None,
+                                 random_state=cfg.random_state)
+        if cox.sampled:
+            notes.append(f"Cox model fitted on a random sample of {cox.n:,} of {cox.n_complete:,} spells "
+                         f"(cox_max_rows, random_state={cfg.random_state}).")
     except (CaseloadError, np.linalg.LinAlgError, ValueError) as exc:
         notes.append(f"Cox model not fitted: {exc}")
 
@@ -195,10 +201,11 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
     }
     if cox is not None:
         tables["cox"] = cox.summary.reset_index()
-    for by in cfg.cohort_groupings:
+    groupings = list(cfg.cohort_groupings)
+    cohort = cohort_tables(spells, clients, peil, groupings, max_years=cfg.cohort_max_years,
+                           age_classes=[tuple(c) for c in cfg.cohort_age_classes], window_start=window)
+    for by, curves in zip(groupings, cohort, strict=True):
         name = "_".join([by] if isinstance(by, str) else by)
-        curves = cohort_curves(spells, clients, peil, by=by, max_years=cfg.cohort_max_years,
-                               age_classes=[tuple(c) for c in cfg.cohort_age_classes], window_start=window)
         curves["share_active"] = curves["share_active"].where(curves["n"] >= min_cell)
         tables[f"cohort_{name}"] = curves
     return DurationAnalysis(durations=d, km=km, aj=aj, cox=cox, tables=tables, window_start=window,
@@ -275,12 +282,19 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
                   suppression_note=w("Geschatte kansen, geen aantallen.", "Estimated probabilities, no counts."))
     added.append("duur_uitstroom_werk")
     if "cox" in t:
+        cox = analysis.cox
+        sample = ""
+        if cox is not None and cox.sampled:
+            sample = w(f" Geschat op een aselecte steekproef van {cox.n:,} van de {cox.n_complete:,} uitkeringen "
+                       "(cox_max_rows); standaardfouten en intervallen zijn die van de steekproef.".replace(",", "."),
+                       f" Fitted on a simple random sample of {cox.n:,} of the {cox.n_complete:,} spells "
+                       "(cox_max_rows); standard errors and intervals are those of the sample.")
         pub.add_table("duur_cox", t["cox"], title=w("Cox-regressie: hazard ratio's voor uitstroom",
                                                     "Cox regression: hazard ratios of exit"),
                       method=w(f"Cox proportionele hazards (statsmodels PHReg, Breslow), late instap, strata "
-                               f"per gemeente; hazard ratio > 1 = sneller uit de uitkering. {window}",
+                               f"per gemeente; hazard ratio > 1 = sneller uit de uitkering.{sample} {window}",
                                f"Cox proportional hazards (statsmodels PHReg, Breslow), delayed entry, strata by "
-                               f"municipality; hazard ratio > 1 = leaves benefit sooner. {window}"),
+                               f"municipality; hazard ratio > 1 = leaves benefit sooner.{sample} {window}"),
                       decimals=4, section=sec,
                       suppression_note=w("Modelcoëfficiënten, geen aantallen.", "Model coefficients, no counts."))
         added.append("duur_cox")

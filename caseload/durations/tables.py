@@ -31,6 +31,30 @@ def _need(df: pd.DataFrame, table: str, columns) -> None:
                             fix=f"Pass the canonical {table} table (caseload.read_extract(...).{table}).")
 
 
+def _positions(keys, ids) -> np.ndarray:
+    """Position in ``keys`` (unique ids) of each of ``ids``; -1 when absent or missing.
+
+    One shared factorisation instead of a string index lookup: pyarrow, object and
+    Python-string ids compare as text without converting millions of values.
+    """
+    k = pd.Series(keys).reset_index(drop=True)
+    i = pd.Series(ids).reset_index(drop=True)
+    if k.dtype != i.dtype:
+        k, i = k.astype("string[pyarrow]"), i.astype("string[pyarrow]")
+    codes, uniques = pd.factorize(pd.concat([k, i], ignore_index=True))
+    kc, ic = codes[:len(k)], codes[len(k):]
+    lookup = np.full(len(uniques) + 1, -1, dtype="int64")  # last slot: missing ids (code -1)
+    have = kc >= 0
+    lookup[kc[have][::-1]] = np.flatnonzero(have)[::-1]  # first occurrence wins, as drop_duplicates
+    return lookup[ic]
+
+
+def _take(values, pos: np.ndarray):
+    """``values[pos]`` with missing (pd.NA/NaN) where ``pos`` is -1."""
+    arr = pd.array(values) if not isinstance(values, pd.api.extensions.ExtensionArray) else values
+    return arr.take(pos, allow_fill=True)
+
+
 def age_at(clients: pd.DataFrame, dates, client_id) -> np.ndarray:
     """Age in whole years of each ``client_id`` at ``dates``.
 
@@ -40,26 +64,33 @@ def age_at(clients: pd.DataFrame, dates, client_id) -> np.ndarray:
     """
     _need(clients, "clients", [CLIENTS.client_id, CLIENTS.birth_year])
     c = clients.drop_duplicates(CLIENTS.client_id).set_index(CLIENTS.client_id)
-    ids = pd.Index(pd.Series(client_id).astype("string"))
-    pos = c.index.astype("string").get_indexer(ids)
+    ids = pd.Series(client_id)
+    pos = _positions(c.index, ids)
     found = pos >= 0
-    dates = pd.to_datetime(pd.Series(dates)).reset_index(drop=True)
+    dates = pd.to_datetime(pd.Series(dates)).to_numpy(dtype="datetime64[ns]")
     if dates.size == 1 and ids.size > 1:
-        dates = pd.Series(np.repeat(dates.to_numpy(), ids.size))
+        dates = np.repeat(dates, ids.size)
     by = pd.to_numeric(c[CLIENTS.birth_year], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     age = np.full(ids.size, np.nan)
-    age[found] = dates.dt.year.to_numpy()[found] - by[pos[found]]
+    age[found] = _ymd(dates[found])[0] - by[pos[found]]
     if CLIENTS.birth_date in c.columns:
-        bd = pd.to_datetime(c[CLIENTS.birth_date]).to_numpy()[np.where(found, pos, 0)]
-        bd = pd.Series(bd)
-        have = found & bd.notna().to_numpy()
+        bd = pd.to_datetime(c[CLIENTS.birth_date]).to_numpy(dtype="datetime64[ns]")[np.where(found, pos, 0)]
+        have = found & ~np.isnat(bd)
         if have.any():
-            d = dates[have]
-            b = bd[have]
-            before_birthday = (d.dt.month.to_numpy() < b.dt.month.to_numpy()) | (
-                (d.dt.month.to_numpy() == b.dt.month.to_numpy()) & (d.dt.day.to_numpy() < b.dt.day.to_numpy()))
-            age[have] = d.dt.year.to_numpy() - b.dt.year.to_numpy() - before_birthday
+            (dy, dm, dd), (by_, bm, bday) = _ymd(dates[have]), _ymd(bd[have])
+            before_birthday = (dm < bm) | ((dm == bm) & (dd < bday))
+            age[have] = dy - by_ - before_birthday
+    age[np.isnat(dates)] = np.nan
     return age
+
+
+def _ymd(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Calendar year, month and day of datetime64 values (numpy only, no Series accessors)."""
+    months = d.astype("datetime64[M]")
+    year = months.astype("int64") // 12 + 1970
+    month = months.astype("int64") % 12 + 1
+    day = (d.astype("datetime64[D]") - months.astype("datetime64[D]")).astype("int64") + 1
+    return year, month, day
 
 
 def observation_start(spells: pd.DataFrame) -> pd.Timestamp | None:
@@ -157,12 +188,12 @@ def spell_durations(
     event = np.where(~exited, None, np.where(work, EVENT_WORK, EVENT_OTHER))
     age = age_at(clients, start.reset_index(drop=True), s[SPELLS.client_id].reset_index(drop=True))
     cl = clients.drop_duplicates(CLIENTS.client_id).set_index(CLIENTS.client_id)
-    cid = s[SPELLS.client_id].astype("string").to_numpy()
+    pos = _positions(cl.index, s[SPELLS.client_id])
 
     def client_col(name):
         if name not in cl.columns:
             return pd.Series(pd.NA, index=range(len(s)), dtype="string").to_numpy()
-        return cl[name].reindex(cid).to_numpy()
+        return np.asarray(_take(cl[name].array, pos))
 
     household = client_col(CLIENTS.household)
     if SPELLS.household in s.columns:

@@ -318,7 +318,7 @@ def activity_durations(activities: pd.DataFrame, *, peildatum=None, lang: str = 
     done = a[ACTIVITIES.end_date].notna() & (a[ACTIVITIES.end_date] <= peil)
     months = _months(a[ACTIVITIES.start_date], a[ACTIVITIES.end_date])
     rows = []
-    codes = [c for c in INSTRUMENT.codes if c in set(a[ACTIVITIES.instrument])]
+    codes = [c for c in INSTRUMENT.codes if c in set(a[ACTIVITIES.instrument].dropna().unique())]
     for code in codes:
         sel = a[ACTIVITIES.instrument] == code
         rows.append({"instrument": INSTRUMENT.label(code, lang), **_duration_row(months[sel & done]),

@@ -80,6 +80,23 @@ def _peildatum(peildatum, *frames: pd.DataFrame) -> pd.Timestamp:
 # --------------------------------------------------------------------------- cohort
 
 
+def _id_codes(*ids: pd.Series) -> list[np.ndarray]:
+    """Client ids of several tables as integer codes of one shared factorisation.
+
+    Integer keys make ``merge_asof(by=...)`` fast and free of dtype mismatches
+    (object, string or pyarrow ids); a missing id gets one code of its own, so
+    missing ids match each other as the text "<NA>" did.
+    """
+    same = all(i.dtype == ids[0].dtype for i in ids)
+    parts = [i.reset_index(drop=True) if same else i.astype("string[pyarrow]").reset_index(drop=True) for i in ids]
+    codes, _ = pd.factorize(pd.concat(parts, ignore_index=True), use_na_sentinel=False)
+    out, pos = [], 0
+    for i in ids:
+        out.append(codes[pos:pos + len(i)].astype("int64"))
+        pos += len(i)
+    return out
+
+
 def first_segment(spells: pd.DataFrame, assessments: pd.DataFrame) -> pd.Series:
     """The caseworker segment of each spell's first assessment on or after its start.
 
@@ -102,8 +119,7 @@ def first_segment(spells: pd.DataFrame, assessments: pd.DataFrame) -> pd.Series:
     s = s.dropna(subset=[SPELLS.start_date]).sort_values(SPELLS.start_date)
     a = a.sort_values(ASSESSMENTS.assessed_on).rename(columns={ASSESSMENTS.assessed_on: SPELLS.start_date})
     # merge_asof needs identical key dtypes; ids may come as object, string or pyarrow strings.
-    a[SPELLS.client_id] = a[SPELLS.client_id].astype(str)
-    s[SPELLS.client_id] = s[SPELLS.client_id].astype(str)
+    s[SPELLS.client_id], a[SPELLS.client_id] = _id_codes(s[SPELLS.client_id], a[SPELLS.client_id])
     a[SPELLS.start_date] = a[SPELLS.start_date].astype("datetime64[ns]")
     s[SPELLS.start_date] = s[SPELLS.start_date].astype("datetime64[ns]")
     after = pd.merge_asof(s, a, on=SPELLS.start_date, by=SPELLS.client_id, direction="forward")
@@ -347,7 +363,7 @@ def outflow_to_work(
 def _next_start(spells: pd.DataFrame) -> pd.Series:
     """Start date of the client's next spell that starts after this spell's end."""
     s = spells[[SPELLS.client_id, SPELLS.start_date, SPELLS.end_date]].copy()
-    s[SPELLS.client_id] = s[SPELLS.client_id].astype(str)
+    s[SPELLS.client_id] = _id_codes(s[SPELLS.client_id])[0]
     s["_row"] = np.arange(len(s))
     ended = s.dropna(subset=[SPELLS.end_date]).sort_values(SPELLS.end_date)
     starts = s[[SPELLS.client_id, SPELLS.start_date]].dropna().sort_values(SPELLS.start_date)
