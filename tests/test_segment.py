@@ -512,8 +512,43 @@ def test_figures(cl3000):
     texts = [t.get_text() for t in fig2.axes[0].texts]
     c = r.clients.dropna(subset=["segment", "pmc"])
     small = pd.crosstab(c["segment"], c["pmc"]).to_numpy()
-    assert texts.count("<5") == int(((small > 0) & (small < 5)).sum())
+    # Every small sum is hidden (and more: a sum with a suppressed cell in it).
+    assert texts.count("niet getoond") >= int(((small > 0) & (small < 5)).sum())
+    assert not any(str(v) in texts for v in range(1, 5))
     assert not any(cid in " ".join(texts) for cid in r.clients["client_id"])
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_figures_draw_the_suppressed_tables(cl3000):
+    """A count the published table suppresses has no bar length, colour or number."""
+    from caseload.figures.segments import pmc_heatmap_figure, pyramid_figure, suppressed_summary
+
+    r = segment(cl3000)
+    # One municipality with 3 clients in A: suppressed, with a complementary cell.
+    c = r.clients.copy()
+    muni = c["municipality"].iloc[0]
+    in_a = c.index[(c["municipality"] == muni) & (c["segment"] == "A")]
+    c.loc[in_a[3:], "segment"] = "B"
+    r.clients = c
+    table = suppressed_summary(r, 5)
+    assert pd.isna(table.loc[muni, "A"])
+    hidden_cells = int(table.drop(index="Totaal")[list("ABC")].isna().to_numpy().sum())
+    assert hidden_cells >= 2  # the small cell and its complement
+    fig = pyramid_figure(r)
+    ax = fig.axes[list(table.drop(index="Totaal").index).index(muni)]
+    texts = [t.get_text() for t in ax.texts]
+    assert "3" not in texts and texts[2] == "niet getoond"  # order C, B, A: A is third
+    bar_a = ax.patches[2]
+    assert bar_a.get_width() == 5 and bar_a.get_hatch() == "///"
+    total_texts = [t.get_text() for a in fig.axes for t in a.texts]
+    assert total_texts.count("niet getoond") == hidden_cells
+    # Panel titles give the published total (with clients without assessment), or none.
+    n_all = int((c["municipality"] == muni).sum())
+    assert ax.get_title() in (str(muni), f"{muni} (n = {n_all:,})".replace(",", "."))
+    fig2 = pmc_heatmap_figure(r)
+    assert "niet getoond" in [t.get_text() for t in fig2.axes[0].texts]
     import matplotlib.pyplot as plt
 
     plt.close("all")

@@ -1,19 +1,27 @@
 """Segmentation figures: the A/B/C pyramid per municipality and the segment x PMC heat map.
 
 Both take a :class:`caseload.segment.SegmentResult` and draw only counts (never a
-client id). Counts below the disclosure threshold are shown as ``<5`` (the
-threshold is ``min_cell``, default 5, as ``[privacy] min_cell``).
+client id). They draw the counts as published, after disclosure control: the
+pyramid from the table of segments per municipality, the heat map from the long
+PMC table (municipality x segment x profile x market), each suppressed as the
+refresh publishes it (:mod:`caseload.privacy`: counts below ``min_cell`` and the
+complementary cells that would give them away). A suppressed cell is a hatched
+bar or square without its length or colour, labelled "niet getoond"
+("suppressed"), so a figure reveals nothing the table hides.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Rectangle
 
 from caseload.figures.style import SEGMENT_COLORS, finish, fmt_number, new_figure
 from caseload.schema import SEGMENT
 
-__all__ = ["pyramid_figure", "pmc_heatmap_figure"]
+__all__ = ["pyramid_figure", "pmc_heatmap_figure", "suppressed_summary", "suppressed_pmc_table"]
 
 _TEXT = {
     "pyramid_title": ("Segmentatie van het bestand per gemeente (A/B/C)",
@@ -27,8 +35,45 @@ _TEXT = {
                      "A/B/C by decision rules; caseworker overrides applied"),
     "method_model": ("A/B/C uit de geschatte kans op werk binnen 6 maanden; overschrijvingen verwerkt",
                      "A/B/C from the estimated chance of work within 6 months; overrides applied"),
-    "small": ("cellen onder {n} getoond als <{n}", "cells below {n} shown as <{n}"),
+    "small": ("gearceerd: niet getoond (aantal onder {n} of een cel die dat zou verraden)",
+              "hatched: suppressed (count below {n} or a cell that would give it away)"),
+    "hidden": ("niet getoond", "suppressed"),
 }
+
+
+def suppressed_summary(result, min_cell: int = 5) -> pd.DataFrame:
+    """Clients per municipality and segment as published: suppressed cells missing.
+
+    The table of :meth:`SegmentResult.summary` (with the "geen diagnose" column
+    and the totals) after :func:`caseload.privacy.suppress_small_cells` with the
+    total row and column, as the refresh publishes it.
+    """
+    from caseload.privacy import suppress_small_cells
+
+    t = result.summary()
+    t.columns = [str(c) for c in t.columns]
+    total = "Totaal" if result.lang == "nl" else "Total"
+    res = suppress_small_cells(t, threshold=min_cell, row_total=total, col_total=total)
+    return res.table
+
+
+def suppressed_pmc_table(result, min_cell: int = 5) -> pd.DataFrame:
+    """The long PMC table as published: ``n`` missing where suppressed.
+
+    :func:`caseload.privacy.suppress_long` within each municipality and segment
+    (those totals are published in the table per municipality), as the refresh does.
+    """
+    from caseload.privacy import suppress_long
+
+    t = result.pmc_table.reset_index(drop=True)
+    with warnings.catch_warnings():
+        # The warning about groups of one row belongs to publishing the table (the
+        # refresh gives it there), not to drawing it.
+        warnings.simplefilter("ignore", UserWarning)
+        res = suppress_long(t, "n", by=["municipality", "segment"], threshold=min_cell)
+    out = t.copy()
+    out["n"] = pd.to_numeric(res.table["n"]).to_numpy(dtype=float)
+    return out
 
 
 def _t(key: str, lang: str, **fmt) -> str:
@@ -45,7 +90,8 @@ def _method(result, lang: str, min_cell: int | None = None) -> str:
 
 
 def pyramid_figure(result, lang: str | None = None, source: str | None = None,
-                   municipality_names: dict[str, str] | None = None, min_cell: int = 5):
+                   municipality_names: dict[str, str] | None = None, min_cell: int = 5,
+                   table: pd.DataFrame | None = None):
     """A/B/C pyramid per municipality: horizontal bars, C at the bottom, A on top.
 
     Parameters
@@ -58,37 +104,60 @@ def pyramid_figure(result, lang: str | None = None, source: str | None = None,
     municipality_names : dict, optional
         CBS code -> name for panel titles.
     min_cell : int
-        Counts below this are written as ``<min_cell`` (bars keep their length,
-        which shows only that the count is small).
+        Disclosure threshold (``[privacy] min_cell``).
+    table : DataFrame, optional
+        The published table of segments per municipality after suppression:
+        municipalities as index (or in a first column), columns ``A, B, C`` and the
+        total column, suppressed cells missing. Default:
+        :func:`suppressed_summary`. A suppressed cell is drawn as a hatched bar
+        of the threshold's length labelled "niet getoond"; the panel title gives
+        the published total (which includes clients without assessment), or none
+        when that is suppressed.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     lang = lang or result.lang
-    c = result.clients
-    counts = (pd.crosstab(c["municipality"].astype("object"), c["segment"].astype("object"))
-              .reindex(columns=list("ABC"), fill_value=0))
+    total = "Totaal" if result.lang == "nl" else "Total"
+    t = suppressed_summary(result, min_cell) if table is None else table
+    if not isinstance(t.index, pd.MultiIndex) and t.index.dtype.kind in "iu" and t.shape[1] and \
+            not pd.api.types.is_numeric_dtype(t.iloc[:, 0]):
+        t = t.set_index(t.columns[0])
+    t = t.copy()
+    t.columns = [str(c) for c in t.columns]
+    t.index = t.index.astype(str)
+    tot_col = next((c for c in t.columns if c in ("Totaal", "Total")), None)
+    t = t[~t.index.isin([total, "Totaal", "Total"])]
+    counts = t.reindex(columns=list("ABC")).apply(pd.to_numeric).astype("Float64")
     munis = list(counts.index)
     ncols = max(1, len(munis))
     fig, axes = new_figure(width=max(5.0, 3.2 * ncols), height=3.6, nrows=1, ncols=ncols, sharex=True,
                            squeeze=False)
-    top = counts.to_numpy().max() if counts.size else 1
+    vals_all = counts.to_numpy(dtype=float, na_value=np.nan)
+    top = float(np.nanmax(vals_all, initial=0.0)) or float(min_cell)
+    hidden = _t("hidden", lang)
     for ax, m in zip(axes[0], munis, strict=False):
-        row = counts.loc[m]
         order = ["C", "B", "A"]  # bottom to top
-        vals = [int(row[s]) for s in order]
         # A pyramid: bars centred on zero, width = count.
-        for y, (s, v) in enumerate(zip(order, vals, strict=True)):
+        for y, s in enumerate(order):
+            v = counts.loc[m, s]
+            if pd.isna(v):
+                # Suppressed: no length (a hatched bar at the threshold), no number.
+                ax.barh(y, min_cell, left=-min_cell / 2, height=0.8, facecolor="white",
+                        edgecolor=SEGMENT_COLORS[s], hatch="///", linewidth=0.8)
+                ax.text(0, y, hidden, ha="center", va="center", fontsize=8, color="#555555")
+                continue
+            v = int(v)
             ax.barh(y, v, left=-v / 2, color=SEGMENT_COLORS[s], height=0.8)
-            label = f"<{min_cell}" if 0 < v < min_cell else fmt_number(v, lang=lang)
-            ax.text(0, y, label, ha="center", va="center", fontsize=9,
+            ax.text(0, y, fmt_number(v, lang=lang), ha="center", va="center", fontsize=9,
                     color="white" if v > top * 0.15 else "black", fontweight="bold")
         ax.set_yticks(range(3), [SEGMENT.label(s, lang) for s in order], fontsize=8)
         ax.set_xlim(-top / 2 * 1.1, top / 2 * 1.1)
         ax.set_xticks([])
         name = (municipality_names or {}).get(m, m)
-        ax.set_title(f"{name} (n = {fmt_number(int(row.sum()), lang=lang)})", fontsize=10)
+        n = t.loc[m, tot_col] if tot_col is not None else pd.NA
+        ax.set_title(name if pd.isna(n) else f"{name} (n = {fmt_number(int(n), lang=lang)})", fontsize=10)
     for ax in axes[0][1:]:
         ax.tick_params(labelleft=False)
     finish(fig, title=_t("pyramid_title", lang), source=source, peildatum=result.peildatum,
@@ -98,33 +167,55 @@ def pyramid_figure(result, lang: str | None = None, source: str | None = None,
     return fig
 
 
-def pmc_heatmap_figure(result, lang: str | None = None, source: str | None = None, min_cell: int = 5):
+def pmc_heatmap_figure(result, lang: str | None = None, source: str | None = None, min_cell: int = 5,
+                       table: pd.DataFrame | None = None):
     """Heat map of segment (rows A/B/C) x profile-market combination (columns), counts.
 
-    Cells with a count from 1 to ``min_cell - 1`` are shown as ``<5`` and drawn
-    as if empty, so the colour does not reveal the count.
+    Each cell adds up the published cells of the long PMC table over the
+    municipalities (``table``, default :func:`suppressed_pmc_table`). When one of
+    them is suppressed the cell is not shown (hatched, "niet getoond"): its sum
+    with the published cells would give the suppressed one away.
     """
     lang = lang or result.lang
-    c = result.clients[result.clients["segment"].notna() & result.clients["pmc"].notna()]
-    t = (pd.crosstab(c["segment"].astype("object"), c["pmc_label"].astype("object"))
-         .reindex(index=list("ABC"), fill_value=0))
-    # Columns in profile order (the pmc code starts with the profile number).
-    order = (c[["pmc", "pmc_label"]].drop_duplicates().astype("object").sort_values("pmc")["pmc_label"].tolist())
-    t = t.reindex(columns=order, fill_value=0)
-    vals = t.to_numpy()
-    shown = np.where((vals > 0) & (vals < min_cell), 0, vals)
-    fig, ax = new_figure(width=max(6.0, 1.1 * max(1, t.shape[1]) + 2.5), height=4.2)
-    im = ax.imshow(shown, cmap="Blues", aspect="auto")
-    ax.set_yticks(range(3), [SEGMENT.label(s, lang) for s in t.index], fontsize=8)
-    ax.set_xticks(range(t.shape[1]), [str(x).replace(" × ", "\n× ") for x in t.columns], rotation=45,
+    t = suppressed_pmc_table(result, min_cell) if table is None else table
+    t = t[t["segment"].isin(list("ABC"))]
+    c = result.clients[result.clients["pmc"].notna()]
+    # Columns in profile order (the pmc code starts with the profile number); a PMC is
+    # a profile with its primary market.
+    pmcs = (c[["pmc", "pmc_label", "profile", "market"]].drop_duplicates().astype("object")
+            .sort_values("pmc"))
+    key = pd.MultiIndex.from_frame(t[["profile", "market"]].astype("object"))
+    pos = pd.MultiIndex.from_frame(pmcs[["profile", "market"]]).get_indexer(key)
+    t = t[pos >= 0].assign(col=pos[pos >= 0])
+    n = pd.to_numeric(t["n"]).astype("Float64")
+    grid = pd.DataFrame({"segment": t["segment"].astype("object").to_numpy(), "col": t["col"].to_numpy(),
+                         "n": n.fillna(0).to_numpy(dtype=float), "hidden": n.isna().to_numpy()})
+    agg = grid.groupby(["segment", "col"]).agg(n=("n", "sum"), hidden=("hidden", "any"))
+    shape = (3, len(pmcs))
+    vals = np.zeros(shape)
+    hide = np.zeros(shape, dtype=bool)
+    for (s, j), row in agg.iterrows():
+        vals["ABC".index(s), j] = row["n"]
+        hide["ABC".index(s), j] = row["hidden"]
+    shown = np.where(hide, np.nan, vals)
+    fig, ax = new_figure(width=max(6.0, 1.1 * max(1, shape[1]) + 2.5), height=4.2)
+    im = ax.imshow(np.ma.masked_invalid(shown), cmap="Blues", aspect="auto")
+    labels = pmcs["pmc_label"].tolist()
+    ax.set_yticks(range(3), [SEGMENT.label(s, lang) for s in "ABC"], fontsize=8)
+    ax.set_xticks(range(shape[1]), [str(x).replace(" × ", "\n× ") for x in labels], rotation=45,
                   ha="right", fontsize=7)
-    vmax = shown.max() if shown.size else 0
-    for i in range(vals.shape[0]):
-        for j in range(vals.shape[1]):
+    vmax = float(np.nanmax(shown, initial=0.0))
+    hidden = _t("hidden", lang)
+    for i in range(shape[0]):
+        for j in range(shape[1]):
+            if hide[i, j]:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="white", edgecolor="#999999",
+                                       hatch="///", linewidth=0.5))
+                ax.text(j, i, hidden, ha="center", va="center", fontsize=6, color="#555555")
+                continue
             v = int(vals[i, j])
-            label = f"<{min_cell}" if 0 < v < min_cell else fmt_number(v, lang=lang)
-            ax.text(j, i, label, ha="center", va="center", fontsize=8,
-                    color="white" if vmax and shown[i, j] > vmax * 0.6 else "black")
+            ax.text(j, i, fmt_number(v, lang=lang), ha="center", va="center", fontsize=8,
+                    color="white" if vmax and v > vmax * 0.6 else "black")
     cb = fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02)
     cb.set_label(_t("clients", lang))
     ax.set_xlabel(_t("pmc", lang))

@@ -406,6 +406,7 @@ _SEGMENT_LABELS = {
 
 def _step_segment(ctx: RunContext) -> int:
     from caseload.figures.segments import pmc_heatmap_figure, pyramid_figure
+    from caseload.publish import suppress_table
     from caseload.segment import segment
 
     cfg, pub, w, lang = ctx.config, ctx.publication, ctx.words, ctx.lang
@@ -423,19 +424,21 @@ def _step_segment(ctx: RunContext) -> int:
     summary.columns = [str(c) for c in summary.columns]
     summary = summary.rename_axis("municipality").reset_index()
     summary["municipality"] = summary["municipality"].astype(str)
-    pub.add_table("segment_per_gemeente", summary,
-                  title=w("Cliënten naar groep A/B/C per gemeente", "Clients by group A/B/C per municipality"),
-                  method=method, counts=[c for c in summary.columns if c != "municipality"],
-                  row_total=total, col_total=total, labels=labels, section=section)
-    pub.add_table("segment_pmc", res.pmc_table,
-                  title=w("Cliënten naar gemeente, groep, profiel en markt",
-                          "Clients by municipality, group, profile and market"),
-                  method=method, counts=["n"], layout="long", by=["municipality", "segment"],
-                  labels=labels, section=section,
-                  suppression_note=w("Secundaire onderdrukking binnen elke combinatie van gemeente "
-                                     "en groep (die totalen staan in de tabel per gemeente).",
-                                     "Secondary suppression within each municipality and group "
-                                     "(those totals are in the table per municipality)."))
+    per_gemeente = pub.add_table(
+        "segment_per_gemeente", summary,
+        title=w("Cliënten naar groep A/B/C per gemeente", "Clients by group A/B/C per municipality"),
+        method=method, counts=[c for c in summary.columns if c != "municipality"],
+        row_total=total, col_total=total, labels=labels, section=section)
+    pmc_item = pub.add_table(
+        "segment_pmc", res.pmc_table,
+        title=w("Cliënten naar gemeente, groep, profiel en markt",
+                "Clients by municipality, group, profile and market"),
+        method=method, counts=["n"], layout="long", by=["municipality", "segment"],
+        labels=labels, section=section,
+        suppression_note=w("Secundaire onderdrukking binnen elke combinatie van gemeente "
+                           "en groep (die totalen staan in de tabel per gemeente).",
+                           "Secondary suppression within each municipality and group "
+                           "(those totals are in the table per municipality)."))
     pub.add_table("segment_kandidaten", res.candidates,
                   title=w("Kandidaten voor werkgevers per profiel-marktcombinatie",
                           "Candidates for employers per profile-market combination"),
@@ -472,10 +475,16 @@ def _step_segment(ctx: RunContext) -> int:
                       counts=counts, percentages=pcts, derived=derived, scale=1, labels=labels,
                       decimals=3, section=section)
     src = pub.source
-    pub.add_figure("segment_piramide", pyramid_figure(res, lang, src, min_cell=pub.min_cell),
+    # The figures draw the published (suppressed) tables, so they cannot reveal a cell
+    # the tables hide.
+    shown_summary = suppress_table(per_gemeente, pub.min_cell)[0].set_index("municipality")
+    shown_pmc = suppress_table(pmc_item, pub.min_cell)[0]
+    pub.add_figure("segment_piramide", pyramid_figure(res, lang, src, min_cell=pub.min_cell,
+                                                      table=shown_summary),
                    title=w("Groepen A/B/C per gemeente", "Groups A/B/C per municipality"),
                    method=method, section=section)
-    pub.add_figure("segment_pmc_heatmap", pmc_heatmap_figure(res, lang, src, min_cell=pub.min_cell),
+    pub.add_figure("segment_pmc_heatmap", pmc_heatmap_figure(res, lang, src, min_cell=pub.min_cell,
+                                                             table=shown_pmc),
                    title=w("Cliënten per profiel en markt", "Clients per profile and market"),
                    method=method, section=section)
     return len(res.clients)

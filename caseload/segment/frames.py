@@ -170,7 +170,7 @@ def training_frame(caseload: Caseload, horizon_months: int = 6) -> pd.DataFrame:
 
     # Sorted by date, then id (the ids' string order from their distinct values only),
     # before the columns are taken: the frame is built once, in its final order.
-    id_rank = pd.factorize(a["client_id"].array.take(rows), sort=True)[0]
+    id_rank = pd.factorize(a["client_id"].take(rows), sort=True)[0]
     order = np.lexsort((id_rank, at))
     rows, spell, at, window_end = rows[order], spell[order], at[order], window_end[order]
     del id_rank, order
