@@ -141,8 +141,8 @@ def participants_per_activity(activities: pd.DataFrame, *, period_start=None, pe
         "active": active.to_numpy(), "started": started.to_numpy(),
         "ended": _ended_in(a, start, end).to_numpy(), "ongoing": _active_on(a, end).to_numpy(),
     })
-    order = [c for c in INSTRUMENT.codes if c in set(frame["instrument"])] + sorted(
-        set(frame["instrument"].dropna()) - set(INSTRUMENT.codes))
+    present = set(pd.unique(frame["instrument"].dropna()))
+    order = [c for c in INSTRUMENT.codes if c in present] + sorted(present - set(INSTRUMENT.codes))
     rows = []
     for code in order:
         g = frame[frame["instrument"] == code]

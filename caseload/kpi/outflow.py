@@ -193,15 +193,17 @@ def select_cohort(
         _require(clients, [CLIENTS.client_id, CLIENTS.new_target_group], "clients")
         flag = clients.set_index(CLIENTS.client_id)[CLIENTS.new_target_group].astype("boolean")
         keep &= spells[SPELLS.client_id].map(flag).fillna(False).astype(bool) == bool(new_target_group)
-    out = spells.copy()
+    if segments is not None and assessments is None:
+        raise CaseloadError("segments needs the assessments table.",
+                            fix="Pass assessments=caseload.assessments.")
+    # a spell's segment depends on its own client and start only: look it up for the
+    # selected spells, not for the whole extract
+    out = spells.loc[keep.to_numpy()].copy()
     if assessments is not None:
-        out["segment"] = first_segment(spells, assessments)
+        out["segment"] = first_segment(out, assessments)
     if segments is not None:
-        if assessments is None:
-            raise CaseloadError("segments needs the assessments table.",
-                                fix="Pass assessments=caseload.assessments.")
-        keep &= out["segment"].isin(list(segments)).fillna(False).astype(bool)
-    return out.loc[keep.to_numpy()]
+        out = out.loc[out["segment"].isin(list(segments)).fillna(False).astype(bool).to_numpy()]
+    return out
 
 
 # --------------------------------------------------------------------------- judgement
@@ -360,12 +362,17 @@ def outflow_to_work(
 # --------------------------------------------------------------------------- returns to benefit
 
 
-def _next_start(spells: pd.DataFrame) -> pd.Series:
-    """Start date of the client's next spell that starts after this spell's end."""
+def _next_start(spells: pd.DataFrame, rows: np.ndarray | None = None) -> pd.Series:
+    """Start date of the client's next spell that starts after this spell's end.
+
+    ``rows`` (boolean, aligned to ``spells``) limits the look-up to those spells
+    (the exits judged); the others get NaT. Every spell counts as a next start.
+    """
     s = spells[[SPELLS.client_id, SPELLS.start_date, SPELLS.end_date]].copy()
     s[SPELLS.client_id] = _id_codes(s[SPELLS.client_id])[0]
     s["_row"] = np.arange(len(s))
-    ended = s.dropna(subset=[SPELLS.end_date]).sort_values(SPELLS.end_date)
+    ended = s if rows is None else s.loc[np.asarray(rows, dtype=bool)]
+    ended = ended.dropna(subset=[SPELLS.end_date]).sort_values(SPELLS.end_date)
     starts = s[[SPELLS.client_id, SPELLS.start_date]].dropna().sort_values(SPELLS.start_date)
     starts = starts.rename(columns={SPELLS.start_date: "_next"})
     starts["_key"] = starts["_next"]
@@ -384,7 +391,7 @@ def _returns(spells, exits_mask, windows, peil, by_cols, alpha, outcome: str) ->
     from statsmodels.stats.proportion import proportion_confint
 
     level = f"{1 - alpha:g}"
-    nxt = _next_start(spells)
+    nxt = _next_start(spells, exits_mask)
     ex = spells.loc[exits_mask].copy()
     ex["_next"] = nxt.loc[exits_mask]
     rows = []
@@ -541,13 +548,14 @@ def spells_per_client(spells: pd.DataFrame, *, by: str | Sequence[str] | None = 
     """
     _require(spells, [SPELLS.client_id, SPELLS.start_date], "spells")
     by_cols = _as_list(by) or []
-    last = spells.sort_values(SPELLS.start_date).groupby(SPELLS.client_id, sort=False)
+    cols = list(dict.fromkeys([SPELLS.client_id, SPELLS.start_date, *by_cols]))
+    last = spells[cols].sort_values(SPELLS.start_date).groupby(SPELLS.client_id, sort=False)
     per = last.size().rename("k").to_frame()
     for c in by_cols:
         per[c] = last[c].last()
     labels = [str(i) for i in range(1, top)] + [f"{top}+"]
-    per["n_spells"] = pd.Categorical(
-        [labels[min(k, top) - 1] for k in per["k"]], categories=labels, ordered=True)
+    per["n_spells"] = pd.Categorical.from_codes(np.minimum(per["k"].to_numpy(), top) - 1, categories=labels,
+                                                ordered=True)
     out = per.groupby([*by_cols, "n_spells"], observed=False).size().rename("n_clients").reset_index()
     total = out.groupby(by_cols)["n_clients"].transform("sum") if by_cols else out["n_clients"].sum()
     out["share"] = out["n_clients"] / total
