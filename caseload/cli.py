@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from caseload import __version__
 from caseload.errors import CaseloadError
@@ -52,7 +53,8 @@ def friendly_errors(func):
         try:
             return func(*args, **kwargs)
         except CaseloadError as exc:
-            err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            # escape: messages quote config keys like [kpi.target], which rich would eat as markup
+            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper
@@ -65,6 +67,29 @@ ConfigOption = Annotated[
 
 
 # Commands are added below, one section per module.
+
+
+# --- config ---
+
+
+@app.command("config")
+@friendly_errors
+def config_command(
+    config: ConfigOption = None,
+) -> None:
+    """Print the configuration as TOML: every key with its default and description.
+
+    Without --config: the defaults, a starting point for your own file
+    (`caseload config > caseload.toml`). With --config: the file is checked
+    (unknown or invalid keys are an error) and 'OK' is printed.
+    """
+    from caseload.config import default_config_toml, load_config
+
+    if config is not None:
+        load_config(config)
+        console.print(f"{config}: OK", highlight=False)
+        return
+    typer.echo(default_config_toml(), nl=False)
 
 
 # --- segment ---

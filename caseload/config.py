@@ -30,6 +30,7 @@ __all__ = [
     "KpiConfig",
     "CapacityConfig",
     "load_config",
+    "default_config_toml",
 ]
 
 
@@ -347,3 +348,74 @@ def load_config(path: Path | str | None = None, **overrides: Any) -> Config:
         raise ConfigError(f"invalid settings: {_format_validation_error(exc, path)}.", file=path,
                           fix="Correct or remove the keys named; see the README for every setting.") from exc
     return cfg
+
+
+# --------------------------------------------------------------------------- reference
+
+
+def _toml_value(v: Any) -> str:
+    """One value in TOML syntax (inline)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (str, Path)):
+        s = str(v).replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{s}"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, BaseModel):
+        return _toml_value(v.model_dump(mode="json", exclude_none=True))
+    raise TypeError(f"cannot write {type(v).__name__} as TOML")
+
+
+def _toml_key(k: str) -> str:
+    return k if str(k).replace("_", "").replace("-", "").isalnum() and not str(k).isdigit() else f'"{k}"'
+
+
+def default_config_toml() -> str:
+    """The complete default configuration as commented TOML.
+
+    Every section and key with its default value and description: a reference
+    that is always in step with the code, and a starting point for a
+    municipality's own ``caseload.toml`` (``caseload config > caseload.toml``).
+    Keys whose default is empty (no value) are written as comments.
+
+    Examples
+    --------
+    >>> import tomllib
+    >>> text = default_config_toml()
+    >>> Config.model_validate(tomllib.loads(text)) == Config()
+    True
+    """
+    lines = ["# caseload configuration: every key with its default.",
+             "# Relative paths are relative to this file. Unknown keys are an error."]
+    defaults = Config()
+    for section in Config.model_fields:
+        if section == "base_dir":
+            continue
+        model = getattr(defaults, section)
+        doc = (type(model).__doc__ or "").strip().splitlines()[0].replace("``", "")
+        lines += ["", f"# {doc}", f"[{section}]"]
+        tables: list[str] = []
+        for name, f in type(model).model_fields.items():
+            value = getattr(model, name)
+            comment = f"# {f.description}" if f.description else None
+            if isinstance(value, list) and value and all(isinstance(x, BaseModel) for x in value):
+                for i, item in enumerate(value):
+                    tables += [""] + ([comment] if i == 0 and comment else [])
+                    tables.append(f"[[{section}.{name}]]")
+                    tables += [f"{_toml_key(k)} = {_toml_value(x)}"
+                               for k, x in item.model_dump(mode="json", exclude_none=True).items()]
+                continue
+            if comment:
+                lines.append(comment)
+            if value is None or (isinstance(value, (list, dict)) and not value):
+                lines.append(f"# {_toml_key(name)} = " + ("[]" if isinstance(value, list) else
+                                                         "{}" if isinstance(value, dict) else "..."))
+            else:
+                lines.append(f"{_toml_key(name)} = {_toml_value(value)}")
+        lines += tables
+    return "\n".join(lines) + "\n"
