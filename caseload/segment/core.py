@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from caseload.errors import CaseloadError
-from caseload.schema import BARRIERS, MARKET, PROFILE, SEGMENT, Caseload
+from caseload.schema import BARRIERS, COMPETENCES, MARKET, PROFILE, SEGMENT, Caseload
 from caseload.segment.fairness import FAIRNESS_GROUPS, fairness_report
 from caseload.segment.frames import LABEL, client_frame, time_split, training_frame
 from caseload.segment.model import SegmentModel, evaluate
@@ -59,6 +59,8 @@ class SegmentResult:
         in :func:`fit_segment_model`'s result and the model card.
     history : DataFrame or None
         The history examples with their segment (INTERNAL: has client ids).
+        Without a model only the columns the rules and the fairness report use
+        (:func:`training_frame` with ``columns``).
     clusters : DataFrame or None
         Cluster centres and their matched profiles (``profile_method="cluster"``).
     counts : dict
@@ -347,11 +349,17 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
 
     history, fairness, hist_counts = None, None, {}
     if _get(cfg, "fairness", True) and len(caseload.spells) and len(caseload.assessments):
-        history = training_frame(caseload, _get(cfg, "horizon_months", 6))
+        groups = list(_get(cfg, "fairness_groups", list(FAIRNESS_GROUPS)))
+        # Without a model the rules and the report need a dozen columns of the forty;
+        # a model may use any (its features), so then the whole frame is built.
+        columns = None if model is not None else [
+            "municipality", "ladder_step", "werkfit", *BARRIERS, *COMPETENCES, "age", "duration_months",
+            *groups]
+        history = training_frame(caseload, _get(cfg, "horizon_months", 6), columns=columns)
         hist_counts = history.attrs.get("counts", {})
         if len(history) and history[LABEL].nunique() == 2:
             history = _segment_history(history, rules, rule_barriers, model, decide_by, lang)
-            fairness = fairness_report(history, groups=_get(cfg, "fairness_groups", list(FAIRNESS_GROUPS)),
+            fairness = fairness_report(history, groups=groups,
                                        ratio=_get(cfg, "fairness_ratio", 1.25),
                                        min_n=_get(cfg, "fairness_min_n", 20),
                                        p="p_work_6m" if model is not None else None, lang=lang)

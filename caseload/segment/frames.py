@@ -8,6 +8,8 @@ latest assessment; :func:`time_split` splits examples by date.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -116,7 +118,8 @@ def _partner_codes(s_dossier: pd.Series, s_code: np.ndarray, dossier: pd.Series,
     return np.where(pos >= 0, partner[np.maximum(pos, 0)], -1)
 
 
-def training_frame(caseload: Caseload, horizon_months: int = 6) -> pd.DataFrame:
+def training_frame(caseload: Caseload, horizon_months: int = 6,
+                   columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Examples for the model: assessments during an open spell, labelled by exit to work.
 
     Parameters
@@ -125,6 +128,10 @@ def training_frame(caseload: Caseload, horizon_months: int = 6) -> pd.DataFrame:
     horizon_months : int
         Label window: exit to work (``werk``, ``werk_deels``) within this many
         months after the assessment date.
+    columns : sequence of str, optional
+        Build only these columns (with ``client_id``, ``assessed_on`` and the
+        label); default all. The segmentation's fairness report needs a dozen of
+        the forty, and at 500,000 clients the others cost seconds and memory.
 
     Returns
     -------
@@ -175,9 +182,14 @@ def training_frame(caseload: Caseload, horizon_months: int = 6) -> pd.DataFrame:
     rows, spell, at, window_end = rows[order], spell[order], at[order], window_end[order]
     del id_rank, order
 
-    cols: dict[str, object] = {c: a[c].array.take(rows) for c in a.columns}
+    want = None if columns is None else {*columns, "client_id", "assessed_on", LABEL}
+
+    def wanted(c: str) -> bool:
+        return want is None or c in want
+
+    cols: dict[str, object] = {c: a[c].array.take(rows) for c in a.columns if wanted(c)}
     for c in spell_cols:
-        if c not in cols:
+        if c not in a.columns and wanted(c):
             cols[c] = s[c].array.take(spell)
     end = s_end[spell]
     work = s["end_reason"].isin(list(WORK_END_REASONS)).to_numpy()[spell]
@@ -187,14 +199,18 @@ def training_frame(caseload: Caseload, horizon_months: int = 6) -> pd.DataFrame:
     first = pd.Series(np.arange(len(c_code))).groupby(c_code).first()  # drop_duplicates("client_id")
     c_row = pd.Series(first.to_numpy(), index=first.index).reindex(a_code[rows]).fillna(-1).to_numpy("int64")
     for c in _client_columns(clients.iloc[:0]).columns:
-        if c != "client_id" and c not in cols:
+        if c != "client_id" and c not in a.columns and not (c == "household" and "household" in s) \
+                and wanted(c):
             cols[c] = _take(clients[c], c_row).array
     n = len(rows)
-    cols["partner"] = np.zeros(n, dtype=bool)
-    cols["partner_ladder_step"] = np.full(n, np.nan)
-    cols["partner_werkfit"] = np.zeros(n, dtype=bool)
-    if "dossier_id" in cols and not pd.isna(cols["dossier_id"]).all():
-        partner = _partner_codes(s["dossier_id"], s_code, pd.Series(cols["dossier_id"], copy=False), a_code[rows])
+    partner_cols = ("partner", "partner_ladder_step", "partner_werkfit")
+    if any(wanted(c) for c in partner_cols):
+        cols["partner"] = np.zeros(n, dtype=bool)
+        cols["partner_ladder_step"] = np.full(n, np.nan)
+        cols["partner_werkfit"] = np.zeros(n, dtype=bool)
+    dossier = s["dossier_id"].array.take(spell) if "dossier_id" in s else None
+    if any(wanted(c) for c in partner_cols) and dossier is not None and not pd.isna(dossier).all():
+        partner = _partner_codes(s["dossier_id"], s_code, pd.Series(dossier, copy=False), a_code[rows])
         p_row = _latest_on_or_before(a_code, a_when, partner, at)
         p_row[partner < 0] = -1
         cols["partner"] = partner >= 0
@@ -203,10 +219,16 @@ def training_frame(caseload: Caseload, horizon_months: int = 6) -> pd.DataFrame:
         if "werkfit" in a:
             cols["partner_werkfit"] = (_take(a["werkfit"], p_row).astype("boolean").fillna(False)
                                        .to_numpy(bool))
-    birth_year = pd.Series(cols["birth_year"], copy=False).astype("float64").to_numpy()
-    cols["age"] = pd.DatetimeIndex(at).year.to_numpy("float64") - birth_year
-    cols["duration_months"] = (at - s_start[spell]).astype("timedelta64[D]").astype("float64") / 30.4375
+    del dossier
+    if wanted("age"):
+        birth_year = (_take(clients["birth_year"], c_row) if "birth_year" in clients
+                      else pd.Series(np.full(n, np.nan)))
+        cols["age"] = pd.DatetimeIndex(at).year.to_numpy("float64") - birth_year.astype("float64").to_numpy()
+    if wanted("duration_months"):
+        cols["duration_months"] = (at - s_start[spell]).astype("timedelta64[D]").astype("float64") / 30.4375
     f = pd.DataFrame(cols, copy=False)
+    if want is not None:
+        f = f[[c for c in f.columns if c in want]]
     f.attrs["counts"] = {
         "assessments": n_read,
         "not_during_spell": int(n_read - n_in_spell),
