@@ -687,3 +687,10 @@ def test_spells_come_out_in_order_of_first_appearance(tmp_path):
     cs = read_extract(write_csv(tmp_path / "o.csv", rows), peildatum="2021-12-31")
     assert cs.spells["client_id"].tolist() == [pseudo("7003"), pseudo("7001"), pseudo("7002")]
     assert cs.clients["client_id"].tolist() == [pseudo("7003"), pseudo("7001"), pseudo("7002")]
+
+
+def test_every_rejection_reason_has_a_dutch_explanation():
+    from caseload.extract.rejections import REASONS, REASONS_NL
+
+    assert list(REASONS_NL) == list(REASONS)
+    assert all(REASONS_NL[k] != REASONS[k] for k in REASONS)

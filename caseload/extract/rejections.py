@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["REASONS", "REJECTED_COLUMNS", "RowChecks", "empty_rejected"]
+__all__ = ["REASONS", "REASONS_NL", "REJECTED_COLUMNS", "RowChecks", "empty_rejected"]
 
 REASONS: dict[str, str] = {
     "bad_line": "The line does not have the header's number of fields.",
@@ -27,6 +27,21 @@ REASONS: dict[str, str] = {
     "conflicting_duplicate": "Rows with the same key but different values.",
 }
 """Reason codes in the order they are checked, with a one-line explanation."""
+
+REASONS_NL: dict[str, str] = {
+    "bad_line": "De regel heeft niet evenveel velden als de kopregel.",
+    "missing_id": "Het cliëntnummer is leeg.",
+    "missing_value": "Een verplichte waarde is leeg.",
+    "bad_date": "Een datum is niet te lezen.",
+    "end_before_start": "Een einddatum ligt voor de bijbehorende begindatum.",
+    "bad_number": "Een getal is niet te lezen.",
+    "impossible_age": "Het geboortejaar geeft een leeftijd buiten 15-110 op de peildatum, of onder 15 bij "
+                      "het begin van een periode.",
+    "unknown_code": "Een code of omschrijving staat niet in de codelijst.",
+    "exact_duplicate": "Een tweede, gelijke kopie van een rij.",
+    "conflicting_duplicate": "Rijen met dezelfde sleutel maar verschillende waarden.",
+}
+"""The explanations of :data:`REASONS` in Dutch, for published reports."""
 
 _LONG_DIGITS = re.compile(r"\d{8,}")
 

@@ -16,7 +16,7 @@ from caseload.schema import HOUSEHOLD, LADDER, SEX
 
 def _step_validate(ctx: RunContext) -> int:
     from caseload import read_extract
-    from caseload.extract.rejections import REASONS
+    from caseload.extract.rejections import REASONS, REASONS_NL
 
     cfg = ctx.config
     ex = cfg.extract
@@ -53,7 +53,7 @@ def _step_validate(ctx: RunContext) -> int:
                 .size().rename("rows").reset_index()
                 .sort_values(["file", "column", "reason"], kind="stable"))
         # The reason's explanation, not the row messages: those may quote file values.
-        summ["fix"] = summ["reason"].map(REASONS).fillna("")
+        summ["fix"] = summ["reason"].map(REASONS_NL if ctx.lang == "nl" else REASONS).fillna("")
         pub.add_table(
             "afgewezen_rijen", summ,
             title=w("Afgewezen rijen naar reden", "Rejected rows by reason"),
