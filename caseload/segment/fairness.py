@@ -155,10 +155,12 @@ def fairness_report(
         df = df.assign(age_band=age_band(df["age"].clip(upper=AGE_BANDS_LOSSER[-1][1]),
                                          suffix=" jaar" if lang == "nl" else ""))
     y = df[outcome].to_numpy("float64")
-    seg = df[segment].astype("object").to_numpy()
+    # Segment as small integer codes (A 0, B 1, C 2, other -1): comparisons on an
+    # object array cost most of the report at two million history rows.
+    seg = pd.Categorical(df[segment].astype("object"), categories=list("ABC")).codes
     has_p = p is not None and p in df
     pp = df[p].to_numpy("float64") if has_p else None
-    in_c = seg == "C"
+    in_c = seg == 2
     rows = []
     for var in groups:
         if var not in df or df[var].isna().all():
@@ -170,8 +172,9 @@ def fairness_report(
             n, n_r = int(g.sum()), int(r.sum())
             row = {"group": var, "group_label": _GROUP_LABELS.get(var, (var, var))[lang == "en"],
                    "level": level, "n": n}
-            for s in "ABC":
-                row[f"share_{s}"] = float((seg[g] == s).mean()) if n else np.nan
+            seg_g = seg[g]
+            for k, s in enumerate("ABC"):
+                row[f"share_{s}"] = float((seg_g == k).mean()) if n else np.nan
             row["exit_rate"] = float(y[g].mean()) if n else np.nan
             # share in C vs the rest
             x1, x2 = in_c[g].sum(), in_c[r].sum()
