@@ -83,21 +83,34 @@ class GroupCounts:
         return n_dur
 
 
-def as_float_array(values, name: str) -> np.ndarray:
-    """A 1-d float array; a clear error for text or missing values."""
+def as_float_array(values, name: str, bounds: bool = False):
+    """A 1-d float array; a clear error for text or missing values.
+
+    With ``bounds=True`` returns ``(array, min, max)``: the two passes that check
+    the values are finite give the bounds the counting needs, so they are not
+    taken again (each is a full pass over millions of rows).
+    """
     try:
         arr = np.asarray(values, dtype="float64").ravel()
     except (TypeError, ValueError) as exc:
         raise CaseloadError(f"'{name}' must be numeric.", column=name,
                             fix=f"Convert '{name}' to numbers (days or years) first.") from exc
-    # NaN propagates into min and max, inf shows in them: no mask over all rows
-    if arr.size and not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
+    if arr.size == 0:
+        return (arr, np.nan, np.nan) if bounds else arr
+    if bounds:
+        # NaN propagates into min and max, inf shows in them: no mask over all rows
+        lo, hi = arr.min(), arr.max()
+        ok = np.isfinite(lo) and np.isfinite(hi)
+    else:
+        # NaN and inf propagate into the sum (one pass; an overflow to inf only costs the mask below)
+        ok = np.isfinite(arr.sum())
+    if not ok:
         bad = ~np.isfinite(arr)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise CaseloadError(f"'{name}' has {int(bad.sum())} missing or infinite value(s), first at position {i}.",
                                 column=name, fix="Drop those rows or fill them; use pd.isnull to find them.")
-    return arr
+    return (arr, lo, hi) if bounds else arr
 
 
 def group_codes(by, n: int) -> tuple[np.ndarray, list]:
@@ -144,7 +157,7 @@ class _NotWhole(Exception):
 _DENSE_BINS = 1 << 21  # largest (groups x times x outcomes) table counted directly
 
 
-def _time_index(duration: np.ndarray, dense_ok: bool = True):
+def _time_index(duration: np.ndarray, dense_ok: bool = True, bounds=None):
     """The candidate times ``ut`` and two maps: row durations -> index in ``ut``, and any
     values -> index of the last time in ``ut`` <= value (-1 when none).
 
@@ -152,7 +165,7 @@ def _time_index(duration: np.ndarray, dense_ok: bool = True):
     directly: no sort and no separate pass (times without rows are dropped
     after counting). Other durations are sorted (``np.unique``).
     """
-    lo, hi = duration.min(), duration.max()
+    lo, hi = bounds if bounds is not None else (duration.min(), duration.max())
     if dense_ok and lo >= 0 and hi <= _DENSE_RANGE:
         hi_int = int(hi)
         ut = np.arange(hi_int + 1, dtype="float64")
@@ -195,11 +208,11 @@ def aggregate(duration, cause_code, n_causes: int, entry=None, by=None, weights=
     weights : array of float, optional
         Case weights (default 1).
     """
-    duration = as_float_array(duration, "durations")
+    duration, d_lo, d_hi = as_float_array(duration, "durations", bounds=True)
     n = duration.size
     if n == 0:
         raise CaseloadError("no rows to estimate from.", fix="Check the filters that selected the spells.")
-    if duration.min() < 0:
+    if d_lo < 0:
         raise CaseloadError(f"'durations' has {int((duration < 0).sum())} negative value(s).", column="durations",
                             fix="An end date before the start date is a data error; correct or drop those spells.")
     cause_code = np.asarray(cause_code).ravel()
@@ -222,17 +235,17 @@ def aggregate(duration, cause_code, n_causes: int, entry=None, by=None, weights=
 
     K1 = n_causes + 1
     # a direct table pays off while it is not larger than the data (else sorting is cheaper)
-    dense_ok = G * (float(duration.max()) + 1) * K1 <= min(_DENSE_BINS, max(n, 1 << 16))
+    dense_ok = G * (float(d_hi) + 1) * K1 <= min(_DENSE_BINS, max(n, 1 << 16))
     try:
-        return _count(duration, cause_code, n_causes, e, codes, labels, w, dense_ok)
+        return _count(duration, cause_code, n_causes, e, codes, labels, w, dense_ok, (d_lo, d_hi))
     except _NotWhole:
-        return _count(duration, cause_code, n_causes, e, codes, labels, w, False)
+        return _count(duration, cause_code, n_causes, e, codes, labels, w, False, (d_lo, d_hi))
 
 
-def _count(duration, cause_code, n_causes, e, codes, labels, w, dense_ok) -> list[GroupCounts]:
+def _count(duration, cause_code, n_causes, e, codes, labels, w, dense_ok, bounds=None) -> list[GroupCounts]:
     n = duration.size
     G = len(labels)
-    ut, index_of, last_at_or_before = _time_index(duration, dense_ok)
+    ut, index_of, last_at_or_before = _time_index(duration, dense_ok, bounds)
     T = ut.size
     # one integer per (group, time, outcome) and a single bincount: outcome 0 = censored,
     # 1..K = cause (a boolean event column is outcome 0/1 as it stands)
