@@ -10,7 +10,14 @@ import pandas as pd
 from caseload.errors import CaseloadError
 from caseload.schema import BARRIERS, COMPETENCES, MARKET, PROFILE, SEGMENT, Caseload
 from caseload.segment.fairness import FAIRNESS_GROUPS, fairness_report
-from caseload.segment.frames import LABEL, client_frame, time_split, training_frame
+from caseload.segment.frames import (
+    LABEL,
+    _client_codes,
+    _client_frame,
+    _training_frame,
+    time_split,
+    training_frame,
+)
 from caseload.segment.model import SegmentModel, evaluate
 from caseload.segment.profiles import (
     DEFAULT_MARKETS,
@@ -316,7 +323,9 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
     markets = check_markets(_get(cfg, "markets", DEFAULT_MARKETS))
     prototypes = _get(cfg, "prototypes", DEFAULT_PROTOTYPES)
 
-    f = client_frame(caseload, only_open=_get(cfg, "only_open", True))
+    # One factorisation of the client ids for the current frame and the history.
+    codes = _client_codes(caseload)
+    f = _client_frame(caseload, _get(cfg, "only_open", True), codes)
     has = f["has_assessment"].to_numpy()
     r = apply_rules(f, rules, rule_barriers, lang)
     seg_rules = r["segment"].astype("object").where(has, None)
@@ -355,7 +364,7 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
         columns = None if model is not None else [
             "municipality", "ladder_step", "werkfit", *BARRIERS, *COMPETENCES, "age", "duration_months",
             *groups]
-        history = training_frame(caseload, _get(cfg, "horizon_months", 6), columns=columns)
+        history = _training_frame(caseload, _get(cfg, "horizon_months", 6), columns, codes)
         hist_counts = history.attrs.get("counts", {})
         if len(history) and history[LABEL].nunique() == 2:
             history = _segment_history(history, rules, rule_barriers, model, decide_by, lang)

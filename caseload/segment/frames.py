@@ -154,6 +154,18 @@ def training_frame(caseload: Caseload, horizon_months: int = 6,
     searches and ``take``), not by merging on the string ids: at 500,000 clients
     (two million assessments) that is what keeps this within seconds and memory.
     """
+    return _training_frame(caseload, horizon_months, columns, _client_codes(caseload))
+
+
+def _client_codes(caseload: Caseload) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Integer client codes of the assessments, spells and clients (one factorisation)."""
+    a_code, s_code, c_code = _codes(caseload.assessments["client_id"], caseload.spells["client_id"],
+                                    caseload.clients["client_id"])
+    return a_code, s_code, c_code
+
+
+def _training_frame(caseload: Caseload, horizon_months: int, columns: Sequence[str] | None,
+                    codes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> pd.DataFrame:
     peil = _peildatum(caseload)
     a = caseload.assessments
     s = caseload.spells
@@ -162,7 +174,7 @@ def training_frame(caseload: Caseload, horizon_months: int = 6,
     clients = caseload.clients
     keep = (a["assessed_on"] <= peil).to_numpy()
     n_read = int(keep.sum())
-    a_code, s_code, c_code = _codes(a["client_id"], s["client_id"], clients["client_id"])
+    a_code, s_code, c_code = codes
     a_when = a["assessed_on"].to_numpy("datetime64[ns]")
     s_start = s["start_date"].to_numpy("datetime64[ns]")
     s_end = s["end_date"].to_numpy("datetime64[ns]")
@@ -259,21 +271,33 @@ def client_frame(caseload: Caseload, only_open: bool = True) -> pd.DataFrame:
         ``duration_months`` (of the open spell) at the peildatum, and the fairness
         columns.
     """
+    return _client_frame(caseload, only_open, _client_codes(caseload))
+
+
+def _client_frame(caseload: Caseload, only_open: bool,
+                  codes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> pd.DataFrame:
     peil = _peildatum(caseload)
+    a_code, s_code, c_code = codes
     clients = caseload.clients
-    if not clients["client_id"].is_unique:
-        clients = clients.drop_duplicates("client_id")
-    # Work on integer positions instead of merging on string ids and filtering whole
-    # tables: at 500,000 clients string merges and frame copies cost seconds.
-    key = pd.Index(clients["client_id"])
+    # The first row of each client (drop_duplicates("client_id")), and per client code
+    # its row: integer positions instead of merging on string ids and filtering whole
+    # tables (at 500,000 clients string merges and frame copies cost seconds).
+    n_codes = int(max(a_code.max(initial=-1), s_code.max(initial=-1), c_code.max(initial=-1))) + 1
+    known = np.flatnonzero(c_code >= 0)
+    first = known[np.unique(c_code[known], return_index=True)[1]]
+    first.sort()
+    if len(first) < len(clients):
+        clients = clients.iloc[first]
+    row_of = np.full(n_codes + 1, -1, dtype="int64")  # the extra last entry serves code -1
+    row_of[c_code[first]] = np.arange(len(first))
+    n_clients = len(first)
     s = caseload.spells
     is_open = ((s["start_date"] <= peil) & (s["end_date"].isna() | (s["end_date"] >= peil))).to_numpy()
-    spell_row = _last_per_client(key.get_indexer(s["client_id"]), is_open, s["start_date"].to_numpy(),
-                                 len(key))
-    keep = spell_row >= 0 if (only_open and len(s)) else np.ones(len(key), dtype=bool)
+    spell_row = _last_per_client(row_of[s_code], is_open, s["start_date"].to_numpy(), n_clients)
+    keep = spell_row >= 0 if (only_open and len(s)) else np.ones(n_clients, dtype=bool)
     a = caseload.assessments
-    a_row = _last_per_client(key.get_indexer(a["client_id"]), (a["assessed_on"] <= peil).to_numpy(),
-                             a["assessed_on"].to_numpy(), len(key))
+    a_row = _last_per_client(row_of[a_code], (a["assessed_on"] <= peil).to_numpy(),
+                             a["assessed_on"].to_numpy(), n_clients)
     spell_row, a_row = spell_row[keep], a_row[keep]
     sel = np.flatnonzero(keep)
 
