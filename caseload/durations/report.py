@@ -141,7 +141,11 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
     per_year = _PER_YEAR[cfg.time_unit]
     d["duration"] = d["duration_years"] * per_year
     d["entry"] = d["entry_years"] * per_year
-    usable = d[d["age_band"].notna()]
+    # only the columns the estimators use: a copy of the whole spell frame costs hundreds of MB
+    # at national size
+    wanted = ["duration", "exited", "entry", "event", "age_band", *cfg.cox_covariates,
+              *([cfg.cox_strata] if cfg.cox_strata else [])]
+    usable = d.loc[d["age_band"].notna().to_numpy(), [c for c in dict.fromkeys(wanted) if c in d.columns]]
     if len(usable) < len(d):
         notes.append(f"{len(d) - len(usable)} spell(s) with an age at start outside the bands are left out "
                      "of the curves.")
