@@ -162,57 +162,79 @@ def fairness_report(
     pp = df[p].to_numpy("float64") if has_p else None
     in_c = seg == 2
     rows = []
+    # Per level sums by bincount (one pass per variable, not a dozen masks per level);
+    # the rest of the rows is the total minus the level.
+    yc = np.where(in_c, y, 0.0)
+    if has_p:
+        pv = pp * (1 - pp)
+        pc, pvc = np.where(in_c, pp, 0.0), np.where(in_c, pv, 0.0)
     for var in groups:
         if var not in df or df[var].isna().all():
             continue
         codes, labels = _level_codes(var, df[var], lang)
+        n_lv = len(labels)
+
+        def per_level(w=None, codes=codes, n_lv=n_lv):
+            return np.bincount(codes, weights=w, minlength=n_lv)
+
+        n_all = per_level().astype("int64")
+        by_seg = np.bincount(codes * 4 + (seg.astype("int64") + 1), minlength=4 * n_lv).reshape(n_lv, 4)
+        y_all, y_c = per_level(y), per_level(yc)
+        tot = {"n": len(codes), "C": int(in_c.sum()), "y": y_all.sum(), "y_c": y_c.sum()}
+        if has_p:
+            e_all, v_all, e_c, v_c = per_level(pp), per_level(pv), per_level(pc), per_level(pvc)
+            tot.update(e=e_all.sum(), e_c=e_c.sum())
         for i, level in enumerate(labels):
-            g = codes == i
-            r = ~g
-            n, n_r = int(g.sum()), int(r.sum())
+            n = int(n_all[i])
+            n_r = tot["n"] - n
             row = {"group": var, "group_label": _GROUP_LABELS.get(var, (var, var))[lang == "en"],
                    "level": level, "n": n}
-            seg_g = seg[g]
             for k, s in enumerate("ABC"):
-                row[f"share_{s}"] = float((seg_g == k).mean()) if n else np.nan
-            row["exit_rate"] = float(y[g].mean()) if n else np.nan
+                row[f"share_{s}"] = float(by_seg[i, k + 1] / n) if n else np.nan
+            y_g = float(y_all[i])
+            row["exit_rate"] = y_g / n if n else np.nan
             # share in C vs the rest
-            x1, x2 = in_c[g].sum(), in_c[r].sum()
+            x1 = int(by_seg[i, 3])
+            x2 = tot["C"] - x1
             row["ratio_share_C"] = _ratio(x1 / n, x2 / n_r) if n and n_r else np.nan
             z_share = _z_two_props(x1, n, x2, n_r)
             # calibration: observed / expected exits, group vs rest
             if has_p:
-                e_g, e_r = pp[g].sum(), pp[r].sum()
-                row["mean_p"] = float(pp[g].mean()) if n else np.nan
-                row["calibration"] = float(y[g].sum() / e_g) if e_g > 0 else np.nan
-                cal_r = float(y[r].sum() / e_r) if e_r > 0 else np.nan
+                e_g = float(e_all[i])
+                e_r = tot["e"] - e_g
+                row["mean_p"] = e_g / n if n else np.nan
+                row["calibration"] = float(y_g / e_g) if e_g > 0 else np.nan
+                cal_r = float((tot["y"] - y_g) / e_r) if e_r > 0 else np.nan
                 row["ratio_calibration"] = _ratio(row["calibration"], cal_r)
                 # z of the group's observed-minus-expected against the rest's O/E
-                var_g = float((pp[g] * (1 - pp[g])).sum())
-                z_cal = (y[g].sum() - cal_r * e_g) / np.sqrt(var_g) if var_g > 0 else np.nan
+                var_g = float(v_all[i])
+                z_cal = (y_g - cal_r * e_g) / np.sqrt(var_g) if var_g > 0 else np.nan
             else:
                 row["mean_p"] = row["calibration"] = row["ratio_calibration"] = np.nan
                 z_cal = np.nan
             # exit rate of the people placed in C
-            cg, cr = g & in_c, r & in_c
-            n_c, n_cr = int(cg.sum()), int(cr.sum())
+            n_c = x1
+            n_cr = tot["C"] - n_c
+            yc_g = float(y_c[i])
+            yc_r = tot["y_c"] - yc_g
             row["n_C"] = n_c
-            row["exit_rate_C"] = float(y[cg].mean()) if n_c else np.nan
+            row["exit_rate_C"] = yc_g / n_c if n_c else np.nan
             if has_p:
                 # Compare observed/expected exits within C, so a group whose members in C
                 # simply have higher predicted chances (composition) is not flagged.
-                ec, ecr = pp[cg].sum(), pp[cr].sum()
-                row["expected_rate_C"] = float(pp[cg].mean()) if n_c else np.nan
-                oe_g = y[cg].sum() / ec if ec > 0 else np.nan
-                oe_r = y[cr].sum() / ecr if ecr > 0 else np.nan
+                ec = float(e_c[i])
+                ecr = tot["e_c"] - ec
+                row["expected_rate_C"] = ec / n_c if n_c else np.nan
+                oe_g = yc_g / ec if ec > 0 else np.nan
+                oe_r = yc_r / ecr if ecr > 0 else np.nan
                 row["ratio_exit_rate_C"] = _ratio(oe_g, oe_r)
-                var_c = float((pp[cg] * (1 - pp[cg])).sum())
-                z_c = (y[cg].sum() - oe_r * ec) / np.sqrt(var_c) if var_c > 0 else np.nan
+                var_c = float(v_c[i])
+                z_c = (yc_g - oe_r * ec) / np.sqrt(var_c) if var_c > 0 else np.nan
             else:
                 row["expected_rate_C"] = np.nan
-                rate_cr = float(y[cr].mean()) if n_cr else np.nan
+                rate_cr = yc_r / n_cr if n_cr else np.nan
                 row["ratio_exit_rate_C"] = _ratio(row["exit_rate_C"], rate_cr)
-                z_c = _z_two_props(y[cg].sum(), n_c, y[cr].sum(), n_cr)
+                z_c = _z_two_props(yc_g, n_c, yc_r, n_cr)
 
             row["_z"] = (z_share, z_cal, z_c)
             row["_enough"] = (n >= min_n, n >= min_n, n_c >= min_n)
