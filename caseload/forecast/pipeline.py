@@ -137,7 +137,6 @@ def _transition_counts(assessments: pd.DataFrame, spells: pd.DataFrame, segment:
     if len(key) > 1 and not (key[1:] > key[:-1]).all():
         key = np.unique(key)
     c, k = key // n_ends, key % n_ends
-    del key
 
     def state(c: np.ndarray, k: np.ndarray) -> np.ndarray:
         """State code at period end ``k``: 0-2 the group, 3 werk, 4 other exit, -1 none."""
@@ -159,10 +158,14 @@ def _transition_counts(assessments: pd.DataFrame, spells: pd.DataFrame, segment:
         return out
 
     frm = state(c, k)
-    keep = frm >= 0
-    c, k, frm = c[keep], k[keep], frm[keep]
-    to = state(c, k + 1)
-    ok = to >= 0
+    # Where the next period end is a candidate too (most of a spell), its state is
+    # already known; only at the end of a run is the next state looked up.
+    to = np.full(len(k), -1, dtype="int8")
+    run_on = np.r_[key[1:] == key[:-1] + 1, False]
+    to[run_on] = frm[1:][run_on[:-1]]
+    look = np.flatnonzero(~run_on & (frm >= 0))
+    to[look] = state(c[look], k[look] + 1)
+    ok = (frm >= 0) & (to >= 0)
     np.add.at(counts, (frm[ok], to[ok]), 1)
     return _counts_frame(counts)
 
