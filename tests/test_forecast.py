@@ -366,6 +366,57 @@ def test_transition_matrix_recovers_known_chain():
     assert P.attrs["n_transitions"] > 5000
 
 
+def _naive_transition_counts(assessments, spells, peil):
+    """Reference: every client at every quarter end, state by a plain loop (slow, small data)."""
+    ass = assessments[assessments["caseworker_segment"].isin(["A", "B", "C"])]
+    ends = [p.end_time.normalize() for p in pd.period_range(ass["assessed_on"].min(), peil, freq="Q")]
+    ends = [e for e in ends if e <= pd.Timestamp(peil)]
+    counts = pd.DataFrame(0, index=["A", "B", "C"], columns=STATES)
+    for cid, a in ass.groupby("client_id"):
+        sp = spells[spells["client_id"] == cid]
+        states = []
+        for j, t in enumerate(ends):
+            seg = a[a["assessed_on"] <= t].sort_values("assessed_on", kind="stable")["caseworker_segment"]
+            started = sp[sp["start_date"] <= t].sort_values("start_date", kind="stable")
+            state = None
+            if len(started):
+                s = started.iloc[-1]
+                if (pd.isna(s["end_date"]) or s["end_date"] > t) and len(seg):
+                    state = seg.iloc[-1]
+                elif j > 0 and pd.notna(s["end_date"]) and ends[j - 1] < s["end_date"] <= t:
+                    state = "werk" if s["end_reason"] in ("werk", "werk_deels") else "uitstroom_overig"
+            states.append(state)
+        for f, nxt in zip(states[:-1], states[1:], strict=True):
+            if f in ("A", "B", "C") and nxt is not None:
+                counts.loc[f, nxt] += 1
+    return counts
+
+
+def test_transition_counts_match_a_plain_panel_loop(monkeypatch):
+    """The counts from the candidates within spells equal those of the full client x quarter
+    panel (revolving door, overlapping spells, assessments outside spells), in any chunking."""
+    import caseload.forecast.pipeline as pipeline
+    from caseload.synth import generate
+
+    cs = generate(n_clients=60, random_state=4)
+    ass = cs.assessments.assign(client_id=cs.assessments["client_id"].astype(str))
+    sp = cs.spells.assign(client_id=cs.spells["client_id"].astype(str))
+    # Two overlapping spells for one client and one that starts and ends within a quarter.
+    extra = sp.iloc[[0, 0]].copy()
+    extra["start_date"] = [pd.Timestamp("2019-02-10"), pd.Timestamp("2021-04-02")]
+    extra["end_date"] = [pd.Timestamp("2024-01-15"), pd.Timestamp("2021-05-20")]
+    extra["end_reason"] = ["werk", "verhuizing"]
+    sp = pd.concat([sp, extra], ignore_index=True)
+    peil = pd.Timestamp("2025-12-31")
+    expected = _naive_transition_counts(ass, sp, peil)
+    P = transition_matrix(ass, sp, peildatum=peil)
+    got = P.attrs["counts"]
+    np.testing.assert_array_equal(got.to_numpy(), expected.to_numpy())
+    monkeypatch.setattr(pipeline, "_CHUNK", 50)
+    np.testing.assert_array_equal(transition_matrix(ass, sp, peildatum=peil).attrs["counts"].to_numpy(),
+                                  expected.to_numpy())
+
+
 def test_project_candidates_matches_matrix_power():
     current = pd.DataFrame({"segment": ["A"] * 10 + ["B"] * 30 + ["C"] * 60,
                             "pmc": ["1-logistiek"] * 40 + ["3-dienstverlening"] * 60})

@@ -36,6 +36,7 @@ from caseload.schema import WORK_END_REASONS
 __all__ = ["transition_matrix", "project_candidates", "STATES", "GROUPS"]
 
 GROUPS = ["A", "B", "C"]
+_CHUNK = 1_000_000  # candidate (client, period end) pairs per chunk of transition_matrix
 STATES = ["A", "B", "C", "werk", "uitstroom_overig"]
 
 
@@ -127,16 +128,9 @@ def _transition_counts(assessments: pd.DataFrame, spells: pd.DataFrame, segment:
     k0 = np.searchsorted(ends, np.maximum(s_start, first_ass[s_code]), side="left")
     k1 = np.where(np.isnat(s_end), n_ends, np.searchsorted(ends, s_end, side="left"))
     n = np.clip(np.minimum(k1, n_ends - 1) - k0, 0, None)
-    # In client and start order the keys come out sorted unless two spells of a client
-    # overlap (then a pair comes twice); only then is a sort needed.
     order = np.lexsort((k0, s_code))
-    n, k0 = n[order], k0[order]
-    start_at = np.repeat(np.cumsum(n) - n - k0, n)
-    key = np.repeat(s_code[order].astype("int64") * n_ends, n) + (np.arange(len(start_at)) - start_at)
-    del start_at, order
-    if len(key) > 1 and not (key[1:] > key[:-1]).all():
-        key = np.unique(key)
-    c, k = key // n_ends, key % n_ends
+    n, k0, sc = n[order], k0[order], s_code[order].astype("int64")
+    del order
 
     def state(c: np.ndarray, k: np.ndarray) -> np.ndarray:
         """State code at period end ``k``: 0-2 the group, 3 werk, 4 other exit, -1 none."""
@@ -157,16 +151,38 @@ def _transition_counts(assessments: pd.DataFrame, spells: pd.DataFrame, segment:
         out[exited & ~work] = 4
         return out
 
-    frm = state(c, k)
-    # Where the next period end is a candidate too (most of a spell), its state is
-    # already known; only at the end of a run is the next state looked up.
-    to = np.full(len(k), -1, dtype="int8")
-    run_on = np.r_[key[1:] == key[:-1] + 1, False]
-    to[run_on] = frm[1:][run_on[:-1]]
-    look = np.flatnonzero(~run_on & (frm >= 0))
-    to[look] = state(c[look], k[look] + 1)
-    ok = (frm >= 0) & (to >= 0)
-    np.add.at(counts, (frm[ok], to[ok]), 1)
+    def count(n: np.ndarray, k0: np.ndarray, sc: np.ndarray) -> None:
+        """Add the moves of the candidates of these spells (whole clients) to ``counts``."""
+        # In client and start order the keys come out sorted unless two spells of a
+        # client overlap (then a pair comes twice); only then is a sort needed.
+        start_at = np.repeat(np.cumsum(n) - n - k0, n)
+        key = np.repeat(sc * n_ends, n) + (np.arange(len(start_at)) - start_at)
+        del start_at
+        if len(key) > 1 and not (key[1:] > key[:-1]).all():
+            key = np.unique(key)
+        c, k = key // n_ends, key % n_ends
+        frm = state(c, k)
+        # Where the next period end is a candidate too (most of a spell), its state is
+        # already known; only at the end of a run is the next state looked up.
+        to = np.full(len(k), -1, dtype="int8")
+        run_on = np.r_[key[1:] == key[:-1] + 1, False]
+        to[run_on] = frm[1:][run_on[:-1]]
+        look = np.flatnonzero(~run_on & (frm >= 0))
+        to[look] = state(c[look], k[look] + 1)
+        ok = (frm >= 0) & (to >= 0)
+        np.add.at(counts, (frm[ok], to[ok]), 1)
+
+    # In chunks of whole clients with about a million candidates each, so that memory
+    # stays flat however large the extract (the moves of a client stay in one chunk).
+    cum = np.cumsum(n)
+    lo = 0
+    while lo < len(n):
+        hi = int(np.searchsorted(cum, (cum[lo - 1] if lo else 0) + _CHUNK, side="right"))
+        hi = max(hi, lo + 1)
+        if hi < len(n):
+            hi += int(np.searchsorted(sc[hi:], sc[hi - 1], side="right"))  # to the client's end
+        count(n[lo:hi], k0[lo:hi], sc[lo:hi])
+        lo = hi
     return _counts_frame(counts)
 
 
