@@ -163,21 +163,22 @@ def segment_command(
     out.mkdir(parents=True, exist_ok=True)
     written = []
 
-    def publish(df: pd.DataFrame, name: str, count_col: str | None = None, by=None) -> None:
+    def publish(df: pd.DataFrame, name: str, count_col: str | None = None, by=None) -> pd.DataFrame:
         if count_col is not None and len(df):
             df = suppress_long(df, count_col, by=by, threshold=min_cell).table
         published_table_guard(df, name)
         path = out / f"{name}.csv"
         df.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig")
         written.append(path)
+        return df
 
-    publish(result.pmc_table, "segment_pmc_tabel", "n", by="municipality")
+    shown_pmc = publish(result.pmc_table, "segment_pmc_tabel", "n", by="municipality")
     cand = result.candidates.melt(id_vars=["municipality", "pmc", "pmc_label"], var_name="groep",
                                   value_name="n")
     publish(cand, "segment_kandidaten_per_pmc", "n", by=[["municipality", "groep"]])
     summary = result.summary().reset_index().melt(id_vars="municipality", var_name="segment", value_name="n")
-    publish(summary[summary["municipality"] != ("Totaal" if lang == "nl" else "Total")],
-            "segment_per_gemeente", "n", by="municipality")
+    shown_summary = publish(summary[summary["municipality"] != ("Totaal" if lang == "nl" else "Total")],
+                            "segment_per_gemeente", "n", by="municipality")
     publish(result.override_rates, "segment_overschrijvingen")
     if result.fairness is not None:
         publish(result.fairness[result.fairness["n"] >= min_cell], "segment_fairness")
@@ -187,8 +188,12 @@ def segment_command(
         if report["coefficients"] is not None:
             publish(report["coefficients"], "segment_model_coefficienten")
     source = cfg.report.source
-    for fig, stem in ((pyramid_figure(result, lang, source, min_cell=min_cell), "segment_piramide"),
-                      (pmc_heatmap_figure(result, lang, source, min_cell=min_cell), "segment_pmc_heatmap")):
+    # The figures draw the tables as written (suppressed), so they reveal no hidden cell.
+    per_muni = shown_summary.pivot(index="municipality", columns="segment", values="n")
+    for fig, stem in ((pyramid_figure(result, lang, source, min_cell=min_cell, table=per_muni),
+                       "segment_piramide"),
+                      (pmc_heatmap_figure(result, lang, source, min_cell=min_cell, table=shown_pmc),
+                       "segment_pmc_heatmap")):
         written.extend(save(fig, out / stem))
     intern = out / "intern"
     intern.mkdir(exist_ok=True)
