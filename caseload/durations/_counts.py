@@ -27,14 +27,34 @@ __all__: list[str] = []
 _DENSE_RANGE = 5_000_000
 
 
-class _GroupSelection:
-    """The values of one group in shared arrays, selected when first needed."""
+class _Chunks:
+    """Chunks of one array, joined on first use (only at-risk tables and plots need them)."""
 
-    def __init__(self, values: np.ndarray, codes: np.ndarray, group: int):
+    def __init__(self, parts: list[np.ndarray]):
+        self._parts, self._joined = parts, None
+
+    def array(self) -> np.ndarray:
+        if self._joined is None:
+            self._joined = np.concatenate(self._parts) if self._parts else np.empty(0)
+            self._parts = None
+        return self._joined
+
+
+class _GroupSelection:
+    """The values of one group in shared arrays, selected when first needed.
+
+    ``codes=None``: every value (a single group).
+    """
+
+    def __init__(self, values, codes, group: int):
         self._values, self._codes, self._group = values, codes, group
 
     def values(self) -> np.ndarray:
-        return self._values[self._codes == self._group]
+        v = self._values.array() if isinstance(self._values, _Chunks) else self._values
+        if self._codes is None:
+            return v
+        c = self._codes.array() if isinstance(self._codes, _Chunks) else self._codes
+        return v[c == self._group]
 
 
 @dataclass
@@ -318,9 +338,8 @@ def _count(duration, cause_code, n_causes, e, codes, labels, w, dense_ok, bounds
         if last0 >= 0:
             out[:, last0] += zero
         at_risk = at_risk - np.cumsum(out[:, ::-1], axis=1)[:, ::-1]
-        e_nz = np.concatenate(e_parts)
-        c_nz = np.concatenate(c_parts)
-        w_nz = None if w is None else np.concatenate(w_parts)
+        e_nz, c_nz = _Chunks(e_parts), _Chunks(c_parts)
+        w_nz = None if w is None else _Chunks(w_parts)
 
     result = []
     for g, label in enumerate(labels):
@@ -330,7 +349,8 @@ def _count(duration, cause_code, n_causes, e, codes, labels, w, dense_ok, bounds
         events = ev[g][present].astype("float64")
         entries = entry_w = None
         if e is not None and G == 1:
-            entries, entry_w = e_nz, w_nz
+            entries = _GroupSelection(e_nz, None, 0)
+            entry_w = None if w is None else _GroupSelection(w_nz, None, 0)
         elif e is not None:
             # selected per group only when at-risk counts are asked for
             entries = _GroupSelection(e_nz, c_nz, g)
