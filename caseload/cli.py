@@ -43,6 +43,14 @@ def _main(
     ] = None,
 ) -> None:
     """Benefit-caseload analysis for Dutch municipal social services (Participatiewet)."""
+    import warnings
+
+    # Warnings from the library (a new pseudonym key, a heuristic used) are messages for the
+    # user: print them as one readable line, not as a source location.
+    def _show(message, category, filename, lineno, file=None, line=None):
+        err_console.print(f"[yellow]Note:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+
+    warnings.showwarning = _show
 
 
 def friendly_errors(func):
