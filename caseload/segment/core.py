@@ -362,7 +362,7 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
         # Without a model the rules and the report need a dozen columns of the forty;
         # a model may use any (its features), so then the whole frame is built.
         columns = None if model is not None else [
-            "municipality", "ladder_step", "werkfit", *BARRIERS, *COMPETENCES, "age", "duration_months",
+            "ladder_step", "werkfit", *BARRIERS, *COMPETENCES, "age", "duration_months",
             *groups]
         history = _training_frame(caseload, _get(cfg, "horizon_months", 6), columns, codes)
         hist_counts = history.attrs.get("counts", {})

@@ -308,6 +308,45 @@ def compile_rules(rules: Sequence[dict] | None = None) -> list[Rule]:
     return out
 
 
+class _Variables(dict):
+    """The rule variables, each converted from its column when a condition first asks.
+
+    At two million history rows every variable is a 15 MB array; most rule sets use a
+    few of the twenty, so the others are never made.
+    """
+
+    def __init__(self, assessments: pd.DataFrame, rule_barriers: Sequence[str]):
+        super().__init__(_n=len(assessments))
+        self._a = assessments
+        self._barriers = list(rule_barriers)
+
+    def _num(self, col: str) -> np.ndarray:
+        if col not in self._a:
+            return np.full(self["_n"], np.nan)
+        return pd.to_numeric(self._a[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+    def _flag(self, col: str) -> np.ndarray:
+        if col not in self._a:
+            return np.zeros(self["_n"], dtype=bool)
+        s = self._a[col]
+        return s.fillna(False).to_numpy(dtype=bool) if s.dtype != bool else s.to_numpy()
+
+    def __missing__(self, name: str) -> np.ndarray:
+        if name in ("werkfit", *BARRIERS):
+            value = self._flag(name)
+        elif name == "n_barriers":
+            counted = [self[c] for c in self._barriers]
+            value = (np.sum(counted, axis=0) if counted else np.zeros(self["_n"])).astype("float64")
+        elif name == "any_barrier":
+            value = self["n_barriers"] > 0
+        elif name in ("ladder_step", "age", "duration_months", *COMPETENCES):
+            value = self._num(name)
+        else:
+            raise KeyError(name)
+        self[name] = value
+        return value
+
+
 def rule_variables(
     assessments: pd.DataFrame,
     rule_barriers: Sequence[str] = tuple(BARRIERS),
@@ -318,32 +357,11 @@ def rule_variables(
     ``duration_months``. Integer columns become float with NaN for missing;
     barrier and werkfit flags become bool with missing as False.
     """
-    n = len(assessments)
-    env: dict[str, np.ndarray] = {"_n": n}
-
-    def num(col):
-        if col not in assessments:
-            return np.full(n, np.nan)
-        return pd.to_numeric(assessments[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-
-    def flag(col):
-        if col not in assessments:
-            return np.zeros(n, dtype=bool)
-        s = assessments[col]
-        return s.fillna(False).to_numpy(dtype=bool) if s.dtype != bool else s.to_numpy()
-
-    env["ladder_step"] = num("ladder_step")
-    env["werkfit"] = flag("werkfit")
-    for c in BARRIERS:
-        env[c] = flag(c)
-    counted = [env[c] for c in rule_barriers]
-    env["n_barriers"] = (np.sum(counted, axis=0) if counted else np.zeros(n)).astype("float64")
-    env["any_barrier"] = env["n_barriers"] > 0
-    for c in COMPETENCES:
-        env[c] = num(c)
-    env["age"] = num("age")
-    env["duration_months"] = num("duration_months")
-    return env
+    env = _Variables(assessments, rule_barriers)
+    for name in ("ladder_step", "werkfit", *BARRIERS, "n_barriers", "any_barrier", *COMPETENCES, "age",
+                 "duration_months"):
+        env[name]  # noqa: B018 - made on access
+    return dict(env)
 
 
 def apply_rules(
@@ -380,7 +398,7 @@ def apply_rules(
     ['C', 'A', 'A']
     """
     compiled = compile_rules(rules)
-    env = rule_variables(assessments, rule_barriers)
+    env = _Variables(assessments, rule_barriers)  # only the variables the rules use are made
     n = env["_n"]
     choice = np.full(n, -1, dtype="int64")
     undecided = np.ones(n, dtype=bool)
