@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -359,11 +360,10 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
     history, fairness, hist_counts = None, None, {}
     if _get(cfg, "fairness", True) and len(caseload.spells) and len(caseload.assessments):
         groups = list(_get(cfg, "fairness_groups", list(FAIRNESS_GROUPS)))
-        # Without a model the rules and the report need a dozen columns of the forty;
-        # a model may use any (its features), so then the whole frame is built.
-        columns = None if model is not None else [
-            "ladder_step", "werkfit", *BARRIERS, *COMPETENCES, "age", "duration_months",
-            *groups]
+        # Without a model the rules and the report need a few columns of the forty:
+        # those the rule conditions name, and age (for the age bands). A model may use
+        # any (its features), so then the whole frame is built.
+        columns = None if model is not None else ["age", *_rule_columns(rules, rule_barriers), *groups]
         history = _training_frame(caseload, _get(cfg, "horizon_months", 6), columns, codes)
         hist_counts = history.attrs.get("counts", {})
         if len(history) and history[LABEL].nunique() == 2:
@@ -402,6 +402,15 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
         lang=lang,
         decided_by=decide_by,
     )
+
+
+def _rule_columns(rules: list[dict], rule_barriers) -> list[str]:
+    """The assessment columns the rule conditions refer to (by name)."""
+    names = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", " ".join(str(r.get("when", "")) for r in rules)))
+    if names & {"n_barriers", "any_barrier"}:
+        names |= set(rule_barriers)
+    return [c for c in ("ladder_step", "werkfit", *BARRIERS, *COMPETENCES, "age", "duration_months")
+            if c in names]
 
 
 def _segment_history(history: pd.DataFrame, rules, rule_barriers, model, decide_by, lang) -> pd.DataFrame:
