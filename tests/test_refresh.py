@@ -225,3 +225,24 @@ def test_identical_across_processes(tmp_path):
     sa, sb = _snapshot(here), _snapshot(tmp_path / "b")
     assert set(sa) == set(sb)
     assert [k for k in sa if sa[k] != sb[k]] == ["manifest.json"]
+
+
+def test_candidates_table_shows_exactly_the_published_pmc_cells(run):
+    """segment_kandidaten repeats cells of segment_pmc: both must hide the same cells,
+    or the two tables together could reveal a suppressed count."""
+    import pandas as pd
+
+    _, _, out = run
+    pmc = pd.read_csv(out / "tables" / "segment_pmc.csv", dtype=str)
+    cand = pd.read_csv(out / "tables" / "segment_kandidaten.csv", dtype=str)
+    muni, group, profile, market, n = pmc.columns[[0, 1, 2, 4, 6]]
+    published = {(r[muni], f"{r[profile]}-{r[market]}", r[group]): r[n] for _, r in pmc.iterrows()
+                 if r[group] in ("A", "B")}
+    assert any(pd.isna(v) for v in published.values()), "the sample should have suppressed cells"
+    for _, r in cand.iterrows():
+        for seg, col in (("A", cand.columns[3]), ("B", cand.columns[4])):
+            key = (r[cand.columns[0]], r[cand.columns[1]], seg)
+            if key in published:
+                assert (pd.isna(published[key]) and pd.isna(r[col])) or published[key] == r[col], key
+            else:
+                assert r[col] == "0", key

@@ -404,6 +404,25 @@ _SEGMENT_LABELS = {
 }
 
 
+def _candidates_as_published(candidates: pd.DataFrame, shown_pmc: pd.DataFrame) -> pd.DataFrame:
+    """The candidates table with the A and B cells of the published (suppressed) PMC table.
+
+    A PMC without clients in a group has no row in the PMC table and stays 0; a cell
+    suppressed there is missing here.
+    """
+    ab = shown_pmc[shown_pmc["segment"].astype(str).isin(["A", "B"])]
+    key = ab["municipality"].astype(str) + "|" + ab["profile"].astype(str) + "-" + ab["market"].astype(str)
+    out = candidates.copy()
+    out_key = out["municipality"].astype(str) + "|" + out["pmc"].astype(str)
+    for seg in ("A", "B"):
+        col = f"candidates_{seg}"
+        shown = pd.Series(ab["n"].to_numpy(), index=key.to_numpy())[ab["segment"].astype(str).to_numpy() == seg]
+        present = out_key.isin(shown.index)
+        out[col] = pd.array(out[col], dtype="Int64")
+        out.loc[present, col] = pd.array(shown.reindex(out_key[present]).to_numpy(), dtype="Int64")
+    return out
+
+
 def _step_segment(ctx: RunContext) -> int:
     from caseload.figures.segments import pmc_heatmap_figure, pyramid_figure
     from caseload.publish import suppress_table
@@ -439,12 +458,20 @@ def _step_segment(ctx: RunContext) -> int:
                            "en groep (die totalen staan in de tabel per gemeente).",
                            "Secondary suppression within each municipality and group "
                            "(those totals are in the table per municipality)."))
-    pub.add_table("segment_kandidaten", res.candidates,
+    # The candidates are the A and B cells of segment_pmc. Suppressing them again on their
+    # own would give another pattern of complementary cells, and the two tables together
+    # could reveal a hidden cell; so they are taken from segment_pmc as published.
+    shown_pmc = suppress_table(pmc_item, pub.min_cell)[0]
+    pub.add_table("segment_kandidaten", _candidates_as_published(res.candidates, shown_pmc),
                   title=w("Kandidaten voor werkgevers per profiel-marktcombinatie",
                           "Candidates for employers per profile-market combination"),
                   method=w("A: nu bemiddelbaar; B: binnen 3-6 maanden. ", "A: can start now; B: within "
                            "3-6 months. ") + method,
-                  counts=["candidates_A", "candidates_B"], labels=labels, section=section)
+                  labels=labels, section=section,
+                  suppression_note=w("De cellen van groep A en B uit de tabel naar gemeente, groep, "
+                                     "profiel en markt, met de onderdrukking van die tabel (x).",
+                                     "The group A and B cells of the table by municipality, group, "
+                                     "profile and market, suppressed as in that table (x)."))
     pub.add_table("segment_overschrijvingen", res.override_rates,
                   title=w("Overschrijvingen door consulenten", "Caseworker overrides"),
                   method=w("Per berekende groep: hoe vaak een consulent de groep met een reden "
@@ -478,7 +505,6 @@ def _step_segment(ctx: RunContext) -> int:
     # The figures draw the published (suppressed) tables, so they cannot reveal a cell
     # the tables hide.
     shown_summary = suppress_table(per_gemeente, pub.min_cell)[0].set_index("municipality")
-    shown_pmc = suppress_table(pmc_item, pub.min_cell)[0]
     pub.add_figure("segment_piramide", pyramid_figure(res, lang, src, min_cell=pub.min_cell,
                                                       table=shown_summary),
                    title=w("Groepen A/B/C per gemeente", "Groups A/B/C per municipality"),
