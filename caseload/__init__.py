@@ -27,7 +27,7 @@ _EXPORTS = {
     "caseload.config": ('Config', 'load_config'),
     "caseload.durations": ('AalenJohansen', 'KaplanMeier', 'analyse_durations', 'cohort_curves', 'cox_regression', 'elapsed_duration_table', 'observation_start', 'spell_durations'),
     "caseload.errors": ('CaseloadError', 'ConfigError', 'ExtractError', 'NotFittedError'),
-    "caseload.extract": ('MAPPINGS', 'consolidate_spells', 'read_extract'),
+    "caseload.extract": ('MAPPINGS', 'consolidate_spells', 'read_extract', 'read_overrides'),
     "caseload.flows": ('monthly_flows', 'stock_at'),
     "caseload.forecast": ('StockFlowModel', 'backtest', 'check_published_table', 'forecast_series', 'forecast_tables', 'implied_national', 'load_cbs_bijstand_series', 'project_candidates', 'project_sheltered_work', 'stock_series', 'transition_matrix'),
     "caseload.kpi": ('benchmark_municipality', 'durability', 'load_cbs_municipalities', 'outflow_to_work', 'revolving_door', 'select_cohort', 'spells_per_client'),

@@ -110,7 +110,8 @@ def segment_command(
     config: ConfigOption = None,
     overrides: Annotated[
         Path | None,
-        typer.Option("--overrides", help="CSV with client_id (pseudonym), segment, reason, date."),
+        typer.Option("--overrides", help="CSV/XLSX with Clientnummer (or client_id pseudonym), segment, "
+                                         "reason, date (default: [segment] overrides_file)."),
     ] = None,
     model: Annotated[
         Path | None,
@@ -160,11 +161,14 @@ def segment_command(
     elif model is not None or cfg.segment.model_file is not None:
         fitted = load_model(model if model is not None else cfg.resolve(cfg.segment.model_file))
     ov = None
+    overrides = overrides if overrides is not None else (
+        cfg.resolve(cfg.segment.overrides_file) if cfg.segment.overrides_file is not None else None)
     if overrides is not None:
-        if not overrides.is_file():
-            raise CaseloadError("overrides file not found.", file=overrides,
-                                fix="Pass a CSV with columns client_id, segment, reason, date.")
-        ov = pd.read_csv(overrides, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
+        from caseload.extract import read_overrides
+        from caseload.privacy import load_key
+
+        key_file = cfg.privacy.key_file
+        ov = read_overrides(overrides, load_key(cfg.resolve(key_file) if key_file else None))
     with console.status("Segmenting..."):
         result = segment(cs, cfg, overrides=ov, model=fitted, lang=lang)
 

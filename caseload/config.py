@@ -156,6 +156,8 @@ class SegmentConfig(_Section):
     holdout_from: str | None = Field(None, description="Hold-out: assessments on or after this date.")
     test_fraction: float = Field(0.25, gt=0, lt=1, description="Hold-out share when holdout_from is not set.")
     model_file: Path | None = Field(None, description="A saved model (.skops with its card) to score with.")
+    overrides_file: Path | None = Field(
+        None, description="Caseworkers' overrides (CSV/XLSX: Clientnummer or client_id, segment, reason, date), applied last.")
     profile_method: Literal["nearest", "cluster"] = Field(
         "nearest", description="Nearest prototype, or k-means clusters matched to the named profiles.")
     prototypes: dict[str, list[float]] = Field(

@@ -694,3 +694,32 @@ def test_every_rejection_reason_has_a_dutch_explanation():
 
     assert list(REASONS_NL) == list(REASONS)
     assert all(REASONS_NL[k] != REASONS[k] for k in REASONS)
+
+
+def test_read_overrides_pseudonymises_client_numbers(tmp_path):
+    from caseload.extract import read_overrides
+    from caseload.privacy import load_key, pseudonymize
+
+    path = tmp_path / "overrides.csv"
+    path.write_text("Clientnummer;groep;reden;datum\n0001234;b;Schulden geregeld;03-11-2025\n"
+                    "5678;A;Direct beschikbaar;2025-11-04\n", encoding="cp1252")
+    ov = read_overrides(path)
+    key = load_key()
+    assert list(ov.columns) == ["client_id", "segment", "reason", "date"]
+    assert list(ov["client_id"]) == list(pseudonymize(["1234", "5678"], key))
+    assert list(ov["segment"]) == ["B", "A"]
+    assert list(ov["date"].dt.strftime("%Y-%m-%d")) == ["2025-11-03", "2025-11-04"]
+    assert "1234" not in ov.to_csv()
+
+
+def test_read_overrides_names_the_row_of_a_bad_date_and_a_missing_column(tmp_path):
+    from caseload.extract import read_overrides
+
+    path = tmp_path / "o.csv"
+    path.write_text("client_id,segment,reason,date\nabc,A,x,01-01-2025\ndef,B,y,31-02-2025\n",
+                    encoding="utf-8")
+    with pytest.raises(ExtractError, match=r"row 3.*column 'date'"):
+        read_overrides(path)
+    path.write_text("client_id,segment,date\nabc,A,01-01-2025\n", encoding="utf-8")
+    with pytest.raises(ExtractError, match="column 'reason' not found"):
+        read_overrides(path)

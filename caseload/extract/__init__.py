@@ -30,11 +30,13 @@ from caseload.extract.mapping import (
     MAPPINGS,
     detect_layout,
 )
+from caseload.extract.overrides import read_overrides
 from caseload.extract.parse import parse_date_text
 from caseload.extract.rejections import REASONS, REJECTED_COLUMNS, empty_rejected
 from caseload.schema import ACTIVITIES, ASSESSMENTS, CLIENTS, SPELLS, Caseload, conform, empty_table
 
 __all__ = [
+    "read_overrides",
     "read_extract",
     "consolidate_spells",
     "MAPPINGS",

@@ -429,7 +429,22 @@ def _step_segment(ctx: RunContext) -> int:
     from caseload.segment import segment
 
     cfg, pub, w, lang = ctx.config, ctx.publication, ctx.words, ctx.lang
-    res = segment(ctx.caseload, cfg, lang=lang)
+    model = overrides = None
+    if cfg.segment.model_file is not None:
+        from caseload.segment import load_model
+
+        model = load_model(cfg.resolve(cfg.segment.model_file))
+        pub.inputs.append(cfg.resolve(cfg.segment.model_file).with_suffix(".skops"))
+    if cfg.segment.overrides_file is not None:
+        from caseload.extract import read_overrides
+
+        path = cfg.resolve(cfg.segment.overrides_file)
+        key_file = cfg.privacy.key_file
+        from caseload.privacy import load_key
+
+        overrides = read_overrides(path, load_key(cfg.resolve(key_file) if key_file else None))
+        pub.inputs.append(path)
+    res = segment(ctx.caseload, cfg, overrides=overrides, model=model, lang=lang)
     section = w("Segmenten en profiel-marktcombinaties", "Segments and profile-market combinations")
     labels = {k: w(*v) for k, v in _SEGMENT_LABELS.items()}
     method = w(f"Cliënten met een lopende uitkering op de peildatum; A/B/C volgens "
