@@ -130,85 +130,48 @@ def segment_command(
     Published tables (no client ids, small cells suppressed) and figures go to OUT;
     the per-client list with pseudonyms goes to OUT/intern/ and must not be shared.
     """
-    import pandas as pd
     from rich.table import Table
 
     from caseload.config import load_config
     from caseload.extract import read_extract
-    from caseload.figures.segments import pmc_heatmap_figure, pyramid_figure
-    from caseload.figures.style import save
-    from caseload.privacy import published_table_guard, suppress_long
-    from caseload.segment import fit_segment_model, load_model, save_model, segment
+    from caseload.publish import write_report
+    from caseload.refresh import run_steps
+    from caseload.segment import fit_segment_model, save_model
 
-    cfg = load_config(config)
-    lang = lang or cfg.report.language
+    base = load_config(config)
+    lang = lang or base.report.language
     if lang not in ("nl", "en"):
         raise typer.BadParameter("use nl or en.", param_hint="--lang")
-    min_cell = cfg.privacy.min_cell
+    # Command-line choices become settings, so the batch run's segment step does the work.
+    settings = {}
+    if overrides is not None:
+        settings["overrides_file"] = str(overrides.resolve())
+    if model is not None:
+        settings["model_file"] = str(model.resolve())
     with console.status("Reading the extract..."):
-        cs = read_extract(files or None, config=cfg)
+        cs = read_extract(files or None, config=base)
     console.print(f"Read {cs!r}", highlight=False)
-    fitted = None
     if fit_model:
         with console.status("Fitting the model on the history..."):
-            fitted, report = fit_segment_model(cs, cfg, lang=lang)
-        skops_path, card_path = save_model(fitted, out / "models" / f"segment_{fitted.method}")
+            fitted, fit_report = fit_segment_model(cs, base, lang=lang)
+        skops_path, _ = save_model(fitted, out / "models" / f"segment_{fitted.method}")
+        settings["model_file"] = str(skops_path.resolve())
         m = fitted.metrics_
         console.print(f"Model fitted on {fitted.training_['n']:,} assessments; hold-out from "
                       f"{m['holdout_from']}: ROC AUC {m['roc_auc']:.3f}, Brier {m['brier']:.4f}, "
                       f"kappa vs caseworker {m.get('kappa_caseworker', float('nan')):.2f} -> {skops_path}",
                       highlight=False, soft_wrap=True)
-    elif model is not None or cfg.segment.model_file is not None:
-        fitted = load_model(model if model is not None else cfg.resolve(cfg.segment.model_file))
-    ov = None
-    overrides = overrides if overrides is not None else (
-        cfg.resolve(cfg.segment.overrides_file) if cfg.segment.overrides_file is not None else None)
-    if overrides is not None:
-        from caseload.extract import read_overrides
-        from caseload.privacy import load_key
-
-        key_file = cfg.privacy.key_file
-        ov = read_overrides(overrides, load_key(cfg.resolve(key_file) if key_file else None))
+    cfg = load_config(config, segment=settings) if settings else base
     with console.status("Segmenting..."):
-        result = segment(cs, cfg, overrides=ov, model=fitted, lang=lang)
-
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-
-    def publish(df: pd.DataFrame, name: str, count_col: str | None = None, by=None) -> pd.DataFrame:
-        if count_col is not None and len(df):
-            df = suppress_long(df, count_col, by=by, threshold=min_cell).table
-        published_table_guard(df, name)
-        path = out / f"{name}.csv"
-        df.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig")
-        written.append(path)
-        return df
-
-    shown_pmc = publish(result.pmc_table, "segment_pmc_tabel", "n", by="municipality")
-    cand = result.candidates.melt(id_vars=["municipality", "pmc", "pmc_label"], var_name="groep",
-                                  value_name="n")
-    publish(cand, "segment_kandidaten_per_pmc", "n", by=[["municipality", "groep"]])
-    summary = result.summary().reset_index().melt(id_vars="municipality", var_name="segment", value_name="n")
-    shown_summary = publish(summary[summary["municipality"] != ("Totaal" if lang == "nl" else "Total")],
-                            "segment_per_gemeente", "n", by="municipality")
-    publish(result.override_rates, "segment_overschrijvingen")
-    if result.fairness is not None:
-        publish(result.fairness[result.fairness["n"] >= min_cell], "segment_fairness")
-    if fitted is not None and fit_model:
-        publish(report["calibration"], "segment_model_kalibratie")
-        publish(report["confusion"].reset_index(), "segment_model_vs_consulent")
-        if report["coefficients"] is not None:
-            publish(report["coefficients"], "segment_model_coefficienten")
-    source = cfg.report.source
-    # The figures draw the tables as written (suppressed), so they reveal no hidden cell.
-    per_muni = shown_summary.pivot(index="municipality", columns="segment", values="n")
-    for fig, stem in ((pyramid_figure(result, lang, source, min_cell=min_cell, table=per_muni),
-                       "segment_piramide"),
-                      (pmc_heatmap_figure(result, lang, source, min_cell=min_cell, table=shown_pmc),
-                       "segment_pmc_heatmap")):
-        written.extend(save(fig, out / stem))
-    intern = out / "intern"
-    intern.mkdir(exist_ok=True)
+        pub, results = run_steps(cfg, cs, ["segment"], lang=lang)
+    result = results["segment"]
+    if fit_model:
+        _publish_model_evaluation(pub, fit_report, lang)
+    # Published tables and figures: the same suppression and texts as `caseload refresh`.
+    report = write_report(pub, out)
+    # The per-client list is internal (pseudonyms): outside the published folder.
+    intern = out.parent / f"{out.name}_intern"
+    intern.mkdir(parents=True, exist_ok=True)
     (intern / "LEESMIJ.txt").write_text(
         "INTERN: deze map bevat per cliënt het pseudoniem, de groep en de reden. Niet publiceren of "
         "delen buiten het team dat de cliënten begeleidt.\n", encoding="utf-8")
@@ -232,8 +195,34 @@ def segment_command(
                       + (": " + ", ".join(f"{g}={lv}" for g, lv in zip(flagged["group"], flagged["level"],
                                                                         strict=True)) if len(flagged) else "."),
                       highlight=False, soft_wrap=True)
-    console.print(f"{len(written)} files written to {out}; per-client list in {intern} (INTERN).",
-                  highlight=False, soft_wrap=True)
+    console.print(f"{len(pub.tables)} tables, {len(pub.figures)} figures -> {report.out_dir}; "
+                  f"per-client list in {intern} (INTERN).", highlight=False, soft_wrap=True)
+
+
+def _publish_model_evaluation(pub, fit_report: dict, lang: str) -> None:
+    """The hold-out evaluation of a freshly fitted model, as suppressed published tables."""
+    nl = lang == "nl"
+    section = "Model: evaluatie op de hold-out" if nl else "Model: hold-out evaluation"
+    split = f"{fit_report['split_date']:%d-%m-%Y}"
+    method = (f"Logistische regressie (of gbm) op diagnoses vóór {split}, getoetst op diagnoses vanaf "
+              f"{split}; uitkomst: uitstroom naar werk binnen de horizon." if nl else
+              f"Model fitted on assessments before {split}, tested on those from {split}; outcome: "
+              "exit to work within the horizon.")
+    pub.add_table("segment_model_kalibratie", fit_report["calibration"],
+                  title="Kalibratie per deciel van de voorspelde kans" if nl else "Calibration by decile",
+                  method=method, counts=["n"], percentages={"observed": "n"}, scale=1, secondary=False,
+                  decimals=4, section=section)
+    confusion = fit_report["confusion"].reset_index()
+    confusion.columns = [str(c) for c in confusion.columns]
+    pub.add_table("segment_model_vs_consulent", confusion,
+                  title="Groep volgens model en volgens consulent" if nl else "Model group vs caseworker group",
+                  method=method, counts=list(confusion.columns[1:]), section=section)
+    if fit_report.get("coefficients") is not None:
+        pub.add_table("segment_model_coefficienten", fit_report["coefficients"],
+                      title="Odds ratio's van het model" if nl else "Model odds ratios", method=method,
+                      decimals=4, section=section,
+                      suppression_note=("Modelcoëfficiënten, geen tellingen van personen." if nl else
+                                        "Model coefficients, not counts of persons."))
 
 
 # --- synth ---
@@ -556,31 +545,6 @@ def capacity_command(
 # --- forecast ---
 
 
-def _write_forecast_tables(tables: dict, out_dir: Path) -> list[Path]:
-    """One CSV per table and ``prognoses.xlsx`` (a sheet per table); each file written
-    under a temporary name and renamed, so a reader never sees half a file."""
-    import os
-
-    import pandas as pd
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, df in tables.items():
-        path = out_dir / f"{name}.csv"
-        tmp = path.with_suffix(".csv.tmp")
-        df.to_csv(tmp, index=False, encoding="utf-8")
-        os.replace(tmp, path)
-        written.append(path)
-    xlsx = out_dir / "prognoses.xlsx"
-    tmp = out_dir / "prognoses.tmp.xlsx"
-    with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-        for name, df in tables.items():
-            df.to_excel(writer, sheet_name=name[:31], index=False)
-    os.replace(tmp, xlsx)
-    written.append(xlsx)
-    return written
-
-
 @app.command("forecast")
 @friendly_errors
 def forecast_command(
@@ -593,23 +557,24 @@ def forecast_command(
         list[Path] | None,
         typer.Option("--file", "-f", help="Extract file (repeat; default: [extract] files of the config)."),
     ] = None,
-    figures: Annotated[bool, typer.Option(help="Also write the forecast figures (PNG, SVG).")] = True,
     lang: Annotated[
         str | None,
-        typer.Option("--lang", help="Language of figure labels: nl or en (default: config)."),
+        typer.Option("--lang", help="Language of tables and figures: nl or en (default: config)."),
     ] = None,
 ) -> None:
     """Forecast tables: new target groups (stock-flow), sheltered work, source checks,
     caseload per month with intervals, A-candidates per PMC per quarter.
 
-    Writes one CSV per table and prognoses.xlsx, each row with the method, its
-    parameters and the peildatum. Without an extract in the config only the tables
-    from bundled public sources are made.
+    Writes the tables (CSV and one XLSX, each with method, parameters and peildatum;
+    small cells suppressed as in `caseload refresh`), the figures and index.html.
+    Without an extract in the config only the tables from bundled public sources
+    are made.
     """
     from rich.table import Table
 
     from caseload.config import load_config
-    from caseload.forecast import forecast_tables
+    from caseload.publish import write_report
+    from caseload.refresh import run_steps
 
     cfg = load_config(config)
     lang = lang or cfg.report.language
@@ -621,19 +586,11 @@ def forecast_command(
 
         with console.status("Reading the extract..."):
             cs = read_extract(list(files) if files else None, config=cfg)
-    current = None
-    if cs is not None and len(cs.assessments):
-        from caseload.segment import segment
-
-        with console.status("Segmenting the current caseload (group and PMC)..."):
-            current = segment(cs, cfg, lang=lang).clients
     with console.status("Fitting the forecasts..."):
-        tables = forecast_tables(cs, cfg, current=current)
+        pub, results = run_steps(cfg, cs, ["forecast"], lang=lang)
     out_dir = out if out is not None else cfg.resolve(cfg.report.out_dir) / "forecast"
-    written = _write_forecast_tables(tables, out_dir)
-    if figures:
-        with console.status("Drawing the figures..."):
-            written += _forecast_figures(tables, cs, out_dir / "figures", lang)
+    report = write_report(pub, out_dir)
+    tables = results["forecast"]
     summary = Table(title="caseload forecast")
     for col, just in (("tabel", "left"), ("rijen", "right"), ("methode", "left")):
         summary.add_column(col, justify=just)
@@ -645,45 +602,8 @@ def forecast_command(
         console.print(f"{r.municipality}: instroom {r.inflow:.1f} per jaar, uitstroomkans {r.exit_rate:.4f}, "
                       f"structureel {r.structural_implied:.0f}", highlight=False)
     for r in tables["controle_bron"].itertuples(index=False):
-        console.print(f"[yellow]Controle bron:[/] {r.message}", highlight=False)
-    console.print(f"{len(written)} files -> {out_dir}", highlight=False)
-
-
-def _forecast_figures(tables: dict, cs, fig_dir: Path, lang: str) -> list[Path]:
-    from caseload.figures.forecast import (
-        candidates_figure,
-        fan_chart_figure,
-        sheltered_work_figure,
-        target_groups_figure,
-    )
-    from caseload.figures.style import save
-    from caseload.forecast import (
-        load_cbs_bijstand_series,
-        load_published_table,
-        monthly_stock,
-        published_long,
-    )
-
-    out = save(target_groups_figure(tables["nieuwe_doelgroepen"], lang=lang), fig_dir / "nieuwe_doelgroepen")
-    _, struct = published_long(load_published_table(), "beschut_werk", "places")
-    out += save(sheltered_work_figure(tables["beschut_werk"], structural=struct, lang=lang),
-                fig_dir / "beschut_werk")
-    fc = tables.get("caseload_prognose")
-    if fc is not None:
-        history = load_cbs_bijstand_series()
-        if cs is not None:
-            import pandas as pd
-
-            history = pd.concat([history, monthly_stock(cs.spells, peildatum=cs.peildatum)])
-        for uid in fc["unique_id"].unique():
-            fig = fan_chart_figure(history, fc, str(uid), lang=lang,
-                                   source="CBS 37789ksz" if uid == "NL" else None,
-                                   peildatum=fc["peildatum"].iloc[0])
-            out += save(fig, fig_dir / f"prognose_{uid}")
-    if "kandidaten" in tables:
-        out += save(candidates_figure(tables["kandidaten"], lang=lang, peildatum=cs.peildatum),
-                    fig_dir / "kandidaten")
-    return out
+        console.print(f"[yellow]Controle bron:[/] {escape(str(r.message))}", highlight=False)
+    console.print(f"{len(pub.tables)} tables, {len(pub.figures)} figures -> {report.out_dir}", highlight=False)
 
 
 # --- durations ---

@@ -499,13 +499,16 @@ def test_cli_forecast_writes_csv_and_xlsx(tmp_path):
 
     from caseload.cli import app
 
-    res = CliRunner().invoke(app, ["forecast", "--out", str(tmp_path), "--no-figures"])
+    res = CliRunner().invoke(app, ["forecast", "--out", str(tmp_path), "--lang", "en"])
     assert res.exit_code == 0, res.output
     assert "162" in res.output and "142" in res.output
-    xlsx = pd.read_excel(tmp_path / "prognoses.xlsx", sheet_name=None)
-    assert {"nieuwe_doelgroepen", "beschut_werk", "controle_bron", "caseload_prognose"} <= set(xlsx)
-    csv = pd.read_csv(tmp_path / "caseload_prognose.csv")
-    assert {"lo_80", "hi_80", "lo_95", "hi_95", "method", "parameters", "peildatum"} <= set(csv.columns)
+    xlsx = pd.read_excel(tmp_path / "tabellen.xlsx", sheet_name=None)
+    assert {"prognose_nieuwe_doelgroepen", "prognose_beschut_werk", "prognose_controle_bron",
+            "prognose_caseload_prognose"} <= set(xlsx)
+    csv = pd.read_csv(tmp_path / "tables" / "prognose_caseload_prognose.csv")
+    assert {"Lower 80%", "Upper 80%", "Lower 95%", "Upper 95%", "Method", "Parameters",
+            "Reference date"} <= set(csv.columns)
+    assert (tmp_path / "index.html").is_file() and list((tmp_path / "figures").glob("*.png"))
 
 
 @pytest.mark.slow

@@ -25,20 +25,25 @@ def run(tmp_path_factory):
     return out, result.output
 
 
+def _intern(out: Path) -> Path:
+    return out.parent / f"{out.name}_intern" / "segment_clienten_INTERN.csv"
+
+
 def test_outputs_and_no_ids_in_published_tables(run):
     out, output = run
-    published = sorted(out.glob("*.csv"))
+    published = sorted((out / "tables").glob("*.csv"))
     names = {p.stem for p in published}
-    assert {"segment_pmc_tabel", "segment_kandidaten_per_pmc", "segment_per_gemeente",
+    assert {"segment_pmc", "segment_kandidaten", "segment_per_gemeente",
             "segment_overschrijvingen", "segment_fairness", "segment_model_kalibratie",
             "segment_model_vs_consulent", "segment_model_coefficienten"} <= names
-    intern = pd.read_csv(out / "intern" / "segment_clienten_INTERN.csv", sep=";", dtype=str)
+    intern = pd.read_csv(_intern(out), sep=";", dtype=str)
     ids = set(intern["client_id"])
-    for path in published:
-        text = path.read_text(encoding="utf-8-sig")
+    for path in [*published, out / "index.html", out / "tabellen.xlsx"]:
+        text = path.read_bytes().decode("utf-8", errors="replace")
         assert "client_id" not in text
         assert not (set(re.findall(r"[0-9a-f]{20}", text)) & ids), path
-    assert (out / "segment_piramide.png").is_file() and (out / "segment_pmc_heatmap.svg").is_file()
+    figures = out / "figures"
+    assert (figures / "segment_piramide.png").is_file() and (figures / "segment_pmc_heatmap.svg").is_file()
     assert (out / "models" / "segment_logistic.skops").is_file()
     assert (out / "models" / "segment_logistic.card.json").is_file()
     assert "ROC AUC" in output and "INTERN" in output
@@ -46,14 +51,15 @@ def test_outputs_and_no_ids_in_published_tables(run):
 
 def test_pmc_table_is_suppressed(run):
     out, _ = run
-    t = pd.read_csv(out / "segment_pmc_tabel.csv", sep=";", decimal=",")
-    shown = t["n"].dropna()
+    t = pd.read_csv(out / "tables" / "segment_pmc.csv")
+    shown = t.iloc[:, -1].dropna()
+    assert t.iloc[:, -1].isna().any()
     assert ((shown == 0) | (shown >= 5)).all()
 
 
 def test_saved_model_and_overrides(run, tmp_path):
     out, _ = run
-    intern = pd.read_csv(out / "intern" / "segment_clienten_INTERN.csv", sep=";", dtype=str)
+    intern = pd.read_csv(_intern(out), sep=";", dtype=str)
     first = intern.iloc[0]
     new = "A" if first["segment"] != "A" else "C"
     ov = tmp_path / "overrides.csv"
@@ -64,7 +70,7 @@ def test_saved_model_and_overrides(run, tmp_path):
                                  str(out / "models" / "segment_logistic.skops"), "--overrides", str(ov),
                                  "--out", str(out2)])
     assert result.exit_code == 0, result.output
-    c = pd.read_csv(out2 / "intern" / "segment_clienten_INTERN.csv", sep=";", dtype=str)
+    c = pd.read_csv(_intern(out2), sep=";", dtype=str)
     row = c[c["client_id"] == first["client_id"]].iloc[0]
     assert row["segment"] == new and row["overridden"] == "True"
     assert "overrides applied 1" in result.output

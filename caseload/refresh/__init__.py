@@ -50,6 +50,7 @@ __all__ = [
     "STEPS",
     "RefreshResult",
     "refresh",
+    "run_steps",
     "stock_on",
     "stock_composition",
 ]
@@ -138,6 +139,30 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
     ctx = RunContext(config=config, lang=lang, publication=pub)
     selected = _select_steps(steps if steps is not None else rc.steps)
     ctx.steps = tuple(s.name for s in selected)
+    _run(ctx, selected, progress)
+    # The extract and the intermediate results are not needed for writing; free them
+    # before the figures are rendered (matters at national size).
+    ctx.caseload = None
+    ctx.results.clear()
+    if progress is not None:
+        task = progress.add_task("Rapport schrijven" if lang == "nl" else "Writing report", total=1)
+    try:
+        report = write_report(pub, target, started=t0,
+                              extra_manifest={"steps_run": [s.name for s in selected]})
+    except (CaseloadError, OSError) as exc:
+        for fig in pub.figures:
+            _close(fig.figure)
+        raise RefreshError(f"writing the report to '{target}' failed: {exc}",
+                           fix="Correct the cause named above and run again; the previous "
+                               "reports were left untouched.") from exc
+    if progress is not None:
+        progress.update(task, completed=1)
+    return RefreshResult(report, pub.steps, time.perf_counter() - t0)
+
+
+def _run(ctx: RunContext, selected: Sequence[Step], progress=None) -> None:
+    """Run ``selected`` steps on ``ctx``: one progress task each, a failure named by its step."""
+    pub, lang = ctx.publication, ctx.lang
     tasks = {}
     if progress is not None:
         for s in selected:
@@ -163,24 +188,50 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
                                 [f.name for f in pub.figures[n_figures:]]))
         if progress is not None:
             progress.update(tasks[s.name], completed=1)
-    # The extract and the intermediate results are not needed for writing; free them
-    # before the figures are rendered (matters at national size).
-    ctx.caseload = None
-    ctx.results.clear()
-    if progress is not None:
-        task = progress.add_task("Rapport schrijven" if lang == "nl" else "Writing report", total=1)
-    try:
-        report = write_report(pub, target, started=t0,
-                              extra_manifest={"steps_run": [s.name for s in selected]})
-    except (CaseloadError, OSError) as exc:
-        for fig in pub.figures:
-            _close(fig.figure)
-        raise RefreshError(f"writing the report to '{target}' failed: {exc}",
-                           fix="Correct the cause named above and run again; the previous "
-                               "reports were left untouched.") from exc
-    if progress is not None:
-        progress.update(task, completed=1)
-    return RefreshResult(report, pub.steps, time.perf_counter() - t0)
+
+
+def run_steps(config: Config, caseload, steps: Sequence[str], *, lang: str | None = None,
+              title: str | None = None, progress=None) -> tuple[Publication, dict]:
+    """Run analysis steps on an extract already loaded, into a new publication.
+
+    The single-analysis commands (``caseload segment``, ``caseload forecast``) use
+    this, so that their tables get exactly the batch run's suppression, labels and
+    method texts; they then write the publication with
+    :func:`caseload.publish.write_report`.
+
+    Parameters
+    ----------
+    config : Config
+    caseload : Caseload or None
+        The loaded extract (``None`` only for steps that can run without one,
+        such as ``forecast`` from bundled public tables).
+    steps : sequence of str
+        Step names from :data:`STEPS`, other than ``validate``.
+    lang : {"nl", "en"}, optional
+    title : str, optional
+        Title of the report; default ``[report] title``.
+
+    Returns
+    -------
+    (Publication, dict)
+        The publication and the steps' results (``ctx.results``).
+    """
+    lang = lang or config.report.language
+    if "validate" in steps:
+        raise RefreshError("run_steps works on a loaded extract; 'validate' reads files.",
+                           fix="Use refresh() for a run that reads the extract.")
+    selected = [st for st in _select_steps(list(steps)) if st.name != "validate"]
+    peil = caseload.peildatum if caseload is not None and caseload.peildatum is not None else (
+        config.extract.peildatum or pd.Timestamp("today").normalize())
+    pub = Publication(title or config.report.title, peil, config.report.source, lang=lang,
+                      min_cell=config.privacy.min_cell)
+    pub.config = config.model_dump(mode="json")
+    if caseload is not None and len(caseload.report):
+        pub.inputs.extend(Path(str(f)) for f in caseload.report["file"])
+    ctx = RunContext(config=config, lang=lang, publication=pub, caseload=caseload, keep_results=True)
+    ctx.steps = tuple(st.name for st in selected)
+    _run(ctx, selected, progress)
+    return pub, ctx.results
 
 
 def _close(fig) -> None:

@@ -27,6 +27,8 @@ class RunContext:
     intermediate objects (the segmentation's per-client frames, the spell-level
     duration frame) are not kept, so their memory is freed before the next step.
     ``steps`` names the steps of this run (a step can leave a table to another).
+    ``keep_results`` asks steps to keep their full result objects too (for the
+    single-analysis commands, which print from them).
     """
 
     config: Config
@@ -35,6 +37,7 @@ class RunContext:
     caseload: Caseload | None = None
     results: dict[str, Any] = field(default_factory=dict)
     steps: tuple[str, ...] = ()
+    keep_results: bool = False
 
     def words(self, nl: str, en: str) -> str:
         """The text in the run's language."""

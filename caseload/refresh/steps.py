@@ -235,6 +235,8 @@ _FORECAST_LABELS = {
     "A": ("Verwacht in A", "Expected in A"), "B": ("Verwacht in B", "Expected in B"),
     "C": ("Verwacht in C", "Expected in C"), "werk": ("Verwacht naar werk", "Expected to work"),
     "overig": ("Verwacht overige uitstroom", "Expected other exits"),
+    "method": ("Methode", "Method"), "parameters": ("Parameters", "Parameters"),
+    "peildatum": ("Peildatum", "Reference date"),
 }
 
 
@@ -254,14 +256,18 @@ def _labels(ctx: RunContext, columns, extra: dict | None = None) -> dict[str, st
 
 
 def _split_provenance(table: pd.DataFrame) -> tuple[pd.DataFrame, str, str | None]:
-    """Move the forecast tables' method/parameters/peildatum columns out of the table."""
+    """The forecast table and its method and parameters (for the Toelichting).
+
+    The method, parameters and peildatum columns stay in the table too: a forecast
+    CSV read on its own must still say how it was made (issue: "CSV and XLSX with
+    intervals, the method and parameters, and the data's peildatum").
+    """
     method = str(table["method"].iloc[0]) if "method" in table.columns and len(table) else ""
     params = str(table["parameters"].iloc[0]) if "parameters" in table.columns and len(table) else None
     # statsforecast's `unique_id` names a series (a municipality), not a person; the
     # publication guard rightly refuses anything named like an id.
     table = table.rename(columns={"unique_id": "series"})
-    return table.drop(columns=[c for c in ("method", "parameters", "peildatum")
-                               if c in table.columns]), method, params
+    return table, method, params
 
 
 def _step_forecast(ctx: RunContext) -> int:
@@ -445,6 +451,8 @@ def _step_segment(ctx: RunContext) -> int:
         overrides = read_overrides(path, load_key(cfg.resolve(key_file) if key_file else None))
         pub.inputs.append(path)
     res = segment(ctx.caseload, cfg, overrides=overrides, model=model, lang=lang)
+    if ctx.keep_results:  # the single-analysis command prints from it
+        ctx.results["segment"] = res
     section = w("Segmenten en profiel-marktcombinaties", "Segments and profile-market combinations")
     labels = {k: w(*v) for k, v in _SEGMENT_LABELS.items()}
     method = w(f"Cliënten met een lopende uitkering op de peildatum; A/B/C volgens "
