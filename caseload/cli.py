@@ -74,6 +74,27 @@ ConfigOption = Annotated[
 ]
 
 
+FilesArgument = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Extract files (default: [extract] files of the config)."),
+]
+MappingOption = Annotated[
+    str | None,
+    typer.Option("--mapping", "-m", help="Column mapping preset (gws, canonical)."),
+]
+LangOption = Annotated[
+    str | None,
+    typer.Option("--lang", help="Language of tables and figures: nl or en (default: config)."),
+]
+
+
+def _lang(lang: str | None, cfg) -> str:
+    """The --lang option, else the config's language; a clear error for anything else."""
+    if lang is not None and lang not in ("nl", "en"):
+        raise typer.BadParameter("use nl or en.", param_hint="--lang")
+    return lang or cfg.report.language
+
+
 # Commands are added below, one section per module.
 
 
@@ -106,7 +127,7 @@ def config_command(
 @app.command("segment")
 @friendly_errors
 def segment_command(
-    files: Annotated[list[Path], typer.Argument(help="Extract files (csv, xlsx, parquet); default: the config's.")] = None,  # noqa: B006
+    files: FilesArgument = None,
     config: ConfigOption = None,
     overrides: Annotated[
         Path | None,
@@ -122,8 +143,11 @@ def segment_command(
         typer.Option("--fit-model", help="Fit the statistical model on the history (time-based hold-out), "
                                          "save it under OUT/models/ and score with it."),
     ] = False,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("reports/segment"),
-    lang: Annotated[str | None, typer.Option("--lang", help="nl or en (default: config).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output folder (default: <report.out_dir>/segment)."),
+    ] = None,
+    lang: LangOption = None,
 ) -> None:
     """Segment the caseload: A/B/C with reasons, profiles and PMCs, overrides, fairness.
 
@@ -139,9 +163,8 @@ def segment_command(
     from caseload.segment import fit_segment_model, save_model
 
     base = load_config(config)
-    lang = lang or base.report.language
-    if lang not in ("nl", "en"):
-        raise typer.BadParameter("use nl or en.", param_hint="--lang")
+    lang = _lang(lang, base)
+    out = out if out is not None else base.resolve(base.report.out_dir) / "segment"
     # Command-line choices become settings, so the batch run's segment step does the work.
     settings = {}
     if overrides is not None:
@@ -337,10 +360,7 @@ def refresh_command(
         Path | None,
         typer.Option("--out", help="Output folder (default: report.out_dir of the config)."),
     ] = None,
-    lang: Annotated[
-        str | None,
-        typer.Option("--lang", help="Language of tables and figures: nl or en (default: config)."),
-    ] = None,
+    lang: LangOption = None,
 ) -> None:
     """Refresh every table, figure and index.html from the extract in the config.
 
@@ -385,32 +405,17 @@ def _read_for_analysis(files, config, mapping):
     return cfg, cs
 
 
-def _kpi_lang(lang, cfg) -> str:
-    if lang is not None and lang not in ("nl", "en"):
-        raise typer.BadParameter("use nl or en.", param_hint="--lang")
-    return lang or cfg.report.language
-
-
 @app.command("kpi")
 @friendly_errors
 def kpi_command(
-    files: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Extract files (default: [extract] files of the config)."),
-    ] = None,
+    files: FilesArgument = None,
     config: ConfigOption = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Output folder (default: <report.out_dir>/kpi)."),
     ] = None,
-    mapping: Annotated[
-        str | None,
-        typer.Option("--mapping", "-m", help="Column mapping preset (gws, canonical)."),
-    ] = None,
-    lang: Annotated[
-        str | None,
-        typer.Option("--lang", help="Language of tables and figures: nl or en (default: config)."),
-    ] = None,
+    mapping: MappingOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Outcome KPIs: outflow to work within N months against the target, durability,
     revolving door, monitoring tables and the CBS benchmark; tables (CSV/XLSX,
@@ -423,7 +428,7 @@ def kpi_command(
     from caseload.publish import Publication, write_report
 
     cfg, cs = _read_for_analysis(files or [], config, mapping)
-    lang = _kpi_lang(lang, cfg)
+    lang = _lang(lang, cfg)
     targets = None
     if cfg.kpi.sheltered_targets is not None:
         path = cfg.resolve(cfg.kpi.sheltered_targets)
@@ -488,14 +493,8 @@ def capacity_command(
         Path | None,
         typer.Option("--out", "-o", help="Write tables and figure to this folder."),
     ] = None,
-    mapping: Annotated[
-        str | None,
-        typer.Option("--mapping", "-m", help="Column mapping preset (gws, canonical)."),
-    ] = None,
-    lang: Annotated[
-        str | None,
-        typer.Option("--lang", help="Language of tables and figures: nl or en (default: config)."),
-    ] = None,
+    mapping: MappingOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Coach capacity: FTE from the clients-per-FTE norm and from the contact scheme.
 
@@ -512,12 +511,12 @@ def capacity_command(
         raise typer.BadParameter("give extract files or --clients, not both.", param_hint="--clients")
     if files:
         cfg, cs = _read_for_analysis(files, config, mapping)
-        lang = _kpi_lang(lang, cfg)
+        lang = _lang(lang, cfg)
         res = capacity_results(cs=cs, config=cfg, lang=lang)
         peil = cs.peildatum
     else:
         cfg = load_config(config)
-        lang = _kpi_lang(lang, cfg)
+        lang = _lang(lang, cfg)
         res = capacity_results(n_clients=clients, config=cfg, lang=lang)
         peil = None
     norm = res["norm"]
@@ -557,10 +556,7 @@ def forecast_command(
         list[Path] | None,
         typer.Option("--file", "-f", help="Extract file (repeat; default: [extract] files of the config)."),
     ] = None,
-    lang: Annotated[
-        str | None,
-        typer.Option("--lang", help="Language of tables and figures: nl or en (default: config)."),
-    ] = None,
+    lang: LangOption = None,
 ) -> None:
     """Forecast tables: new target groups (stock-flow), sheltered work, source checks,
     caseload per month with intervals, A-candidates per PMC per quarter.
@@ -577,9 +573,7 @@ def forecast_command(
     from caseload.refresh import run_steps
 
     cfg = load_config(config)
-    lang = lang or cfg.report.language
-    if lang not in ("nl", "en"):
-        raise typer.BadParameter("use nl or en.", param_hint="--lang")
+    lang = _lang(lang, cfg)
     cs = None
     if files or cfg.extract.files:
         from caseload.extract import read_extract
@@ -612,23 +606,14 @@ def forecast_command(
 @app.command("durations")
 @friendly_errors
 def durations_command(
-    files: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Extract files (default: [extract] files of the config)."),
-    ] = None,
+    files: FilesArgument = None,
     config: ConfigOption = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Output folder (default: <report.out_dir>/durations)."),
     ] = None,
-    mapping: Annotated[
-        str | None,
-        typer.Option("--mapping", "-m", help="Column mapping preset (gws, canonical)."),
-    ] = None,
-    lang: Annotated[
-        str | None,
-        typer.Option("--lang", help="Language of tables and figures: nl or en (default: config)."),
-    ] = None,
+    mapping: MappingOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Durations on benefit: the Losser elapsed-duration table, Kaplan-Meier by age band
     (late entry, at-risk counts, median and restricted mean), exit to work versus other
@@ -641,10 +626,8 @@ def durations_command(
     from caseload.extract import read_extract
     from caseload.publish import Publication, write_report
 
-    if lang is not None and lang not in ("nl", "en"):
-        raise typer.BadParameter("use nl or en.", param_hint="--lang")
     cfg = load_config(config)
-    lang = lang or cfg.report.language
+    lang = _lang(lang, cfg)
     with console.status("Reading the extract..."):
         cs = read_extract(list(files or []) or None, mapping=mapping, config=cfg)
     with console.status("Estimating durations..."):
