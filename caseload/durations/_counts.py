@@ -27,34 +27,48 @@ __all__: list[str] = []
 _DENSE_RANGE = 5_000_000
 
 
-class _Chunks:
-    """Chunks of one array, joined on first use (only at-risk tables and plots need them)."""
+class _Entries:
+    """Entry times of all rows, kept by reference (as lifelines keeps its inputs).
 
-    def __init__(self, parts: list[np.ndarray]):
-        self._parts, self._joined = parts, None
-
-    def array(self) -> np.ndarray:
-        if self._joined is None:
-            self._joined = np.concatenate(self._parts) if self._parts else np.empty(0)
-            self._parts = None
-        return self._joined
-
-
-class _GroupSelection:
-    """The values of one group in shared arrays, selected when first needed.
-
-    ``codes=None``: every value (a single group).
+    Fitting needs only the counts of rows entering per time, taken in the counting
+    pass. The per-group summaries (rows entering late, rows entering at 0) and the
+    sorted non-zero entry times (at-risk counts at arbitrary times, plots) are
+    computed here on first use, once for all groups.
     """
 
-    def __init__(self, values, codes, group: int):
-        self._values, self._codes, self._group = values, codes, group
+    def __init__(self, entry: np.ndarray, codes, weights, n_groups: int):
+        self._e, self._codes, self._w, self._G = entry, codes, weights, n_groups
+        self._late = self._zero = None
+        self._sorted: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def values(self) -> np.ndarray:
-        v = self._values.array() if isinstance(self._values, _Chunks) else self._values
+    def _per_group(self, mask: np.ndarray) -> np.ndarray:
+        w = None if self._w is None else self._w[mask]
         if self._codes is None:
-            return v
-        c = self._codes.array() if isinstance(self._codes, _Chunks) else self._codes
-        return v[c == self._group]
+            return np.array([float(mask.sum()) if w is None else float(w.sum())])
+        return np.bincount(self._codes[mask], weights=w, minlength=self._G).astype("float64")
+
+    def late(self, g: int) -> float:
+        if self._late is None:
+            self._late = self._per_group(self._e > 0)
+        return float(self._late[g])
+
+    def zero(self, g: int) -> float:
+        if self._zero is None:
+            self._zero = self._per_group(self._e == 0)
+        return float(self._zero[g])
+
+    def sorted(self, g: int) -> tuple[np.ndarray, np.ndarray]:
+        """Non-zero entry times of group ``g`` ascending, and the weighted count at or after each."""
+        if g not in self._sorted:
+            keep = self._e != 0
+            if self._codes is not None:
+                keep &= self._codes == g
+            e = self._e[keep]
+            w = np.ones(e.size) if self._w is None else self._w[keep]
+            order = np.argsort(e, kind="stable")
+            e, w = e[order], w[order]
+            self._sorted[g] = (e, np.concatenate([np.cumsum(w[::-1])[::-1], [0.0]]))
+        return self._sorted[g]
 
 
 @dataclass
@@ -67,28 +81,26 @@ class GroupCounts:
     events: np.ndarray        # (len(time), n_causes) weighted exits per cause
     censored: np.ndarray      # weighted censorings at ``time``
     n: float                  # weighted rows in the group
-    n_late: float             # weighted rows with entry > 0
-    has_entry: bool = False   # entry times were given
-    zero_entries: float = 0.0  # weighted rows with entry == 0
-    entries: object = None    # non-zero entry times (selected and sorted on first use)
-    entry_weights: object = None
+    entry_source: _Entries | None = None  # entry times were given
+    group: int = 0            # index of this group in ``entry_source``
+
+    @property
+    def has_entry(self) -> bool:
+        return self.entry_source is not None
+
+    @property
+    def n_late(self) -> float:
+        """Weighted rows with entry > 0."""
+        return self.entry_source.late(self.group) if self.has_entry else 0.0
+
+    @property
+    def zero_entries(self) -> float:
+        """Weighted rows with entry == 0."""
+        return self.entry_source.zero(self.group) if self.has_entry else 0.0
 
     @property
     def n_events(self) -> np.ndarray:
         return self.events.sum(axis=1)
-
-    def _sorted_entries(self) -> tuple[np.ndarray, np.ndarray]:
-        # sorted only when needed (at-risk tables, plots): fitting stays O(n)
-        if not getattr(self, "_sorted", False):
-            e = self.entries if self.entries is not None else np.empty(0)
-            e = e.values() if isinstance(e, _GroupSelection) else e
-            w = self.entry_weights
-            w = w.values() if isinstance(w, _GroupSelection) else (np.ones(e.size) if w is None else w)
-            order = np.argsort(e, kind="stable")
-            self.entries, self.entry_weights = e[order], w[order]
-            self._tail = np.concatenate([np.cumsum(self.entry_weights[::-1])[::-1], [0.0]])
-            self._sorted = True
-        return self.entries, self._tail
 
     def at_risk_at(self, times) -> np.ndarray:
         """Number at risk at arbitrary ``times``: #(entry < t <= duration)."""
@@ -98,7 +110,8 @@ class GroupCounts:
         tail = np.concatenate([np.cumsum(removed[::-1])[::-1], [0.0]])
         n_dur = tail[np.searchsorted(self.time, times, side="left")]
         if self.has_entry:
-            e, etail = self._sorted_entries()
+            # sorted only when needed (at-risk tables, plots): fitting stays O(n)
+            e, etail = self.entry_source.sorted(self.group)
             n_dur = n_dur - etail[np.searchsorted(e, times, side="left")] - self.zero_entries * (times <= 0)
         return n_dur
 
@@ -167,7 +180,7 @@ def group_codes(by, n: int) -> tuple[np.ndarray, list]:
     return codes.astype(np.int64), list(labels)
 
 
-_CHUNK = 1 << 19  # rows per pass: temporaries stay small and are reused, not page-faulted anew
+_CHUNK = 1 << 18  # rows per pass: temporaries stay in cache and are reused, not page-faulted anew
 
 
 class _NotWhole(Exception):
@@ -206,7 +219,7 @@ def _time_index(duration: np.ndarray, dense_ok: bool = True, bounds=None):
             return np.where(v >= 0, k, -1)
 
         return ut, index_of, last_at_or_before
-    ut = np.unique(duration)
+    ut = np.unique(duration).astype("float64", copy=False)
     return (ut, lambda d, sl, scale=1: np.searchsorted(ut, d, side="left") * scale,
             lambda values: np.searchsorted(ut, values, side="right") - 1)
 
@@ -216,7 +229,7 @@ def aggregate(duration, cause_code, n_causes: int, entry=None, by=None, weights=
 
     Parameters
     ----------
-    duration : array of float
+    duration : array of float or int
         Time of exit or censoring.
     cause_code : array of int or bool
         int: ``-1`` censored, else the cause index ``0..n_causes-1``; bool (one
@@ -228,7 +241,31 @@ def aggregate(duration, cause_code, n_causes: int, entry=None, by=None, weights=
     weights : array of float, optional
         Case weights (default 1).
     """
-    duration, d_lo, d_hi = as_float_array(duration, "durations", bounds=True)
+    raw = np.asarray(duration)
+    if raw.dtype.kind in "iuf" and raw.size:
+        # the usual case (whole days or months, entries >= 0) is counted in one pass without a
+        # separate validation pass: the counting checks what it relies on and hands anything
+        # else (fractions, negative or missing values, wide ranges) to the general pass below
+        n = raw.size
+        cause = np.asarray(cause_code).ravel()
+        e = w = None
+        fast = cause.size == n
+        if fast and entry is not None:
+            try:
+                e = np.asarray(entry, dtype="float64").ravel()
+            except (TypeError, ValueError):
+                fast = False
+            fast = fast and e.size == n
+        if fast and weights is not None:
+            w = as_float_array(weights, "weights")
+            fast = w.size == n and not (w < 0).any()
+        if fast:
+            codes, labels = group_codes(by, n)
+            try:
+                return _count_dense(raw.ravel(), cause, n_causes, e, codes, labels, w)
+            except _NotDense:
+                pass
+    duration, d_lo, d_hi = as_float_array(raw, "durations", bounds=True)
     n = duration.size
     if n == 0:
         raise CaseloadError("no rows to estimate from.", fix="Check the filters that selected the spells.")
@@ -262,7 +299,162 @@ def aggregate(duration, cause_code, n_causes: int, entry=None, by=None, weights=
         return _count(duration, cause_code, n_causes, e, codes, labels, w, False, (d_lo, d_hi))
 
 
+def _entry_error(e, duration, i) -> CaseloadError:
+    return CaseloadError(
+        f"{int((e >= duration).sum())} row(s) have an entry time not before their duration (first at "
+        f"position {i}: entry {e[i]!r}, duration {duration[i]!r}); such a row is never at risk.",
+        column="entry", fix="Drop spells that ended before the observation window started.")
+
+
+def _reverse_cumsum(x: np.ndarray) -> np.ndarray:
+    return np.cumsum(x[:, ::-1], axis=1)[:, ::-1]
+
+
+class _NotDense(Exception):
+    """The rows do not fit the one-pass count; the general pass takes them (and reports errors)."""
+
+
+def _accumulate(total: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """``total + part`` for bincount results of different lengths (the longer one is reused)."""
+    if part.size > total.size:
+        part[:total.size] += total
+        return part
+    total[:part.size] += part
+    return total
+
+
+def _count_dense(duration, cause_code, n_causes, e, codes, labels, w) -> list[GroupCounts]:
+    """Whole-number durations >= 0 (and entries >= 0): a table of every time 0..max, by bincount.
+
+    Per row one count in cell (time, group, outcome) of the exit table (outcome
+    0 = censored, 1..K = cause) and, with entry times, one in cell (floor(entry),
+    group) of the entry table: the last time at which the row is not yet at
+    risk. At risk at whole time ``t``: #(duration >= t) - #(floor(entry) >= t).
+    Time is the slowest index, so neither table needs the largest duration in
+    advance (no extra pass) and rows with nearby durations share cache lines.
+    Cells are int32 (the table is at most ``_DENSE_BINS`` long): half the memory
+    traffic of int64. The checks it relies on are made in the same pass; it
+    raises ``_NotDense`` for anything else (a fraction; a negative, missing or
+    too large value; an entry not before its duration).
+
+    Examples
+    --------
+    The one-pass count and the general (sorting) pass agree:
+
+    >>> d, ev, en = np.array([3, 1, 4, 1, 5]), np.array([1, 0, 1, 1, 0], bool), np.array([0, 0, .5, 0, 2.5])
+    >>> codes, labels = group_codes(None, 5)
+    >>> [(g.time.tolist(), g.at_risk.tolist()) for g in _count_dense(d, ev, 1, en, codes, labels, None)]
+    [([1.0, 3.0, 4.0, 5.0], [4.0, 3.0, 2.0, 1.0])]
+    >>> [(g.time.tolist(), g.at_risk.tolist()) for g in _count(d, ev, 1, en, codes, labels, None, False)]
+    [([1.0, 3.0, 4.0, 5.0], [4.0, 3.0, 2.0, 1.0])]
+    >>> _count_dense(d + 0.5, ev, 1, en, codes, labels, None)
+    Traceback (most recent call last):
+    ...
+    caseload.durations._counts._NotDense
+    """
+    G = len(labels)
+    K1 = n_causes + 1
+    # largest time for which a direct table pays off (else sorting is cheaper)
+    max_time = min(_DENSE_BINS, max(duration.size, 1 << 16)) // (G * K1 + (G if e is not None else 0)) - 1
+    if max_time < 0:
+        raise _NotDense
+    with np.errstate(invalid="ignore"):  # NaN, inf and overflow in the casts are caught by the checks
+        exits, entered = _dense_pass(duration, cause_code, e, codes, w, G, K1, max_time)
+    return _dense_groups(exits, entered, labels, e, codes, w, G, K1)
+
+
+def _dense_pass(duration, cause_code, e, codes, w, G: int, K1: int, max_time: int):
+    """The bincounts of ``_count_dense``, chunk by chunk into reused buffers."""
+    n = duration.size
+    GK = G * K1
+    m = min(n, _CHUNK)
+    cells = np.empty(m, dtype=np.int32)
+    small = np.empty(m, dtype=np.int8 if GK <= 127 else np.int32)
+    ok = np.empty(m, dtype=bool)
+    exits = np.zeros(0, dtype=np.int64)
+    entered = np.zeros(0, dtype=np.int64)
+    for s in range(0, n, _CHUNK):
+        sl = slice(s, s + _CHUNK)
+        d = duration[sl]
+        k = d.size
+        a = cells[:k]
+        np.copyto(a, d, casting="unsafe")  # truncation; the comparison catches fractions, NaN and overflow
+        if not np.equal(a, d, out=ok[:k]).all():
+            raise _NotDense
+        # negative values read as unsigned are huge: one pass checks 0 <= time <= max_time (before
+        # scaling, which could wrap around)
+        if a.view(np.uint32).max() > max_time:
+            raise _NotDense
+        a *= GK
+        # group and outcome in one small integer: (group * K1 + outcome)
+        sm = small[:k]
+        if G > 1:
+            np.multiply(codes[sl], K1, out=sm, casting="unsafe")
+        else:
+            sm[:] = 0
+        oc = cause_code[sl]
+        if oc.dtype == bool:
+            sm += oc
+        else:
+            np.add(sm, oc, out=sm, casting="unsafe")
+            sm += 1
+        a += sm
+        exits = _accumulate(exits, np.bincount(a, weights=None if w is None else w[sl]))
+        if e is None:
+            continue
+        ec = e[sl]
+        if not ec.min() >= 0 or np.greater_equal(ec, d, out=ok[:k]).any():  # also NaN
+            raise _NotDense  # the general pass names the error
+        b = cells[:k]  # the exit cells are counted: reuse the buffer
+        np.copyto(b, ec, casting="unsafe")  # floor of an entry >= 0 (and < duration)
+        if G > 1:
+            b *= G
+            b += codes[sl]
+        entered = _accumulate(entered, np.bincount(b, weights=None if w is None else w[sl]))
+    return exits, entered
+
+
+def _dense_groups(exits, entered, labels, e, codes, w, G: int, K1: int) -> list[GroupCounts]:
+    """The (group, time) tables of ``_count_dense`` as ``GroupCounts``."""
+    GK = G * K1
+    T = -(-exits.size // GK)
+    table = np.zeros(T * GK, dtype=exits.dtype)
+    table[:exits.size] = exits
+    table = table.reshape(T, G, K1)
+    removed = table[:, :, 0].copy()  # (time, group), contiguous
+    for k in range(1, K1):
+        removed += table[:, :, k]
+    net = removed
+    src = None
+    if e is not None:
+        net = removed.copy()
+        net.ravel()[:entered.size] -= entered
+        src = _Entries(e, codes if G > 1 else None, w, G)
+    # at risk at t: #(duration >= t) - #(floor(entry) >= t), a cumulative sum from the end
+    at_risk = np.cumsum(net[::-1], axis=0)[::-1]
+    return _groups(labels, np.arange(T, dtype="float64"), removed.T, table[:, :, 1:].transpose(1, 0, 2),
+                   at_risk.T, src)
+
+
+def _groups(labels, ut, removed, ev, at_risk, src) -> list[GroupCounts]:
+    """One ``GroupCounts`` per used group from the (group, time) tables."""
+    n_group = removed.sum(axis=1)
+    result = []
+    for g, label in enumerate(labels):
+        if n_group[g] == 0:  # an unused category
+            continue
+        present = removed[g] > 0
+        events = ev[g][present].astype("float64")
+        result.append(GroupCounts(
+            label=label, time=ut[present], at_risk=at_risk[g][present].astype("float64"), events=events,
+            censored=removed[g][present].astype("float64") - events.sum(axis=1), n=float(n_group[g]),
+            entry_source=src, group=g,
+        ))
+    return result
+
+
 def _count(duration, cause_code, n_causes, e, codes, labels, w, dense_ok, bounds=None) -> list[GroupCounts]:
+    """The general counting pass: sorted times, fractional durations, negative entry times."""
     n = duration.size
     G = len(labels)
     ut, index_of, last_at_or_before = _time_index(duration, dense_ok, bounds)
@@ -272,16 +464,13 @@ def _count(duration, cause_code, n_causes, e, codes, labels, w, dense_ok, bounds
     K1 = n_causes + 1
     counts = np.zeros(G * T * K1, dtype="float64")
     out = np.zeros(G * T, dtype="float64")
-    late = np.zeros(G)
     nonzero_n = np.zeros(G)
-    e_parts, c_parts, w_parts = [], [], []
     buf = np.empty(min(n, _CHUNK), dtype=np.int64)
     for s in range(0, n, _CHUNK):
         sl = slice(s, s + _CHUNK)
         d = duration[sl]
         cell = index_of(d, sl, K1)  # = time index * K1
         if G > 1:
-            # widen the small group codes and scale them in one ufunc pass into a reused buffer
             part = buf[:cell.size]
             np.multiply(codes[sl], T * K1, out=part, dtype=np.int64, casting="unsafe")
             cell += part
@@ -294,73 +483,36 @@ def _count(duration, cause_code, n_causes, e, codes, labels, w, dense_ok, bounds
         ec = e[sl]
         bad = ec >= d
         if bad.any():
-            i = s + int(np.flatnonzero(bad)[0])
-            raise CaseloadError(
-                f"{int((e >= duration).sum())} row(s) have an entry time not before their duration (first at "
-                f"position {i}: entry {e[i]!r}, duration {duration[i]!r}); such a row is never at risk.",
-                column="entry", fix="Drop spells that ended before the observation window started.")
+            raise _entry_error(e, duration, s + int(np.flatnonzero(bad)[0]))
         # rows entering at 0 (most of them) are counted in one go below; the others one by one
         nz = np.flatnonzero(ec != 0)
-        e_nz = ec[nz]
         c_nz = codes[sl][nz].astype(np.int64, copy=False) if G > 1 else np.zeros(nz.size, dtype=np.int64)
         w_nz = None if wc is None else wc[nz]
-        last = last_at_or_before(e_nz)  # the row is not at risk at that time nor before
-        c_keep, w_keep = c_nz, w_nz
+        last = last_at_or_before(ec[nz])  # the row is not at risk at that time nor before
         if last.size and last.min() < 0:  # entered before the first time: nothing to remove
             keep = last >= 0
             last, c_keep = last[keep], c_nz[keep]
             w_keep = None if w_nz is None else w_nz[keep]
+        else:
+            c_keep, w_keep = c_nz, w_nz
         if G > 1:
             last += c_keep * T
         out += np.bincount(last, weights=w_keep, minlength=out.size)
-        in_group = np.bincount(c_nz, weights=w_nz, minlength=G)
-        nonzero_n += in_group
-        if e_nz.size and e_nz.min() > 0:
-            late += in_group
-        else:
-            pos = e_nz > 0
-            late += np.bincount(c_nz[pos], weights=None if w_nz is None else w_nz[pos], minlength=G)
-        e_parts.append(e_nz)
-        c_parts.append(c_nz)
-        w_parts.append(w_nz)
+        nonzero_n += np.bincount(c_nz, weights=w_nz, minlength=G)
 
     counts = counts.reshape(G, T, K1)
     removed = counts.sum(axis=2)
-    ev = counts[:, :, 1:]
-    n_group = removed.sum(axis=1)
     # at risk at ut[j] = #(duration >= ut[j]) - #(entry >= ut[j])
-    at_risk = np.cumsum(removed[:, ::-1], axis=1)[:, ::-1]
-    zero = np.zeros(G)
+    at_risk = _reverse_cumsum(removed)
+    src = None
     if e is not None:
         out = out.reshape(G, T)
-        zero = n_group - nonzero_n
         last0 = int(last_at_or_before(np.array([0.0]))[0])
         if last0 >= 0:
-            out[:, last0] += zero
-        at_risk = at_risk - np.cumsum(out[:, ::-1], axis=1)[:, ::-1]
-        e_nz, c_nz = _Chunks(e_parts), _Chunks(c_parts)
-        w_nz = None if w is None else _Chunks(w_parts)
-
-    result = []
-    for g, label in enumerate(labels):
-        if removed[g].sum() == 0:  # an unused category
-            continue
-        present = removed[g] > 0
-        events = ev[g][present].astype("float64")
-        entries = entry_w = None
-        if e is not None and G == 1:
-            entries = _GroupSelection(e_nz, None, 0)
-            entry_w = None if w is None else _GroupSelection(w_nz, None, 0)
-        elif e is not None:
-            # selected per group only when at-risk counts are asked for
-            entries = _GroupSelection(e_nz, c_nz, g)
-            entry_w = None if w is None else _GroupSelection(w_nz, c_nz, g)
-        result.append(GroupCounts(
-            label=label, time=ut[present], at_risk=at_risk[g][present].astype("float64"), events=events,
-            censored=removed[g][present] - events.sum(axis=1), n=float(n_group[g]), n_late=float(late[g]),
-            has_entry=e is not None, zero_entries=float(zero[g]), entries=entries, entry_weights=entry_w,
-        ))
-    return result
+            out[:, last0] += removed.sum(axis=1) - nonzero_n  # the rows entering at 0
+        at_risk = at_risk - _reverse_cumsum(out)
+        src = _Entries(e, codes if G > 1 else None, w, G)
+    return _groups(labels, ut, removed, counts[:, :, 1:], at_risk, src)
 
 
 def step_at(times_table: np.ndarray, values: np.ndarray, times, start: float = 1.0) -> np.ndarray:

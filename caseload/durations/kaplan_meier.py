@@ -160,7 +160,7 @@ class KaplanMeier:
         n = np.asarray(durations).size
         codes = _event_codes(event_observed, n)
         self._groups: list[GroupCounts] = aggregate(durations, codes, 1, entry=entry, by=by, weights=weights)
-        self._at_risk_cache = None
+        self._at_risk_cache = self._entered_late_cache = None
         self._z = float(stats.norm.ppf(1 - self.alpha / 2))
         self._level = f"{1 - self.alpha:g}"
         self._curves = {}
@@ -181,20 +181,31 @@ class KaplanMeier:
             }))
         self.event_table_ = pd.concat(rows, ignore_index=True)
         timeline = np.unique(np.concatenate([[0.0]] + [g.time for g in self._groups]))
-        self.survival_function_ = self._wide(timeline, 0)
-        self.survival_function_.index.name = "timeline"
-        lo, hi = self._wide(timeline, 2), self._wide(timeline, 3)
-        ci = {}
-        for label in self.labels_:
-            ci[f"{label}_lower_{self._level}"] = lo[label]
-            ci[f"{label}_upper_{self._level}"] = hi[label]
-        self.confidence_interval_ = pd.DataFrame(ci, index=self.survival_function_.index)
+        index = pd.Index(timeline, name="timeline")
+        sf, ci = {}, {}
+        for g in self._groups:
+            # the curves are steps: one lookup per group serves the curve and both interval bounds
+            pos = np.searchsorted(g.time, timeline, side="right")
+            s, _, lower, upper = self._curves[g.label]
+            sf[g.label] = np.concatenate([[1.0], s])[pos]
+            ci[f"{g.label}_lower_{self._level}"] = np.concatenate([[1.0], lower])[pos]
+            ci[f"{g.label}_upper_{self._level}"] = np.concatenate([[1.0], upper])[pos]
+        self.survival_function_ = pd.DataFrame(sf, index=index)
+        self.confidence_interval_ = pd.DataFrame(ci, index=index)
         self.n_ = pd.Series({g.label: g.n for g in self._groups}, name="n")
         self.events_ = pd.Series({g.label: float(g.events.sum()) for g in self._groups}, name="events")
-        self.entered_late_ = pd.Series({g.label: g.n_late for g in self._groups}, name="entered_late")
         self.median_ = self._medians()
         self.fitted_at_ = datetime.now(UTC).replace(microsecond=0)
         return self
+
+    @property
+    def entered_late_(self) -> pd.Series:
+        """Rows (weighted) with entry > 0 per group."""
+        self._check()
+        if getattr(self, "_entered_late_cache", None) is None:
+            # counted on first use: fitting only needs the entries per time, not this summary
+            self._entered_late_cache = pd.Series({g.label: g.n_late for g in self._groups}, name="entered_late")
+        return self._entered_late_cache
 
     @property
     def at_risk_(self) -> pd.DataFrame:
