@@ -561,3 +561,37 @@ def test_analyse_durations_fits_cox_on_a_sample_and_says_so():
     add_durations_to_publication(pub, res)
     method = next(t.method for t in pub.tables if t.name == "duur_cox")
     assert f"steekproef van 1.000 van de {res.cox.n_complete:,}".replace(",", ".") in method
+
+
+# ------------------------------------------------ counting paths (whole-number fast path vs general)
+
+
+def test_km_same_curves_on_the_fast_and_the_general_counting_path():
+    """Whole-number durations take a one-pass dense count; fractions the general sorted pass.
+    Both must give the same curves: scaling days to fractions of a year changes only the time axis."""
+    rng = np.random.default_rng(5)
+    days = rng.integers(1, 3000, 5000)
+    entry = np.where(rng.random(5000) < 0.3, rng.integers(0, 900, 5000), 0)
+    entry = np.minimum(entry, days - 1)
+    event = rng.random(5000) < 0.6
+    g = rng.choice(["a", "b", "c"], 5000)
+    fast = KaplanMeier().fit(days, event, entry=entry, by=g)                    # int, dense
+    as_float = KaplanMeier().fit(days.astype(float), event, entry=entry.astype(float), by=g)
+    general = KaplanMeier().fit(days / 7.0, event, entry=entry / 7.0, by=g)     # fractions
+    assert_allclose(fast.survival_function_.to_numpy(), as_float.survival_function_.to_numpy(), atol=0)
+    assert_allclose(fast.survival_function_.to_numpy(), general.survival_function_.to_numpy(),
+                    rtol=0, atol=1e-12)
+    t = np.array([10, 100, 1000])
+    assert_allclose(fast.at_risk_counts(t).to_numpy(), general.at_risk_counts(t / 7.0).to_numpy())
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(durations=[1.0, np.nan, 3.0]), "missing or infinite"),
+    (dict(durations=[1, -2, 3]), "negative"),
+    (dict(entry=[0, 5, 0]), "entry time not before"),
+])
+def test_km_input_errors_on_both_paths(bad, match):
+    args = dict(durations=[1, 4, 3], event=[1, 0, 1], entry=[0, 1, 0])
+    args.update(bad)
+    with pytest.raises(CaseloadError, match=match):
+        KaplanMeier().fit(args["durations"], args["event"], entry=args["entry"])
