@@ -387,14 +387,6 @@ def test_segment_with_model_decides(cl3000, fitted):
 # --------------------------------------------------------------------------- profiles
 
 
-def test_prototypes_agree_with_the_generator():
-    from caseload.synth.codes import PROFILE_MARKETS, PROFILE_PROTOTYPES
-
-    for k, proto in PROFILE_PROTOTYPES.items():
-        assert DEFAULT_PROTOTYPES[str(k)] == [proto[c] for c in COMPETENCES]
-        assert DEFAULT_MARKETS[str(k)] == list(PROFILE_MARKETS[k])
-
-
 def test_nearest_prototype():
     rows = pd.DataFrame([DEFAULT_PROTOTYPES[k] for k in "123456"], columns=list(COMPETENCES))
     rows.loc[6] = np.nan  # no scores at all

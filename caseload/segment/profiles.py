@@ -33,9 +33,8 @@ __all__ = [
 ]
 
 # Competence order: drive, physical, precision, practical, social, communication,
-# administrative (the order of schema.COMPETENCES). The same numbers as the
-# generator's PROFILE_PROTOTYPES (caseload/synth/codes.py), kept here so the
-# library does not depend on the generator; a test checks they agree.
+# administrative (the order of schema.COMPETENCES). The synthetic generator draws
+# competences around these same prototypes (caseload.synth.PROFILE_PROTOTYPES).
 DEFAULT_PROTOTYPES: dict[str, list[float]] = {
     "1": [4.5, 3.2, 2.8, 3.2, 3.0, 2.8, 2.3],
     "2": [3.2, 4.2, 4.4, 3.2, 2.6, 2.5, 2.6],
@@ -54,8 +53,8 @@ DEFAULT_MARKETS: dict[str, list[str]] = {
     "5": ["administratie", "ict", "zorg", "dienstverlening"],
     "6": ["bouw_infra", "groen", "schoonmaak", "vervoer"],
 }
-"""Markets per profile, most typical first; the first is the primary market. Same
-links as the generator's PROFILE_MARKETS."""
+"""Markets per profile, most typical first; the first is the primary market. The
+generator uses the same links (caseload.synth.PROFILE_MARKETS)."""
 
 
 def _prototype_matrix(prototypes: Mapping[str, Sequence[float]] | None) -> tuple[list[str], np.ndarray]:

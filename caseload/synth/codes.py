@@ -1,13 +1,17 @@
 """Constants of the synthetic generator that other modules rely on.
 
 Kept apart from the simulation so that :mod:`caseload.extract` (the ``gws``
-column-mapping preset) and :mod:`caseload.segment` (profile prototypes as config
-defaults) can import them without importing numpy-heavy simulation code.
+column-mapping preset) can import them without the simulation code. The profile
+prototypes and markets are the library's defaults from
+:mod:`caseload.segment.profiles`, in the generator's shape.
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
+
+from caseload.schema import COMPETENCES
+from caseload.segment.profiles import DEFAULT_MARKETS, DEFAULT_PROTOTYPES
 
 __all__ = [
     "END_REASON_TEXT",
@@ -48,46 +52,13 @@ HOUSEHOLD_TEXT: MappingProxyType = MappingProxyType(
 )
 """Text of ``Omschrijving leefvorm`` -> ``HOUSEHOLD`` code."""
 
-PROFILE_PROTOTYPES: MappingProxyType = MappingProxyType(
-    {
-        # 1 Aanpakker en doorzetter: high drive, otherwise average.
-        1: MappingProxyType({
-            "competence_drive": 4.5, "competence_physical": 3.2, "competence_precision": 2.8,
-            "competence_practical": 3.2, "competence_social": 3.0,
-            "competence_communication": 2.8, "competence_administrative": 2.3,
-        }),
-        # 2 Snel, precies en fysiek fit: precision and physical capacity.
-        2: MappingProxyType({
-            "competence_drive": 3.2, "competence_physical": 4.2, "competence_precision": 4.4,
-            "competence_practical": 3.2, "competence_social": 2.6,
-            "competence_communication": 2.5, "competence_administrative": 2.6,
-        }),
-        # 3 Handig en sociaal: practical and social skills.
-        3: MappingProxyType({
-            "competence_drive": 3.0, "competence_physical": 3.2, "competence_precision": 2.8,
-            "competence_practical": 4.4, "competence_social": 4.2,
-            "competence_communication": 3.1, "competence_administrative": 2.3,
-        }),
-        # 4 Klantgericht en communicatief: communication and social skills.
-        4: MappingProxyType({
-            "competence_drive": 3.1, "competence_physical": 2.6, "competence_precision": 2.8,
-            "competence_practical": 2.7, "competence_social": 4.2,
-            "competence_communication": 4.5, "competence_administrative": 3.0,
-        }),
-        # 5 Administratief en nauwkeurig: administrative skills and precision.
-        5: MappingProxyType({
-            "competence_drive": 2.9, "competence_physical": 2.3, "competence_precision": 4.2,
-            "competence_practical": 2.6, "competence_social": 2.8,
-            "competence_communication": 3.2, "competence_administrative": 4.5,
-        }),
-        # 6 Aanpakker en fysiek sterk: drive and physical strength.
-        6: MappingProxyType({
-            "competence_drive": 4.3, "competence_physical": 4.5, "competence_precision": 2.6,
-            "competence_practical": 3.4, "competence_social": 2.7,
-            "competence_communication": 2.3, "competence_administrative": 2.0,
-        }),
-    }
-)
+# The six named profiles and their markets are the library's own defaults
+# (caseload.segment.profiles); the generator draws competences around the same prototypes,
+# so a segmentation with default settings can recover them.
+PROFILE_PROTOTYPES: MappingProxyType = MappingProxyType({
+    int(p): MappingProxyType(dict(zip(COMPETENCES.codes, scores, strict=True)))
+    for p, scores in DEFAULT_PROTOTYPES.items()
+})
 """Competence scores (1-5) of the six profile prototypes (Drechtsteden profiles).
 
 The generator draws each client's competences around the prototype of the
@@ -95,15 +66,7 @@ client's true profile; :mod:`caseload.segment` uses the same prototypes as the
 default for nearest-prototype profile assignment."""
 
 PROFILE_MARKETS: MappingProxyType = MappingProxyType(
-    {
-        1: ("logistiek", "bouw_infra", "productie", "energietransitie"),
-        2: ("productie", "logistiek", "techniek", "schoonmaak"),
-        3: ("dienstverlening", "techniek", "groen", "zorg"),
-        4: ("detailhandel", "horeca", "zorg", "dienstverlening"),
-        5: ("administratie", "ict", "zorg", "dienstverlening"),
-        6: ("bouw_infra", "groen", "schoonmaak", "vervoer"),
-    }
-)
+    {int(p): tuple(markets) for p, markets in DEFAULT_MARKETS.items()})
 """Markets (``MARKET`` codes) linked to each profile, most typical first. The
 source links 'aanpakker en doorzetter' to logistics and 'handig en sociaal' to
 services; the rest follows the growth sectors named in DOMAIN.md."""
