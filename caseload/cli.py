@@ -445,33 +445,44 @@ def kpi_command(
     with console.status(f"Writing {out_dir}..."):
         report = write_report(pub, out_dir)
     lvl = f"{1 - cfg.kpi.alpha:g}"
-    table = Table(title=f"Uitstroom naar werk binnen {cfg.kpi.months} maanden, doel {cfg.kpi.target:.0%} "
-                        f"(cohort {res.cohort[0]:%d-%m-%Y} - {res.cohort[1]:%d-%m-%Y})")
-    for col, just in (("groep", "left"), ("n", "right"), (f"schatting ({float(lvl):.0%}-interval)", "right"),
-                      ("naïef", "right"), ("gecens.", "right"), ("oordeel", "left")):
+    nl = lang == "nl"
+
+    def w(dutch: str, english: str) -> str:
+        return dutch if nl else english
+
+    table = Table(title=w(f"Uitstroom naar werk binnen {cfg.kpi.months} maanden, doel {cfg.kpi.target:.0%}",
+                          f"Exit to work within {cfg.kpi.months} months, target {cfg.kpi.target:.0%}")
+                  + f" (cohort {res.cohort[0]:%d-%m-%Y} - {res.cohort[1]:%d-%m-%Y})")
+    for col, just in ((w("groep", "group"), "left"), ("n", "right"),
+                      (w(f"schatting ({float(lvl):.0%}-interval)", f"estimate ({float(lvl):.0%} interval)"), "right"),
+                      (w("naïef", "naive"), "right"), (w("gecens.", "censored"), "right"),
+                      (w("oordeel", "judgement"), "left")):
         table.add_column(col, justify=just)
     for r in res.outflow.to_dict("records"):
-        label = " ".join(str(r[c]) for c in res.by) or "totaal"
+        label = " ".join(str(r[c]) for c in res.by) or w("totaal", "total")
         small = r["n_spells"] < cfg.privacy.min_cell
         est = "x" if small else f"{r['estimate']:.1%} ({r[f'lower_{lvl}']:.1%} - {r[f'upper_{lvl}']:.1%})"
         table.add_row(label, f"< {cfg.privacy.min_cell}" if small else f"{r['n_spells']:,}", est,
                       "x" if small else f"{r['naive_share']:.1%}", f"{r['n_censored']:,}",
-                      JUDGEMENT[r["judgement"]][0 if lang == "nl" else 1])
+                      JUDGEMENT[r["judgement"]][0 if nl else 1])
     console.print(table)
-    for name, t in (("duurzaamheid", res.durability), ("draaideur", res.revolving_door)):
-        def _n(v: int) -> str:
-            return f"< {cfg.privacy.min_cell}" if 0 < v < cfg.privacy.min_cell else f"{v:,}"
 
-        parts = [f"{r['months']} mnd: {r['share']:.1%} (beoordeeld {_n(r['n_judged'])}, "
-                 f"te recent {_n(r['n_too_recent'])})" if r["n_judged"] >= cfg.privacy.min_cell else
-                 f"{r['months']} mnd: x (beoordeeld {_n(r['n_judged'])})" for r in t.to_dict("records")]
+    def _n(v: int) -> str:
+        return f"< {cfg.privacy.min_cell}" if 0 < v < cfg.privacy.min_cell else f"{v:,}"
+
+    months, judged, recent = w("mnd", "months"), w("beoordeeld", "judged"), w("te recent", "too recent")
+    for name, t in ((w("duurzaamheid", "durability"), res.durability),
+                    (w("draaideur", "revolving door"), res.revolving_door)):
+        parts = [f"{r['months']} {months}: {r['share']:.1%} ({judged} {_n(r['n_judged'])}, "
+                 f"{recent} {_n(r['n_too_recent'])})" if r["n_judged"] >= cfg.privacy.min_cell else
+                 f"{r['months']} {months}: x ({judged} {_n(r['n_judged'])})" for r in t.to_dict("records")]
         console.print(f"{name}: " + "; ".join(parts), highlight=False)
     if res.benchmark is not None:
         b = res.benchmark
-        parts = [f"{r['label']}: {r['value']:.1f} (percentiel {r['percentile']:.0f})" for r in b.to_dict("records")
-                 if pd.notna(r["percentile"])]
-        console.print(f"benchmark {b.attrs['municipality']} ({b.attrs['year']}, {len(b.attrs['peers'])} gemeenten): "
-                      + "; ".join(parts), highlight=False, soft_wrap=True)
+        parts = [f"{r['label']}: {r['value']:.1f} ({w('percentiel', 'percentile')} {r['percentile']:.0f})"
+                 for r in b.to_dict("records") if pd.notna(r["percentile"])]
+        console.print(f"benchmark {b.attrs['municipality']} ({b.attrs['year']}, {len(b.attrs['peers'])} "
+                      f"{w('gemeenten', 'municipalities')}): " + "; ".join(parts), highlight=False, soft_wrap=True)
     for note in res.notes:
         console.print(f"[yellow]Note:[/] {note}", highlight=False)
     console.print(f"{len(pub.tables)} tables, {len(pub.figures)} figures -> {report.out_dir}", highlight=False)
