@@ -70,6 +70,29 @@ def _check_long(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
                             fix=f"Pass a long table with columns {', '.join(cols)}.")
 
 
+def _base_year_shares(national: pd.DataFrame, municipal: pd.DataFrame, base_year: int):
+    """National targets by year, and per municipality its own numbers and base-year share.
+
+    Shared by :func:`project_sheltered_work` and :func:`implied_national`: the
+    method is one share ``places / target`` in the base year, in both directions.
+    """
+    _check_long(national, ("year", "target"), "national table")
+    _check_long(municipal, ("municipality", "year", "places"), "municipal table")
+    nat = national.dropna(subset=["year"]).astype({"year": int}).set_index("year")["target"].astype(float)
+    if base_year not in nat.index:
+        raise CaseloadError(f"no national target for the base year {base_year}.", value=base_year,
+                            fix="Add the base year to the national table or choose another base year.")
+    mun = municipal.astype({"year": int})
+    shares = {}
+    for m, g in mun.groupby("municipality", sort=True):
+        own = g.set_index("year")["places"].astype(float)
+        if base_year not in own.index:
+            raise CaseloadError(f"municipality {m}: no number for the base year {base_year}.",
+                                value=base_year, fix="Give the municipality's number for the base year.")
+        shares[m] = (own, own[base_year] / nat[base_year])
+    return nat, mun, shares
+
+
 def project_sheltered_work(national: pd.DataFrame, municipal: pd.DataFrame, base_year: int,
                            years=None) -> pd.DataFrame:
     """Sheltered-work places per municipality: own numbers up to ``base_year``, then share x national.
@@ -94,22 +117,11 @@ def project_sheltered_work(national: pd.DataFrame, municipal: pd.DataFrame, base
         ``taakstelling`` (the ministry's own number) or ``aandeel`` (share x
         national target, rounded half up).
     """
-    _check_long(national, ("year", "target"), "national table")
-    _check_long(municipal, ("municipality", "year", "places"), "municipal table")
-    nat = national.dropna(subset=["year"]).astype({"year": int}).set_index("year")["target"].astype(float)
-    mun = municipal.astype({"year": int})
-    if base_year not in nat.index:
-        raise CaseloadError(f"no national target for the base year {base_year}.", value=base_year,
-                            fix="Add the base year to the national table or choose another base year.")
+    nat, mun, shares = _base_year_shares(national, municipal, base_year)
     if years is None:
         years = [y for y in nat.index if y >= mun["year"].min()]
     out = []
-    for m, g in mun.groupby("municipality", sort=True):
-        own = g.set_index("year")["places"].astype(float)
-        if base_year not in own.index:
-            raise CaseloadError(f"municipality {m}: no number for the base year {base_year}.",
-                                value=base_year, fix="Give the ministry's number for the base year.")
-        share = own[base_year] / nat[base_year]
+    for m, (own, share) in shares.items():
         for y in years:
             if y <= base_year and y in own.index:
                 places, basis = own[y], "taakstelling"
@@ -148,20 +160,9 @@ def implied_national(municipal: pd.DataFrame, national: pd.DataFrame, base_year:
         row per year with ``municipality = "doorsnede"``: the intersection over
         municipalities, ``consistent`` True when it is not empty.
     """
-    _check_long(national, ("year", "target"), "national table")
-    _check_long(municipal, ("municipality", "year", "places"), "municipal table")
-    nat = national.dropna(subset=["year"]).astype({"year": int}).set_index("year")["target"].astype(float)
-    if base_year not in nat.index:
-        raise CaseloadError(f"no national target for the base year {base_year}.", value=base_year,
-                            fix="Add the base year to the national table.")
-    mun = municipal.astype({"year": int})
+    nat, _, shares = _base_year_shares(national, municipal, base_year)
     rows = []
-    for m, g in mun.groupby("municipality", sort=True):
-        own = g.set_index("year")["places"].astype(float)
-        if base_year not in own.index:
-            raise CaseloadError(f"municipality {m}: no number for the base year {base_year}.",
-                                value=base_year, fix="Include the base year in the municipal table.")
-        share = own[base_year] / nat[base_year]
+    for m, (own, share) in shares.items():
         for y, x in own[own.index > base_year].items():
             rows.append({"municipality": m, "year": int(y), "places": x, "share": share,
                          "low": (x - 0.5) / share, "high": (x + 0.5) / share, "point": x / share})

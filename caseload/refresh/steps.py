@@ -430,24 +430,21 @@ def _candidates_as_published(candidates: pd.DataFrame, shown_pmc: pd.DataFrame) 
 
 
 def _step_segment(ctx: RunContext) -> int:
+    from caseload.extract import read_overrides
     from caseload.figures.segments import pmc_heatmap_figure, pyramid_figure
+    from caseload.privacy import load_key
     from caseload.publish import suppress_table
-    from caseload.segment import segment
+    from caseload.segment import load_model, segment
 
     cfg, pub, w, lang = ctx.config, ctx.publication, ctx.words, ctx.lang
     model = overrides = None
     if cfg.segment.model_file is not None:
-        from caseload.segment import load_model
-
-        model = load_model(cfg.resolve(cfg.segment.model_file))
-        pub.inputs.append(cfg.resolve(cfg.segment.model_file).with_suffix(".skops"))
+        path = cfg.resolve(cfg.segment.model_file)
+        model = load_model(path)
+        pub.inputs.append(path.with_suffix(".skops"))
     if cfg.segment.overrides_file is not None:
-        from caseload.extract import read_overrides
-
         path = cfg.resolve(cfg.segment.overrides_file)
         key_file = cfg.privacy.key_file
-        from caseload.privacy import load_key
-
         overrides = read_overrides(path, load_key(cfg.resolve(key_file) if key_file else None))
         pub.inputs.append(path)
     res = segment(ctx.caseload, cfg, overrides=overrides, model=model, lang=lang)
