@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -583,6 +584,17 @@ def empty_table(table: Table) -> pd.DataFrame:
     return pd.DataFrame({c.name: pd.Series(dtype=c.dtype) for c in table})
 
 
+def _empty_column(dtype: str, n: int) -> pd.Series:
+    """A column of ``n`` missing values of ``dtype``, without a Python list of ``n`` items."""
+    if dtype == "string":
+        import pyarrow as pa
+
+        return pd.Series(pd.arrays.ArrowStringArray(pa.nulls(n, type=pa.string())))
+    if dtype == "datetime64[ns]":
+        return pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"))
+    return pd.Series(pd.NA if dtype != "float64" else np.nan, index=pd.RangeIndex(n), dtype=dtype)
+
+
 def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
     """Return ``df`` with the canonical columns of ``table`` in order and dtypes set.
 
@@ -601,8 +613,7 @@ def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
                 s = s.astype(col.dtype)
             out[col.name] = s.reset_index(drop=True)
         else:
-            out[col.name] = pd.Series(pd.array([None] * n, dtype=col.dtype) if col.dtype != "datetime64[ns]"
-                                      else pd.Series([pd.NaT] * n, dtype=col.dtype))
+            out[col.name] = _empty_column(col.dtype, n)
     extra = {c: df[c].reset_index(drop=True) for c in df.columns if c not in table.columns}
     return pd.DataFrame({**out, **extra})
 

@@ -723,3 +723,58 @@ def test_read_overrides_names_the_row_of_a_bad_date_and_a_missing_column(tmp_pat
     path.write_text("client_id,segment,date\nabc,A,01-01-2025\n", encoding="utf-8")
     with pytest.raises(ExtractError, match="column 'reason' not found"):
         read_overrides(path)
+
+
+# ------------------------------------------------------------------ ids read as whole numbers
+
+
+def _numeric_rows():
+    rows = []
+    for k in range(14):  # enough rows for the reader's sample to see a column of long numbers
+        client = str(40_000_000 + k)
+        rows.append(row(client, dossier=str(70_000_000 + k)))
+        rows.append(row(client, "01-02-2020", "29-02-2020", dossier=str(70_000_000 + k)))
+    return rows
+
+
+@pytest.mark.parametrize("variant", ["plain", "zeros_and_plus", "same_number_written_twice", "text_id_late"])
+def test_whole_number_ids_give_the_arrow_result(tmp_path, monkeypatch, variant):
+    import caseload.extract.files as files
+
+    rows = _numeric_rows()
+    if variant == "zeros_and_plus":
+        rows[3][1] = "0040000001"  # the same client as 40000001 in row 3
+        rows[5][1] = "+40000002"
+        rows[7][0] = "0070000003"
+    elif variant == "same_number_written_twice":
+        rows.append(row("0040000004", "01-02-2020", "29-02-2020", dossier="70000004"))  # an exact copy
+        rows.append(row("40000005", "01-02-2020", "31-03-2020", dossier="70000005"))  # a conflicting one
+    elif variant == "text_id_late":
+        rows.append(row("K-1234", dossier="D-1"))  # not a number: the file is read again as text
+    path = write_csv(tmp_path / "n.csv", rows)
+    ints = files._many_distinct(path, ";", len(HEADER))[0]
+    assert ints == {0, 1}  # dossier and client number are read as whole numbers
+    picked, exact, fast = _read_both(path, monkeypatch, "2021-12-31")
+    assert fast
+    _assert_same_caseload(picked, exact)
+    if variant == "zeros_and_plus":
+        assert picked.clients["client_id"].nunique() == 14
+        assert (picked.spells["client_id"] == pseudo("40000001")).sum() == 1
+    if variant == "same_number_written_twice":
+        reasons = picked.rejected.set_index("row")["reason"]
+        assert reasons.loc[len(rows)] == "exact_duplicate"  # row numbers: header is row 1
+        assert set(reasons[reasons == "conflicting_duplicate"].index) == {11 + 2, len(rows) + 1}
+    rep = picked.report.iloc[0]
+    assert rep.rows_read == rep.rows_loaded + rep.rows_rejected
+
+
+def test_raw_column_of_whole_numbers():
+    from caseload.extract.files import MISSING_INT, RawColumn
+
+    col = RawColumn(ints=np.array([7, MISSING_INT, 5, 7, 9], dtype=np.int64))
+    assert col.codes.tolist() == [0, -1, 1, 0, 2]  # in order of first appearance; empty is -1
+    assert col.int_uniques.tolist() == [7, 5, 9]
+    assert col.uniques.tolist() == ["7", "5", "9"]
+    assert col.missing.tolist() == [False, True, False, False, False]
+    assert col.values().tolist() == ["7", None, "5", "7", "9"]
+    assert col.take(np.array([2, 1])).values().tolist() == ["5", None]

@@ -540,3 +540,44 @@ def test_suppress_long_two_groupings_equals_two_way_table():
         per_group = res3.suppressed.groupby([long[c] for c in cols]).sum()
         assert (per_group != 1).all()
 
+
+
+def test_id_hasher_equals_pseudonymize():
+    from caseload.privacy import IdHasher
+
+    ids = np.array([0, 7, -12, 123456789, 10**17 + 3], dtype=np.int64)
+    key = b"test key"
+    with IdHasher(key) as h:
+        clients, dossiers = h.submit(ids, "client"), h.submit(ids, "dossier")
+        assert clients.result().to_pylist() == list(pseudonymize(ids, key))
+        assert dossiers.result().to_pylist() == list(pseudonymize(ids, key, domain="dossier"))
+        assert h.submit(ids[:0]).result().to_pylist() == []
+
+
+def test_id_hasher_falls_back_when_the_child_cannot_start(monkeypatch):
+    import sys
+
+    from caseload.privacy import IdHasher
+
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    ids = np.array([5, 6], dtype=np.int64)
+    with IdHasher(b"k") as h:
+        assert h._proc is None
+        assert h.submit(ids).result().to_pylist() == list(pseudonymize(ids, b"k"))
+
+
+def test_plus_sign_and_leading_zeros_are_the_same_number():
+    key = b"k"
+    p = pseudonymize(["+0123", "123", 123, "-05", -5], key)
+    assert p.iloc[0] == p.iloc[1] == p.iloc[2]
+    assert p.iloc[3] == p.iloc[4] != p.iloc[0]
+
+
+def test_id_hasher_falls_back_when_the_child_dies():
+    from caseload.privacy import IdHasher
+
+    ids = np.array([5, 6], dtype=np.int64)
+    with IdHasher(b"k") as h:
+        h._proc.kill()
+        h._proc.wait()
+        assert h.submit(ids).result().to_pylist() == list(pseudonymize(ids, b"k"))

@@ -175,6 +175,18 @@ def read_extract(
     key_file = privacy_cfg.key_file
     key = privacy.load_key(resolve(key_file) if key_file is not None else None)
 
+    # a large extract: client and dossier numbers are hashed in a second process, started before
+    # the files are read so that its start-up overlaps the reading (privacy.pseudonyms.IdHasher)
+    size = sum(p.stat().st_size for p in files if p.is_file())
+    hasher = privacy.IdHasher(key) if size >= HASH_PROCESS_BYTES else None
+    try:
+        return _read_and_load(files, mapping, peildatum, ex, opts, key, hasher)
+    finally:
+        if hasher is not None:
+            hasher.close()
+
+
+def _read_and_load(files, mapping, peildatum, ex, opts, key, hasher) -> Caseload:
     prepared = []
     for path in files:
         raw = read_raw(path)
@@ -192,6 +204,16 @@ def read_extract(
         peil_days = max(latest)
     peil_ts = pd.Timestamp(np.datetime64(peil_days, "D"))
 
+    return _load_all(prepared, peil_days, peil_ts, opts, key, hasher)
+
+
+#: From this many bytes of extract files on, client and dossier numbers are hashed in a second process.
+HASH_PROCESS_BYTES = 32 * 2**20
+
+
+def _load_all(prepared, peil_days, peil_ts, opts, key, hasher) -> Caseload:
+    from caseload import privacy
+
     tables: dict[str, list[pd.DataFrame]] = {"clients": [], "spells": [], "assessments": [],
                                              "activities": []}
     gws_clients: list[pd.DataFrame] = []
@@ -201,7 +223,7 @@ def read_extract(
     for p in prepared:
         raw = p.raw
         if isinstance(p, GwsFile):
-            spells, clients, chk = load_gws(p, peil_days, opts, privacy.pseudonymize, key)
+            spells, clients, chk = load_gws(p, peil_days, opts, privacy.pseudonymize, key, hasher)
             tables["spells"].append(spells)
             gws_clients.append(clients)
         else:

@@ -30,15 +30,81 @@ DELIMITERS = (";", ",", "\t", "|")
 _SNIFF_BYTES = 65536
 
 
-@dataclass
-class RawColumn:
-    """One column as codes into distinct stripped strings; code -1 is an empty cell."""
+#: An empty cell of a column read as whole numbers (:attr:`RawColumn.ints`).
+MISSING_INT = np.iinfo(np.int64).min
 
-    codes: np.ndarray
-    uniques: np.ndarray
+
+class RawColumn:
+    """One column as codes into distinct stripped strings; code -1 is an empty cell.
+
+    A column of whole numbers (client and dossier numbers) may instead hold its
+    values as ``int64`` (:attr:`ints`, :data:`MISSING_INT` for an empty cell):
+    the reader then skips building a list of hundreds of thousands of distinct
+    strings, and :attr:`codes` and :attr:`uniques` are made only if something
+    asks for them. The text of such a value is the number's plain decimal
+    form: ``"+0123"`` reads as ``123`` (the same client number under
+    :func:`caseload.privacy.pseudonymize`, which drops leading zeros and a plus sign).
+    """
+
+    __slots__ = ("_codes", "_uniques", "_int_uniques", "ints")
+
+    def __init__(self, codes: np.ndarray | None = None, uniques=None, ints: np.ndarray | None = None):
+        if codes is None and ints is None:
+            raise ValueError("RawColumn needs codes and uniques, or ints")
+        self._codes, self._uniques, self.ints = codes, uniques, ints
+        self._int_uniques = None
+
+    def _factorise(self) -> None:
+        ints = self.ints
+        codes, uniques = pd.factorize(ints)  # codes in order of first appearance
+        codes = np.asarray(codes, dtype=np.int32)
+        gone = np.flatnonzero(uniques == MISSING_INT)
+        if len(gone):  # the empty-cell sentinel is not a value: code -1, later codes move down
+            k = int(gone[0])
+            codes = np.where(codes == k, -1, codes - (codes > k)).astype(np.int32)
+            uniques = np.delete(uniques, k)
+        self._codes, self._int_uniques = codes, np.asarray(uniques, dtype=np.int64)
+
+    @property
+    def int_uniques(self) -> np.ndarray:
+        """The distinct values of a column of whole numbers (int64), aligned with :attr:`codes`."""
+        if self.ints is None:
+            raise TypeError("not a column of whole numbers")
+        if self._int_uniques is None:
+            self._factorise()
+        return self._int_uniques
+
+    def keys(self, idx: np.ndarray) -> np.ndarray:
+        """Values at rows ``idx`` as integers that are equal exactly when the cells are (-1/min: empty)."""
+        return self.ints[idx] if self.ints is not None else self.codes[idx]
+
+    @property
+    def codes(self) -> np.ndarray:
+        """Code of each row's value (int32; -1 for an empty cell)."""
+        if self._codes is None:
+            self._factorise()
+        return self._codes
+
+    @property
+    def uniques(self) -> np.ndarray:
+        """The distinct values (object array of str) that :attr:`codes` point into."""
+        if self._uniques is None:
+            self._uniques = np.asarray(self.int_uniques.astype(str), dtype=object)
+        return self._uniques
+
+    @property
+    def missing(self) -> np.ndarray:
+        """Whether each row's cell is empty."""
+        if self.ints is not None:
+            return self.ints == MISSING_INT
+        return self._codes < 0
 
     def values(self) -> np.ndarray:
         """The column as an object array of strings (``None`` for empty cells)."""
+        if self.ints is not None:
+            out = self.ints.astype(str).astype(object)
+            out[self.ints == MISSING_INT] = None
+            return out
         if len(self.uniques) == 0:
             return np.full(len(self.codes), None, dtype=object)
         out = self.uniques[np.where(self.codes < 0, 0, self.codes)].astype(object)
@@ -46,7 +112,12 @@ class RawColumn:
         return out
 
     def take(self, idx: np.ndarray) -> RawColumn:
-        return RawColumn(self.codes[idx], self.uniques)
+        if self.ints is not None:
+            return RawColumn(ints=self.ints[idx])
+        return RawColumn(self._codes[idx], self._uniques)
+
+    def __len__(self) -> int:
+        return len(self.ints if self._codes is None else self._codes)
 
 
 @dataclass
@@ -252,7 +323,7 @@ def _csv_file(path: Path, headers: list[str], columns: dict[str, RawColumn], row
     if n and columns:
         empty = np.ones(n, dtype=bool)
         for c in columns.values():
-            empty &= c.codes < 0
+            empty &= c.missing
         if empty.any():
             keep = np.flatnonzero(~empty)
             columns = {k: c.take(keep) for k, c in columns.items()}
@@ -279,35 +350,57 @@ def _polars_csv(path: Path, encoding: str, delimiter: str) -> RawFile | None:
     if not names or len({h.strip() for h in names}) != len(names) or "" in names:
         return None
     cats = [pl.Categories.random() for _ in names]
-    # columns of (nearly) distinct numbers -- ids, amounts -- are read as text and factorised after
-    # the read: much faster than building their large category lists inside the parallel reader
-    text = _many_distinct(path, delimiter, len(names))
-    try:
-        # quote_char=None: a quoted file must not be read here (a quote shows up as a '"' in a value)
-        df = pl.read_csv(path, separator=delimiter, quote_char=None, has_header=True, infer_schema=False,
-                         schema_overrides={h: pl.String if j in text else pl.Categorical(c)
-                                           for j, (h, c) in enumerate(zip(names, cats, strict=True))},
-                         encoding="utf8", raise_if_empty=False)
-    except (pl.exceptions.PolarsError, OSError, ValueError):
+    # columns of (nearly) distinct numbers -- ids, amounts -- are not read as categories: building
+    # category lists of hundreds of thousands of values inside the parallel reader is slow. Whole
+    # numbers (client and dossier numbers) are read as int64; other such columns (amounts) as text,
+    # factorised after the read. A value that is not a whole number makes polars refuse the file:
+    # it is then read again with those columns as text.
+    want_ints, text = _many_distinct(path, delimiter, len(names))
+    df, ints = None, set()
+    for int_cols in ((want_ints, set()) if want_ints else (set(),)):
+        def dtype(j, c, int_cols=int_cols):
+            if j in int_cols:
+                return pl.Int64
+            return pl.String if j in text or j in want_ints else pl.Categorical(c)
+
+        try:
+            # quote_char=None: a quoted file must not be read here (a quote shows up as a '"' in a value)
+            df = pl.read_csv(path, separator=delimiter, quote_char=None, has_header=True, infer_schema=False,
+                             schema_overrides={h: dtype(j, c) for j, (h, c) in enumerate(zip(names, cats,
+                                                                                              strict=True))},
+                             encoding="utf8", raise_if_empty=False)
+            ints = int_cols
+            break
+        except (pl.exceptions.PolarsError, OSError, ValueError):
+            df = None
+    if df is None or df.columns != names or df.height == 0:
         return None
-    if df.columns != names or df.height == 0:
-        return None
-    if text:
-        df = df.with_columns([pl.col(names[j]).cast(pl.Categorical(cats[j])) for j in sorted(text)])
-    uniques = []
-    for h, c in zip(names, cats, strict=True):
+    strings = text | (want_ints - ints)
+    if strings:
+        df = df.with_columns([pl.col(names[j]).cast(pl.Categorical(cats[j])) for j in sorted(strings)])
+    uniques = {}
+    for j, (h, c) in enumerate(zip(names, cats, strict=True)):
+        if j in ints:
+            continue
         top = df.get_column(h).to_physical().max()
         # the distinct values in code order (Categories.to_series iterates in Python)
         u = pl.Series(np.arange(0 if top is None else top + 1, dtype=np.uint32)).cat.to(
             pl.Categorical(c)).cast(pl.String)
         if len(u) and (u.str.contains('"', literal=True).any() or u.str.contains("\r", literal=True).any()):
             return None
-        uniques.append(u)
+        uniques[h] = u
     if df.get_column(names[-1]).null_count() and not _fields_consistent(path, delimiter, len(names),
                                                                          df.height + 1):
         return None
     columns: dict[str, RawColumn] = {}
-    for h, u in zip(names, uniques, strict=True):
+    for j, h in enumerate(names):
+        if j in ints:
+            s = df.get_column(h)
+            if s.null_count():
+                s = s.fill_null(MISSING_INT)
+            columns[h] = RawColumn(ints=s.to_numpy())
+            continue
+        u = uniques[h]
         phys = df.get_column(h).to_physical()
         if phys.null_count():
             phys = phys.fill_null(np.uint32(0xFFFFFFFF))  # viewed as int32: -1, the empty-cell code
@@ -324,24 +417,29 @@ def _polars_csv(path: Path, encoding: str, delimiter: str) -> RawFile | None:
 
 
 _NUMBERISH = re.compile(r"^\s*[+-]?(\d{5,}|[\d.]*\d[.,]\d+)\s*$")
+_WHOLE = re.compile(r"^\s*[+-]?\d{5,18}$")
 
 
-def _many_distinct(path: Path, delimiter: str, n_fields: int) -> set[int]:
-    """Positions of the columns whose sampled values are long numbers or decimals (ids, amounts).
+def _many_distinct(path: Path, delimiter: str, n_fields: int) -> tuple[set[int], set[int]]:
+    """Positions of the columns whose sampled values are long whole numbers (ids), and of the
+    columns with other long numbers or decimals (amounts) that hardly repeat.
 
     Only a speed hint for :func:`_polars_csv`: either way the column ends up
-    as the same codes and distinct values.
+    with the same values.
     """
     with path.open("rb") as fh:
         lines = fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace").splitlines()[1:-1]
     rows = [ln.split(delimiter) for ln in lines]
     rows = [r for r in rows if len(r) == n_fields]
-    out = set()
+    ints, text = set(), set()
     for j in range(n_fields):
         values = [r[j] for r in rows if r[j].strip()]
         if len(values) >= 10 and sum(bool(_NUMBERISH.match(v)) for v in values) >= 0.9 * len(values):
-            out.add(j)
-    return out
+            if all(_WHOLE.match(v) for v in values):
+                ints.add(j)
+            elif len(set(values)) > len(values) // 2:  # amounts that repeat (per benefit) stay categories
+                text.add(j)
+    return ints, text
 
 
 def _fields_consistent(path: Path, delimiter: str, n_fields: int, n_lines: int) -> bool:

@@ -209,6 +209,8 @@ def spell_ids(client_codes: np.ndarray, client_pseudonyms: np.ndarray, start_day
 
 def _text_array(values) -> pa.Array:
     """``values`` as an Arrow string array (every value through ``str`` unless all are text already)."""
+    if isinstance(values, pa.Array) and values.type == pa.string():
+        return values
     try:
         vals = pa.array(values, type=pa.string())
         if vals.null_count == 0:
@@ -263,7 +265,7 @@ def _check_rows(g: GwsFile, peil_days: int, opts: LoadOptions):
         return _rows_where(codes, parsed == sentinel)
 
     client = g.col("client_id")
-    chk.fail(client.codes < 0, "missing_id", H("client_id"), "the client number is empty.",
+    chk.fail(client.missing, "missing_id", H("client_id"), "the client number is empty.",
              "Fill in the client number in the administration, or remove the row from the export.")
     for f in ("period_start", "start_date"):
         chk.fail(date_rows(f, MISSING), "missing_value", H(f), "'{column}' is empty.",
@@ -407,26 +409,30 @@ class _lazy_age_then(_lazy_dates):
         return np.array([str(int(v)) for v in age], dtype=object)
 
 
-def _duplicates(g: GwsFile, chk: RowChecks, client_codes: np.ndarray, sorted_rows: np.ndarray) -> None:
+def _duplicates(g: GwsFile, chk: RowChecks, client_sorted: np.ndarray, start_sorted: np.ndarray,
+                sorted_rows: np.ndarray) -> bool:
     """Exact copies (later copies rejected) and conflicting rows (all rejected) per (client, period start).
 
     ``sorted_rows`` are the file positions of the rows that passed the checks,
-    sorted by client and period start.
+    sorted by client and period start; ``client_sorted`` and ``start_sorted``
+    their client codes and period starts. Returns whether any row was rejected.
     """
     if len(sorted_rows) < 2:
-        return
-    key_all = client_codes[sorted_rows].astype(np.int64) * (1 << 32) + (
-        g.dates["period_start"][sorted_rows] + (1 << 31))
-    same = key_all[1:] == key_all[:-1]
+        return False
+    same = client_sorted[1:] == client_sorted[:-1]
+    same &= start_sorted[1:] == start_sorted[:-1]
     if not same.any():
-        return
+        return False
     dup_pos = np.zeros(len(sorted_rows), dtype=bool)
     dup_pos[1:] |= same
     dup_pos[:-1] |= same
-    rows, keys = sorted_rows[dup_pos], key_all[dup_pos]
+    rows, clients = sorted_rows[dup_pos], client_sorted[dup_pos].astype(np.int64)
+    keys = clients * (1 << 32) + (start_sorted[dup_pos] + (1 << 31))
     by_file = np.lexsort((rows, keys))  # within a key, in file order: the first copy is the earliest
-    rows, keys = rows[by_file], keys[by_file]
-    frame = pd.DataFrame({h: c.codes[rows] for h, c in g.raw.columns.items()})
+    rows, keys, clients = rows[by_file], keys[by_file], clients[by_file]
+    frame = pd.DataFrame({h: c.keys(rows) for h, c in g.raw.columns.items()})
+    # client numbers compare as normalised (000123 is 123), however the reader held them
+    frame[g.header("client_id")] = clients
     frame["_key"] = keys
     exact = frame.duplicated(keep="first").to_numpy()
     detail = np.full(chk.n, "", dtype=object)
@@ -458,6 +464,7 @@ def _duplicates(g: GwsFile, chk: RowChecks, client_codes: np.ndarray, sorted_row
                  "them was loaded.",
                  "Keep one correct row per client and period in the administration and export again.",
                  detail=detail)
+    return bool(exact.any() or len(conflict))
 
 
 # --------------------------------------------------------------------- consolidation
@@ -483,12 +490,35 @@ def sort_order(first: np.ndarray, second: np.ndarray, third: np.ndarray) -> np.n
         key *= span
         key += third
         key -= lo
-        if (key[1:] >= key[:-1]).all():
-            return np.arange(n)
-        # exports are nearly in order: timsort (kind="stable") is fast on runs; ties (duplicate
-        # rows) are ordered by _duplicates itself, so stability is not needed for the result
-        return np.argsort(key, kind="stable")
+        return _argsort_runs(key)
     return np.lexsort((third, second, np.asarray(first, dtype=np.int64)))
+
+
+def _argsort_runs(key: np.ndarray) -> np.ndarray:
+    """Positions sorting ``key``, fast when it consists of ascending runs (the periods of one benefit).
+
+    Exports list the periods of a benefit one after the other, but not always the
+    benefits of a client together. The ascending runs are then sorted by their
+    first key and laid end to end; if that is not sorted (runs overlap), a full
+    sort is done. Ties (duplicate rows) are ordered by ``_duplicates`` itself, so
+    stability is not needed.
+    """
+    n = len(key)
+    starts = np.flatnonzero(key[1:] < key[:-1]) + 1
+    if not len(starts):
+        return np.arange(n)
+    if len(starts) < n // 4:
+        starts = np.concatenate([[0], starts])
+        ends = np.append(starts[1:], n)
+        by_first = np.argsort(key[starts], kind="stable")
+        s, e = starts[by_first], ends[by_first]
+        if (key[e[:-1] - 1] <= key[s[1:]]).all():
+            lengths = e - s
+            shift = s - (np.cumsum(lengths) - lengths)  # run start minus its place in the result
+            order = np.repeat(shift, lengths)
+            order += np.arange(n)
+            return order
+    return np.argsort(key, kind="stable")
 
 
 def _increasing(a: np.ndarray) -> bool:
@@ -629,8 +659,12 @@ def consolidate_spells(periods: pd.DataFrame, gap_days: int = 1,
 # --------------------------------------------------------------------- load
 
 
-def load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: bytes):
+def load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: bytes, hasher=None):
     """Validate a gws file and build its spells and clients.
+
+    ``hasher`` (a :class:`caseload.privacy.pseudonyms.IdHasher`), if given,
+    hashes client and dossier numbers that were read as whole numbers in a
+    second process; otherwise ``pseudonymize`` runs in a second thread.
 
     Returns
     -------
@@ -643,7 +677,7 @@ def load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: b
             "the file has no column 'Gemeentecode' and no municipality is configured.", file=raw.path,
             fix="Set [extract] municipality = \"GM....\" (CBS code) in the config, or add the column.")
     with _short_switch_interval(), ThreadPoolExecutor(max_workers=1) as pool:
-        return _load_gws(g, peil_days, opts, pseudonymize, key, pool)
+        return _load_gws(g, peil_days, opts, pseudonymize, key, pool, hasher)
 
 
 _SWITCH_LOCK = threading.Lock()
@@ -673,12 +707,18 @@ def _short_switch_interval(seconds: float = 0.0005):
                 sys.setswitchinterval(_SWITCH_USERS[1])
 
 
-def _load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: bytes, pool):
+def _load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: bytes, pool, hasher=None):
     # The keyed hashes are the one Python-level loop of a load. They run in a second thread
     # while the checks and the consolidation (numpy and polars, which release the GIL) go on.
     client = g.col("client_id")
-    numbers = integer_ids(client.uniques)
-    if numbers is not None:
+    if client.ints is not None:
+        # read as whole numbers: the codes are already in order of first appearance and the
+        # number is the normalised client number
+        cid, ivalues = client.codes, client.int_uniques
+        client_hashes = (hasher.submit(ivalues, "client") if hasher is not None
+                         else pool.submit(pseudonymize, pd.Series(ivalues), key, domain="client"))
+        client_order = None
+    elif (numbers := integer_ids(client.uniques)) is not None:
         # all client numbers are digits: the pseudonym of a number ignores leading zeros, so
         # grouping by the integer value is grouping by pseudonym, and hashing need not wait
         icodes, ivalues = pd.factorize(numbers)
@@ -692,68 +732,80 @@ def _load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: 
         cid = np.append(np.asarray(pcodes, dtype=np.int32), -1)[client.codes]
         client_hashes = None
     dossier = g.col("dossier_id")
-    dossier_hashes = (pool.submit(pseudonyms, dossier.uniques, pseudonymize, key, "dossier")
-                      if dossier is not None else None)
+    if dossier is None:
+        dossier_hashes = None
+    elif dossier.ints is not None:
+        dossier_hashes = (hasher.submit(dossier.int_uniques, "dossier") if hasher is not None
+                          else pool.submit(pseudonymize, pd.Series(dossier.int_uniques), key, domain="dossier"))
+    else:
+        dossier_hashes = pool.submit(pseudonyms, dossier.uniques, pseudonymize, key, "dossier")
     chk, mapped, birth_year, amount = _check_rows(g, peil_days, opts)
-    cid, client_order = first_seen_order(cid, len(ivalues))
+    if client.ints is None:
+        cid, client_order = first_seen_order(cid, len(ivalues))
     d = g.dates
     ps, st = d["period_start"], d["start_date"]
-    ok = np.flatnonzero(chk.ok)
-    if len(ok) == len(cid):  # every row passed: no copies of the columns needed
+    if chk.ok.all():  # every row passed: no copies of the columns needed
         by_period = sort_order(cid, ps, st)
     else:
+        ok = np.flatnonzero(chk.ok)
         by_period = ok[sort_order(cid[ok], ps[ok], st[ok])]  # client, period start, original start
-    _duplicates(g, chk, cid, by_period)
-    rows = by_period[chk.ok[by_period]]
-    c, s = cid[rows], st[rows]
+    c, p = cid[by_period], ps[by_period]
+    if _duplicates(g, chk, c, p, by_period):
+        keep = chk.ok[by_period]
+        rows, c, p = by_period[keep], c[keep], p[keep]
+    else:
+        rows = by_period
+    s = st[rows]
     # when the original start never decreases within a client (the usual case) this order is
     # also the consolidation order (client, original start, period start): no second sort
     if not ((c[1:] != c[:-1]) | (s[1:] >= s[:-1])).all():
-        resort = sort_order(c, s, ps[rows])
-        rows, c, s = rows[resort], c[resort], s[resort]
-    first, last, end, group_first = _sorted_spell_groups(c, s, ps[rows], d["period_end"][rows],
-                                                         opts.gap_days)
+        resort = sort_order(c, s, p)
+        rows, c, s, p = rows[resort], c[resort], s[resort], p[resort]
+    first, last, end, group_first = _sorted_spell_groups(c, s, p, d["period_end"][rows], opts.gap_days)
     fr, la = rows[first], rows[last]
     start = np.where(group_first, d["start_date"][fr], d["period_start"][fr])
     end = np.where(end > peil_days, _OPEN, end)
     spell_client = cid[la]
-    pseudo = np.asarray(client_hashes.result() if client_hashes is not None else ivalues,
-                        dtype=object)[client_order]
+    pseudo = client_hashes.result() if client_hashes is not None else ivalues
+    if client_order is not None:
+        pseudo = np.asarray(pseudo, dtype=object)[client_order]
+    pseudo = _text_array(pseudo)  # once, for the three tables that use it
     # spell id: the client's pseudonym and the spell's start date (yyyymmdd): unique per spell,
     # stable across extracts, and no new personal information
     spell_id = spell_ids(spell_client, pseudo, start)
+    closed = end < _OPEN
 
-    def codes_at(f, idx, default=None):
+    def codes_at(f, idx, default=None, where=None):
+        """Text of field ``f`` at rows ``idx`` (``default`` for empty cells; missing where ``where`` is False)."""
         if f in mapped:
             per_unique, codes, values = mapped[f]
-            return string_array(per_unique[codes[idx]], values)
-        if default is None:
-            return pd.array([None] * len(idx), dtype="string")
-        return pd.array([default] * len(idx), dtype="string")
+            k = per_unique[codes[idx]]
+        else:
+            k, values = np.full(len(idx), -1, dtype=np.int32), np.zeros(0, dtype=object)
+        if default is not None and (k < 0).any():
+            values = np.append(values, default)
+            k = np.where(k < 0, len(values) - 1, k)
+        if where is not None:
+            k = np.where(where, k, -1)
+        return string_array(k, values)
 
-    spells = pd.DataFrame({
+    spells = {
         "spell_id": spell_id,
         "client_id": string_array(spell_client, pseudo),
-    })
-    if dossier is not None:
-        spells["dossier_id"] = string_array(dossier.codes[la], dossier_hashes.result())
-    else:
-        spells["dossier_id"] = pd.array([None] * len(la), dtype="string")
-    spells["municipality"] = codes_at("municipality", la, opts.municipality)
-    if opts.municipality is not None and "municipality" in mapped:
-        spells["municipality"] = spells["municipality"].fillna(opts.municipality)
-    spells["benefit"] = codes_at("benefit", la, "PW").fillna("PW")
-    spells["start_date"] = start.astype("datetime64[D]").astype("datetime64[ns]")
-    closed = end < _OPEN
-    end_dt = np.full(len(la), np.datetime64("NaT"), dtype="datetime64[ns]")
-    end_dt[closed] = end[closed].astype("datetime64[D]").astype("datetime64[ns]")
-    spells["end_date"] = end_dt
-    spells["inflow_reason"] = codes_at("inflow_reason", fr)
-    er = codes_at("end_reason", la)
-    spells["end_reason"] = pd.Series(er).where(closed, None).astype("string")
-    spells["household"] = codes_at("household", la)
-    spells["n_periods"] = pd.array(last - first + 1, dtype="Int64")
-    spells["amount"] = amount[0][amount[1][la]]
+        "dossier_id": (string_array(dossier.codes[la], dossier_hashes.result()) if dossier is not None
+                       else string_array(np.full(len(la), -1), [])),
+        "municipality": codes_at("municipality", la, opts.municipality),
+        "benefit": codes_at("benefit", la, "PW"),
+        "start_date": start.astype("datetime64[D]").astype("datetime64[ns]"),
+        "end_date": np.where(closed, end, np.iinfo(np.int64).min).astype("datetime64[D]").astype(
+            "datetime64[ns]"),
+        "inflow_reason": codes_at("inflow_reason", fr),
+        "end_reason": codes_at("end_reason", la, where=closed),
+        "household": codes_at("household", la),
+        "n_periods": pd.array(last - first + 1, dtype="Int64"),
+        "amount": amount[0][amount[1][la]],
+    }
+    spells = pd.DataFrame(spells)
 
     # clients: attributes of each client's latest period (rows are sorted by client, then time)
     cl_last = (np.flatnonzero(np.append(spell_client[1:] != spell_client[:-1], True)) if len(la)
@@ -761,10 +813,9 @@ def _load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: 
     cl_rows = la[cl_last]
     clients = pd.DataFrame({
         "client_id": string_array(spell_client[cl_last], pseudo),
-        "municipality": spells["municipality"].to_numpy()[cl_last],
+        "municipality": codes_at("municipality", cl_rows, opts.municipality),
         "birth_year": pd.array(birth_year[0][birth_year[1][cl_rows]].astype(np.int64), dtype="Int64"),
-        "sex": codes_at("sex", cl_rows, "X").fillna("X"),
+        "sex": codes_at("sex", cl_rows, "X"),
         "household": codes_at("household", cl_rows),
     })
-    clients["municipality"] = clients["municipality"].astype("string")
     return spells, clients, chk

@@ -12,6 +12,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from caseload.privacy.pseudonyms import normalise_id
+
 __all__ = ["REASONS", "REASONS_NL", "REJECTED_COLUMNS", "RowChecks", "empty_rejected"]
 
 REASONS: dict[str, str] = {
@@ -110,7 +112,9 @@ class RowChecks:
             values = np.asarray(raw_values(column, idx), dtype=object)
             values = np.array(["" if v is None else str(v) for v in values], dtype=object)
             if column in id_columns:
-                shown = np.array([mask_value(v) if v else "" for v in values], dtype=object)
+                # masked as the normalised number (0012345 as 12345, however the reader held it)
+                shown = np.array([mask_value(normalise_id(v) or "") if v else "" for v in values],
+                                 dtype=object)
             else:
                 # a personal number can hide in any text: mask every run of 8 or more digits
                 shown = np.array([_LONG_DIGITS.sub(lambda m: mask_value(m.group(0)), v) for v in values],

@@ -38,6 +38,7 @@ from caseload.privacy.disclosure import (
 from caseload.privacy.pseudonyms import (
     KEY_ENV,
     PSEUDONYM_LENGTH,
+    IdHasher,
     default_key_file,
     load_key,
     pseudonymize,
@@ -50,6 +51,7 @@ __all__ = [
     "load_key",
     "default_key_file",
     "pseudonymize",
+    "IdHasher",
     "is_valid_bsn",
     "looks_like_bsn",
     "mask_value",

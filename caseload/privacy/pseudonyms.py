@@ -149,7 +149,7 @@ def load_key(key_file: str | Path | None = None) -> bytes:
 # --------------------------------------------------------------------- pseudonyms
 
 
-def _normalise_id(v) -> str | None:
+def normalise_id(v) -> str | None:
     """Canonical text of one id: stripped; numeric ids without leading zeros; blank -> None."""
     if isinstance(v, float | np.floating):
         # A float from an Excel export (123.0) is the same client number as 123.
@@ -162,16 +162,18 @@ def _normalise_id(v) -> str | None:
         v = head
     if v.isascii() and v.isdigit():
         return v.lstrip("0") or "0"
+    if v[:1] in "+-" and v[1:].isascii() and v[1:].isdigit():
+        return str(int(v))  # a signed whole number: as the number it is (+0123 is 123)
     return v or None
 
 
 def _normalised_uniques(uniques) -> list:
-    """:func:`_normalise_id` of each distinct value from ``pd.factorize``."""
+    """`normalise_id` of each distinct value from ``pd.factorize``."""
     dtype = getattr(uniques, "dtype", np.dtype(object))
     if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         # Integers have no whitespace or leading zeros: their decimal text is canonical.
         return np.asarray(uniques).astype(str).tolist()
-    return [_normalise_id(v) for v in np.asarray(uniques, dtype=object).tolist()]
+    return [normalise_id(v) for v in np.asarray(uniques, dtype=object).tolist()]
 
 
 def _hmac_sha256_hex(key: bytes, prefix: bytes, messages: list, length: int) -> list:
@@ -208,8 +210,8 @@ def pseudonymize(values, key: bytes, domain: str = "client") -> pd.Series:
 
     The value is normalised first, so pseudonyms are stable across extracts whose
     exports format numbers differently: surrounding whitespace is removed, and purely
-    numeric ids lose their leading zeros (``"000123"``, ``"123"``, ``123`` and ``123.0``
-    are the same client number). Other text is used as is (case-sensitive).
+    numeric ids lose their leading zeros and a plus sign (``"000123"``, ``"+123"``, ``"123"``,
+    ``123`` and ``123.0`` are the same client number). Other text is used as is (case-sensitive).
 
     Parameters
     ----------
@@ -271,3 +273,106 @@ def pseudonymize(values, key: bytes, domain: str = "client") -> pd.Series:
     hashes = _hmac_sha256_hex(bytes(key), prefix, _normalised_uniques(uniques), PSEUDONYM_LENGTH)
     out = pd.array(np.array(hashes, dtype=object), dtype="string").take(codes, allow_fill=True)
     return pd.Series(out, index=index, name=getattr(values, "name", None), dtype="string")
+
+
+# --------------------------------------------------------------------------- hashing in a second process
+
+
+class IdHasher:
+    """Pseudonyms of whole-number ids, computed in a child process while the caller works on.
+
+    :func:`pseudonymize` hashes in the calling process: one Python-level HMAC per
+    distinct id, holding the GIL. The loader of a 5-million-row extract has about a
+    million distinct client and dossier numbers; hashing them in a thread slowed its
+    numpy work by about as long as the hashing took. This class runs the same HMAC in
+    ``python -m caseload._hmac_worker`` (standard library only, started with
+    :mod:`subprocess`, so a user's script is never re-imported) on the other core.
+    The results equal :func:`pseudonymize` of the same numbers (tested).
+
+    Any failure of the child (it cannot be started, dies, or answers short) is
+    silent: the job is then done with :func:`pseudonymize` in this process.
+
+    Parameters
+    ----------
+    key : bytes
+        The key from :func:`load_key` (sent to the child over a pipe).
+
+    Examples
+    --------
+    >>> h = IdHasher(b"example key")
+    >>> h.submit(np.array([123, 7]), "client").result().to_pylist() == list(pseudonymize([123, 7], b"example key"))
+    True
+    >>> h.close()
+    """
+
+    def __init__(self, key: bytes):
+        import subprocess
+        import sys
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.key = bytes(key)
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caseload-hash")
+        try:
+            self._proc = subprocess.Popen([sys.executable, "-m", "caseload._hmac_worker"],
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL)
+            self._send(len(self.key).to_bytes(8, "little") + self.key)
+        except OSError:
+            self._proc = None
+
+    def _send(self, data: bytes) -> None:
+        self._proc.stdin.write(data)
+        self._proc.stdin.flush()
+
+    def submit(self, ids: np.ndarray, domain: str = "client"):
+        """Start hashing distinct whole numbers ``ids``; a future of an Arrow string array aligned with them."""
+        import pyarrow as pa
+
+        ids = np.ascontiguousarray(ids, dtype="<i8")
+        n, length = len(ids), PSEUDONYM_LENGTH
+        prefix = domain.encode("utf-8") + b":"
+
+        def result():
+            # the job is written from this (worker) thread: the child reads it only after it has
+            # finished the job before, and the caller must not block on the pipe meanwhile
+            if self._proc is not None and n:
+                try:
+                    self._send(len(prefix).to_bytes(8, "little") + prefix + length.to_bytes(8, "little")
+                               + n.to_bytes(8, "little") + ids.tobytes())
+                    data = self._proc.stdout.read(n * length)
+                    if len(data) == n * length:
+                        offsets = pa.py_buffer(np.arange(0, n * length + 1, length, dtype=np.int32).tobytes())
+                        return pa.StringArray.from_buffers(n, offsets, pa.py_buffer(data))
+                except (OSError, ValueError):
+                    pass
+                self._proc = None
+            return pa.array(pseudonymize(pd.Series(ids), self.key, domain=domain).to_numpy(dtype=object),
+                            type=pa.string())
+
+        return self._reader.submit(result)
+
+    def close(self) -> None:
+        """Stop the child process (waits for jobs still running)."""
+        self._reader.shutdown(wait=True)
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            try:
+                self._send_to(proc, (0).to_bytes(8, "little") * 3)
+                proc.stdin.close()
+                proc.wait(timeout=5)
+            except (OSError, ValueError):
+                proc.kill()
+            except Exception:  # noqa: BLE001 - never leave a child behind
+                proc.kill()
+                raise
+
+    @staticmethod
+    def _send_to(proc, data: bytes) -> None:
+        proc.stdin.write(data)
+        proc.stdin.flush()
+
+    def __enter__(self) -> IdHasher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
