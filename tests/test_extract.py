@@ -778,3 +778,46 @@ def test_raw_column_of_whole_numbers():
     assert col.missing.tolist() == [False, True, False, False, False]
     assert col.values().tolist() == ["7", None, "5", "7", "9"]
     assert col.take(np.array([2, 1])).values().tolist() == ["5", None]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(periods=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 40), st.integers(-1, 12)),
+                        min_size=1, max_size=40),
+       gap=st.integers(0, 3))
+def test_spells_from_runs_equal_the_sorted_consolidation(periods, gap):
+    # (client, original start, period start, length; -1 = open) in file order: whenever the run-wise
+    # consolidation answers, it is the answer of sorting every row
+    from caseload.extract.gws import _OPEN, spell_groups, spells_from_runs
+    from caseload.extract.parse import MISSING
+
+    c = np.array([p[0] for p in periods], dtype=np.int32)
+    s = np.array([100 * p[1] for p in periods], dtype=np.int64)
+    ps = s + np.array([p[2] for p in periods], dtype=np.int64)
+    pe = np.where(np.array([p[3] for p in periods]) < 0, MISSING, ps + np.array([p[3] for p in periods]))
+    ends = np.where(pe > MISSING, pe, _OPEN)
+    got = spells_from_runs(c, s, ps, ends, gap)
+    if got is None:
+        return
+    assert len(set(zip(c.tolist(), ps.tolist(), strict=True))) == len(c)  # no duplicate rows when it answers
+    order, first, last, end, group_first = spell_groups(c, s, ps, pe, gap)
+    fr, la, e, gf, n = got
+    assert fr.tolist() == order[first].tolist()
+    assert la.tolist() == order[last].tolist()
+    assert e.tolist() == end.tolist()
+    assert gf.tolist() == group_first.tolist()
+    assert n.tolist() == (last - first + 1).tolist()
+
+
+def test_spells_from_runs_answers_for_an_export_listed_benefit_by_benefit():
+    from caseload.extract.gws import spells_from_runs
+
+    # client 0: two benefits, listed after client 1's; monthly periods; a gap inside the second
+    c = np.array([1, 1, 0, 0, 0, 0, 0], dtype=np.int32)
+    s = np.array([50, 50, 0, 0, 200, 200, 200], dtype=np.int64)
+    ps = np.array([50, 81, 0, 31, 200, 231, 300], dtype=np.int64)
+    pe = ps + 30
+    fr, la, end, group_first, n = spells_from_runs(c, s, ps, pe, 1)
+    assert fr.tolist() == [2, 4, 6, 0] and la.tolist() == [3, 5, 6, 1]
+    assert end.tolist() == [61, 261, 330, 111]
+    assert group_first.tolist() == [True, True, False, True]
+    assert n.tolist() == [2, 2, 1, 2]

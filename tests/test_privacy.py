@@ -562,7 +562,7 @@ def test_id_hasher_falls_back_when_the_child_cannot_start(monkeypatch):
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")
     ids = np.array([5, 6], dtype=np.int64)
     with IdHasher(b"k") as h:
-        assert h._proc is None
+        assert h.running == 0
         assert h.submit(ids).result().to_pylist() == list(pseudonymize(ids, b"k"))
 
 
@@ -577,7 +577,9 @@ def test_id_hasher_falls_back_when_the_child_dies():
     from caseload.privacy import IdHasher
 
     ids = np.array([5, 6], dtype=np.int64)
-    with IdHasher(b"k") as h:
-        h._proc.kill()
-        h._proc.wait()
+    with IdHasher(b"k", workers=1) as h:
+        assert h.running == 1
+        h._children[0].proc.kill()
+        h._children[0].proc.wait()
         assert h.submit(ids).result().to_pylist() == list(pseudonymize(ids, b"k"))
+        assert h.running == 0

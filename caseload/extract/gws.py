@@ -8,10 +8,7 @@ and derives one ``clients`` row per client from the client's latest period.
 from __future__ import annotations
 
 import re
-import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +48,14 @@ class GwsFile:
     dates: dict[str, np.ndarray]  # field -> days per row (MISSING / INVALID sentinels)
     date_uniques: dict[str, tuple[np.ndarray, np.ndarray] | None] = field(default_factory=dict)
     # field -> (days per distinct value with MISSING last, column codes); None: no such column
+    _ends_open: np.ndarray | None = field(default=None, repr=False)
+
+    def ends_open(self) -> np.ndarray:
+        """Period end per row, with an open (empty or unreadable) end as a day far in the future."""
+        if self._ends_open is None:
+            pe = self.dates["period_end"]
+            self._ends_open = np.where(pe > INVALID, pe, _OPEN)
+        return self._ends_open
 
     def col(self, f: str) -> RawColumn | None:
         header = self.layout.columns.get(f)
@@ -277,11 +282,11 @@ def _check_rows(g: GwsFile, peil_days: int, opts: LoadOptions):
         chk.fail(date_rows(f, INVALID), "bad_date", H(f), "'{value}' in '{column}' is not a date.",
                  "Write dates as dd-mm-jjjj (31-01-2024), jjjj-mm-dd or as an Excel date.")
     ps, pe, st = d["period_start"], d["period_end"], d["start_date"]
-    has_end = pe > INVALID
-    chk.fail(has_end & (pe < ps), "end_before_start", H("period_end"),
+    ends = g.ends_open()  # an open period never ends before anything
+    chk.fail(ends < ps, "end_before_start", H("period_end"),
              "the period ends on {value}, before it starts ({detail}).",
              "Correct the period dates in the administration.", detail=_lazy_dates(ps))
-    chk.fail(has_end & (pe < st), "end_before_start", H("start_date"),
+    chk.fail(ends < st, "end_before_start", H("start_date"),
              "the benefit's original start {value} lies after the end of this period ({detail}).",
              "Correct 'Oorspronkelijke begindatum uitkeringsdossier' in the administration.",
              detail=_lazy_dates(pe))
@@ -521,6 +526,103 @@ def _argsort_runs(key: np.ndarray) -> np.ndarray:
     return np.argsort(key, kind="stable")
 
 
+def _spells_by_sorting(g: GwsFile, chk: RowChecks, cid: np.ndarray, gap_days: int):
+    """Spells of the rows that passed the checks, after rejecting duplicates (the general way).
+
+    Returns ``(first_row, last_row, end, group_first, n_periods)`` per spell, in
+    the order client, original start, period start; rows are file positions.
+    """
+    d = g.dates
+    ps, st = d["period_start"], d["start_date"]
+    if chk.ok.all():  # every row passed: no copies of the columns needed
+        by_period = sort_order(cid, ps, st)
+    else:
+        ok = np.flatnonzero(chk.ok)
+        by_period = ok[sort_order(cid[ok], ps[ok], st[ok])]  # client, period start, original start
+    c, p = cid[by_period], ps[by_period]
+    if _duplicates(g, chk, c, p, by_period):
+        keep = chk.ok[by_period]
+        rows, c, p = by_period[keep], c[keep], p[keep]
+    else:
+        rows = by_period
+    s = st[rows]
+    # when the original start never decreases within a client (the usual case) this order is
+    # also the consolidation order (client, original start, period start): no second sort
+    if not ((c[1:] != c[:-1]) | (s[1:] >= s[:-1])).all():
+        resort = sort_order(c, s, p)
+        rows, c, s, p = rows[resort], c[resort], s[resort], p[resort]
+    first, last, end, group_first = _sorted_spell_groups(c, s, p, d["period_end"][rows], gap_days)
+    return rows[first], rows[last], end, group_first, last - first + 1
+
+
+def spells_from_runs(client: np.ndarray, start: np.ndarray, period_start: np.ndarray,
+                     period_end: np.ndarray, gap_days: int = 1):
+    """Spells of period rows that an export lists benefit by benefit, without sorting the rows.
+
+    A *piece* is a stretch of consecutive rows of one client and original start
+    whose periods follow each other (each starts after the one before, within
+    ``gap_days`` of its end, and ends no earlier). Only the pieces (about one per
+    benefit, not one per period) are sorted, by client and first period start.
+    The result is the one :func:`spell_groups` gives after sorting every row,
+    provided the sorted pieces fit together: the periods of one client do not
+    overlap (so there are no duplicate rows either), the original start never
+    decreases, and within a benefit the period ends never decrease. When they
+    do not, ``None`` is returned and the caller sorts the rows.
+
+    Parameters
+    ----------
+    client : int array
+        Client codes, ``>= 0``, in order of first appearance.
+    start, period_start, period_end : int64 arrays
+        Days since 1970 (period end < 0 sentinels: open).
+    gap_days : int
+
+    Returns
+    -------
+    (first_row, last_row, end, group_first, n_periods) or None
+        Per spell, in the order client, original start, period start.
+    """
+    n = len(client)
+    if n == 0:
+        return None
+    e = period_end if period_end.min() > INVALID else np.where(period_end > INVALID, period_end, _OPEN)
+    cont = client[1:] == client[:-1]
+    cont &= start[1:] == start[:-1]
+    cont &= period_start[1:] > period_start[:-1]
+    cont &= e[1:] >= e[:-1]
+    step = period_start[1:] - e[:-1]
+    cont &= step <= gap_days
+    del step
+    starts = np.flatnonzero(~cont)
+    starts += 1
+    starts = np.concatenate([[0], starts])
+    ends = np.append(starts[1:], n) - 1  # last row of each piece
+    pc, ps0, pst = client[starts], period_start[starts], start[starts]
+    lo = int(ps0.min())
+    span = int(ps0.max()) - lo + 1
+    if int(pc.max()) >= (1 << 62) // span:
+        return None
+    key = pc.astype(np.int64) * span + (ps0 - lo)
+    order = np.argsort(key, kind="stable")
+    starts, ends, pc, ps0, pst = starts[order], ends[order], pc[order], ps0[order], pst[order]
+    e_first, e_last, p_last = e[starts], e[ends], period_start[ends]
+    same_client = pc[1:] == pc[:-1]
+    same_group = same_client & (pst[1:] == pst[:-1])
+    fits = ~same_client | ((p_last[:-1] < ps0[1:]) & (pst[:-1] <= pst[1:]))
+    fits &= ~same_group | (e_last[:-1] <= e_first[1:])
+    if not fits.all():
+        return None
+    new_spell = np.ones(len(starts), dtype=bool)
+    new_spell[1:] = ~same_group | ((ps0[1:] - e_last[:-1]) > gap_days)
+    first_piece = np.flatnonzero(new_spell)
+    last_piece = np.append(first_piece[1:] - 1, len(starts) - 1)
+    lengths = np.cumsum(ends - starts + 1)
+    n_periods = lengths[last_piece] - np.concatenate([[0], lengths[:-1]])[first_piece]
+    group_first = np.ones(len(first_piece), dtype=bool)
+    group_first[1:] = ~same_group[first_piece[1:] - 1]
+    return starts[first_piece], ends[last_piece], e_last[last_piece], group_first, n_periods
+
+
 def _increasing(a: np.ndarray) -> bool:
     return bool((a[1:] > a[:-1]).all())
 
@@ -676,40 +778,14 @@ def load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: b
         raise ExtractError(
             "the file has no column 'Gemeentecode' and no municipality is configured.", file=raw.path,
             fix="Set [extract] municipality = \"GM....\" (CBS code) in the config, or add the column.")
-    with _short_switch_interval(), ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=1) as pool:
         return _load_gws(g, peil_days, opts, pseudonymize, key, pool, hasher)
 
 
-_SWITCH_LOCK = threading.Lock()
-_SWITCH_USERS = [0, 0.0]  # loads running, interval to restore
-
-
-@contextmanager
-def _short_switch_interval(seconds: float = 0.0005):
-    """Hand the GIL over more often while the hashing thread runs.
-
-    With the default 5 ms the main thread waits up to 5 ms for the GIL before
-    every numpy call that the hashing thread interrupts; measured on 5 million
-    rows this made the load 0.5 s slower than with 0.5 ms. The interval is
-    restored when the last concurrent load ends.
-    """
-    with _SWITCH_LOCK:
-        if _SWITCH_USERS[0] == 0:
-            _SWITCH_USERS[1] = sys.getswitchinterval()
-            sys.setswitchinterval(min(seconds, _SWITCH_USERS[1]))
-        _SWITCH_USERS[0] += 1
-    try:
-        yield
-    finally:
-        with _SWITCH_LOCK:
-            _SWITCH_USERS[0] -= 1
-            if _SWITCH_USERS[0] == 0:
-                sys.setswitchinterval(_SWITCH_USERS[1])
-
-
 def _load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: bytes, pool, hasher=None):
-    # The keyed hashes are the one Python-level loop of a load. They run in a second thread
-    # while the checks and the consolidation (numpy and polars, which release the GIL) go on.
+    # The keyed hashes are the one Python-level loop of a load. They run in child processes
+    # (``hasher``, large files with whole-number ids) or in a second thread while the checks and
+    # the consolidation go on.
     client = g.col("client_id")
     if client.ints is not None:
         # read as whole numbers: the codes are already in order of first appearance and the
@@ -744,25 +820,12 @@ def _load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: 
         cid, client_order = first_seen_order(cid, len(ivalues))
     d = g.dates
     ps, st = d["period_start"], d["start_date"]
-    if chk.ok.all():  # every row passed: no copies of the columns needed
-        by_period = sort_order(cid, ps, st)
-    else:
-        ok = np.flatnonzero(chk.ok)
-        by_period = ok[sort_order(cid[ok], ps[ok], st[ok])]  # client, period start, original start
-    c, p = cid[by_period], ps[by_period]
-    if _duplicates(g, chk, c, p, by_period):
-        keep = chk.ok[by_period]
-        rows, c, p = by_period[keep], c[keep], p[keep]
-    else:
-        rows = by_period
-    s = st[rows]
-    # when the original start never decreases within a client (the usual case) this order is
-    # also the consolidation order (client, original start, period start): no second sort
-    if not ((c[1:] != c[:-1]) | (s[1:] >= s[:-1])).all():
-        resort = sort_order(c, s, p)
-        rows, c, s, p = rows[resort], c[resort], s[resort], p[resort]
-    first, last, end, group_first = _sorted_spell_groups(c, s, p, d["period_end"][rows], opts.gap_days)
-    fr, la = rows[first], rows[last]
+    found = None
+    if chk.ok.all():  # every row passed: the usual case, tried without sorting the rows
+        found = spells_from_runs(cid, st, ps, g.ends_open(), opts.gap_days)
+    if found is None:
+        found = _spells_by_sorting(g, chk, cid, opts.gap_days)
+    fr, la, end, group_first, n_periods = found
     start = np.where(group_first, d["start_date"][fr], d["period_start"][fr])
     end = np.where(end > peil_days, _OPEN, end)
     spell_client = cid[la]
@@ -802,7 +865,7 @@ def _load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: 
         "inflow_reason": codes_at("inflow_reason", fr),
         "end_reason": codes_at("end_reason", la, where=closed),
         "household": codes_at("household", la),
-        "n_periods": pd.array(last - first + 1, dtype="Int64"),
+        "n_periods": pd.array(n_periods, dtype="Int64"),
         "amount": amount[0][amount[1][la]],
     }
     spells = pd.DataFrame(spells)

@@ -90,7 +90,7 @@ class RowChecks:
         one entry per row (or ``None``).
         """
         assert reason in REASONS, reason
-        if mask is not None:
+        if mask is not None and mask.any():
             new = mask & self._ok
             if new.any():
                 self.reason[new] = len(self._checks)

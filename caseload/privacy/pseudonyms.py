@@ -278,24 +278,80 @@ def pseudonymize(values, key: bytes, domain: str = "client") -> pd.Series:
 # --------------------------------------------------------------------------- hashing in a second process
 
 
+class _HashChild:
+    """One ``python -m caseload._hmac_worker`` process and the thread that talks to it."""
+
+    def __init__(self, key: bytes):
+        import subprocess
+        import sys
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caseload-hash")
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-m", "caseload._hmac_worker"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL)
+            self.send(len(key).to_bytes(8, "little") + key)
+        except OSError:
+            self.proc = None
+
+    def send(self, data: bytes) -> None:
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def hash(self, ids: np.ndarray, prefix: bytes, length: int) -> bytes | None:
+        """The hex pseudonyms of ``ids`` as one ASCII string, or None if the child failed."""
+        n = len(ids)
+        if self.proc is None:
+            return None
+        try:
+            self.send(len(prefix).to_bytes(8, "little") + prefix + length.to_bytes(8, "little")
+                      + n.to_bytes(8, "little") + ids.tobytes())
+            data = self.proc.stdout.read(n * length)
+            if len(data) == n * length:
+                return data
+        except (OSError, ValueError):
+            pass
+        self.proc = None
+        return None
+
+    def close(self) -> None:
+        self.thread.shutdown(wait=True)
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        try:
+            proc.stdin.write((0).to_bytes(8, "little") * 3)
+            proc.stdin.close()
+            proc.wait(timeout=5)
+        except (OSError, ValueError):
+            proc.kill()
+        except BaseException:  # never leave a child behind
+            proc.kill()
+            raise
+
+
 class IdHasher:
-    """Pseudonyms of whole-number ids, computed in a child process while the caller works on.
+    """Pseudonyms of whole-number ids, computed in child processes while the caller works on.
 
     :func:`pseudonymize` hashes in the calling process: one Python-level HMAC per
-    distinct id, holding the GIL. The loader of a 5-million-row extract has about a
-    million distinct client and dossier numbers; hashing them in a thread slowed its
-    numpy work by about as long as the hashing took. This class runs the same HMAC in
-    ``python -m caseload._hmac_worker`` (standard library only, started with
-    :mod:`subprocess`, so a user's script is never re-imported) on the other core.
-    The results equal :func:`pseudonymize` of the same numbers (tested).
+    distinct id (about 0.8 microseconds), holding the GIL. The loader of a
+    5-million-row extract has about a million distinct client and dossier numbers;
+    hashing them in a thread slowed its numpy work by about as long as the hashing
+    took. This class runs the same HMAC in ``python -m caseload._hmac_worker``
+    (standard library only, started with :mod:`subprocess`, so a user's script is
+    never re-imported); jobs go to the ``workers`` children in turn. The results
+    equal :func:`pseudonymize` of the same numbers (tested).
 
-    Any failure of the child (it cannot be started, dies, or answers short) is
+    Any failure of a child (it cannot be started, dies, or answers short) is
     silent: the job is then done with :func:`pseudonymize` in this process.
 
     Parameters
     ----------
     key : bytes
-        The key from :func:`load_key` (sent to the child over a pipe).
+        The key from :func:`load_key` (sent to the children over a pipe).
+    workers : int, default 2
+        Child processes (the loader submits two jobs: client and dossier numbers).
 
     Examples
     --------
@@ -305,24 +361,15 @@ class IdHasher:
     >>> h.close()
     """
 
-    def __init__(self, key: bytes):
-        import subprocess
-        import sys
-        from concurrent.futures import ThreadPoolExecutor
-
+    def __init__(self, key: bytes, workers: int = 2):
         self.key = bytes(key)
-        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caseload-hash")
-        try:
-            self._proc = subprocess.Popen([sys.executable, "-m", "caseload._hmac_worker"],
-                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=subprocess.DEVNULL)
-            self._send(len(self.key).to_bytes(8, "little") + self.key)
-        except OSError:
-            self._proc = None
+        self._children = [_HashChild(self.key) for _ in range(max(1, workers))]
+        self._next = 0
 
-    def _send(self, data: bytes) -> None:
-        self._proc.stdin.write(data)
-        self._proc.stdin.flush()
+    @property
+    def running(self) -> int:
+        """How many child processes are alive and answering."""
+        return sum(c.proc is not None for c in self._children)
 
     def submit(self, ids: np.ndarray, domain: str = "client"):
         """Start hashing distinct whole numbers ``ids``; a future of an Arrow string array aligned with them."""
@@ -331,45 +378,25 @@ class IdHasher:
         ids = np.ascontiguousarray(ids, dtype="<i8")
         n, length = len(ids), PSEUDONYM_LENGTH
         prefix = domain.encode("utf-8") + b":"
+        child = self._children[self._next % len(self._children)]
+        self._next += 1
 
         def result():
-            # the job is written from this (worker) thread: the child reads it only after it has
+            # the job is written from the child's own thread: the child reads it only after it has
             # finished the job before, and the caller must not block on the pipe meanwhile
-            if self._proc is not None and n:
-                try:
-                    self._send(len(prefix).to_bytes(8, "little") + prefix + length.to_bytes(8, "little")
-                               + n.to_bytes(8, "little") + ids.tobytes())
-                    data = self._proc.stdout.read(n * length)
-                    if len(data) == n * length:
-                        offsets = pa.py_buffer(np.arange(0, n * length + 1, length, dtype=np.int32).tobytes())
-                        return pa.StringArray.from_buffers(n, offsets, pa.py_buffer(data))
-                except (OSError, ValueError):
-                    pass
-                self._proc = None
+            data = child.hash(ids, prefix, length) if n else None
+            if data is not None:
+                offsets = pa.py_buffer(np.arange(0, n * length + 1, length, dtype=np.int32).tobytes())
+                return pa.StringArray.from_buffers(n, offsets, pa.py_buffer(data))
             return pa.array(pseudonymize(pd.Series(ids), self.key, domain=domain).to_numpy(dtype=object),
                             type=pa.string())
 
-        return self._reader.submit(result)
+        return child.thread.submit(result)
 
     def close(self) -> None:
-        """Stop the child process (waits for jobs still running)."""
-        self._reader.shutdown(wait=True)
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            try:
-                self._send_to(proc, (0).to_bytes(8, "little") * 3)
-                proc.stdin.close()
-                proc.wait(timeout=5)
-            except (OSError, ValueError):
-                proc.kill()
-            except Exception:  # noqa: BLE001 - never leave a child behind
-                proc.kill()
-                raise
-
-    @staticmethod
-    def _send_to(proc, data: bytes) -> None:
-        proc.stdin.write(data)
-        proc.stdin.flush()
+        """Stop the child processes (waits for jobs still running)."""
+        for child in self._children:
+            child.close()
 
     def __enter__(self) -> IdHasher:
         return self
