@@ -9,7 +9,7 @@ tens of milliseconds, and it is started with :mod:`subprocess` rather than
 
 Protocol on stdin/stdout (all integers unsigned 64-bit little-endian):
 
-* once: key length, key bytes;
+* once: the child writes :data:`HELLO`; the parent sends key length, key bytes;
 * per job: prefix length, prefix bytes, hex length ``L``, count ``n``, then ``n``
   signed 64-bit ids; the answer is ``n * L`` ASCII bytes: the first ``L`` hex
   characters of ``HMAC-SHA256(key, prefix + str(id))`` of each id, in order.
@@ -62,8 +62,14 @@ def _read(stream, n: int) -> bytes:
     return data
 
 
+#: Written first, so the parent knows that nothing else (a site hook, say) writes to the pipe.
+HELLO = b"caseload-hmac-worker 1\n"
+
+
 def main() -> None:
     inp, out = sys.stdin.buffer, sys.stdout.buffer
+    out.write(HELLO)
+    out.flush()
     key = _read(inp, _Q.unpack(_read(inp, 8))[0])
     while True:
         prefix = _read(inp, _Q.unpack(_read(inp, 8))[0])

@@ -583,3 +583,16 @@ def test_id_hasher_falls_back_when_the_child_dies():
         h._children[0].proc.wait()
         assert h.submit(ids).result().to_pylist() == list(pseudonymize(ids, b"k"))
         assert h.running == 0
+
+
+def test_id_hasher_does_not_trust_a_child_that_answers_wrong(monkeypatch):
+    from caseload.privacy import IdHasher
+    from caseload.privacy import pseudonyms as ps
+
+    ids = np.array([5, 6, 7], dtype=np.int64)
+    with IdHasher(b"k", workers=1) as h:
+        child = h._children[0]
+        real = child.hash
+        monkeypatch.setattr(child, "hash", lambda *a: real(*a)[::-1])  # garbled answer
+        assert h.submit(ids).result().to_pylist() == list(ps.pseudonymize(ids, b"k"))
+        assert h.running == 0

@@ -287,6 +287,7 @@ class _HashChild:
         from concurrent.futures import ThreadPoolExecutor
 
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caseload-hash")
+        self.greeted = False
         try:
             self.proc = subprocess.Popen([sys.executable, "-m", "caseload._hmac_worker"],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -301,10 +302,16 @@ class _HashChild:
 
     def hash(self, ids: np.ndarray, prefix: bytes, length: int) -> bytes | None:
         """The hex pseudonyms of ``ids`` as one ASCII string, or None if the child failed."""
+        from caseload._hmac_worker import HELLO
+
         n = len(ids)
         if self.proc is None:
             return None
         try:
+            if not self.greeted:  # anything else on the pipe first: do not trust it
+                if self.proc.stdout.read(len(HELLO)) != HELLO:
+                    raise ValueError("unexpected output from the hashing process")
+                self.greeted = True
             self.send(len(prefix).to_bytes(8, "little") + prefix + length.to_bytes(8, "little")
                       + n.to_bytes(8, "little") + ids.tobytes())
             data = self.proc.stdout.read(n * length)
@@ -314,6 +321,13 @@ class _HashChild:
             pass
         self.proc = None
         return None
+
+    def stop(self) -> None:
+        """Stop using the child (its answers cannot be trusted); later jobs hash in this process."""
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait()
 
     def close(self) -> None:
         self.thread.shutdown(wait=True)
@@ -387,7 +401,12 @@ class IdHasher:
             data = child.hash(ids, prefix, length) if n else None
             if data is not None:
                 offsets = pa.py_buffer(np.arange(0, n * length + 1, length, dtype=np.int32).tobytes())
-                return pa.StringArray.from_buffers(n, offsets, pa.py_buffer(data))
+                out = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(data))
+                # spot check against this process: the first and the last id
+                ends = [ids[0], ids[-1]]
+                if list(pseudonymize(ends, self.key, domain=domain)) == [out[0].as_py(), out[-1].as_py()]:
+                    return out
+                child.stop()
             return pa.array(pseudonymize(pd.Series(ids), self.key, domain=domain).to_numpy(dtype=object),
                             type=pa.string())
 
