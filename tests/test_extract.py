@@ -821,3 +821,29 @@ def test_spells_from_runs_answers_for_an_export_listed_benefit_by_benefit():
     assert end.tolist() == [61, 261, 330, 111]
     assert group_first.tolist() == [True, True, False, True]
     assert n.tolist() == [2, 2, 1, 2]
+
+
+@pytest.mark.parametrize("kinds", ["no_duplicates", "all"])
+def test_consolidation_without_sorting_gives_the_sorted_result(tmp_path, monkeypatch, kinds):
+    # rejected rows among the periods (and duplicates, for which the rows are sorted after all):
+    # the loader's result is the one of always sorting the rows
+    import caseload.extract.gws as gws
+
+    bad = [k for k in synth.BAD_ROW_KINDS if kinds == "all" or "duplicate" not in k]
+    g = synth.generate(n_clients=300, random_state=6)
+    files = synth.write_extract(g, tmp_path, layout="gws", encoding="utf-8",
+                                bad_rows=dict.fromkeys(bad, 0.02), random_state=7)
+    runs = gws.spells_from_runs
+    answered = []
+
+    def spy(*args):
+        found = runs(*args)
+        answered.append(found is not None)
+        return found
+
+    monkeypatch.setattr(gws, "spells_from_runs", spy)
+    picked = read_extract(files["spells"], peildatum=g.peildatum)
+    assert answered == [kinds == "no_duplicates"]
+    assert len(picked.rejected) > 10
+    monkeypatch.setattr(gws, "spells_from_runs", lambda *args: None)
+    _assert_same_caseload(picked, read_extract(files["spells"], peildatum=g.peildatum))

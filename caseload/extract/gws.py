@@ -820,9 +820,15 @@ def _load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: 
         cid, client_order = first_seen_order(cid, len(ivalues))
     d = g.dates
     ps, st = d["period_start"], d["start_date"]
-    found = None
-    if chk.ok.all():  # every row passed: the usual case, tried without sorting the rows
+    # tried without sorting the rows first; if the rows do not fit together that way (duplicates,
+    # overlapping periods), they are sorted
+    if chk.ok.all():  # every row passed: no copies of the columns needed
         found = spells_from_runs(cid, st, ps, g.ends_open(), opts.gap_days)
+    else:
+        ok = np.flatnonzero(chk.ok)
+        found = spells_from_runs(cid[ok], st[ok], ps[ok], g.ends_open()[ok], opts.gap_days)
+        if found is not None:
+            found = (ok[found[0]], ok[found[1]], *found[2:])
     if found is None:
         found = _spells_by_sorting(g, chk, cid, opts.gap_days)
     fr, la, end, group_first, n_periods = found
