@@ -847,3 +847,17 @@ def test_consolidation_without_sorting_gives_the_sorted_result(tmp_path, monkeyp
     assert len(picked.rejected) > 10
     monkeypatch.setattr(gws, "spells_from_runs", lambda *args: None)
     _assert_same_caseload(picked, read_extract(files["spells"], peildatum=g.peildatum))
+
+
+def test_clients_disagreeing_on_birth_year_or_sex_are_reported(tmp_path):
+    from caseload.extract.gws import clients_disagreeing
+
+    client = np.array([0, 0, 1, 1, 0, 2, 2], dtype=np.int32)
+    assert clients_disagreeing(client, np.array([5, 5, 1, 2, 5, 3, 3])) == 1  # client 1
+    assert clients_disagreeing(client, np.array([5, 5, 1, 1, 6, 3, -1])) == 2  # clients 0 and 2
+    rows = [row("1001", by="1980"), row("1001", "01-02-2020", "29-02-2020", by="1981"),
+            row("1002", sex="V"), row("1002", "01-02-2020", "29-02-2020", sex="v")]
+    with pytest.warns(UserWarning, match="'geboortejaar' for 1 clients") as record:
+        cs = read_extract(write_csv(tmp_path / "d.csv", rows), peildatum="2021-12-31")
+    assert "geslacht" not in str(record[0].message)  # V and v are the same sex
+    assert cs.clients.set_index("client_id").loc[pseudo("1001"), "birth_year"] == 1981  # the latest

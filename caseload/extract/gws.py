@@ -526,6 +526,41 @@ def _argsort_runs(key: np.ndarray) -> np.ndarray:
     return np.argsort(key, kind="stable")
 
 
+def clients_disagreeing(client: np.ndarray, codes: np.ndarray) -> int:
+    """How many clients have rows with different values (``codes``: one int per row, -1 empty).
+
+    Equal (client, value) pairs on consecutive rows are dropped first, so a
+    file listed client by client costs one pass over the rows.
+    """
+    if len(client) < 2:
+        return 0
+    width = int(codes.max()) + 2
+    key = client.astype(np.int64) * width + (codes + 1)
+    heads = key[np.concatenate([[0], np.flatnonzero(key[1:] != key[:-1]) + 1])]
+    pairs = pd.unique(heads)
+    return int((np.bincount(pairs // width) > 1).sum())
+
+
+def _warn_disagreeing_clients(g: GwsFile, cid: np.ndarray, mapped: dict, rows: np.ndarray | None) -> None:
+    """Warn when a client's loaded rows disagree on year of birth or sex (the latest row is used)."""
+    import warnings
+
+    found = []
+    by = g.col("birth_year")
+    columns = [("birth_year", by.codes)]
+    if "sex" in mapped:
+        per_unique, codes, _ = mapped["sex"]
+        columns.append(("sex", per_unique[codes]))
+    for f, codes in columns:
+        n = clients_disagreeing(cid if rows is None else cid[rows], codes if rows is None else codes[rows])
+        if n:
+            found.append(f"'{g.header(f)}' for {n:,} clients")
+    if found:
+        warnings.warn(f"{g.raw.path.name}: rows of the same client differ in " + " and ".join(found)
+                      + "; each client gets the value of their latest period. Correct the administration "
+                        "if a value is wrong.", UserWarning, stacklevel=4)
+
+
 def _spells_by_sorting(g: GwsFile, chk: RowChecks, cid: np.ndarray, gap_days: int):
     """Spells of the rows that passed the checks, after rejecting duplicates (the general way).
 
@@ -835,6 +870,7 @@ def _load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: 
     start = np.where(group_first, d["start_date"][fr], d["period_start"][fr])
     end = np.where(end > peil_days, _OPEN, end)
     spell_client = cid[la]
+    _warn_disagreeing_clients(g, cid, mapped, None if chk.ok.all() else np.flatnonzero(chk.ok))
     pseudo = client_hashes.result() if client_hashes is not None else ivalues
     if client_order is not None:
         pseudo = np.asarray(pseudo, dtype=object)[client_order]
