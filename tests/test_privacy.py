@@ -596,3 +596,24 @@ def test_id_hasher_does_not_trust_a_child_that_answers_wrong(monkeypatch):
         monkeypatch.setattr(child, "hash", lambda *a: real(*a)[::-1])  # garbled answer
         assert h.submit(ids).result().to_pylist() == list(ps.pseudonymize(ids, b"k"))
         assert h.running == 0
+
+
+def test_pseudonym_memo_hashes_each_number_once_and_equals_pseudonymize(monkeypatch):
+    from caseload.privacy import PseudonymMemo
+    from caseload.privacy import pseudonyms as ps
+
+    key = b"k"
+    memo = PseudonymMemo(key)
+    calls = []
+    real = ps.pseudonymize
+    monkeypatch.setattr(ps, "pseudonymize", lambda v, k, domain="client": calls.append(len(v)) or real(v, k, domain))
+    a = memo(pd.Series([5, 7, 5, 9]), key)
+    b = memo(pd.Series([9, 11, 5]), key)
+    c = memo(pd.Series([9, 11]), key, domain="dossier")
+    assert calls == [3, 1, 2]  # 5, 7, 9; then only 11; another domain is hashed again
+    assert list(a) == list(real([5, 7, 5, 9], key)) and list(b) == list(real([9, 11, 5], key))
+    assert list(c) == list(real([9, 11], key, domain="dossier"))
+    assert list(memo(pd.Series(["A1", "B2"]), key)) == list(real(["A1", "B2"], key))  # text: as usual
+    assert memo.remembered("client") == 4
+    with pytest.raises(PrivacyError):
+        memo(pd.Series([1]), b"other key")

@@ -220,14 +220,24 @@ def _load_all(prepared, peil_days, peil_ts, opts, key, hasher) -> Caseload:
     rejected, report = [], []
     id_columns = {f.layout.columns.get(c) for f in prepared
                   for c in ("client_id", "dossier_id", "spell_id", "activity_id")} - {None}
-    for p in prepared:
+    # client and dossier numbers are hashed once per load, however many files name them; the
+    # period files (most rows, hashed in child processes when large) go first
+    memo = privacy.PseudonymMemo(key, hasher)
+    loaded = {}
+    for i in sorted(range(len(prepared)), key=lambda i: not isinstance(prepared[i], GwsFile)):
+        p = prepared[i]
+        if isinstance(p, GwsFile):
+            loaded[i] = load_gws(p, peil_days, opts, memo, key, memo)
+        else:
+            loaded[i] = load_canonical(p, peil_days, opts, memo, key)
+    for i, p in enumerate(prepared):
         raw = p.raw
         if isinstance(p, GwsFile):
-            spells, clients, chk = load_gws(p, peil_days, opts, privacy.pseudonymize, key, hasher)
+            spells, clients, chk = loaded.pop(i)
             tables["spells"].append(spells)
             gws_clients.append(clients)
         else:
-            df, chk = load_canonical(p, peil_days, opts, privacy.pseudonymize, key)
+            df, chk = loaded.pop(i)
             tables[p.table.name].append(df)
 
         def raw_values(column, idx, raw=raw):

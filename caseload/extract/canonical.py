@@ -208,8 +208,13 @@ def _duplicates(f: CanonicalFile, chk: RowChecks) -> None:
     ok = np.flatnonzero(chk.ok)
     if len(ok) < 2 or not key:
         return
-    frame = pd.DataFrame({h: c.codes[ok] for h, c in f.raw.columns.items()})
     key_cols = [f.layout.columns[k] for k in key]
+    # only rows whose key occurs more than once can be copies or conflicts: compare whole rows there
+    shared = pd.DataFrame({h: f.raw.columns[h].keys(ok) for h in key_cols}).duplicated(keep=False).to_numpy()
+    if not shared.any():
+        return
+    ok = ok[shared]
+    frame = pd.DataFrame({h: c.keys(ok) for h, c in f.raw.columns.items()})
     exact = frame.duplicated(keep="first").to_numpy()
     detail = np.full(chk.n, "", dtype=object)
     if exact.any():

@@ -799,9 +799,11 @@ def consolidate_spells(periods: pd.DataFrame, gap_days: int = 1,
 def load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: bytes, hasher=None):
     """Validate a gws file and build its spells and clients.
 
-    ``hasher`` (a :class:`caseload.privacy.pseudonyms.IdHasher`), if given,
-    hashes client and dossier numbers that were read as whole numbers in a
-    second process; otherwise ``pseudonymize`` runs in a second thread.
+    ``hasher`` (a :class:`caseload.privacy.IdHasher` or
+    :class:`caseload.privacy.PseudonymMemo`), if given, hashes the client and
+    dossier numbers that were read as whole numbers (in child processes, or
+    remembering them across the files of one load); otherwise ``pseudonymize``
+    runs in a second thread.
 
     Returns
     -------
@@ -826,7 +828,7 @@ def _load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: 
         # read as whole numbers: the codes are already in order of first appearance and the
         # number is the normalised client number
         cid, ivalues = client.codes, client.int_uniques
-        client_hashes = (hasher.submit(ivalues, "client") if hasher is not None
+        client_hashes = (hasher.submit(ivalues, "client", pool) if hasher is not None
                          else pool.submit(pseudonymize, pd.Series(ivalues), key, domain="client"))
         client_order = None
     elif (numbers := integer_ids(client.uniques)) is not None:
@@ -846,7 +848,7 @@ def _load_gws(g: GwsFile, peil_days: int, opts: LoadOptions, pseudonymize, key: 
     if dossier is None:
         dossier_hashes = None
     elif dossier.ints is not None:
-        dossier_hashes = (hasher.submit(dossier.int_uniques, "dossier") if hasher is not None
+        dossier_hashes = (hasher.submit(dossier.int_uniques, "dossier", pool) if hasher is not None
                           else pool.submit(pseudonymize, pd.Series(dossier.int_uniques), key, domain="dossier"))
     else:
         dossier_hashes = pool.submit(pseudonyms, dossier.uniques, pseudonymize, key, "dossier")

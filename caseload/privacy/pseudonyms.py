@@ -380,8 +380,11 @@ class IdHasher:
         """How many child processes are alive and answering."""
         return sum(c.proc is not None for c in self._children)
 
-    def submit(self, ids: np.ndarray, domain: str = "client"):
-        """Start hashing distinct whole numbers ``ids``; a future of an Arrow string array aligned with them."""
+    def submit(self, ids: np.ndarray, domain: str = "client", pool=None):
+        """Start hashing distinct whole numbers ``ids``; a future of an Arrow string array aligned with them.
+
+        (``pool`` is not used: the same call as :meth:`PseudonymMemo.submit`.)
+        """
         import pyarrow as pa
 
         ids = np.ascontiguousarray(ids, dtype="<i8")
@@ -417,3 +420,94 @@ class IdHasher:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# --------------------------------------------------------------------------- one load, each number hashed once
+
+
+class PseudonymMemo:
+    """Pseudonyms of client and dossier numbers that remembers them during one load.
+
+    The files of one extract (the benefit periods, the clients, the assessments, the
+    activities) name the same clients again and again; each distinct whole number
+    of a domain is hashed once per :func:`caseload.read_extract` call, however many
+    files it is in. Hashes go to ``hasher`` (:class:`IdHasher`) when given, else
+    they are computed in this process. Calling the object is a drop-in for
+    :func:`pseudonymize`; only whole-number ids of the remembered domains use the
+    memory (others are hashed as usual). The memory is a sorted array of numbers
+    and their pseudonyms, dropped with the object.
+
+    Examples
+    --------
+    >>> memo = PseudonymMemo(b"example key")
+    >>> first = memo(pd.Series([123, 7]), b"example key")
+    >>> list(first) == list(pseudonymize([123, 7], b"example key"))
+    True
+    >>> memo.remembered("client")
+    2
+    """
+
+    def __init__(self, key: bytes, hasher: IdHasher | None = None, domains=("client", "dossier")):
+        self.key, self.hasher, self.domains = bytes(key), hasher, tuple(domains)
+        self._known: dict[str, tuple[np.ndarray, object]] = {}
+
+    def remembered(self, domain: str) -> int:
+        """How many numbers of ``domain`` are known."""
+        return len(self._known.get(domain, (np.zeros(0),))[0])
+
+    def submit(self, ids: np.ndarray, domain: str, pool=None):
+        """Pseudonyms of distinct whole numbers ``ids``: an object with ``result()`` (an Arrow string array).
+
+        Known numbers are looked up now; the others are hashed by the hasher, by
+        ``pool`` (a thread pool) or, without either, when ``result()`` is called.
+        """
+        import pyarrow as pa
+
+        ids = np.asarray(ids, dtype=np.int64)
+        known_ids, known_ps = self._known.get(domain, (np.zeros(0, dtype=np.int64), pa.array([], pa.string())))
+        pos = np.searchsorted(known_ids, ids)
+        hit = pos < len(known_ids)
+        hit[hit] = known_ids[pos[hit]] == ids[hit]
+        new = ids[~hit]
+
+        def hash_new():
+            return pa.array(pseudonymize(pd.Series(new), self.key, domain=domain).to_numpy(dtype=object),
+                            type=pa.string())
+
+        if not len(new):
+            pending = None
+        elif self.hasher is not None:
+            pending = self.hasher.submit(new, domain)
+        elif pool is not None:
+            pending = pool.submit(hash_new)
+        else:
+            pending = None
+        memo = self
+
+        class _Result:
+            def result(self):
+                fresh = (pending.result() if pending is not None else hash_new() if len(new)
+                         else pa.array([], pa.string()))
+                index = np.where(hit, pos, 0)
+                index[~hit] = len(known_ids) + np.arange(len(new))
+                everything = pa.concat_arrays([known_ps, fresh]) if len(new) else known_ps
+                if len(new):
+                    all_ids = np.concatenate([known_ids, new])
+                    order = np.argsort(all_ids, kind="stable")
+                    memo._known[domain] = (all_ids[order], everything.take(pa.array(order)))
+                return everything.take(pa.array(index))
+
+        return _Result()
+
+    def __call__(self, values, key: bytes, domain: str = "client") -> pd.Series:
+        """:func:`pseudonymize`, remembering whole-number ids of the remembered domains."""
+        if bytes(key) != self.key:
+            raise PrivacyError("a PseudonymMemo serves one key only.", fix="make one per key.")
+        series = values if isinstance(values, pd.Series) else pd.Series(values)
+        if domain not in self.domains or not pd.api.types.is_integer_dtype(series.dtype) \
+                or pd.api.types.is_bool_dtype(series.dtype) or series.isna().any():
+            return pseudonymize(values, key, domain=domain)
+        codes, uniques = pd.factorize(series)
+        ps = self.submit(np.asarray(uniques, dtype=np.int64), domain).result()
+        out = pd.arrays.ArrowStringArray(ps.take(np.asarray(codes, dtype=np.int64)))
+        return pd.Series(out, index=series.index, name=series.name)
