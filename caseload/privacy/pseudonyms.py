@@ -283,6 +283,9 @@ class _HashChild:
 
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caseload-hash")
         self.greeted = False
+        if getattr(sys, "frozen", False):  # a bundled application: sys.executable is not Python
+            self.proc = None
+            return
         try:
             self.proc = subprocess.Popen([sys.executable, "-m", "caseload._hmac_worker"],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
