@@ -453,10 +453,25 @@ class PseudonymMemo:
     def __init__(self, key: bytes, hasher: IdHasher | None = None, domains=("client", "dossier")):
         self.key, self.hasher, self.domains = bytes(key), hasher, tuple(domains)
         self._known: dict[str, tuple[np.ndarray, object]] = {}
+        self._new: dict[str, list] = {}
 
     def remembered(self, domain: str) -> int:
         """How many numbers of ``domain`` are known."""
-        return len(self._known.get(domain, (np.zeros(0),))[0])
+        return len(self._lookup_table(domain)[0])
+
+    def _lookup_table(self, domain: str):
+        """The known numbers of ``domain``, sorted, and their pseudonyms (Arrow), with new ones merged in."""
+        import pyarrow as pa
+
+        known_ids, known_ps = self._known.get(domain, (np.zeros(0, dtype=np.int64), pa.array([], pa.string())))
+        new = self._new.pop(domain, [])
+        if new:
+            all_ids = np.concatenate([known_ids, *(n for n, _ in new)])
+            all_ps = pa.concat_arrays([known_ps, *(p for _, p in new)])
+            order = np.argsort(all_ids, kind="stable")
+            known_ids, known_ps = all_ids[order], all_ps.take(pa.array(order))
+            self._known[domain] = (known_ids, known_ps)
+        return known_ids, known_ps
 
     def submit(self, ids: np.ndarray, domain: str, pool=None):
         """Pseudonyms of distinct whole numbers ``ids``: an object with ``result()`` (an Arrow string array).
@@ -467,7 +482,7 @@ class PseudonymMemo:
         import pyarrow as pa
 
         ids = np.asarray(ids, dtype=np.int64)
-        known_ids, known_ps = self._known.get(domain, (np.zeros(0, dtype=np.int64), pa.array([], pa.string())))
+        known_ids, known_ps = self._lookup_table(domain)
         pos = np.searchsorted(known_ids, ids)
         hit = pos < len(known_ids)
         hit[hit] = known_ids[pos[hit]] == ids[hit]
@@ -491,13 +506,15 @@ class PseudonymMemo:
             def result(self):
                 fresh = (pending.result() if pending is not None else hash_new() if len(new)
                          else pa.array([], pa.string()))
+                if len(new) == len(ids):  # nothing was known: the fresh hashes are the answer
+                    if len(new):
+                        memo._new.setdefault(domain, []).append((new, fresh))
+                    return fresh
                 index = np.where(hit, pos, 0)
                 index[~hit] = len(known_ids) + np.arange(len(new))
                 everything = pa.concat_arrays([known_ps, fresh]) if len(new) else known_ps
-                if len(new):
-                    all_ids = np.concatenate([known_ids, new])
-                    order = np.argsort(all_ids, kind="stable")
-                    memo._known[domain] = (all_ids[order], everything.take(pa.array(order)))
+                if len(new):  # sorted only when another file asks (a one-file load never does)
+                    memo._new.setdefault(domain, []).append((new, fresh))
                 return everything.take(pa.array(index))
 
         return _Result()
