@@ -617,3 +617,17 @@ def test_pseudonym_memo_hashes_each_number_once_and_equals_pseudonymize(monkeypa
     assert memo.remembered("client") == 4
     with pytest.raises(PrivacyError):
         memo(pd.Series([1]), b"other key")
+
+
+def test_pseudonym_memo_does_not_wait_forever_for_a_silent_child(monkeypatch):
+    from concurrent.futures import Future
+
+    from caseload.privacy import IdHasher, PseudonymMemo
+
+    ids = np.array([5, 6], dtype=np.int64)
+    with IdHasher(b"k", workers=1) as h:
+        monkeypatch.setattr(h, "submit", lambda *a, **k: Future())  # never answers
+        memo = PseudonymMemo(b"k", h)
+        memo.timeout = 0.05
+        assert memo.submit(ids, "client").result().to_pylist() == list(pseudonymize(ids, b"k"))
+        assert h.running == 0  # the children were given up

@@ -303,16 +303,18 @@ class _HashChild:
         from caseload._hmac_worker import HELLO
 
         n = len(ids)
-        if self.proc is None:
+        proc = self.proc  # stop() may drop it from another thread meanwhile
+        if proc is None:
             return None
         try:
             if not self.greeted:  # anything else on the pipe first: do not trust it
-                if self.proc.stdout.read(len(HELLO)) != HELLO:
+                if proc.stdout.read(len(HELLO)) != HELLO:
                     raise ValueError("unexpected output from the hashing process")
                 self.greeted = True
-            self.send(len(prefix).to_bytes(8, "little") + prefix + length.to_bytes(8, "little")
-                      + n.to_bytes(8, "little") + ids.tobytes())
-            data = self.proc.stdout.read(n * length)
+            proc.stdin.write(len(prefix).to_bytes(8, "little") + prefix + length.to_bytes(8, "little")
+                             + n.to_bytes(8, "little") + ids.tobytes())
+            proc.stdin.flush()
+            data = proc.stdout.read(n * length)
             if len(data) == n * length:
                 return data
         except (OSError, ValueError):
@@ -413,6 +415,11 @@ class IdHasher:
 
         return child.thread.submit(result)
 
+    def abandon(self) -> None:
+        """Kill the children now (their pending jobs end and are hashed in this process)."""
+        for child in self._children:
+            child.stop()
+
     def close(self) -> None:
         """Stop the child processes (waits for jobs still running)."""
         for child in self._children:
@@ -452,6 +459,8 @@ class PseudonymMemo:
 
     def __init__(self, key: bytes, hasher: IdHasher | None = None, domains=("client", "dossier")):
         self.key, self.hasher, self.domains = bytes(key), hasher, tuple(domains)
+        #: Seconds (plus 20 microseconds per id) to wait for hashes before hashing here instead.
+        self.timeout = 60.0
         self._known: dict[str, tuple[np.ndarray, object]] = {}
         self._new: dict[str, list] = {}
 
@@ -504,8 +513,15 @@ class PseudonymMemo:
 
         class _Result:
             def result(self):
-                fresh = (pending.result() if pending is not None else hash_new() if len(new)
-                         else pa.array([], pa.string()))
+                if pending is None:
+                    fresh = hash_new() if len(new) else pa.array([], pa.string())
+                else:
+                    try:  # a safety net: a hashing child that stops answering must not hang the load
+                        fresh = pending.result(timeout=memo.timeout + 2e-5 * len(new))
+                    except TimeoutError:
+                        if memo.hasher is not None:
+                            memo.hasher.abandon()
+                        fresh = hash_new()
                 if len(new) == len(ids):  # nothing was known: the fresh hashes are the answer
                     if len(new):
                         memo._new.setdefault(domain, []).append((new, fresh))
