@@ -344,3 +344,34 @@ def test_formula_in_extract_and_title_is_text_in_every_output(tmp_path):
     assert result.exit_code == 1, result.output
     assert "'@SUM(1+1)" in rejected.read_text(encoding="utf-8-sig")
     assert _live_cells(rejected.parent) == []
+
+
+# ------------------------------------------------------------------ issue 11: the report folder
+
+
+def test_out_dir_above_the_config_is_refused_before_any_step(tmp_path, monkeypatch):
+    """`out_dir = "../../.."` made a parent folder the report, with the raw extract inside."""
+    config = _sample_copy(tmp_path)
+    deep = tmp_path / "a" / "b" / "c"
+    deep.mkdir(parents=True)
+    toml = config.read_text(encoding="utf-8").replace('out_dir = "../reports"', 'out_dir = "../../.."')
+    files = ", ".join(f'"{(config.parent / n).as_posix()}"' for n in
+                      ("uitkeringen.csv", "clienten.csv", "diagnoses.csv", "activiteiten.csv"))
+    toml = re.sub(r"files = \[[^\]]*\]", f"files = [{files}]", toml)
+    toml = toml.replace('overrides_file = "overrides.csv"', "")
+    (deep / "caseload.toml").write_text(toml, encoding="utf-8")
+    ran = []
+    monkeypatch.setattr(rf, "_run", lambda *a, **k: ran.append(1))
+    before = _snapshot(tmp_path)
+    with pytest.raises(rf.RefreshError, match="may not hold") as exc:
+        rf.refresh(deep / "caseload.toml")
+    assert "caseload.toml" in str(exc.value) and "Fix:" in str(exc.value)
+    assert ran == [] and _snapshot(tmp_path) == before
+    # A folder of other files is refused too, with the files named.
+    mine = tmp_path / "mijn_documenten"
+    mine.mkdir()
+    (mine / "begroting.xlsx").write_bytes(b"x")
+    with pytest.raises(rf.RefreshError, match="not written by caseload") as exc:
+        rf.refresh(config, out_dir=mine)
+    assert "begroting.xlsx" in str(exc.value) and ran == []
+    assert [p.name for p in mine.iterdir()] == ["begroting.xlsx"]
