@@ -642,3 +642,20 @@ def test_a_complete_report_exists_at_every_moment_under_kill_and_concurrency(wri
     write_report(_publication(inputs=inputs), out)
     assert _complete(out)
     assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_markup_in_texts_stays_escaped_in_html_and_svg(tmp_path):
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    pub = Publication(evil, PEIL, "bron", min_cell=5)
+    pub.add_table("t", pd.DataFrame({"reden": [evil, "Werk"], "aantal": [10, 20]}), title=evil,
+                  method=evil, counts=["aantal"], labels={"reden": evil})
+    fig, ax = new_figure(6, 3)
+    ax.bar([evil, "B"], [10, 20])
+    pub.add_figure("f", finish(fig, title=evil, source="Bron", peildatum=PEIL), title=evil,
+                   caption=evil, method=evil)
+    out = write_report(pub, tmp_path / "r").out_dir
+    html = (out / "index.html").read_text(encoding="utf-8")
+    svg = (out / "figures" / "f.svg").read_text(encoding="utf-8")
+    for text in (html, svg):
+        assert "<script" not in text and "<img src=x" not in text
+        assert "&lt;script&gt;" in text

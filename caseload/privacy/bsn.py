@@ -320,6 +320,8 @@ def check_no_bsn(df: pd.DataFrame, where: str, *, ignore: Sequence[Hashable] = (
 
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".md", ".json", ".html", ".htm", ".svg", ".xml", ".toml",
                   ".yaml", ".yml", ".log", ".css", ".js", ".ipynb"}
+# Text files without a suffix: the marker of a report folder (caseload.publish.report.MARKER).
+_TEXT_NAMES = {".caseload-report"}
 _MARKUP_SUFFIXES = {".html", ".htm", ".svg", ".xml"}
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp"}
 
@@ -369,7 +371,7 @@ def check_file_no_bsn(path: str | Path) -> None:
             exc.file = str(path)
             raise
         return
-    if suffix not in _TEXT_SUFFIXES:
+    if suffix not in _TEXT_SUFFIXES and path.name not in _TEXT_NAMES:
         raise PrivacyError(
             "cannot check files of this type for personal numbers.",
             file=path,

@@ -418,8 +418,8 @@ def _write_all(pub: Publication, stage: Path, extra: dict,
     (stage / "figures").mkdir()
     (stage / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
     (stage / "README.md").write_text(README_TEXT, encoding="utf-8")
-    written: list[Path] = [stage / "README.md"]
-    unchecked: list[Path] = [stage / MARKER]
+    written: list[Path] = [stage / "README.md", stage / MARKER]
+    unchecked: list[Path] = []
     for rel, src in attachments.items():
         target = (stage / rel).resolve()
         if stage.resolve() not in target.parents or rel.split("/")[0] in GENERATED:
