@@ -659,3 +659,30 @@ def test_markup_in_texts_stays_escaped_in_html_and_svg(tmp_path):
     for text in (html, svg):
         assert "<script" not in text and "<img src=x" not in text
         assert "&lt;script&gt;" in text
+
+
+def test_the_swap_is_one_atomic_exchange_here(written, inputs, monkeypatch):
+    """On Linux and macOS the two folders are exchanged by one system call, not two renames;
+    an error of that call leaves the previous report as it was."""
+    import sys
+
+    if not (sys.platform.startswith("linux") or sys.platform == "darwin"):
+        pytest.skip("no atomic exchange on this platform")
+    out, _ = written
+
+    def two_renames(*a):
+        raise AssertionError("the fallback was used")
+
+    monkeypatch.setattr(report_module, "_swap_by_two_renames", two_renames)
+    write_report(_publication(inputs=inputs), out)
+    assert _complete(out)
+    before = _snapshot(out)
+
+    def broken(a, b):
+        raise OSError(errno.EIO, "input/output error")
+
+    monkeypatch.setattr(report_module, "_exchange", broken)
+    with pytest.raises(OSError, match="input/output"):
+        write_report(_publication(inputs=inputs), out)
+    assert _snapshot(out) == before
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
