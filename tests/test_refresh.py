@@ -375,3 +375,15 @@ def test_out_dir_above_the_config_is_refused_before_any_step(tmp_path, monkeypat
         rf.refresh(config, out_dir=mine)
     assert "begroting.xlsx" in str(exc.value) and ran == []
     assert [p.name for p in mine.iterdir()] == ["begroting.xlsx"]
+
+
+def test_out_dir_holding_the_key_file_is_refused(tmp_path, monkeypatch):
+    config = _sample_copy(tmp_path)
+    keys = tmp_path / "sleutels"
+    keys.mkdir()
+    cfg = cl.load_config(config, privacy={"key_file": str(keys / "pseudonym.key")})
+    monkeypatch.setattr(rf, "_run", lambda *a, **k: None)
+    with pytest.raises(rf.RefreshError, match="may not hold") as exc:
+        rf.refresh(cfg, out_dir=keys)
+    assert "pseudonym.key" in str(exc.value)
+    assert list(keys.iterdir()) == []

@@ -142,7 +142,8 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
     ctx.steps = tuple(s.name for s in selected)
     # Refuse a report folder that may not be replaced before spending minutes on the steps.
     protected = [*inputs, *(config.resolve(f) for f in config.extract.files),
-                 config.resolve(config.segment.internal_dir)]
+                 config.resolve(config.segment.internal_dir),
+                 *([config.resolve(config.privacy.key_file)] if config.privacy.key_file else [])]
     try:
         check_report_folder(target, protected)
     except CaseloadError as exc:
