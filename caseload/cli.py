@@ -145,14 +145,22 @@ def segment_command(
     ] = False,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Output folder (default: <report.out_dir>/segment)."),
+        typer.Option("--out", "-o", help="Output folder (default: <report.out_dir>-segment, next to "
+                                         "the report folder)."),
+    ] = None,
+    intern: Annotated[
+        Path | None,
+        typer.Option("--intern", help="Folder of the internal per-client list (default: [segment] "
+                                      "internal_dir); never inside a report folder."),
     ] = None,
     lang: LangOption = None,
 ) -> None:
     """Segment the caseload: A/B/C with reasons, profiles and PMCs, overrides, fairness.
 
     Published tables (no client ids, small cells suppressed) and figures go to OUT;
-    the per-client list with pseudonyms goes to OUT/intern/ and must not be shared.
+    the per-client list with pseudonyms goes to the internal folder ([segment]
+    internal_dir, default intern/ next to the config), which must not be shared and
+    may never lie inside a report folder.
     """
     from rich.table import Table
 
@@ -164,9 +172,12 @@ def segment_command(
 
     base = load_config(config)
     lang = _lang(lang, base)
-    out = out if out is not None else base.resolve(base.report.out_dir) / "segment"
+    out = (out if out is not None else _beside_report(base, "segment")).resolve()
+    intern = (intern if intern is not None else base.resolve(base.segment.internal_dir)).resolve()
+    _check_internal_dir(intern, [out, base.resolve(base.report.out_dir).resolve()])
     # Command-line choices become settings, so the batch run's segment step does the work.
     settings = {}
+    attachments = None
     if overrides is not None:
         settings["overrides_file"] = str(overrides.resolve())
     if model is not None:
@@ -177,7 +188,8 @@ def segment_command(
     if fit_model:
         with console.status("Fitting the model on the history..."):
             fitted, fit_report = fit_segment_model(cs, base, lang=lang)
-        skops_path, _ = save_model(fitted, out / "models" / f"segment_{fitted.method}")
+        skops_path, card_path = save_model(fitted, intern / "models" / f"segment_{fitted.method}")
+        attachments = {f"models/{p.name}": p for p in (skops_path, card_path)}
         settings["model_file"] = str(skops_path.resolve())
         m = fitted.metrics_
         console.print(f"Model fitted on {fitted.training_['n']:,} assessments; hold-out from "
@@ -190,16 +202,18 @@ def segment_command(
     result = results["segment"]
     if fit_model:
         _publish_model_evaluation(pub, fit_report, lang)
-    # Published tables and figures: the same suppression and texts as `caseload refresh`.
-    report = write_report(pub, out)
-    # The per-client list is internal (pseudonyms): outside the published folder.
-    intern = out.parent / f"{out.name}_intern"
+    # Published tables and figures: the same suppression and texts as `caseload refresh`; a
+    # model fitted in this run is published with them (a copy stays in the internal folder).
+    report = write_report(pub, out, protected=[intern], attachments=attachments)
+    # The per-client list is internal (pseudonyms, caseworkers' free text): its own folder.
+    from caseload.publish.safe import neutralise_frame
+
     intern.mkdir(parents=True, exist_ok=True)
     (intern / "LEESMIJ.txt").write_text(
         "INTERN: deze map bevat per cliënt het pseudoniem, de groep en de reden. Niet publiceren of "
         "delen buiten het team dat de cliënten begeleidt.\n", encoding="utf-8")
-    result.clients.to_csv(intern / "segment_clienten_INTERN.csv", sep=";", decimal=",", index=False,
-                          encoding="utf-8-sig")
+    neutralise_frame(result.clients).to_csv(intern / "segment_clienten_INTERN.csv", sep=";",
+                                            decimal=",", index=False, encoding="utf-8-sig")
 
     table = Table(title=f"caseload segment (peildatum {cs.peildatum:%d-%m-%Y}, {result.decided_by})")
     table.add_column("gemeente" if lang == "nl" else "municipality")
@@ -220,6 +234,37 @@ def segment_command(
                       highlight=False, soft_wrap=True)
     console.print(f"{len(pub.tables)} tables, {len(pub.figures)} figures -> {report.out_dir}; "
                   f"per-client list in {intern} (INTERN).", highlight=False, soft_wrap=True)
+
+
+def _beside_report(cfg, name: str) -> Path:
+    """Default output folder of a single-analysis command: next to the report folder.
+
+    Not inside it: ``caseload refresh`` replaces the report folder as a whole and refuses
+    one that holds files it did not write.
+    """
+    report = cfg.resolve(cfg.report.out_dir).resolve()
+    return report.parent / f"{report.name}-{name}"
+
+
+def _check_internal_dir(intern: Path, report_dirs: list[Path]) -> None:
+    """Refuse an internal folder inside a report folder (or inside any marked report folder)."""
+    from caseload.errors import ConfigError
+    from caseload.publish.report import MARKER
+
+    for folder in report_dirs:
+        if intern == folder or folder in intern.parents:
+            raise ConfigError(
+                f"the internal folder '{intern}' for the per-client list lies inside the report "
+                f"folder '{folder}', which is published.",
+                fix="set [segment] internal_dir (or --intern) to a folder outside every report "
+                    "folder, e.g. 'intern' next to the config.")
+    for parent in [intern, *intern.parents]:
+        if (parent / MARKER).is_file():
+            raise ConfigError(
+                f"the internal folder '{intern}' lies inside the report folder '{parent}', which "
+                "is published.",
+                fix="set [segment] internal_dir (or --intern) to a folder outside every report "
+                    "folder, e.g. 'intern' next to the config.")
 
 
 def _publish_model_evaluation(pub, fit_report: dict, lang: str) -> None:
@@ -412,7 +457,7 @@ def kpi_command(
     config: ConfigOption = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Output folder (default: <report.out_dir>/kpi)."),
+        typer.Option("--out", "-o", help="Output folder (default: <report.out_dir>-kpi)."),
     ] = None,
     mapping: MappingOption = None,
     lang: LangOption = None,
@@ -441,7 +486,7 @@ def kpi_command(
         pub = Publication(f"{cfg.report.title}: KPI", cs.peildatum, cfg.report.source, lang=lang,
                           min_cell=cfg.privacy.min_cell)
         add_kpi_to_publication(pub, res, lang=lang, config=cfg)
-    out_dir = out if out is not None else cfg.resolve(cfg.report.out_dir) / "kpi"
+    out_dir = out if out is not None else _beside_report(cfg, "kpi")
     with console.status(f"Writing {out_dir}..."):
         report = write_report(pub, out_dir)
     lvl = f"{1 - cfg.kpi.alpha:g}"
@@ -561,7 +606,7 @@ def forecast_command(
     config: ConfigOption = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Output folder (default: <report.out_dir>/forecast)."),
+        typer.Option("--out", "-o", help="Output folder (default: <report.out_dir>-forecast)."),
     ] = None,
     files: Annotated[
         list[Path] | None,
@@ -593,7 +638,7 @@ def forecast_command(
             cs = read_extract(list(files) if files else None, config=cfg)
     with console.status("Fitting the forecasts..."):
         pub, results = run_steps(cfg, cs, ["forecast"], lang=lang)
-    out_dir = out if out is not None else cfg.resolve(cfg.report.out_dir) / "forecast"
+    out_dir = out if out is not None else _beside_report(cfg, "forecast")
     report = write_report(pub, out_dir)
     tables = results["forecast"]
     summary = Table(title="caseload forecast")
@@ -621,7 +666,7 @@ def durations_command(
     config: ConfigOption = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Output folder (default: <report.out_dir>/durations)."),
+        typer.Option("--out", "-o", help="Output folder (default: <report.out_dir>-durations)."),
     ] = None,
     mapping: MappingOption = None,
     lang: LangOption = None,
@@ -647,7 +692,7 @@ def durations_command(
         pub = Publication(f"{cfg.report.title}: {'duur in de uitkering' if lang == 'nl' else 'duration on benefit'}",
                           cs.peildatum, cfg.report.source, lang=lang, min_cell=cfg.privacy.min_cell)
         add_durations_to_publication(pub, res)
-    out_dir = out if out is not None else cfg.resolve(cfg.report.out_dir) / "durations"
+    out_dir = out if out is not None else _beside_report(cfg, "durations")
     with console.status(f"Writing {out_dir}..."):
         report = write_report(pub, out_dir)
 

@@ -158,6 +158,11 @@ class SegmentConfig(_Section):
     model_file: Path | None = Field(None, description="A saved model (.skops with its card) to score with.")
     overrides_file: Path | None = Field(
         None, description="Caseworkers' overrides (CSV/XLSX: Clientnummer or client_id, segment, reason, date), applied last.")
+    internal_dir: Path = Field(
+        Path("intern"),
+        description="Folder of the caseworkers' per-client list of `caseload segment` (pseudonym, "
+                    "segment, reasons; internal), relative to the config file; never inside a "
+                    "report folder.")
     profile_method: Literal["nearest", "cluster"] = Field(
         "nearest", description="Nearest prototype, or k-means clusters matched to the named profiles.")
     prototypes: dict[str, list[float]] = Field(

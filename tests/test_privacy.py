@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import io
 import json
+import re
 import stat
 import warnings
 from hashlib import sha256
@@ -247,7 +248,7 @@ def test_check_no_bsn_passes_clean_frames():
         "share": [0.25, 0.75],
         "invalid_9_digits": [123456789, 100000000],
         "phone": ["0612345678", "020-1234567"],  # a 10-digit run is not a BSN
-        "budget": ["€ 123.456.782", "111 222 333"],  # amounts with thousands separators
+        "budget": ["€ 123.456.789", "1.123.456.782"],  # amounts that are not a BSN
         "pseudonym": pseudonymize(["123456782", "5"], KEY),
         "flag": [True, False],
         "date": pd.to_datetime(["2025-01-01", "2025-12-31"]),
@@ -631,3 +632,132 @@ def test_pseudonym_memo_does_not_wait_forever_for_a_silent_child(monkeypatch):
         memo.timeout = 0.05
         assert memo.submit(ids, "client").result().to_pylist() == list(pseudonymize(ids, b"k"))
         assert h.running == 0  # the children were given up
+
+
+# ------------------------------------------------- issue 11: the BSN guard, right both ways
+
+_SEPARATORS = (" ", ".", "-", "\u00a0")
+_SENTENCES = ("BSN {} van de klant", "bsn:{}", "({})", "klant {}, zie dossier", "nummer {}.",
+              "{}", "Ref.{};", "gebeld over {} vandaag")
+
+
+def _valid_bsns(n: int, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    out: list[str] = []
+    while len(out) < n:
+        cand = rng.integers(1, 999_999_999, 4 * n)
+        out += [f"{c:09d}" for c in cand if ref_elfproef(f"{c:09d}")]  # the reference
+    return out[:n]
+
+
+def _written_forms(bsn: str) -> list[str]:
+    """Every way the brief names: plain, 3-3-3 and 4-2-3 with space, dot, dash (and no-break
+    space); a BSN with a leading zero also as the 8 digits an export leaves."""
+    forms = [bsn]
+    for sep in _SEPARATORS:
+        forms.append(sep.join((bsn[:3], bsn[3:6], bsn[6:])))
+        forms.append(sep.join((bsn[:4], bsn[4:6], bsn[6:])))
+    if bsn.startswith("0"):
+        forms.append(bsn[1:])
+    return forms
+
+
+def test_every_written_form_of_1000_bsns_in_free_text_is_caught(tmp_path):
+    """Measured: 1,000 random valid BSNs x 9 written forms (+8-digit) in free text: all caught."""
+    from caseload.privacy.bsn import _text_hits
+
+    bsns = _valid_bsns(1000, seed=11)
+    assert all(ref_elfproef(b) for b in bsns) and len(set(bsns)) == 1000
+    # Make sure the leading-zero form is exercised.
+    bsns[:20] = [b for b in _valid_bsns(20_000, seed=12) if b.startswith("0")][:20]
+    texts = [_SENTENCES[i % len(_SENTENCES)].format(form)
+             for i, b in enumerate(bsns) for form in _written_forms(b)]
+    assert len(texts) >= 9 * 1000 + 20
+    pos, hits = _text_hits(pd.Series(texts, dtype=object))
+    caught = np.zeros(len(texts), dtype=bool)
+    caught[pos] = True
+    missed = [t for t, c in zip(texts, caught, strict=True) if not c]
+    assert missed == [], f"{len(missed)} of {len(texts)} missed, e.g. {missed[:5]}"
+    # The hit is the BSN itself (joined), and the error shows it masked.
+    assert hits[0] == bsns[0]
+    # The same forms in each published file type: CSV, HTML, XLSX.
+    for form in _written_forms("111222333")[1:]:
+        df = pd.DataFrame({"reden": ["geen", f"klant {form} belde"], "n": [5, 6]})
+        with pytest.raises(PrivacyError):
+            check_no_bsn(df, "tabel")
+        df.to_csv(tmp_path / "t.csv", index=False)
+        (tmp_path / "t.html").write_text(f"<html><td>klant {form} belde</td></html>",
+                                         encoding="utf-8")
+        df.to_excel(tmp_path / "t.xlsx", index=False)
+        for suffix in ("csv", "html", "xlsx"):
+            with pytest.raises(PrivacyError, match="11-test"):
+                check_file_no_bsn(tmp_path / f"t.{suffix}")
+
+
+def test_longer_grouped_numbers_and_dates_are_not_a_bsn():
+    check_no_bsn(pd.DataFrame({"t": [
+        "1.123.456.782", "123 456 782 000", "31-12-2025", "06 123 456 78", "020 123 4567",
+        "NL91 ABNA 0417 1643 00", "€ 12.345.678,00 in 2025",
+    ]}), "clean")
+
+
+def test_no_false_alarm_on_10000_metadata_numbers_in_a_manifest(tmp_path):
+    """Measured: 10,000 random 8- and 9-digit sizes, counts and times in a manifest: 0 alarms,
+    although about one in eleven of them passes the 11-test."""
+    from caseload.privacy.bsn import MANIFEST_KIND, check_manifest_no_bsn
+
+    rng = np.random.default_rng(7)
+    numbers = np.concatenate([rng.integers(10_000_000, 100_000_000, 5000),
+                              rng.integers(100_000_000, 1_000_000_000, 5000)])
+    passing = looks_like_bsn(numbers)
+    assert 0.07 < passing.mean() < 0.11  # these would all be alarms if numbers were checked
+    manifest = {
+        "kind": MANIFEST_KIND, "title": "Bestandsanalyse 2025",
+        "inputs": [{"path": f"/data/extract_{i}.csv", "bytes": int(b),
+                    "sha256": "ab123456782cdef0" * 4} for i, b in enumerate(numbers[:2500])],
+        "steps": [{"name": "validate", "rows": int(r), "seconds": float(r) / 1e6}
+                  for r in numbers[2500:5000]],
+        "tables": [{"name": f"t{i}", "rows": int(r), "suppressed": {"primary": int(r)}}
+                   for i, r in enumerate(numbers[5000:7500])],
+        "timings": {f"t{i}": int(r) for i, r in enumerate(numbers[7500:])},
+        "config": {"capacity": {"budget": 111222333}},
+    }
+    check_manifest_no_bsn(manifest)
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    check_file_no_bsn(tmp_path / "manifest.json")
+    # The byte size of the 50,000-client extract that stopped every refresh.
+    assert is_valid_bsn(81900429)
+    check_manifest_no_bsn({"kind": MANIFEST_KIND, "inputs": [{"bytes": 81900429}]})
+    # Texts in the manifest come from the data and the user: they are checked.
+    for leak in ({"title": "klant 111 222 333"}, {"inputs": [{"path": "/d/111222333.csv"}]},
+                 {"tables": [{"columns": ["1234.56.782"]}]}, {"config": {"x": {"111-222-333": 1}}}):
+        with pytest.raises(PrivacyError, match="BSN") as exc:
+            check_manifest_no_bsn({"kind": MANIFEST_KIND, **leak})
+        assert "111222333" not in str(exc.value) and "123456782" not in str(exc.value)
+    # A JSON file that is not a manifest is checked whole, numbers included.
+    (tmp_path / "other.json").write_text(json.dumps({"bytes": 81900429}), encoding="utf-8")
+    with pytest.raises(PrivacyError):
+        check_file_no_bsn(tmp_path / "other.json")
+
+
+def test_rejected_row_message_does_not_give_back_a_masked_value(tmp_path):
+    """'birth year 11*****33 gives an age of -111220308' let the masked number be computed."""
+    from caseload.extract import read_extract
+
+    header = ("Dossiernr;Clientnummer;geboortejaar;geslacht;Startdatum periodiek algemeen;"
+              "Einddatum periodiek algemeen;Oorspronkelijke begindatum uitkeringsdossier;"
+              "Omschrijving leefvorm;Oorzaak bijstandsafhankelijkheid;"
+              "Omschrijving einde bijstandsafhankelijkheid;Gemeentecode")
+    rows = ["D1;1001;111222333;M;01-01-2020;31-01-2020;01-01-2020;Alleenstaande;11;;GM0168",
+            "D2;1002;1890;M;01-01-2020;31-01-2020;01-01-2020;Alleenstaande;11;;GM0168"]
+    path = tmp_path / "u.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    cs = read_extract([path], mapping="gws", peildatum="2025-12-31")
+    rej = cs.rejected.set_index("row")
+    masked, plain = rej.loc[2], rej.loc[3]
+    assert masked["reason"] == "impossible_age" and masked["value"] == "11*****33"
+    message = masked["message"]
+    assert "11*****33" in message and not re.search(r"\d{4,}", message.replace("11*****33", ""))
+    assert str(2025 - 111222333) not in message
+    # An unmasked value keeps its useful detail.
+    assert "135" in plain["message"]

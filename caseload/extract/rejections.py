@@ -121,6 +121,10 @@ class RowChecks:
                                  dtype=object)
             det = (np.asarray(detail[idx], dtype=object) if detail is not None
                    else np.full(len(idx), "", dtype=object))
+            if detail is not None:
+                # A detail computed from a masked value (an age from a birth year) would give
+                # the value back: say it is hidden instead.
+                det[shown != values] = "(hidden: it would reveal the masked value)"
             msgs = [message.format(value=v, column=column, detail=d) for v, d in zip(shown, det, strict=True)]
             parts.append(pd.DataFrame({
                 "file": file, "row": rows[idx], "column": column, "value": shown,

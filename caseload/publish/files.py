@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from caseload.publish.items import Publication, PublishError, TableItem, _tx
+from caseload.publish.safe import neutralise_frame, protect_workbook
 
 # Excel's fixed limit on sheet names; Excel also forbids these characters in them.
 _SHEET_MAX = 31
@@ -74,7 +75,8 @@ def _write_csv(df: pd.DataFrame, path: Path, decimals: dict[str, int]) -> None:
         # Fixed decimals per column, empty for missing: the same bytes on every run.
         out[c] = [("" if not np.isfinite(v) else f"{v:.{d}f}")
                   for v in out[c].to_numpy(dtype="float64", na_value=np.nan)]
-    out.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", date_format="%Y-%m-%d")
+    neutralise_frame(out).to_csv(path, index=False, encoding="utf-8", lineterminator="\n",
+                                 date_format="%Y-%m-%d")
 
 
 def _sheet_names(names: list[str]) -> list[str]:
@@ -182,6 +184,7 @@ def _write_workbook(path: Path, pub: Publication, frames: list[tuple[TableItem, 
     created = pub.peildatum.to_pydatetime().replace(tzinfo=None)
     wb.properties.created = created
     wb.properties.modified = created
+    protect_workbook(wb)
     buf = io.BytesIO()
     wb.save(buf)
     path.write_bytes(_normalise_zip(buf.getvalue(), pub.peildatum))

@@ -30,6 +30,7 @@ import pandas as pd
 from caseload.config import Config, load_config
 from caseload.errors import CaseloadError
 from caseload.publish import Publication, StepRecord, write_report
+from caseload.publish.report import check_report_folder
 from caseload.refresh.context import RefreshError, RefreshResult, RunContext, Step
 from caseload.refresh.steps import (
     _step_capacity,
@@ -139,6 +140,15 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
     ctx = RunContext(config=config, lang=lang, publication=pub)
     selected = _select_steps(steps if steps is not None else rc.steps)
     ctx.steps = tuple(s.name for s in selected)
+    # Refuse a report folder that may not be replaced before spending minutes on the steps.
+    protected = [*inputs, *(config.resolve(f) for f in config.extract.files),
+                 config.resolve(config.segment.internal_dir),
+                 *([config.resolve(config.privacy.key_file)] if config.privacy.key_file else [])]
+    try:
+        check_report_folder(target, protected)
+    except CaseloadError as exc:
+        raise RefreshError(f"cannot write the report to '{target}': {exc.message}",
+                           fix=exc.fix) from exc
     _run(ctx, selected, progress)
     # The extract and the intermediate results are not needed for writing; free them
     # before the figures are rendered (matters at national size).
@@ -147,7 +157,7 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
     if progress is not None:
         task = progress.add_task("Rapport schrijven" if lang == "nl" else "Writing report", total=1)
     try:
-        report = write_report(pub, target, started=t0,
+        report = write_report(pub, target, started=t0, protected=protected,
                               extra_manifest={"steps_run": [s.name for s in selected]})
     except (CaseloadError, OSError) as exc:
         for fig in pub.figures:
