@@ -153,6 +153,27 @@ def test_km_weights_equal_replicated_rows():
     assert_allclose(a.confidence_interval_, b.confidence_interval_, atol=1e-12)
 
 
+def test_km_log_interval_by_hand_and_conf_type_check():
+    t, e, _ = _right_censored(60, seed=4)
+    ll = KaplanMeier().fit(t, e)
+    lg = KaplanMeier(conf_type="log").fit(t, e)
+    a, b = ll.event_table_, lg.event_table_
+    assert_allclose(a["survival"], b["survival"], rtol=0)
+    z = 1.959963984540054
+    pos = b["survival"] > 0
+    assert (~pos).any()  # the curve reaches 0: both bounds are 0 there (R gives NA)
+    assert (b.loc[~pos, ["lower_0.95", "upper_0.95"]] == 0).all().all()
+    b = b[pos]
+    se_log = b["std_err"] / b["survival"]  # sqrt(Greenwood sum)
+    assert_allclose(b["lower_0.95"], b["survival"] * np.exp(-z * se_log), rtol=1e-12)
+    assert_allclose(b["upper_0.95"], np.minimum(b["survival"] * np.exp(z * se_log), 1.0), rtol=1e-12)
+    # the log-log interval differs (it is not symmetric on the log scale)
+    assert (np.abs(a["lower_0.95"] - b["lower_0.95"]) > 1e-4).any()
+    assert "conf_type='log'" in repr(KaplanMeier(conf_type="log"))
+    with pytest.raises(CaseloadError, match="conf_type"):
+        KaplanMeier(conf_type="plain")
+
+
 def test_km_errors_and_not_fitted():
     with pytest.raises(NotFittedError):
         KaplanMeier().predict([1])
@@ -408,8 +429,66 @@ def test_cox_sample_above_max_rows_is_deterministic_and_close_to_full_fit():
     assert_allclose(a.summary.loc["x", "std_err"] / full.summary.loc["x", "std_err"], np.sqrt(2), rtol=0.1)
     assert abs(a.summary.loc["x", "coef"] - full.summary.loc["x", "coef"]) < 3 * a.summary.loc["x", "std_err"]
     assert cox_regression(df, "t", "e", ["x"], max_rows=n).n == n
-    with pytest.raises(CaseloadError, match="max_rows"):
-        cox_regression(df, "t", "e", ["x"], max_rows=0)
+    # 0 means all rows, as the config key [durations] cox_max_rows = 0
+    every = cox_regression(df, "t", "e", ["x"], max_rows=0)
+    assert not every.sampled and every.n == n
+    pd.testing.assert_frame_equal(every.summary, full.summary)
+    with pytest.raises(CaseloadError, match="negative"):
+        cox_regression(df, "t", "e", ["x"], max_rows=-1)
+
+
+def _entries_on_exit_times(n=600, seed=21):
+    """Whole-day durations; most late entries exactly on an exit time."""
+    rng = np.random.default_rng(seed)
+    x = rng.binomial(1, 0.5, n).astype(float)
+    t = np.ceil(rng.exponential(1 / (0.05 * np.exp(0.5 * x)))).clip(1, 80)
+    e = (rng.random(n) < 0.8) & (t < 80)
+    exits = np.unique(t[e])
+    below = np.searchsorted(exits, t, side="left")  # exit times before each row's own end
+    pick = exits[np.minimum((rng.random(n) * below).astype(int), exits.size - 1)]
+    entry = np.where((rng.random(n) < 0.4) & (below > 0), pick, 0.0)
+    s = rng.choice(["GM1", "GM2"], n)
+    return pd.DataFrame({"t": t, "e": e, "x": x, "entry": entry, "s": s})
+
+
+@pytest.mark.parametrize("scale", [1.0, 1 / 365.25])
+def test_cox_risk_sets_are_those_of_kaplan_meier(scale):
+    """At beta = 0 the Breslow partial likelihood is -sum d_j log n_j: with the number at risk of
+    the Kaplan-Meier counts (entry < t <= duration), not with entry <= t as PHReg alone would."""
+    import statsmodels.api as sm
+
+    from caseload.durations._counts import aggregate
+
+    df = _entries_on_exit_times()
+    df[["t", "entry"]] *= scale
+    tied = (df["entry"] > 0) & df["entry"].isin(df.loc[df["e"], "t"])
+    assert tied.sum() > 100
+    res = cox_regression(df, "t", "e", ["x"], entry_col="entry", strata="s", ties="breslow")
+    expected = 0.0
+    for g in aggregate(df["t"], df["e"].to_numpy(), 1, entry=df["entry"], by=df["s"]):
+        d = g.events[:, 0]
+        expected -= float((d * np.log(np.where(d > 0, g.at_risk, 1.0))).sum())
+    assert_allclose(res.model.model.loglike(np.zeros(1)), expected, rtol=1e-12)
+    # statsmodels alone (entry <= t) counts the rows entering at an exit time as at risk
+    closed = sm.PHReg(df["t"].to_numpy(), df[["x"]].to_numpy(), status=df["e"].to_numpy(float),
+                      entry=df["entry"].to_numpy(), strata=pd.factorize(df["s"])[0], ties="breslow")
+    assert abs(closed.loglike(np.zeros(1)) - expected) > 1.0
+
+
+def test_open_entry_moves_entries_between_observed_times_and_rejects_empty_rows():
+    from caseload.durations._counts import open_entry, time_resolution
+
+    d = np.array([3.0, 4.0, 2.0, 5.0]) / 365.25
+    e = np.array([0.0, 2.0, 1.0, 4.0]) / 365.25
+    assert time_resolution(e, d) == pytest.approx(1 / 365.25)
+    shifted = open_entry(e, d)
+    assert shifted[0] == 0.0
+    assert_allclose(shifted[1:] * 365.25, [2.5, 1.5, 4.5])
+    with pytest.raises(CaseloadError, match="never at risk"):
+        open_entry([0.0, 2.0], [1.0, 2.0])
+    df = _entries_on_exit_times().assign(entry=lambda x: x["t"])
+    with pytest.raises(CaseloadError, match="never at risk"):
+        cox_regression(df, "t", "e", ["x"], entry_col="entry")
 
 
 def test_cohort_tables_equal_cohort_curves_per_grouping():

@@ -189,7 +189,7 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             cox = cox_regression(cox_data, "duration", "exited", cfg.cox_covariates, entry_col="entry",
-                                 strata=strata, alpha=cfg.alpha, max_rows=cfg.cox_max_rows or None,
+                                 strata=strata, alpha=cfg.alpha, max_rows=cfg.cox_max_rows,
                                  random_state=cfg.random_state)
         if cox.sampled:
             notes.append(f"Cox model fitted on a random sample of {cox.n:,} of {cox.n_complete:,} spells "

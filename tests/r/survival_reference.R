@@ -1,0 +1,57 @@
+# Reference estimates from R's survival package for tests/test_durations_r.py.
+#
+# Usage: Rscript survival_reference.R <input.csv> <output-directory>
+#   input columns: entry, duration, event (0/1), cause ("" = censored), group, stratum, x1, x2
+# Writes, one CSV per estimator (every number with 17 significant digits):
+#   km_log-log.csv, km_log.csv  survfit(Surv(entry, duration, event) ~ group, conf.type = ...):
+#                               the curve per group, then the median with its interval
+#   aj.csv                      multi-state survfit (competing causes): pstate and its
+#                               infinitesimal-jackknife std.err
+#   cox_<ties>[_strata].csv     coxph(Surv(entry, duration, event) ~ x1 + x2 [+ strata(stratum)]):
+#                               coef, se(coef), log partial likelihood
+# One R run gives all of them (starting R takes seconds).
+suppressPackageStartupMessages(library(survival))
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1], stringsAsFactors = FALSE, na.strings = "")
+dir <- args[2]
+write17 <- function(x, name) {
+  write.csv(format(x, digits = 17), file.path(dir, name), row.names = FALSE, quote = TRUE)
+}
+
+for (ct in c("log-log", "log")) {
+  fit <- survfit(Surv(entry, duration, event) ~ group, data = d, conf.type = ct)
+  grp <- rep(sub("^group=", "", names(fit$strata)), fit$strata)
+  curve <- data.frame(part = "curve", group = grp, time = fit$time, n_risk = fit$n.risk,
+                      n_event = fit$n.event, surv = fit$surv, std_err = fit$std.err,
+                      lower = fit$lower, upper = fit$upper)
+  tab <- summary(fit)$table
+  med <- data.frame(part = "median", group = sub("^group=", "", rownames(tab)), time = tab[, "median"],
+                    n_risk = NA, n_event = NA, surv = NA, std_err = NA,
+                    lower = tab[, "0.95LCL"], upper = tab[, "0.95UCL"])
+  write17(rbind(curve, med), paste0("km_", ct, ".csv"))
+}
+
+cause <- ifelse(is.na(d$cause), "(censored)", d$cause)
+states <- sort(unique(cause[cause != "(censored)"]))
+d$status <- factor(cause, levels = c("(censored)", states))
+d$id <- seq_len(nrow(d))
+fit <- survfit(Surv(entry, duration, status) ~ group, data = d, id = id)
+grp <- rep(sub("^group=", "", names(fit$strata)), fit$strata)
+rows <- list()
+for (k in seq_along(states)) {
+  col <- match(states[k], fit$states)
+  rows[[k]] <- data.frame(group = grp, cause = states[k], time = fit$time,
+                          estimate = fit$pstate[, col], std_err = fit$std.err[, col])
+}
+write17(do.call(rbind, rows), "aj.csv")
+
+for (ties in c("efron", "breslow")) {
+  for (strat in c(FALSE, TRUE)) {
+    f <- if (strat) Surv(entry, duration, event) ~ x1 + x2 + strata(stratum)
+         else Surv(entry, duration, event) ~ x1 + x2
+    fit <- coxph(f, data = d, ties = ties, control = coxph.control(eps = 1e-14, iter.max = 100))
+    write17(data.frame(covariate = names(coef(fit)), coef = unname(coef(fit)),
+                       std_err = unname(sqrt(diag(vcov(fit)))), loglik = fit$loglik[2]),
+            paste0("cox_", ties, if (strat) "_strata" else "", ".csv"))
+  }
+}
