@@ -200,6 +200,12 @@ class DurationsConfig(_Section):
     cohort_age_classes: list[tuple[int, int]] = Field(
         default_factory=lambda: [(0, 29), (30, 50), (51, 150)],
         description="Inclusive age classes (age at start) of the cohort curves: < 30, 30-50, 50+.")
+    age_rule: Literal["birth_date", "mid_year", "calendar_year"] = Field(
+        "birth_date",
+        description="How ages are computed (durations, cohort and stock tables): 'birth_date' the exact age "
+                    "where the extract has dates of birth, else from 1 July of the birth year; 'mid_year' "
+                    "completed years since 1 July of the birth year (as the VNG 'Sturen op bijstand' script); "
+                    "'calendar_year' year - birth year (on average half a year too high).")
     cox_covariates: list[str] = Field(
         default_factory=lambda: ["age_band", "sex", "household"],
         description="Covariates of the Cox model (columns of spell_durations).")

@@ -521,8 +521,146 @@ def test_age_at_exact_birthday_pyarrow_ids_and_missing():
                             "birth_date": pd.to_datetime(["1980-03-15", None, None])})
     dates = pd.to_datetime(["2020-03-14", "2020-03-15", None, "2020-01-01", "2020-01-01"])
     got = age_at(clients, dates, pd.Series(["a", "a", "a", "b", "zz"], dtype=object))
-    assert_allclose(got, [39, 40, np.nan, 30, np.nan])
+    # b has no birth date: counted from 1 July 1990, so 29 on 1 January 2020
+    assert_allclose(got, [39, 40, np.nan, 29, np.nan])
     assert_allclose(age_at(clients, pd.Timestamp("2020-12-31"), ["a", "b", "c"]), [40, 30, np.nan])
+    got = age_at(clients, dates, pd.Series(["a", "a", "a", "b", "zz"], dtype=object), rule="calendar_year")
+    assert_allclose(got, [40, 40, np.nan, 30, np.nan])
+
+
+def test_age_rules_against_an_independent_calendar_calculation():
+    from dateutil.relativedelta import relativedelta
+
+    from caseload.durations.tables import age_at
+
+    rng = np.random.default_rng(8)
+    n = 400
+    birth = pd.to_datetime("1950-01-01") + pd.to_timedelta(rng.integers(0, 365 * 50, n), unit="D")
+    dates = pd.to_datetime("2010-01-01") + pd.to_timedelta(rng.integers(0, 365 * 15, n), unit="D")
+    # boundary days: 30 June, 1 July, 31 December, 1 January, the birthday itself
+    dates = dates.where(np.arange(n) % 5 != 0, pd.to_datetime([f"{y}-06-30" for y in dates.year]))
+    dates = dates.where(np.arange(n) % 5 != 1, pd.to_datetime([f"{y}-07-01" for y in dates.year]))
+    dates = dates.where(np.arange(n) % 5 != 2, pd.to_datetime([f"{y}-01-01" for y in dates.year]))
+    clients = pd.DataFrame({"client_id": [f"c{i}" for i in range(n)], "birth_year": birth.year,
+                            "birth_date": birth.where(np.arange(n) % 7 != 0)})  # some unknown
+    ids = clients["client_id"]
+    mid = [relativedelta(d, pd.Timestamp(f"{y}-07-01")).years for d, y in zip(dates, birth.year, strict=True)]
+    exact = [relativedelta(d, b).years for d, b in zip(dates, birth, strict=True)]
+    assert_allclose(age_at(clients, dates, ids, rule="mid_year"), mid)
+    assert_allclose(age_at(clients, dates, ids, rule="calendar_year"), dates.year - birth.year)
+    known = clients["birth_date"].notna().to_numpy()
+    assert_allclose(age_at(clients, dates, ids, rule="birth_date"), np.where(known, exact, mid))
+    # without a birth_date column the default rule is the mid-year rule
+    assert_allclose(age_at(clients.drop(columns="birth_date"), dates, ids), mid)
+    # calendar_year is on average about half a year above the exact age, mid_year about 0
+    cal_bias = np.mean(dates.year - birth.year - np.array(exact))
+    mid_bias = np.mean(np.array(mid) - np.array(exact))
+    assert 0.3 < cal_bias < 0.7 and abs(mid_bias) < 0.2
+    with pytest.raises(CaseloadError, match="age rule"):
+        age_at(clients, dates, ids, rule="exact")
+
+
+def _vng_frame():
+    """Six benefits on both sides of 1 July; ages by hand in the comments (mid-year / calendar year)."""
+    peil = pd.Timestamp("2022-12-31")
+    clients = pd.DataFrame({
+        "client_id": list("abcdef"),
+        "birth_year": pd.array([1991, 1991, 1970, 1970, 2000, 1980], dtype="Int64"),
+        "sex": list("VMVMVM"),
+        "household": ["alleenstaand", "paar", "alleenstaand", "paar", "alleenstaand", "paar"],
+    })
+    spells = pd.DataFrame({
+        "spell_id": [f"s{c}" for c in "abcdef"], "client_id": list("abcdef"),
+        "start_date": pd.to_datetime(["2021-06-30",    # a: 29 / 30
+                                      "2021-07-01",    # b: 30 / 30
+                                      "2021-02-01",    # c: 50 / 51
+                                      "2022-08-15",    # d: 52 / 52
+                                      "2022-01-10",    # e: 21 / 22
+                                      "2022-07-01"]),  # f: 42 / 42
+        "end_date": pd.to_datetime([None, "2022-05-01", None, None, "2022-11-30", None]),
+    })
+    return spells, clients, peil
+
+
+def test_sturen_op_bijstand_tables_with_the_mid_year_rule_by_hand():
+    from caseload.durations.cohorts import active_share
+
+    spells, clients, peil = _vng_frame()
+
+    def table(by, rule):
+        t = active_share(spells, clients, peil, by=by, age_rule=rule)
+        return {(g, y): (s, n) for g, y, s, n in t[["group", "inflow_year", "share_active", "n"]].itertuples(
+            index=False)}
+
+    # share active per inflow year by age class (< 30, 30-50, 50+), age at start from 1 July
+    assert table("age_class", "mid_year") == {
+        ("< 30", 2021): (1.0, 1), ("30-50", 2021): (0.5, 2),
+        ("< 30", 2022): (0.0, 1), ("30-50", 2022): (1.0, 1), ("50+", 2022): (1.0, 1)}
+    # the calendar-year rule moves a (29 -> 30) and c (50 -> 51) to another class
+    assert table("age_class", "calendar_year") == {
+        ("30-50", 2021): (0.5, 2), ("50+", 2021): (1.0, 1),
+        ("< 30", 2022): (0.0, 1), ("30-50", 2022): (1.0, 1), ("50+", 2022): (1.0, 1)}
+    assert table(["age_class", "sex"], "mid_year") == {
+        ("< 30 / V", 2021): (1.0, 1), ("30-50 / M", 2021): (0.0, 1), ("30-50 / V", 2021): (1.0, 1),
+        ("< 30 / V", 2022): (0.0, 1), ("30-50 / M", 2022): (1.0, 1), ("50+ / M", 2022): (1.0, 1)}
+    # the stock on the peildatum by age class x household: a, c, d, f are active
+    t = active_share(spells, clients, peil, by=["age_class", "household"], age_rule="mid_year")
+    stock = t.groupby("group")["n_active"].sum()
+    assert stock[stock > 0].to_dict() == {"< 30 / alleenstaand": 1, "30-50 / alleenstaand": 1,
+                                          "30-50 / paar": 1, "50+ / paar": 1}
+    assert "1 juli" in t.attrs["method"] and t.attrs["age_rule"] == "mid_year"
+    en = active_share(spells, clients, peil, by="sex", age_rule="calendar_year", lang="en")
+    assert "calendar year - birth year" in en.attrs["method"]
+
+
+def test_every_age_table_takes_and_names_the_age_rule():
+    import caseload
+    from caseload.durations.cohorts import cohort_curves, cohort_tables
+
+    assert caseload.active_share is caseload.durations.active_share
+    assert "active_share" in caseload.__all__
+    spells, clients, peil = _vng_frame()
+    c = cohort_curves(spells, clients, peil, by="age_class", max_years=1, age_rule="calendar_year")
+    m = cohort_curves(spells, clients, peil, by="age_class", max_years=1, age_rule="mid_year")
+    assert "50+" in set(c.loc[c["years_since_start"] == 0, "group"]) and "kalenderjaar" in c.attrs["method"]
+    assert c.attrs["age_rule"] == "calendar_year" and "1 juli" in m.attrs["method"]
+    assert not c.equals(m)
+    [t] = cohort_tables(spells, clients, peil, ["age_class"], max_years=1, age_rule="mid_year", lang="en")
+    assert "1 July" in t.attrs["method"]
+    d = spell_durations(spells, clients, peil, age_rule="mid_year").set_index("spell_id")
+    assert d.loc[["sa", "sb", "sc"], "age_at_start"].tolist() == [29, 30, 50]
+    assert d.attrs["age_rule"] == "mid_year"
+    d = spell_durations(spells, clients, peil, age_rule="calendar_year").set_index("spell_id")
+    assert d.loc[["sa", "sb", "sc"], "age_at_start"].tolist() == [30, 30, 51]
+    # the Losser table: age on the peildatum, the rule in the method text
+    el = elapsed_duration_table(spells, clients, pd.Timestamp("2022-06-30"), bands=[(15, 30), (31, 64)],
+                                age_rule="mid_year")
+    el_cal = elapsed_duration_table(spells, clients, pd.Timestamp("2022-06-30"), bands=[(15, 30), (31, 64)],
+                                    age_rule="calendar_year")
+    # the stock on 30 June 2022 is a (1991), c (1970), e (2000): 30, 51, 21 from 1 July, 31, 52, 22 by
+    # the calendar year, so a moves to the older band
+    assert el["Aantal"].tolist() == [2, 1, 3] and el_cal["Aantal"].tolist() == [1, 2, 3]
+    assert "1 juli" in el.attrs["method"] and "kalenderjaar" in el_cal.attrs["method"]
+    for fn in (cohort_curves, active_share):
+        with pytest.raises(CaseloadError, match="age rule"):
+            fn(spells, clients, peil, age_rule="exact")
+    with pytest.raises(CaseloadError, match="age rule"):
+        spell_durations(spells, clients, peil, age_rule="exact")
+
+
+def test_stock_on_takes_the_age_rule():
+    from caseload.refresh.stock import age_rule_method, stock_on
+    from caseload.schema import Caseload
+
+    spells, clients, _ = _vng_frame()
+    peil = pd.Timestamp("2022-06-30")
+    cl = Caseload(spells=spells.assign(benefit="PW"), clients=clients, peildatum=peil)
+    mid = stock_on(cl, age_rule="mid_year").set_index("client_id")["age"]
+    cal = stock_on(cl, age_rule="calendar_year").set_index("client_id")["age"]
+    assert mid.to_dict() == {"a": 30, "c": 51, "e": 21}
+    assert cal.to_dict() == {"a": 31, "c": 52, "e": 22}
+    assert "1 juli" in age_rule_method(stock_on(cl, age_rule="mid_year"))
+    assert "birth year" in age_rule_method(stock_on(cl), "en")
 
 
 # ---------------------------------------------------------------- report, figures, CLI

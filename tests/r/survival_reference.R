@@ -1,12 +1,13 @@
 # Reference estimates from R's survival package for tests/test_durations_r.py.
 #
 # Usage: Rscript survival_reference.R <input.csv> <output-directory>
-#   input columns: entry, duration, event (0/1), cause ("" = censored), group, stratum, x1, x2
+#   input columns: entry, duration, event (0/1), cause ("" = censored), group, stratum, x1, x2, w
 # Writes, one CSV per estimator (every number with 17 significant digits):
 #   km_log-log.csv, km_log.csv  survfit(Surv(entry, duration, event) ~ group, conf.type = ...):
 #                               the curve per group, then the median with its interval
-#   aj.csv                      multi-state survfit (competing causes): pstate and its
-#                               infinitesimal-jackknife std.err
+#   aj.csv, aj_weighted.csv     multi-state survfit (competing causes), without and with case
+#                               weights w: pstate, its infinitesimal-jackknife std.err and the
+#                               (default, conf.type = "log") interval
 #   cox_<ties>[_strata].csv     coxph(Surv(entry, duration, event) ~ x1 + x2 [+ strata(stratum)]):
 #                               coef, se(coef), log partial likelihood
 # One R run gives all of them (starting R takes seconds).
@@ -35,15 +36,18 @@ cause <- ifelse(is.na(d$cause), "(censored)", d$cause)
 states <- sort(unique(cause[cause != "(censored)"]))
 d$status <- factor(cause, levels = c("(censored)", states))
 d$id <- seq_len(nrow(d))
-fit <- survfit(Surv(entry, duration, status) ~ group, data = d, id = id)
-grp <- rep(sub("^group=", "", names(fit$strata)), fit$strata)
-rows <- list()
-for (k in seq_along(states)) {
-  col <- match(states[k], fit$states)
-  rows[[k]] <- data.frame(group = grp, cause = states[k], time = fit$time,
-                          estimate = fit$pstate[, col], std_err = fit$std.err[, col])
+for (weighted in c(FALSE, TRUE)) {
+  fit <- if (weighted) survfit(Surv(entry, duration, status) ~ group, data = d, id = id, weights = w)
+         else survfit(Surv(entry, duration, status) ~ group, data = d, id = id)
+  grp <- rep(sub("^group=", "", names(fit$strata)), fit$strata)
+  rows <- list()
+  for (k in seq_along(states)) {
+    col <- match(states[k], fit$states)
+    rows[[k]] <- data.frame(group = grp, cause = states[k], time = fit$time, estimate = fit$pstate[, col],
+                            std_err = fit$std.err[, col], lower = fit$lower[, col], upper = fit$upper[, col])
+  }
+  write17(do.call(rbind, rows), if (weighted) "aj_weighted.csv" else "aj.csv")
 }
-write17(do.call(rbind, rows), "aj.csv")
 
 for (ties in c("efron", "breslow")) {
   for (strat in c(FALSE, TRUE)) {
