@@ -191,6 +191,12 @@ class DurationsConfig(_Section):
     horizon_years: float = Field(5.0, gt=0, description="Horizon of the restricted mean duration (years).")
     plot_years: float = Field(10.0, gt=0, description="Right end of the x axis of the duration figures (years).")
     alpha: float = Field(0.05, gt=0, lt=1, description="1 - confidence level of every interval.")
+    conf_type: Literal["log-log", "log"] = Field(
+        "log-log", description="Transform of the Kaplan-Meier and cumulative-incidence intervals: 'log-log' "
+                               "(Stata, SAS, lifelines; stays inside 0-1) or 'log' (R's default).")
+    aj_variance: Literal["delta", "jackknife"] = Field(
+        "delta", description="Variance of the cumulative incidence: 'delta' method (Stata, SAS, lifelines) or "
+                             "the infinitesimal 'jackknife' (R's default).")
     cohort_max_years: int = Field(10, ge=1, description="Last 'years since start' of the cohort curves.")
     cohort_groupings: list[str | list[str]] = Field(
         default_factory=lambda: ["inflow_year", "inflow_reason", "household", "sex", "age_class",

@@ -252,6 +252,52 @@ def test_aj_cif_sum_plus_survival_is_one_and_matches_km(with_entry):
     assert_allclose(surv.to_numpy(), km.predict(times).to_numpy(), atol=1e-12)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_aj_jackknife_variance_equals_numerical_derivatives_of_the_estimate(weighted):
+    """The infinitesimal jackknife is sum_i (w_i dF/dw_i)^2: check the closed form against central
+    differences of refits with one row's weight nudged (ties across causes, entries on exit times)."""
+    rng = np.random.default_rng(17)
+    n = 36
+    t = rng.integers(1, 12, n).astype(float)
+    cause = np.where(rng.random(n) < 0.25, None, rng.choice(["overig", "werk"], n)).astype(object)
+    entry = np.where(rng.random(n) < 0.4, np.floor(rng.uniform(0, t)), 0.0)
+    w = rng.choice([0.5, 1.0, 2.0], n) if weighted else np.ones(n)
+    ij = AalenJohansen(variance="jackknife").fit(t, cause, entry=entry, weights=w if weighted else None)
+    est = ij.cumulative_incidence_
+    grid = est.loc[est["cause"] == "werk", "time"].to_numpy()
+
+    def cif(weights):
+        f = AalenJohansen().fit(t, cause, entry=entry, weights=weights).at(grid)
+        return f.sort_values(["cause", "time"])["estimate"].to_numpy()
+
+    h = 1e-6
+    deriv = []
+    for i in range(n):
+        up, down = w.copy(), w.copy()
+        up[i] += h
+        down[i] -= h
+        deriv.append(w[i] * (cif(up) - cif(down)) / (2 * h))
+    var = (np.array(deriv) ** 2).sum(axis=0)
+    ours = est.sort_values(["cause", "time"])["std_err"].to_numpy() ** 2
+    assert_allclose(ours, var, rtol=1e-6, atol=1e-12)
+    delta = AalenJohansen().fit(t, cause, entry=entry, weights=w if weighted else None).cumulative_incidence_
+    assert not np.allclose(delta.sort_values(["cause", "time"])["std_err"].to_numpy() ** 2, var, rtol=1e-3)
+    with pytest.raises(CaseloadError, match="variance"):
+        AalenJohansen(variance="bootstrap")
+
+
+def test_aj_log_interval_by_hand():
+    t, e, _ = _right_censored(80, seed=6)
+    cause = np.where(e, np.where(np.arange(80) % 2 == 0, "werk", "overig"), None)
+    ci = AalenJohansen(conf_type="log").fit(t, cause).cumulative_incidence_
+    f, se = ci["estimate"], ci["std_err"]
+    pos = f > 0
+    z = 1.959963984540054
+    assert_allclose(ci.loc[pos, "lower_0.95"], (f * np.exp(-z * se / f))[pos], rtol=1e-12)
+    assert_allclose(ci.loc[pos, "upper_0.95"], np.minimum(f * np.exp(z * se / f), 1.0)[pos], rtol=1e-12)
+    assert (ci.loc[~pos, ["lower_0.95", "upper_0.95"]] == 0).all().all()
+
+
 def test_aj_hand_calculation_with_tied_causes():
     # times 1: werk, 2: overig and werk (tie), 3: censored, 4: werk
     t = [1, 2, 2, 3, 4]
@@ -778,6 +824,34 @@ def test_analyse_durations_fits_cox_on_a_sample_and_says_so():
     add_durations_to_publication(pub, res)
     method = next(t.method for t in pub.tables if t.name == "duur_cox")
     assert f"steekproef van 1.000 van de {res.cox.n_complete:,}".replace(",", ".") in method
+
+
+def test_analyse_durations_passes_age_rule_and_interval_settings_through():
+    from caseload.config import DurationsConfig, load_config
+    from caseload.durations import analyse_durations
+    from caseload.durations.report import add_durations_to_publication
+    from caseload.errors import ConfigError
+    from caseload.publish import Publication
+    from caseload.synth import generate
+
+    c = generate(n_clients=600, random_state=9)
+    cfg = DurationsConfig(age_rule="mid_year", conf_type="log", aj_variance="jackknife",
+                          cohort_groupings=["age_class"], cox_max_rows=0)
+    res = analyse_durations(c.spells, c.clients, c.peildatum, cfg, lang="en")
+    assert res.age_rule == "mid_year" and res.durations.attrs["age_rule"] == "mid_year"
+    assert res.km.conf_type == "log" and res.aj.variance == "jackknife"
+    mid = spell_durations(c.spells, c.clients, c.peildatum, window_start=res.window_start, age_rule="mid_year")
+    assert_allclose(res.durations["age_at_start"], mid["age_at_start"])
+    assert "1 July" in res.tables["cohort_age_class"].attrs["method"]
+    pub = Publication("t", c.peildatum, "source", lang="en", min_cell=5)
+    add_durations_to_publication(pub, res)
+    methods = {t.name: t.method for t in pub.tables}
+    assert all("1 July of the birth year" in methods[k] for k in
+               ("duur_losser_tabel", "duur_kaplan_meier", "duur_uitstroom_werk", "duur_cohort_age_class"))
+    assert "(log)" in methods["duur_kaplan_meier"] and "infinitesimal jackknife" in methods["duur_uitstroom_werk"]
+    with pytest.raises((ConfigError, ValueError)):
+        DurationsConfig(age_rule="exact")
+    assert load_config(None).durations.age_rule == "birth_date"
 
 
 # ------------------------------------------------ counting paths (whole-number fast path vs general)

@@ -154,10 +154,10 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
     if len(usable) < len(d):
         notes.append(f"{len(d) - len(usable)} spell(s) with an age at start outside the bands are left out "
                      "of the curves.")
-    km = KaplanMeier(alpha=cfg.alpha).fit(usable["duration"], usable["exited"], entry=usable["entry"],
-                                         by=usable["age_band"])
-    aj = AalenJohansen(alpha=cfg.alpha).fit(usable["duration"], usable["event"], entry=usable["entry"],
-                                           by=usable["age_band"])
+    km = KaplanMeier(alpha=cfg.alpha, conf_type=cfg.conf_type).fit(
+        usable["duration"], usable["exited"], entry=usable["entry"], by=usable["age_band"])
+    aj = AalenJohansen(alpha=cfg.alpha, conf_type=cfg.conf_type, variance=cfg.aj_variance).fit(
+        usable["duration"], usable["event"], entry=usable["entry"], by=usable["age_band"])
     level = f"{1 - cfg.alpha:g}"
     group_col = "Leeftijd bij instroom" if lang == "nl" else "Age at inflow"
 
@@ -251,6 +251,10 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
     el = t["elapsed_table"]
     band, share, dur, count = el.columns[:4]
     age = age_rule_text(analysis.age_rule, lang)
+    km_ci = {"log-log": "log(-log)", "log": "log"}[analysis.km.conf_type]
+    aj_ci = {"log-log": "log(-log)", "log": "log"}[analysis.aj.conf_type]
+    aj_var = {"delta": w("delta-methode", "delta method"),
+              "jackknife": w("infinitesimale jackknife", "infinitesimal jackknife")}[analysis.aj.variance]
     el_method = w(f"Bestand op de peildatum; {age}, op de peildatum; verstreken duur = "
                   "(peildatum - begindatum) / 365,25. Overschat de duur: lange uitkeringen zijn "
                   "oververtegenwoordigd in een bestand.",
@@ -267,10 +271,11 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
     km_method = w(f"Kaplan-Meier per leeftijdsklasse bij instroom, duur in {unit}; lopende uitkeringen "
                   f"gecensureerd op de peildatum. {window} Mediaan met Brookmeyer-Crowley-interval, "
                   f"beperkt gemiddelde tot {t['km_summary']['horizon'].iloc[0]:g} {unit}; {lvl}-intervallen "
-                  f"(log(-log)). Leeftijd bij instroom: {age}.",
+                  f"({km_ci}). Leeftijd bij instroom: {age}.",
                   f"Kaplan-Meier by age band at inflow, duration in {unit}; open spells censored at the "
                   f"reference date. {window} Median with Brookmeyer-Crowley interval, restricted mean up to "
-                  f"{t['km_summary']['horizon'].iloc[0]:g} {unit}; {lvl} intervals (log-log). Age at inflow: {age}.")
+                  f"{t['km_summary']['horizon'].iloc[0]:g} {unit}; {lvl} intervals ({km_ci}). "
+                  f"Age at inflow: {age}.")
     # events + censored = n per band: a wide table whose row total is n
     s = t["km_summary"].drop(columns="entered_late")
     est_cols = [c for c in s.columns if c.startswith(("median", "restricted", "rmst_"))]
@@ -286,9 +291,9 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
     added += ["duur_kaplan_meier", "duur_kaplan_meier_curve"]
     cif_method = w(f"Cumulatieve incidentie (Aalen-Johansen) van uitstroom naar werk (werk, werk deels) en "
                    f"overige uitstroom als concurrerende uitkomsten, duur in {unit}. {window} "
-                   f"Variantie: delta-methode; interval log(-log). Leeftijd bij instroom: {age}.",
+                   f"Variantie: {aj_var}; interval {aj_ci}. Leeftijd bij instroom: {age}.",
                    f"Cumulative incidence (Aalen-Johansen) of exit to work (full or partial) and other exits as "
-                   f"competing outcomes, duration in {unit}. {window} Variance: delta method; log(-log) interval. "
+                   f"competing outcomes, duration in {unit}. {window} Variance: {aj_var}; {aj_ci} interval. "
                    f"Age at inflow: {age}.")
     pub.add_table("duur_uitstroom_werk", t["cumulative_incidence"],
                   title=w("Uitstroom naar werk en overige uitstroom", "Exit to work and other exits"),
