@@ -31,6 +31,7 @@ from caseload.durations import AalenJohansen, KaplanMeier, cox_regression
 pytestmark = pytest.mark.r
 
 SCRIPT = Path(__file__).parent / "r" / "survival_reference.R"
+HORIZON_DAYS = 120.0  # of the restricted mean
 _HOW = "install R and its survival package: apt-get install r-base-core r-cran-survival"
 
 
@@ -55,12 +56,12 @@ def _read_r(path: Path) -> pd.DataFrame:
     return df
 
 
-def run_r(rscript: str, data: pd.DataFrame, folder: Path) -> dict[str, pd.DataFrame]:
+def run_r(rscript: str, data: pd.DataFrame, folder: Path, horizon: float) -> dict[str, pd.DataFrame]:
     """Run the reference script once on ``data``; its outputs by name (``km_log``, ``aj``, ...)."""
     folder.mkdir(parents=True, exist_ok=True)
     src = folder / "spells.csv"
     data.to_csv(src, index=False, float_format="%.17g")
-    done = subprocess.run([rscript, "--vanilla", str(SCRIPT), str(src), str(folder)],
+    done = subprocess.run([rscript, "--vanilla", str(SCRIPT), str(src), str(folder), f"{horizon:.17g}"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"R failed:\n{done.stderr}"
     return {p.stem: _read_r(p) for p in folder.glob("*.csv") if p.name != src.name}
@@ -86,8 +87,9 @@ def tied_spells(n: int = 1500, seed: int = 5) -> pd.DataFrame:
     entry[late] = np.where(rng.random(late.sum()) < 0.8, on_exit[late], anywhere[late])
     entry = np.where(entry < duration, entry, np.floor(duration / 2))
     w = rng.choice([0.5, 1.0, 2.5], n)  # case weights (AJ only)
+    cause12 = np.where(exited, np.char.add("c", rng.integers(10, 22, n).astype(str)), None)  # 12 causes
     return pd.DataFrame({"entry": entry, "duration": duration, "event": exited.astype(int), "cause": cause,
-                         "group": group, "stratum": stratum, "x1": x1, "x2": x2, "w": w})
+                         "cause12": cause12, "group": group, "stratum": stratum, "x1": x1, "x2": x2, "w": w})
 
 
 def _years(d: pd.DataFrame) -> pd.DataFrame:
@@ -101,9 +103,10 @@ def case(request, rscript, tmp_path_factory):
     d = tied_spells()
     ties = (d["entry"] > 0) & d["entry"].isin(d.loc[d["event"] == 1, "duration"])
     assert ties.sum() > 300  # the point of the data: many entries on exit times
+    horizon = HORIZON_DAYS
     if request.param == "years":
-        d = _years(d)
-    return d, run_r(rscript, d, tmp_path_factory.mktemp(f"r_{request.param}"))
+        d, horizon = _years(d), HORIZON_DAYS / 365.25
+    return d, horizon, run_r(rscript, d, tmp_path_factory.mktemp(f"r_{request.param}"), horizon)
 
 
 # ---------------------------------------------------------------- Kaplan-Meier
@@ -111,7 +114,7 @@ def case(request, rscript, tmp_path_factory):
 
 @pytest.mark.parametrize("conf_type", ["log-log", "log"])
 def test_km_late_entry_equals_r_survfit(case, conf_type):
-    d, r = case
+    d, horizon, r = case
     ref = r[f"km_{conf_type}"]
     km = KaplanMeier(conf_type=conf_type).fit(d["duration"], d["event"], entry=d["entry"], by=d["group"])
     ours = km.event_table_
@@ -129,6 +132,9 @@ def test_km_late_entry_equals_r_survfit(case, conf_type):
     assert_allclose(km.median_["median"], med["time"], rtol=1e-15)
     assert_allclose(km.median_["lower_0.95"], med["lower"], rtol=1e-15)
     assert_allclose(km.median_["upper_0.95"], med["upper"], rtol=1e-15)
+    rmst = km.restricted_mean(horizon)
+    assert_allclose(rmst["rmst"], med["surv"], rtol=1e-12)  # R's rmean and se(rmean)
+    assert_allclose(rmst["std_err"], med["std_err"], rtol=1e-10)
 
 
 # ---------------------------------------------------------------- Aalen-Johansen
@@ -136,7 +142,7 @@ def test_km_late_entry_equals_r_survfit(case, conf_type):
 
 @pytest.mark.parametrize("weighted", [False, True])
 def test_aj_late_entry_equals_r_multistate_survfit(case, weighted):
-    d, r = case
+    d, _, r = case
     ref = r["aj_weighted" if weighted else "aj"].sort_values(["cause", "group", "time"]).reset_index(drop=True)
     w = d["w"] if weighted else None
     ours = {}
@@ -162,13 +168,25 @@ def test_aj_late_entry_equals_r_multistate_survfit(case, weighted):
         assert 1e-4 < rel.max() < 0.1
 
 
+def test_aj_twelve_causes_equals_r(case):
+    d, _, r = case
+    ref = r["aj12"].sort_values(["cause", "group", "time"]).reset_index(drop=True)
+    aj = AalenJohansen(variance="jackknife").fit(d["duration"], d["cause12"], entry=d["entry"], by=d["group"])
+    assert len(aj.causes_) == 12
+    t = aj.cumulative_incidence_
+    ours = t[t["time"] > 0].sort_values(["cause", "group", "time"]).reset_index(drop=True)
+    assert ours[["cause", "group"]].astype(str).equals(ref[["cause", "group"]].astype(str))
+    assert_allclose(ours["estimate"], ref["estimate"], rtol=0, atol=1e-12)
+    assert_allclose(ours["std_err"], ref["std_err"], rtol=1e-10, atol=1e-14)
+
+
 # ---------------------------------------------------------------- Cox
 
 
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
 @pytest.mark.parametrize("strata", [None, "stratum"])
 def test_cox_late_entry_tied_to_exits_equals_r_coxph(case, ties, strata):
-    d, r = case
+    d, _, r = case
     ref = r[f"cox_{ties}" + ("_strata" if strata else "")].set_index("covariate")
     res = cox_regression(d, "duration", "event", ["x1", "x2"], entry_col="entry", strata=strata, ties=ties)
     # measured: 5e-15 (coefficients), 4e-16 (standard errors); 2.8e-3 without the shared risk sets
