@@ -25,7 +25,7 @@ _MODULES = ('segment', 'synth')
 _EXPORTS = {
     "caseload.capacity": ('ContactScheme', 'calibrate_minutes', 'fte_from_contacts', 'fte_from_norm'),
     "caseload.config": ('Config', 'load_config'),
-    "caseload.durations": ('AalenJohansen', 'KaplanMeier', 'analyse_durations', 'cohort_curves', 'cox_regression', 'elapsed_duration_table', 'observation_start', 'spell_durations'),
+    "caseload.durations": ('AalenJohansen', 'KaplanMeier', 'active_share', 'analyse_durations', 'cohort_curves', 'cox_regression', 'elapsed_duration_table', 'observation_start', 'spell_durations'),
     "caseload.errors": ('CaseloadError', 'ConfigError', 'ExtractError', 'NotFittedError'),
     "caseload.extract": ('MAPPINGS', 'consolidate_spells', 'read_extract', 'read_overrides'),
     "caseload.flows": ('monthly_flows', 'stock_at'),

@@ -196,6 +196,12 @@ class DurationsConfig(_Section):
     horizon_years: float = Field(5.0, gt=0, description="Horizon of the restricted mean duration (years).")
     plot_years: float = Field(10.0, gt=0, description="Right end of the x axis of the duration figures (years).")
     alpha: float = Field(0.05, gt=0, lt=1, description="1 - confidence level of every interval.")
+    conf_type: Literal["log-log", "log"] = Field(
+        "log-log", description="Transform of the Kaplan-Meier and cumulative-incidence intervals: 'log-log' "
+                               "(Stata, SAS, lifelines; stays inside 0-1) or 'log' (R's default).")
+    aj_variance: Literal["delta", "jackknife"] = Field(
+        "delta", description="Variance of the cumulative incidence: 'delta' method (Stata, SAS, lifelines) or "
+                             "the infinitesimal 'jackknife' (R's default).")
     cohort_max_years: int = Field(10, ge=1, description="Last 'years since start' of the cohort curves.")
     cohort_groupings: list[str | list[str]] = Field(
         default_factory=lambda: ["inflow_year", "inflow_reason", "household", "sex", "age_class",
@@ -205,6 +211,12 @@ class DurationsConfig(_Section):
     cohort_age_classes: list[tuple[int, int]] = Field(
         default_factory=lambda: [(0, 29), (30, 50), (51, 150)],
         description="Inclusive age classes (age at start) of the cohort curves: < 30, 30-50, 50+.")
+    age_rule: Literal["birth_date", "mid_year", "calendar_year"] = Field(
+        "birth_date",
+        description="How ages are computed (durations, cohort and stock tables): 'birth_date' the exact age "
+                    "where the extract has dates of birth, else from 1 July of the birth year; 'mid_year' "
+                    "completed years since 1 July of the birth year (as the VNG 'Sturen op bijstand' script); "
+                    "'calendar_year' year - birth year (on average half a year too high).")
     cox_covariates: list[str] = Field(
         default_factory=lambda: ["age_band", "sex", "household"],
         description="Covariates of the Cox model (columns of spell_durations).")

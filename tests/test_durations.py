@@ -153,6 +153,27 @@ def test_km_weights_equal_replicated_rows():
     assert_allclose(a.confidence_interval_, b.confidence_interval_, atol=1e-12)
 
 
+def test_km_log_interval_by_hand_and_conf_type_check():
+    t, e, _ = _right_censored(60, seed=4)
+    ll = KaplanMeier().fit(t, e)
+    lg = KaplanMeier(conf_type="log").fit(t, e)
+    a, b = ll.event_table_, lg.event_table_
+    assert_allclose(a["survival"], b["survival"], rtol=0)
+    z = 1.959963984540054
+    pos = b["survival"] > 0
+    assert (~pos).any()  # the curve reaches 0: both bounds are 0 there (R gives NA)
+    assert (b.loc[~pos, ["lower_0.95", "upper_0.95"]] == 0).all().all()
+    b = b[pos]
+    se_log = b["std_err"] / b["survival"]  # sqrt(Greenwood sum)
+    assert_allclose(b["lower_0.95"], b["survival"] * np.exp(-z * se_log), rtol=1e-12)
+    assert_allclose(b["upper_0.95"], np.minimum(b["survival"] * np.exp(z * se_log), 1.0), rtol=1e-12)
+    # the log-log interval differs (it is not symmetric on the log scale)
+    assert (np.abs(a["lower_0.95"] - b["lower_0.95"]) > 1e-4).any()
+    assert "conf_type='log'" in repr(KaplanMeier(conf_type="log"))
+    with pytest.raises(CaseloadError, match="conf_type"):
+        KaplanMeier(conf_type="plain")
+
+
 def test_km_errors_and_not_fitted():
     with pytest.raises(NotFittedError):
         KaplanMeier().predict([1])
@@ -229,6 +250,52 @@ def test_aj_cif_sum_plus_survival_is_one_and_matches_km(with_entry):
     assert_allclose(total.to_numpy() + surv.to_numpy(), 1.0, atol=1e-12)
     km = KaplanMeier().fit(t, pd.notna(label), entry=entry, by=g)
     assert_allclose(surv.to_numpy(), km.predict(times).to_numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_aj_jackknife_variance_equals_numerical_derivatives_of_the_estimate(weighted):
+    """The infinitesimal jackknife is sum_i (w_i dF/dw_i)^2: check the closed form against central
+    differences of refits with one row's weight nudged (ties across causes, entries on exit times)."""
+    rng = np.random.default_rng(17)
+    n = 36
+    t = rng.integers(1, 12, n).astype(float)
+    cause = np.where(rng.random(n) < 0.25, None, rng.choice(["overig", "werk"], n)).astype(object)
+    entry = np.where(rng.random(n) < 0.4, np.floor(rng.uniform(0, t)), 0.0)
+    w = rng.choice([0.5, 1.0, 2.0], n) if weighted else np.ones(n)
+    ij = AalenJohansen(variance="jackknife").fit(t, cause, entry=entry, weights=w if weighted else None)
+    est = ij.cumulative_incidence_
+    grid = est.loc[est["cause"] == "werk", "time"].to_numpy()
+
+    def cif(weights):
+        f = AalenJohansen().fit(t, cause, entry=entry, weights=weights).at(grid)
+        return f.sort_values(["cause", "time"])["estimate"].to_numpy()
+
+    h = 1e-6
+    deriv = []
+    for i in range(n):
+        up, down = w.copy(), w.copy()
+        up[i] += h
+        down[i] -= h
+        deriv.append(w[i] * (cif(up) - cif(down)) / (2 * h))
+    var = (np.array(deriv) ** 2).sum(axis=0)
+    ours = est.sort_values(["cause", "time"])["std_err"].to_numpy() ** 2
+    assert_allclose(ours, var, rtol=1e-6, atol=1e-12)
+    delta = AalenJohansen().fit(t, cause, entry=entry, weights=w if weighted else None).cumulative_incidence_
+    assert not np.allclose(delta.sort_values(["cause", "time"])["std_err"].to_numpy() ** 2, var, rtol=1e-3)
+    with pytest.raises(CaseloadError, match="variance"):
+        AalenJohansen(variance="bootstrap")
+
+
+def test_aj_log_interval_by_hand():
+    t, e, _ = _right_censored(80, seed=6)
+    cause = np.where(e, np.where(np.arange(80) % 2 == 0, "werk", "overig"), None)
+    ci = AalenJohansen(conf_type="log").fit(t, cause).cumulative_incidence_
+    f, se = ci["estimate"], ci["std_err"]
+    pos = f > 0
+    z = 1.959963984540054
+    assert_allclose(ci.loc[pos, "lower_0.95"], (f * np.exp(-z * se / f))[pos], rtol=1e-12)
+    assert_allclose(ci.loc[pos, "upper_0.95"], np.minimum(f * np.exp(z * se / f), 1.0)[pos], rtol=1e-12)
+    assert (ci.loc[~pos, ["lower_0.95", "upper_0.95"]] == 0).all().all()
 
 
 def test_aj_hand_calculation_with_tied_causes():
@@ -408,8 +475,66 @@ def test_cox_sample_above_max_rows_is_deterministic_and_close_to_full_fit():
     assert_allclose(a.summary.loc["x", "std_err"] / full.summary.loc["x", "std_err"], np.sqrt(2), rtol=0.1)
     assert abs(a.summary.loc["x", "coef"] - full.summary.loc["x", "coef"]) < 3 * a.summary.loc["x", "std_err"]
     assert cox_regression(df, "t", "e", ["x"], max_rows=n).n == n
-    with pytest.raises(CaseloadError, match="max_rows"):
-        cox_regression(df, "t", "e", ["x"], max_rows=0)
+    # 0 means all rows, as the config key [durations] cox_max_rows = 0
+    every = cox_regression(df, "t", "e", ["x"], max_rows=0)
+    assert not every.sampled and every.n == n
+    pd.testing.assert_frame_equal(every.summary, full.summary)
+    with pytest.raises(CaseloadError, match="negative"):
+        cox_regression(df, "t", "e", ["x"], max_rows=-1)
+
+
+def _entries_on_exit_times(n=600, seed=21):
+    """Whole-day durations; most late entries exactly on an exit time."""
+    rng = np.random.default_rng(seed)
+    x = rng.binomial(1, 0.5, n).astype(float)
+    t = np.ceil(rng.exponential(1 / (0.05 * np.exp(0.5 * x)))).clip(1, 80)
+    e = (rng.random(n) < 0.8) & (t < 80)
+    exits = np.unique(t[e])
+    below = np.searchsorted(exits, t, side="left")  # exit times before each row's own end
+    pick = exits[np.minimum((rng.random(n) * below).astype(int), exits.size - 1)]
+    entry = np.where((rng.random(n) < 0.4) & (below > 0), pick, 0.0)
+    s = rng.choice(["GM1", "GM2"], n)
+    return pd.DataFrame({"t": t, "e": e, "x": x, "entry": entry, "s": s})
+
+
+@pytest.mark.parametrize("scale", [1.0, 1 / 365.25])
+def test_cox_risk_sets_are_those_of_kaplan_meier(scale):
+    """At beta = 0 the Breslow partial likelihood is -sum d_j log n_j: with the number at risk of
+    the Kaplan-Meier counts (entry < t <= duration), not with entry <= t as PHReg alone would."""
+    import statsmodels.api as sm
+
+    from caseload.durations._counts import aggregate
+
+    df = _entries_on_exit_times()
+    df[["t", "entry"]] *= scale
+    tied = (df["entry"] > 0) & df["entry"].isin(df.loc[df["e"], "t"])
+    assert tied.sum() > 100
+    res = cox_regression(df, "t", "e", ["x"], entry_col="entry", strata="s", ties="breslow")
+    expected = 0.0
+    for g in aggregate(df["t"], df["e"].to_numpy(), 1, entry=df["entry"], by=df["s"]):
+        d = g.events[:, 0]
+        expected -= float((d * np.log(np.where(d > 0, g.at_risk, 1.0))).sum())
+    assert_allclose(res.model.model.loglike(np.zeros(1)), expected, rtol=1e-12)
+    # statsmodels alone (entry <= t) counts the rows entering at an exit time as at risk
+    closed = sm.PHReg(df["t"].to_numpy(), df[["x"]].to_numpy(), status=df["e"].to_numpy(float),
+                      entry=df["entry"].to_numpy(), strata=pd.factorize(df["s"])[0], ties="breslow")
+    assert abs(closed.loglike(np.zeros(1)) - expected) > 1.0
+
+
+def test_open_entry_moves_entries_between_observed_times_and_rejects_empty_rows():
+    from caseload.durations._counts import open_entry, time_resolution
+
+    d = np.array([3.0, 4.0, 2.0, 5.0]) / 365.25
+    e = np.array([0.0, 2.0, 1.0, 4.0]) / 365.25
+    assert time_resolution(e, d) == pytest.approx(1 / 365.25)
+    shifted = open_entry(e, d)
+    assert shifted[0] == 0.0
+    assert_allclose(shifted[1:] * 365.25, [2.5, 1.5, 4.5])
+    with pytest.raises(CaseloadError, match="never at risk"):
+        open_entry([0.0, 2.0], [1.0, 2.0])
+    df = _entries_on_exit_times().assign(entry=lambda x: x["t"])
+    with pytest.raises(CaseloadError, match="never at risk"):
+        cox_regression(df, "t", "e", ["x"], entry_col="entry")
 
 
 def test_cohort_tables_equal_cohort_curves_per_grouping():
@@ -442,8 +567,146 @@ def test_age_at_exact_birthday_pyarrow_ids_and_missing():
                             "birth_date": pd.to_datetime(["1980-03-15", None, None])})
     dates = pd.to_datetime(["2020-03-14", "2020-03-15", None, "2020-01-01", "2020-01-01"])
     got = age_at(clients, dates, pd.Series(["a", "a", "a", "b", "zz"], dtype=object))
-    assert_allclose(got, [39, 40, np.nan, 30, np.nan])
+    # b has no birth date: counted from 1 July 1990, so 29 on 1 January 2020
+    assert_allclose(got, [39, 40, np.nan, 29, np.nan])
     assert_allclose(age_at(clients, pd.Timestamp("2020-12-31"), ["a", "b", "c"]), [40, 30, np.nan])
+    got = age_at(clients, dates, pd.Series(["a", "a", "a", "b", "zz"], dtype=object), rule="calendar_year")
+    assert_allclose(got, [40, 40, np.nan, 30, np.nan])
+
+
+def test_age_rules_against_an_independent_calendar_calculation():
+    from dateutil.relativedelta import relativedelta
+
+    from caseload.durations.tables import age_at
+
+    rng = np.random.default_rng(8)
+    n = 400
+    birth = pd.to_datetime("1950-01-01") + pd.to_timedelta(rng.integers(0, 365 * 50, n), unit="D")
+    dates = pd.to_datetime("2010-01-01") + pd.to_timedelta(rng.integers(0, 365 * 15, n), unit="D")
+    # boundary days: 30 June, 1 July, 31 December, 1 January, the birthday itself
+    dates = dates.where(np.arange(n) % 5 != 0, pd.to_datetime([f"{y}-06-30" for y in dates.year]))
+    dates = dates.where(np.arange(n) % 5 != 1, pd.to_datetime([f"{y}-07-01" for y in dates.year]))
+    dates = dates.where(np.arange(n) % 5 != 2, pd.to_datetime([f"{y}-01-01" for y in dates.year]))
+    clients = pd.DataFrame({"client_id": [f"c{i}" for i in range(n)], "birth_year": birth.year,
+                            "birth_date": birth.where(np.arange(n) % 7 != 0)})  # some unknown
+    ids = clients["client_id"]
+    mid = [relativedelta(d, pd.Timestamp(f"{y}-07-01")).years for d, y in zip(dates, birth.year, strict=True)]
+    exact = [relativedelta(d, b).years for d, b in zip(dates, birth, strict=True)]
+    assert_allclose(age_at(clients, dates, ids, rule="mid_year"), mid)
+    assert_allclose(age_at(clients, dates, ids, rule="calendar_year"), dates.year - birth.year)
+    known = clients["birth_date"].notna().to_numpy()
+    assert_allclose(age_at(clients, dates, ids, rule="birth_date"), np.where(known, exact, mid))
+    # without a birth_date column the default rule is the mid-year rule
+    assert_allclose(age_at(clients.drop(columns="birth_date"), dates, ids), mid)
+    # calendar_year is on average about half a year above the exact age, mid_year about 0
+    cal_bias = np.mean(dates.year - birth.year - np.array(exact))
+    mid_bias = np.mean(np.array(mid) - np.array(exact))
+    assert 0.3 < cal_bias < 0.7 and abs(mid_bias) < 0.2
+    with pytest.raises(CaseloadError, match="age rule"):
+        age_at(clients, dates, ids, rule="exact")
+
+
+def _vng_frame():
+    """Six benefits on both sides of 1 July; ages by hand in the comments (mid-year / calendar year)."""
+    peil = pd.Timestamp("2022-12-31")
+    clients = pd.DataFrame({
+        "client_id": list("abcdef"),
+        "birth_year": pd.array([1991, 1991, 1970, 1970, 2000, 1980], dtype="Int64"),
+        "sex": list("VMVMVM"),
+        "household": ["alleenstaand", "paar", "alleenstaand", "paar", "alleenstaand", "paar"],
+    })
+    spells = pd.DataFrame({
+        "spell_id": [f"s{c}" for c in "abcdef"], "client_id": list("abcdef"),
+        "start_date": pd.to_datetime(["2021-06-30",    # a: 29 / 30
+                                      "2021-07-01",    # b: 30 / 30
+                                      "2021-02-01",    # c: 50 / 51
+                                      "2022-08-15",    # d: 52 / 52
+                                      "2022-01-10",    # e: 21 / 22
+                                      "2022-07-01"]),  # f: 42 / 42
+        "end_date": pd.to_datetime([None, "2022-05-01", None, None, "2022-11-30", None]),
+    })
+    return spells, clients, peil
+
+
+def test_sturen_op_bijstand_tables_with_the_mid_year_rule_by_hand():
+    from caseload.durations.cohorts import active_share
+
+    spells, clients, peil = _vng_frame()
+
+    def table(by, rule):
+        t = active_share(spells, clients, peil, by=by, age_rule=rule)
+        return {(g, y): (s, n) for g, y, s, n in t[["group", "inflow_year", "share_active", "n"]].itertuples(
+            index=False)}
+
+    # share active per inflow year by age class (< 30, 30-50, 50+), age at start from 1 July
+    assert table("age_class", "mid_year") == {
+        ("< 30", 2021): (1.0, 1), ("30-50", 2021): (0.5, 2),
+        ("< 30", 2022): (0.0, 1), ("30-50", 2022): (1.0, 1), ("50+", 2022): (1.0, 1)}
+    # the calendar-year rule moves a (29 -> 30) and c (50 -> 51) to another class
+    assert table("age_class", "calendar_year") == {
+        ("30-50", 2021): (0.5, 2), ("50+", 2021): (1.0, 1),
+        ("< 30", 2022): (0.0, 1), ("30-50", 2022): (1.0, 1), ("50+", 2022): (1.0, 1)}
+    assert table(["age_class", "sex"], "mid_year") == {
+        ("< 30 / V", 2021): (1.0, 1), ("30-50 / M", 2021): (0.0, 1), ("30-50 / V", 2021): (1.0, 1),
+        ("< 30 / V", 2022): (0.0, 1), ("30-50 / M", 2022): (1.0, 1), ("50+ / M", 2022): (1.0, 1)}
+    # the stock on the peildatum by age class x household: a, c, d, f are active
+    t = active_share(spells, clients, peil, by=["age_class", "household"], age_rule="mid_year")
+    stock = t.groupby("group")["n_active"].sum()
+    assert stock[stock > 0].to_dict() == {"< 30 / alleenstaand": 1, "30-50 / alleenstaand": 1,
+                                          "30-50 / paar": 1, "50+ / paar": 1}
+    assert "1 juli" in t.attrs["method"] and t.attrs["age_rule"] == "mid_year"
+    en = active_share(spells, clients, peil, by="sex", age_rule="calendar_year", lang="en")
+    assert "calendar year - birth year" in en.attrs["method"]
+
+
+def test_every_age_table_takes_and_names_the_age_rule():
+    import caseload
+    from caseload.durations.cohorts import cohort_curves, cohort_tables
+
+    assert caseload.active_share is caseload.durations.active_share
+    assert "active_share" in caseload.__all__
+    spells, clients, peil = _vng_frame()
+    c = cohort_curves(spells, clients, peil, by="age_class", max_years=1, age_rule="calendar_year")
+    m = cohort_curves(spells, clients, peil, by="age_class", max_years=1, age_rule="mid_year")
+    assert "50+" in set(c.loc[c["years_since_start"] == 0, "group"]) and "kalenderjaar" in c.attrs["method"]
+    assert c.attrs["age_rule"] == "calendar_year" and "1 juli" in m.attrs["method"]
+    assert not c.equals(m)
+    [t] = cohort_tables(spells, clients, peil, ["age_class"], max_years=1, age_rule="mid_year", lang="en")
+    assert "1 July" in t.attrs["method"]
+    d = spell_durations(spells, clients, peil, age_rule="mid_year").set_index("spell_id")
+    assert d.loc[["sa", "sb", "sc"], "age_at_start"].tolist() == [29, 30, 50]
+    assert d.attrs["age_rule"] == "mid_year"
+    d = spell_durations(spells, clients, peil, age_rule="calendar_year").set_index("spell_id")
+    assert d.loc[["sa", "sb", "sc"], "age_at_start"].tolist() == [30, 30, 51]
+    # the Losser table: age on the peildatum, the rule in the method text
+    el = elapsed_duration_table(spells, clients, pd.Timestamp("2022-06-30"), bands=[(15, 30), (31, 64)],
+                                age_rule="mid_year")
+    el_cal = elapsed_duration_table(spells, clients, pd.Timestamp("2022-06-30"), bands=[(15, 30), (31, 64)],
+                                    age_rule="calendar_year")
+    # the stock on 30 June 2022 is a (1991), c (1970), e (2000): 30, 51, 21 from 1 July, 31, 52, 22 by
+    # the calendar year, so a moves to the older band
+    assert el["Aantal"].tolist() == [2, 1, 3] and el_cal["Aantal"].tolist() == [1, 2, 3]
+    assert "1 juli" in el.attrs["method"] and "kalenderjaar" in el_cal.attrs["method"]
+    for fn in (cohort_curves, active_share):
+        with pytest.raises(CaseloadError, match="age rule"):
+            fn(spells, clients, peil, age_rule="exact")
+    with pytest.raises(CaseloadError, match="age rule"):
+        spell_durations(spells, clients, peil, age_rule="exact")
+
+
+def test_stock_on_takes_the_age_rule():
+    from caseload.refresh.stock import age_rule_method, stock_on
+    from caseload.schema import Caseload
+
+    spells, clients, _ = _vng_frame()
+    peil = pd.Timestamp("2022-06-30")
+    cl = Caseload(spells=spells.assign(benefit="PW"), clients=clients, peildatum=peil)
+    mid = stock_on(cl, age_rule="mid_year").set_index("client_id")["age"]
+    cal = stock_on(cl, age_rule="calendar_year").set_index("client_id")["age"]
+    assert mid.to_dict() == {"a": 30, "c": 51, "e": 21}
+    assert cal.to_dict() == {"a": 31, "c": 52, "e": 22}
+    assert "1 juli" in age_rule_method(stock_on(cl, age_rule="mid_year"))
+    assert "birth year" in age_rule_method(stock_on(cl), "en")
 
 
 # ---------------------------------------------------------------- report, figures, CLI
@@ -561,6 +824,34 @@ def test_analyse_durations_fits_cox_on_a_sample_and_says_so():
     add_durations_to_publication(pub, res)
     method = next(t.method for t in pub.tables if t.name == "duur_cox")
     assert f"steekproef van 1.000 van de {res.cox.n_complete:,}".replace(",", ".") in method
+
+
+def test_analyse_durations_passes_age_rule_and_interval_settings_through():
+    from caseload.config import DurationsConfig, load_config
+    from caseload.durations import analyse_durations
+    from caseload.durations.report import add_durations_to_publication
+    from caseload.errors import ConfigError
+    from caseload.publish import Publication
+    from caseload.synth import generate
+
+    c = generate(n_clients=600, random_state=9)
+    cfg = DurationsConfig(age_rule="mid_year", conf_type="log", aj_variance="jackknife",
+                          cohort_groupings=["age_class"], cox_max_rows=0)
+    res = analyse_durations(c.spells, c.clients, c.peildatum, cfg, lang="en")
+    assert res.age_rule == "mid_year" and res.durations.attrs["age_rule"] == "mid_year"
+    assert res.km.conf_type == "log" and res.aj.variance == "jackknife"
+    mid = spell_durations(c.spells, c.clients, c.peildatum, window_start=res.window_start, age_rule="mid_year")
+    assert_allclose(res.durations["age_at_start"], mid["age_at_start"])
+    assert "1 July" in res.tables["cohort_age_class"].attrs["method"]
+    pub = Publication("t", c.peildatum, "source", lang="en", min_cell=5)
+    add_durations_to_publication(pub, res)
+    methods = {t.name: t.method for t in pub.tables}
+    assert all("1 July of the birth year" in methods[k] for k in
+               ("duur_losser_tabel", "duur_kaplan_meier", "duur_uitstroom_werk", "duur_cohort_age_class"))
+    assert "(log)" in methods["duur_kaplan_meier"] and "infinitesimal jackknife" in methods["duur_uitstroom_werk"]
+    with pytest.raises((ConfigError, ValueError)):
+        DurationsConfig(age_rule="exact")
+    assert load_config(None).durations.age_rule == "birth_date"
 
 
 # ------------------------------------------------ counting paths (whole-number fast path vs general)

@@ -8,7 +8,8 @@ kaplan_meier
 competing
     :class:`AalenJohansen` cumulative incidence of competing exits.
 cox
-    :func:`cox_regression` via statsmodels ``PHReg`` (entry, strata).
+    :func:`cox_regression` via statsmodels ``PHReg`` (entry, strata), with the
+    risk sets of Kaplan-Meier and Aalen-Johansen (``entry < t <= duration``).
 tables
     :func:`spell_durations` (spells -> estimator input) and
     :func:`elapsed_duration_table` (the Losser table).
@@ -30,10 +31,12 @@ from caseload.durations.cox import CoxResult, cox_regression
 from caseload.durations.kaplan_meier import KaplanMeier
 from caseload.durations.report import DurationAnalysis, analyse_durations
 from caseload.durations.tables import (
+    AGE_RULES,
     DAYS_PER_YEAR,
     EVENT_OTHER,
     EVENT_WORK,
     age_at,
+    age_rule_text,
     elapsed_duration_table,
     observation_start,
     spell_durations,
@@ -50,6 +53,8 @@ __all__ = [
     "elapsed_duration_table",
     "observation_start",
     "age_at",
+    "age_rule_text",
+    "AGE_RULES",
     "cohort_curves",
     "cohort_tables",
     "active_share",

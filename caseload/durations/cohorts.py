@@ -14,14 +14,26 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from caseload.durations.tables import _positions, _take, age_at
+from caseload.durations.tables import (
+    DEFAULT_AGE_RULE,
+    _positions,
+    _take,
+    age_at,
+    age_rule_text,
+    check_age_rule,
+)
 from caseload.errors import CaseloadError
 from caseload.schema import SPELLS, age_band
 
-__all__ = ["cohort_curves", "cohort_tables", "active_share", "COHORT_AGE_CLASSES", "COHORT_GROUPINGS"]
+__all__ = ["cohort_curves", "cohort_tables", "active_share", "cohort_method", "COHORT_AGE_CLASSES",
+           "COHORT_GROUPINGS"]
 
 COHORT_AGE_CLASSES: tuple[tuple[int, int], ...] = ((0, 29), (30, 50), (51, 150))
-"""Age classes of "Sturen op bijstand" (age at start): < 30, 30-50, 50+."""
+"""Age classes of "Sturen op bijstand" (age at start): < 30, 30-50, 50+.
+
+The script computes age as the completed years since 1 July of the birth year
+(``age_rule="mid_year"``); with that rule these tables follow its convention.
+"""
 
 COHORT_GROUPINGS = ("inflow_year", "inflow_reason", "household", "sex", "age_class")
 
@@ -38,7 +50,7 @@ def _age_class_labels(bands) -> list[str]:
     return labels
 
 
-def _frame(spells, clients, peildatum, age_classes, window_start=None) -> pd.DataFrame:
+def _frame(spells, clients, peildatum, age_classes, window_start=None, age_rule=DEFAULT_AGE_RULE) -> pd.DataFrame:
     for col in (SPELLS.start_date, SPELLS.end_date, SPELLS.client_id):
         if col not in spells.columns:
             raise CaseloadError(f"the spells table has no column {col!r}.", column=col,
@@ -51,7 +63,7 @@ def _frame(spells, clients, peildatum, age_classes, window_start=None) -> pd.Dat
         keep &= (start >= pd.Timestamp(window_start)).to_numpy()
     s = spells[keep].reset_index(drop=True)
     start = pd.to_datetime(s[SPELLS.start_date])
-    age = age_at(clients, start, s[SPELLS.client_id])
+    age = age_at(clients, start, s[SPELLS.client_id], rule=age_rule)
     cls = age_band(age, age_classes, suffix="")
     cls = cls.rename_categories(_age_class_labels(age_classes))
     cl = clients.drop_duplicates("client_id").set_index("client_id")
@@ -91,6 +103,7 @@ def cohort_curves(
     max_years: int = 10,
     age_classes=COHORT_AGE_CLASSES,
     window_start=None,
+    age_rule: str = DEFAULT_AGE_RULE,
 ) -> pd.DataFrame:
     """Share of benefits still active ``k`` years after their start, per group.
 
@@ -112,12 +125,17 @@ def cohort_curves(
         First day the extract covers. Benefits that started before it are left
         out: an extract only holds those of them still running at that day, so
         their cohorts would look far too persistent.
+    age_rule : {"birth_date", "mid_year", "calendar_year"}
+        How the age at start is computed
+        (:func:`~caseload.durations.tables.age_at`); ``"mid_year"`` is the
+        rule of "Sturen op bijstand".
 
     Returns
     -------
     DataFrame
         ``group, years_since_start, share_active, n`` for ``k = 0..max_years``;
         ``n`` is the number of benefits observable for ``k`` years.
+        ``attrs["method"]`` describes the table and names the age rule.
 
     Notes
     -----
@@ -128,7 +146,7 @@ def cohort_curves(
     too-young cohorts, which is exactly right for this share.
     """
     return cohort_tables(spells, clients, peildatum, [by], max_years=max_years, age_classes=age_classes,
-                         window_start=window_start)[0]
+                         window_start=window_start, age_rule=age_rule)[0]
 
 
 def cohort_tables(
@@ -139,15 +157,19 @@ def cohort_tables(
     max_years: int = 10,
     age_classes=COHORT_AGE_CLASSES,
     window_start=None,
+    age_rule: str = DEFAULT_AGE_RULE,
+    lang: str = "nl",
 ) -> list[pd.DataFrame]:
     """:func:`cohort_curves` for several groupings at once, one table per grouping.
 
     The spell frame and the anniversary tests are built once and shared, which
     matters at national size (six groupings by default). Arguments as in
-    :func:`cohort_curves`; ``groupings`` is a list of its ``by`` values.
+    :func:`cohort_curves`; ``groupings`` is a list of its ``by`` values;
+    ``lang`` is the language of ``attrs["method"]``.
     """
+    check_age_rule(age_rule)
     peil = pd.Timestamp(peildatum)
-    df = _frame(spells, clients, peil, age_classes, window_start)
+    df = _frame(spells, clients, peil, age_classes, window_start, age_rule)
     start = df["start"].to_numpy()
     end = df["end"].to_numpy()
     open_ = np.isnat(end)
@@ -172,8 +194,19 @@ def cohort_tables(
                                       "share_active": a[seen] / n[seen], "n": n[seen]}))
         curves = pd.concat(rows, ignore_index=True)
         curves["group"] = curves["group"].astype("string")
-        out.append(curves.sort_values(["group", "years_since_start"], kind="mergesort").reset_index(drop=True))
+        curves = curves.sort_values(["group", "years_since_start"], kind="mergesort").reset_index(drop=True)
+        curves.attrs.update(age_rule=age_rule, method=cohort_method(age_rule, lang))
+        out.append(curves)
     return out
+
+
+def cohort_method(age_rule: str = DEFAULT_AGE_RULE, lang: str = "nl") -> str:
+    """Method text of the cohort curves, naming the age rule of the age classes."""
+    if lang == "nl":
+        return ("Aandeel uitkeringen dat k jaar na de start nog loopt (Sturen op bijstand); alleen uitkeringen "
+                f"die k jaar waarneembaar zijn tellen mee. Leeftijdsklasse bij de start: {age_rule_text(age_rule, lang)}.")
+    return ("Share of benefits still running k years after start (Sturen op bijstand); only benefits observable "
+            f"for k years count. Age class at start: {age_rule_text(age_rule, lang)}.")
 
 
 def _group_codes(df: pd.DataFrame, by) -> tuple[np.ndarray, np.ndarray]:
@@ -203,21 +236,71 @@ def active_share(
     by="household",
     age_classes=COHORT_AGE_CLASSES,
     window_start=None,
+    age_rule: str = DEFAULT_AGE_RULE,
+    lang: str = "nl",
 ) -> pd.DataFrame:
     """Share of each inflow year's benefits still active on the peildatum, per group.
 
-    The "Actieve uitkeringen per ..." figures of "Sturen op bijstand". Groups
-    and ``window_start`` as in :func:`cohort_curves`.
+    The main table of the VNG Data Science Hub script "Sturen op bijstand"
+    (gemeente Nissewaard): its "Actieve uitkeringen per ..." figures. A benefit
+    is active on the peildatum when it has no end date or ends after it.
+
+    Parameters
+    ----------
+    spells, clients : DataFrame
+        Canonical tables.
+    peildatum : date-like
+        Date of the extract; benefits starting after it are ignored.
+    by : str or list of str
+        ``"inflow_reason"``, ``"household"``, ``"sex"``, ``"age_class"`` (age at
+        start in ``age_classes``), ``"inflow_year"`` or a list such as
+        ``["age_class", "sex"]`` (labels joined with " / ").
+    age_classes : sequence of (low, high)
+        Inclusive age classes; default :data:`COHORT_AGE_CLASSES` (< 30, 30-50, 50+).
+    window_start : date-like, optional
+        As in :func:`cohort_curves`: benefits that started before it are left out.
+    age_rule : {"birth_date", "mid_year", "calendar_year"}
+        How the age at start is computed
+        (:func:`~caseload.durations.tables.age_at`). ``"mid_year"`` (completed
+        years since 1 July of the birth year) is the script's rule: use it to
+        reproduce the script's tables.
+    lang : {"nl", "en"}
+        Language of ``attrs["method"]``.
 
     Returns
     -------
     DataFrame
-        ``group, inflow_year, share_active, n``.
+        ``group, inflow_year, share_active, n, n_active``: per group and inflow
+        year the benefits that started (``n``), those still active on the
+        peildatum (``n_active``) and their share. Summed over inflow years,
+        ``n_active`` is the stock on the peildatum by group (e.g. by
+        ``["age_class", "household"]``). ``attrs["method"]`` names the age rule.
+
+    Examples
+    --------
+    >>> spells = pd.DataFrame({"spell_id": ["s1", "s2"], "client_id": ["a", "b"],
+    ...     "start_date": pd.to_datetime(["2020-06-30", "2020-07-01"]),
+    ...     "end_date": pd.to_datetime([None, "2021-01-31"])})
+    >>> clients = pd.DataFrame({"client_id": ["a", "b"], "birth_year": [1990, 1990], "sex": ["V", "M"]})
+    >>> active_share(spells, clients, "2021-12-31", by="age_class", age_rule="mid_year")
+       group  inflow_year  share_active  n  n_active
+    0  30-50         2020           0.0  1         0
+    1   < 30         2020           1.0  1         1
     """
+    check_age_rule(age_rule)
     peil = pd.Timestamp(peildatum)
-    df = _frame(spells, clients, peil, age_classes, window_start)
+    df = _frame(spells, clients, peil, age_classes, window_start, age_rule)
     group = _group_labels(df, by)
     active = (df["end"].isna() | (df["end"] > peil)).to_numpy()
     agg = pd.DataFrame({"group": group, "inflow_year": df["inflow_year"], "active": active}).groupby(
-        ["group", "inflow_year"], sort=True)["active"].agg(["mean", "size"]).reset_index()
-    return agg.rename(columns={"mean": "share_active", "size": "n"})
+        ["group", "inflow_year"], sort=True)["active"].agg(["mean", "size", "sum"]).reset_index()
+    out = agg.rename(columns={"mean": "share_active", "size": "n", "sum": "n_active"})
+    out["n_active"] = out["n_active"].astype("int64")
+    if lang == "nl":
+        method = ("Aandeel uitkeringen per instroomjaar dat op de peildatum nog loopt (Sturen op bijstand). "
+                  f"Leeftijdsklasse bij de start: {age_rule_text(age_rule, lang)}.")
+    else:
+        method = ("Share of each inflow year's benefits still running on the reference date (Sturen op bijstand). "
+                  f"Age class at start: {age_rule_text(age_rule, lang)}.")
+    out.attrs.update(age_rule=age_rule, method=method)
+    return out

@@ -5,14 +5,21 @@ is only seen because it was still running when the window opened. Such a spell
 enters the risk set at its *entry* time (elapsed duration at the window start),
 not at 0; ignoring that over-states survival (length-biased sampling).
 
-Conventions, all as R's ``survival::survfit`` (``conf.type = "log-log"``):
+Conventions, all as R's ``survival::survfit`` (with its ``conf.type``):
 
 * risk set at ``t``: rows with ``entry < t <= duration`` (counting process
   ``(start, stop]``); exits and censorings tied at ``t`` are all at risk at ``t``
-  (censoring after exits); a row entering at ``t`` is not at risk at ``t``.
+  (censoring after exits); a row entering at ``t`` is not at risk at ``t``
+  (the convention of :mod:`caseload.durations._counts`, shared with
+  Aalen-Johansen and Cox).
 * Greenwood variance ``Var(log S(t)) = sum d_j / (n_j (n_j - d_j))``.
-* log-log interval ``S(t) ** exp(±z se / log S(t))``, identical to lifelines'
-  "exponential Greenwood" interval.
+* ``conf_type="log-log"`` (default): ``S(t) ** exp(±z se / log S(t))`` with
+  ``se = sqrt(Var(log S))``, identical to lifelines' "exponential Greenwood"
+  interval, Stata's and SAS's default. It stays inside (0, 1) and covers
+  better than the log interval in the tails and small groups (Borgan &
+  Liestøl 1990), which is why it is the default here although R's is "log".
+* ``conf_type="log"`` (R's default): ``S(t) exp(±z se)``, the upper end capped
+  at 1.
 * median: the first time ``S <= 0.5``; when ``S`` equals 0.5 exactly (within
   ``1e-8``) on an interval, the midpoint of that interval (R's rule). Its
   interval is Brookmeyer-Crowley: the times where the upper and lower
@@ -82,6 +89,27 @@ def loglog_interval(s: np.ndarray, var_log: np.ndarray, z: float) -> tuple[np.nd
     return lower, upper
 
 
+def log_interval(s: np.ndarray, var_log: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """log interval for a survival probability from ``Var(log S)`` (R's ``conf.type = "log"``)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        half = z * np.sqrt(var_log)
+        lower = s * np.exp(-half)
+        upper = np.minimum(s * np.exp(half), 1.0)
+    lower = np.where(s <= 0.0, 0.0, np.where(np.isnan(lower), 0.0, lower))
+    upper = np.where(s <= 0.0, 0.0, np.where(np.isnan(upper), 1.0, upper))
+    return lower, upper
+
+
+CONF_TYPES = {"log-log": loglog_interval, "log": log_interval}
+
+
+def check_conf_type(conf_type: str) -> str:
+    if conf_type not in CONF_TYPES:
+        raise CaseloadError(f"unknown conf_type {conf_type!r}.", value=conf_type,
+                            fix="Use conf_type='log-log' (default) or 'log' (R's default).")
+    return conf_type
+
+
 def _quantile_time(time: np.ndarray, curve: np.ndarray, p: float = 0.5) -> float:
     """R's quantile rule on a decreasing step curve with value 1 before ``time[0]``."""
     x = np.concatenate([[0.0], time])
@@ -105,6 +133,10 @@ class KaplanMeier:
     ----------
     alpha : float, default 0.05
         Intervals are ``1 - alpha`` (two-sided).
+    conf_type : {"log-log", "log"}, default "log-log"
+        Transform of the pointwise intervals (and so of the median's
+        interval): ``"log-log"`` as Stata, SAS and lifelines, ``"log"`` as R's
+        default ``survfit``. See the module notes.
 
     Attributes
     ----------
@@ -131,8 +163,9 @@ class KaplanMeier:
     [1.0, 0.8, 0.6, 0.3, 0.3]
     """
 
-    def __init__(self, alpha: float = 0.05):
+    def __init__(self, alpha: float = 0.05, conf_type: str = "log-log"):
         self.alpha = alpha
+        self.conf_type = check_conf_type(conf_type)
 
     # ------------------------------------------------------------------ fit
     def fit(self, durations, event_observed=None, entry=None, by=None, weights=None) -> KaplanMeier:
@@ -172,7 +205,7 @@ class KaplanMeier:
                 s = np.cumprod(1.0 - d / nr)
                 gw = np.cumsum(np.where(d > 0, d / (nr * (nr - d)), 0.0))
                 se = s * np.sqrt(gw)  # NaN once S = 0 (infinite Greenwood sum), as in R
-            lower, upper = loglog_interval(s, gw, self._z)
+            lower, upper = CONF_TYPES[self.conf_type](s, gw, self._z)
             self._curves[g.label] = (s, gw, lower, upper)
             rows.append(pd.DataFrame({
                 "group": g.label, "time": g.time, "at_risk": nr, "events": d, "censored": g.censored,
@@ -305,7 +338,7 @@ class KaplanMeier:
 
     def __repr__(self) -> str:
         if not hasattr(self, "_groups"):
-            return f"KaplanMeier(alpha={self.alpha})"
+            return f"KaplanMeier(alpha={self.alpha}, conf_type={self.conf_type!r})"
         return (f"<KaplanMeier: {len(self._groups)} group(s), {self.n_.sum():,.0f} rows, "
                 f"{self.events_.sum():,.0f} exits, fitted {self.fitted_at_:%Y-%m-%d %H:%M} UTC>")
 

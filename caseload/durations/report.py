@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from caseload.durations.cohorts import cohort_tables
+from caseload.durations.cohorts import cohort_method, cohort_tables
 from caseload.durations.competing import AalenJohansen
 from caseload.durations.cox import CoxResult, cox_regression
 from caseload.durations.kaplan_meier import KaplanMeier
 from caseload.durations.tables import (
     DAYS_PER_YEAR,
+    DEFAULT_AGE_RULE,
+    age_rule_text,
     elapsed_duration_table,
     observation_start,
     spell_durations,
@@ -51,6 +53,8 @@ class DurationAnalysis:
     peildatum : Timestamp
     time_unit : str
     notes : list of str
+    age_rule : str
+        How ages were computed (``[durations] age_rule``).
     """
 
     durations: pd.DataFrame
@@ -64,6 +68,7 @@ class DurationAnalysis:
     plot_time: float
     lang: str = "nl"
     notes: list[str] = field(default_factory=list)
+    age_rule: str = DEFAULT_AGE_RULE
 
     def figures(self, source: str | None = None, min_cell: int = 5) -> dict:
         """The four standard figures plus one cohort figure per grouping, by name."""
@@ -137,7 +142,7 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
     else:
         window = pd.Timestamp(cfg.window_start)
     bands = [tuple(b) for b in cfg.age_bands]
-    d = spell_durations(spells, clients, peil, window_start=window, bands=bands)
+    d = spell_durations(spells, clients, peil, window_start=window, bands=bands, age_rule=cfg.age_rule)
     per_year = _PER_YEAR[cfg.time_unit]
     d["duration"] = d["duration_years"] * per_year
     d["entry"] = d["entry_years"] * per_year
@@ -149,10 +154,10 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
     if len(usable) < len(d):
         notes.append(f"{len(d) - len(usable)} spell(s) with an age at start outside the bands are left out "
                      "of the curves.")
-    km = KaplanMeier(alpha=cfg.alpha).fit(usable["duration"], usable["exited"], entry=usable["entry"],
-                                         by=usable["age_band"])
-    aj = AalenJohansen(alpha=cfg.alpha).fit(usable["duration"], usable["event"], entry=usable["entry"],
-                                           by=usable["age_band"])
+    km = KaplanMeier(alpha=cfg.alpha, conf_type=cfg.conf_type).fit(
+        usable["duration"], usable["exited"], entry=usable["entry"], by=usable["age_band"])
+    aj = AalenJohansen(alpha=cfg.alpha, conf_type=cfg.conf_type, variance=cfg.aj_variance).fit(
+        usable["duration"], usable["event"], entry=usable["entry"], by=usable["age_band"])
     level = f"{1 - cfg.alpha:g}"
     group_col = "Leeftijd bij instroom" if lang == "nl" else "Age at inflow"
 
@@ -189,7 +194,7 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             cox = cox_regression(cox_data, "duration", "exited", cfg.cox_covariates, entry_col="entry",
-                                 strata=strata, alpha=cfg.alpha, max_rows=cfg.cox_max_rows or None,
+                                 strata=strata, alpha=cfg.alpha, max_rows=cfg.cox_max_rows,
                                  random_state=cfg.random_state)
         if cox.sampled:
             notes.append(f"Cox model fitted on a random sample of {cox.n:,} of {cox.n_complete:,} spells "
@@ -198,7 +203,8 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
         notes.append(f"Cox model not fitted: {exc}")
 
     tables = {
-        "elapsed_table": elapsed_duration_table(spells, clients, peil, bands=bands, lang=lang),
+        "elapsed_table": elapsed_duration_table(spells, clients, peil, bands=bands, lang=lang,
+                                                age_rule=cfg.age_rule),
         "km_summary": summary,
         "km_curve": km_curve,
         "cumulative_incidence": cif,
@@ -207,14 +213,15 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
         tables["cox"] = cox.summary.reset_index()
     groupings = list(cfg.cohort_groupings)
     cohort = cohort_tables(spells, clients, peil, groupings, max_years=cfg.cohort_max_years,
-                           age_classes=[tuple(c) for c in cfg.cohort_age_classes], window_start=window)
+                           age_classes=[tuple(c) for c in cfg.cohort_age_classes], window_start=window,
+                           age_rule=cfg.age_rule, lang=lang)
     for by, curves in zip(groupings, cohort, strict=True):
         name = "_".join([by] if isinstance(by, str) else by)
         curves["share_active"] = curves["share_active"].where(curves["n"] >= min_cell)
         tables[f"cohort_{name}"] = curves
     return DurationAnalysis(durations=d, km=km, aj=aj, cox=cox, tables=tables, window_start=window,
                             peildatum=peil, time_unit=cfg.time_unit, plot_time=cfg.plot_years * per_year,
-                            lang=lang, notes=notes)
+                            lang=lang, notes=notes, age_rule=cfg.age_rule)
 
 
 def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: int | None = None) -> list[str]:
@@ -243,10 +250,15 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
 
     el = t["elapsed_table"]
     band, share, dur, count = el.columns[:4]
-    el_method = w("Bestand op de peildatum; leeftijd = jaar peildatum - geboortejaar; verstreken duur = "
+    age = age_rule_text(analysis.age_rule, lang)
+    km_ci = {"log-log": "log(-log)", "log": "log"}[analysis.km.conf_type]
+    aj_ci = {"log-log": "log(-log)", "log": "log"}[analysis.aj.conf_type]
+    aj_var = {"delta": w("delta-methode", "delta method"),
+              "jackknife": w("infinitesimale jackknife", "infinitesimal jackknife")}[analysis.aj.variance]
+    el_method = w(f"Bestand op de peildatum; {age}, op de peildatum; verstreken duur = "
                   "(peildatum - begindatum) / 365,25. Overschat de duur: lange uitkeringen zijn "
                   "oververtegenwoordigd in een bestand.",
-                  "Stock on the reference date; age = year of the reference date - birth year; elapsed "
+                  f"Stock on the reference date; {age}, on the reference date; elapsed "
                   "duration = (reference date - start) / 365.25. Over-states duration: long spells are "
                   "over-represented in a stock.")
     pub.add_table("duur_losser_tabel", el, title=w("Verband leeftijd en duur in de uitkering (verstreken duur)",
@@ -258,10 +270,12 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
 
     km_method = w(f"Kaplan-Meier per leeftijdsklasse bij instroom, duur in {unit}; lopende uitkeringen "
                   f"gecensureerd op de peildatum. {window} Mediaan met Brookmeyer-Crowley-interval, "
-                  f"beperkt gemiddelde tot {t['km_summary']['horizon'].iloc[0]:g} {unit}; {lvl}-intervallen.",
+                  f"beperkt gemiddelde tot {t['km_summary']['horizon'].iloc[0]:g} {unit}; {lvl}-intervallen "
+                  f"({km_ci}). Leeftijd bij instroom: {age}.",
                   f"Kaplan-Meier by age band at inflow, duration in {unit}; open spells censored at the "
                   f"reference date. {window} Median with Brookmeyer-Crowley interval, restricted mean up to "
-                  f"{t['km_summary']['horizon'].iloc[0]:g} {unit}; {lvl} intervals.")
+                  f"{t['km_summary']['horizon'].iloc[0]:g} {unit}; {lvl} intervals ({km_ci}). "
+                  f"Age at inflow: {age}.")
     # events + censored = n per band: a wide table whose row total is n
     s = t["km_summary"].drop(columns="entered_late")
     est_cols = [c for c in s.columns if c.startswith(("median", "restricted", "rmst_"))]
@@ -277,9 +291,10 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
     added += ["duur_kaplan_meier", "duur_kaplan_meier_curve"]
     cif_method = w(f"Cumulatieve incidentie (Aalen-Johansen) van uitstroom naar werk (werk, werk deels) en "
                    f"overige uitstroom als concurrerende uitkomsten, duur in {unit}. {window} "
-                   "Variantie: delta-methode; interval log(-log).",
+                   f"Variantie: {aj_var}; interval {aj_ci}. Leeftijd bij instroom: {age}.",
                    f"Cumulative incidence (Aalen-Johansen) of exit to work (full or partial) and other exits as "
-                   f"competing outcomes, duration in {unit}. {window} Variance: delta method; log(-log) interval.")
+                   f"competing outcomes, duration in {unit}. {window} Variance: {aj_var}; {aj_ci} interval. "
+                   f"Age at inflow: {age}.")
     pub.add_table("duur_uitstroom_werk", t["cumulative_incidence"],
                   title=w("Uitstroom naar werk en overige uitstroom", "Exit to work and other exits"),
                   method=cif_method, decimals=4, section=sec,
@@ -295,10 +310,12 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
                        "(cox_max_rows); standard errors and intervals are those of the sample.")
         pub.add_table("duur_cox", t["cox"], title=w("Cox-regressie: hazard ratio's voor uitstroom",
                                                     "Cox regression: hazard ratios of exit"),
-                      method=w(f"Cox proportionele hazards (statsmodels PHReg, Breslow), late instap, strata "
-                               f"per gemeente; hazard ratio > 1 = sneller uit de uitkering.{sample} {window}",
-                               f"Cox proportional hazards (statsmodels PHReg, Breslow), delayed entry, strata by "
-                               f"municipality; hazard ratio > 1 = leaves benefit sooner.{sample} {window}"),
+                      method=w(f"Cox proportionele hazards (statsmodels PHReg, Breslow), late instap (risicoset "
+                               f"als Kaplan-Meier en R coxph), strata per gemeente; hazard ratio > 1 = sneller uit "
+                               f"de uitkering. Leeftijd bij instroom: {age}.{sample} {window}",
+                               f"Cox proportional hazards (statsmodels PHReg, Breslow), delayed entry (risk sets as "
+                               f"Kaplan-Meier and R coxph), strata by municipality; hazard ratio > 1 = leaves "
+                               f"benefit sooner. Age at inflow: {age}.{sample} {window}"),
                       decimals=4, section=sec,
                       suppression_note=w("Modelcoëfficiënten, geen aantallen.", "Model coefficients, no counts."))
         added.append("duur_cox")
@@ -311,10 +328,7 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
         "cumulative_incidence": ("duur_uitstroom_werk", w("Uitstroom naar werk en overige uitstroom",
                                                           "Exit to work and other exits"), cif_method),
     }
-    coh_method = w("Aandeel uitkeringen dat k jaar na de start nog loopt (Sturen op bijstand); alleen "
-                   "uitkeringen die k jaar waarneembaar zijn tellen mee.",
-                   "Share of benefits still running k years after start (Sturen op bijstand); only benefits "
-                   "observable for k years count.")
+    coh_method = cohort_method(analysis.age_rule, lang)
     for name, fig in figs.items():
         if name in fig_titles:
             stem, title, method = fig_titles[name]

@@ -16,8 +16,8 @@ import pandas as pd
 from caseload.errors import CaseloadError
 from caseload.schema import AGE_BANDS_LOSSER, CLIENTS, SPELLS, WORK_END_REASONS, age_band
 
-__all__ = ["spell_durations", "elapsed_duration_table", "observation_start", "age_at", "DAYS_PER_YEAR",
-           "EVENT_WORK", "EVENT_OTHER"]
+__all__ = ["spell_durations", "elapsed_duration_table", "observation_start", "age_at", "age_rule_text",
+           "AGE_RULES", "DEFAULT_AGE_RULE", "DAYS_PER_YEAR", "EVENT_WORK", "EVENT_OTHER"]
 
 DAYS_PER_YEAR = 365.25
 EVENT_WORK = "werk"
@@ -55,13 +55,77 @@ def _take(values, pos: np.ndarray):
     return arr.take(pos, allow_fill=True)
 
 
-def age_at(clients: pd.DataFrame, dates, client_id) -> np.ndarray:
+AGE_RULES = ("birth_date", "mid_year", "calendar_year")
+"""How an age is computed (``[durations] age_rule``); see :func:`age_at`."""
+
+DEFAULT_AGE_RULE = "birth_date"
+"""Exact age where the extract has birth dates, else the VNG mid-year rule (see :func:`age_at`)."""
+
+_AGE_RULE_TEXT = {
+    "birth_date": ("leeftijd in hele jaren uit de geboortedatum; zonder geboortedatum gerekend vanaf 1 juli "
+                   "van het geboortejaar",
+                   "age in whole years from the date of birth; without a date of birth counted from 1 July of "
+                   "the birth year"),
+    "mid_year": ("leeftijd in hele jaren gerekend vanaf 1 juli van het geboortejaar (als 'Sturen op bijstand')",
+                 "age in whole years counted from 1 July of the birth year (as 'Sturen op bijstand')"),
+    "calendar_year": ("leeftijd = kalenderjaar - geboortejaar (de leeftijd die in dat jaar bereikt wordt)",
+                      "age = calendar year - birth year (the age reached in that year)"),
+}
+
+
+def check_age_rule(rule: str) -> str:
+    """``rule`` when it is one of :data:`AGE_RULES`, else a clear error."""
+    if rule not in AGE_RULES:
+        raise CaseloadError(f"unknown age rule {rule!r}.", value=rule,
+                            fix=f"Use one of {', '.join(AGE_RULES)} (config key [durations] age_rule).")
+    return rule
+
+
+def age_rule_text(rule: str, lang: str = "nl") -> str:
+    """One sentence naming the age rule, for a table's method text.
+
+    >>> age_rule_text("mid_year", "en")
+    "age in whole years counted from 1 July of the birth year (as 'Sturen op bijstand')"
+    """
+    nl, en = _AGE_RULE_TEXT[check_age_rule(rule)]
+    return nl if lang == "nl" else en
+
+
+def age_at(clients: pd.DataFrame, dates, client_id, rule: str = DEFAULT_AGE_RULE) -> np.ndarray:
     """Age in whole years of each ``client_id`` at ``dates``.
 
-    Exact age from ``birth_date`` where present, else ``year(date) - birth_year``
-    (the age the person reaches in that calendar year; extracts often carry only
-    the birth year). NaN for unknown clients.
+    Parameters
+    ----------
+    clients : DataFrame
+        ``client_id``, ``birth_year`` and optionally ``birth_date``.
+    dates : date-like or array of dates
+        One date, or one per client id.
+    client_id : array-like
+        The client of each age.
+    rule : {"birth_date", "mid_year", "calendar_year"}
+        ``"birth_date"`` (default): the exact age (completed years since the
+        date of birth) where ``birth_date`` is known, else ``"mid_year"``.
+        ``"mid_year"``: completed years since 1 July of the birth year, i.e.
+        ``year(date) - birth_year``, minus 1 before 1 July; the rule of the VNG
+        "Sturen op bijstand" script. With only a birth year it is the best
+        guess of the true age: off by at most half a year either way, and
+        right on average. ``"calendar_year"``: ``year(date) - birth_year``, the
+        age reached in the date's calendar year (on average half a year too
+        high; caseload's rule before the age rules existed).
+
+    Returns
+    -------
+    ndarray of float
+        NaN for unknown clients, missing dates or missing birth years.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"client_id": ["a"], "birth_year": [1990]})
+    >>> [float(age_at(c, d, ["a"], rule=r)[0]) for r in ("calendar_year", "mid_year")
+    ...  for d in ("2020-06-30", "2020-07-01")]
+    [30.0, 30.0, 29.0, 30.0]
     """
+    check_age_rule(rule)
     _need(clients, "clients", [CLIENTS.client_id, CLIENTS.birth_year])
     c = clients.drop_duplicates(CLIENTS.client_id).set_index(CLIENTS.client_id)
     ids = pd.Series(client_id)
@@ -72,8 +136,11 @@ def age_at(clients: pd.DataFrame, dates, client_id) -> np.ndarray:
         dates = np.repeat(dates, ids.size)
     by = pd.to_numeric(c[CLIENTS.birth_year], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     age = np.full(ids.size, np.nan)
-    age[found] = _ymd(dates[found])[0] - by[pos[found]]
-    if CLIENTS.birth_date in c.columns:
+    dy, dm, _ = _ymd(dates[found])
+    age[found] = dy - by[pos[found]]
+    if rule != "calendar_year":
+        age[found] -= dm < 7  # not yet 1 July: the year since 1 July of the birth year is not complete
+    if rule == "birth_date" and CLIENTS.birth_date in c.columns:
         bd = pd.to_datetime(c[CLIENTS.birth_date]).to_numpy(dtype="datetime64[ns]")[np.where(found, pos, 0)]
         have = found & ~np.isnat(bd)
         if have.any():
@@ -121,6 +188,7 @@ def spell_durations(
     peildatum,
     window_start=None,
     bands=AGE_BANDS_LOSSER,
+    age_rule: str = DEFAULT_AGE_RULE,
 ) -> pd.DataFrame:
     """One row per spell observed in the window, ready for the survival estimators.
 
@@ -138,6 +206,8 @@ def spell_durations(
         truncation (all spells observed from their start).
     bands : sequence of (low, high)
         Inclusive age bands for ``age_band`` (age at spell start).
+    age_rule : {"birth_date", "mid_year", "calendar_year"}
+        How ``age_at_start`` is computed (:func:`age_at`).
 
     Returns
     -------
@@ -157,8 +227,9 @@ def spell_durations(
     ``(entry, duration]``. ``event`` is ``"werk"`` (end reason ``werk`` or
     ``werk_deels``), ``"overig"`` (any other end, also unknown) or missing
     (censored). ``client_id`` is the pseudonym, for linking only: never publish
-    this table.
+    this table. ``attrs["age_rule"]`` names the age rule.
     """
+    check_age_rule(age_rule)
     _need(spells, "spells", [SPELLS.spell_id, SPELLS.client_id, SPELLS.start_date, SPELLS.end_date])
     peil = pd.Timestamp(peildatum)
     start = pd.to_datetime(spells[SPELLS.start_date])
@@ -186,7 +257,7 @@ def spell_durations(
               else pd.Series(pd.NA, index=s.index, dtype="string"))
     work = reason.isin(list(WORK_END_REASONS)).to_numpy()
     event = np.where(~exited, None, np.where(work, EVENT_WORK, EVENT_OTHER))
-    age = age_at(clients, start.reset_index(drop=True), s[SPELLS.client_id].reset_index(drop=True))
+    age = age_at(clients, start.reset_index(drop=True), s[SPELLS.client_id].reset_index(drop=True), rule=age_rule)
     cl = clients.drop_duplicates(CLIENTS.client_id).set_index(CLIENTS.client_id)
     pos = _positions(cl.index, s[SPELLS.client_id])
 
@@ -220,6 +291,7 @@ def spell_durations(
         "inflow_reason": s[SPELLS.inflow_reason].to_numpy() if SPELLS.inflow_reason in s.columns else pd.NA,
         "inflow_year": start.dt.year.to_numpy(),
     })
+    out.attrs["age_rule"] = age_rule
     return out
 
 
@@ -229,6 +301,7 @@ def elapsed_duration_table(
     peildatum,
     bands=AGE_BANDS_LOSSER,
     lang: str = "nl",
+    age_rule: str = DEFAULT_AGE_RULE,
 ) -> pd.DataFrame:
     """The Losser table: stock on ``peildatum`` by age band, share and mean elapsed duration.
 
@@ -244,6 +317,8 @@ def elapsed_duration_table(
         number is in ``table.attrs["outside_bands"]``).
     lang : {"nl", "en"}
         Headers and labels.
+    age_rule : {"birth_date", "mid_year", "calendar_year"}
+        How the age on the peildatum is computed (:func:`age_at`).
 
     Returns
     -------
@@ -255,18 +330,19 @@ def elapsed_duration_table(
 
     Notes
     -----
-    Age is ``year(peildatum) - birth_year`` (the age reached in the peildatum's
-    year), or the exact age from ``birth_date`` when present. Elapsed duration
+    Age is the age on the peildatum by ``age_rule``; ``attrs["method"]``
+    names the rule. Elapsed duration
     is ``(peildatum - start_date) / 365.25`` in years. Because long spells are
     over-represented in a stock, this mean is larger than the mean completed
     duration; see :class:`~caseload.durations.KaplanMeier`.
     """
     from caseload.flows import stock_at
 
+    check_age_rule(age_rule)
     _need(spells, "spells", [SPELLS.client_id, SPELLS.start_date, SPELLS.end_date])
     peil = pd.Timestamp(peildatum)
     stock = stock_at(spells, peil)
-    age = age_at(clients, peil, stock[SPELLS.client_id].reset_index(drop=True))
+    age = age_at(clients, peil, stock[SPELLS.client_id].reset_index(drop=True), rule=age_rule)
     elapsed = (peil - pd.to_datetime(stock[SPELLS.start_date])).dt.days.to_numpy() / DAYS_PER_YEAR
     suffix = " jaar" if lang == "nl" else " years"
     band = age_band(age, bands, suffix=suffix)
@@ -282,7 +358,9 @@ def elapsed_duration_table(
         cols[2]: list(g["mean"]) + [df["elapsed"].mean()],
         cols[3]: list(g["size"].astype("int64")) + [int(total)],
     })
-    table.attrs.update({"peildatum": peil, "outside_bands": int((~inside).sum()),
-                        "method": "gemiddelde verstreken duur van het bestand op de peildatum" if lang == "nl"
-                        else "mean elapsed duration of the stock on the reference date"})
+    table.attrs.update({"peildatum": peil, "outside_bands": int((~inside).sum()), "age_rule": age_rule,
+                        "method": ("gemiddelde verstreken duur van het bestand op de peildatum; "
+                                   if lang == "nl" else "mean elapsed duration of the stock on the reference date; ")
+                        + age_rule_text(age_rule, lang) + (" op de peildatum." if lang == "nl"
+                                                            else " on the reference date.")})
     return table

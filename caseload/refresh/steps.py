@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from caseload.refresh.context import RefreshError, RunContext
-from caseload.refresh.stock import _TOTAL, stock_composition, stock_on
+from caseload.refresh.stock import _TOTAL, age_rule_method, stock_composition, stock_on
 from caseload.schema import HOUSEHOLD, LADDER, SEX
 
 # ----------------------------------------------------------------- step: validate
@@ -79,13 +79,14 @@ def _step_stock(ctx: RunContext) -> int:
     from caseload.publish import suppress_table
 
     cl, pub, w, lang = ctx.caseload, ctx.publication, ctx.words, ctx.lang
-    stock = stock_on(cl)
+    stock = stock_on(cl, age_rule=ctx.config.durations.age_rule)
     ctx.results["stock"] = stock
     section = w("Samenstelling van het bestand", "Composition of the caseload")
+    age = age_rule_method(stock, lang)
     method = w("Cliënten met een lopende uitkering op de peildatum, elk één keer geteld; "
-               "leeftijd in het jaar van de peildatum; trede van de laatste diagnose.",
-               "Clients with a benefit running on the reference date, each counted once; age "
-               "in the year of the reference date; ladder step of the latest assessment.")
+               f"{age}, op de peildatum; trede van de laatste diagnose.",
+               "Clients with a benefit running on the reference date, each counted once; "
+               f"{age}, on the reference date; ladder step of the latest assessment.")
     items = {}
     dims = [
         ("leeftijd", "age_band", None, w("Leeftijd", "Age"),

@@ -7,23 +7,28 @@ import pandas as pd
 
 from caseload.schema import CLIENTS, Caseload, age_band
 
-__all__ = ["stock_on", "stock_composition"]
+__all__ = ["stock_on", "stock_composition", "age_rule_method"]
 
 
-def stock_on(caseload: Caseload, peildatum=None) -> pd.DataFrame:
+def stock_on(caseload: Caseload, peildatum=None, age_rule: str | None = None) -> pd.DataFrame:
     """Clients with a benefit running on the peildatum, with their characteristics.
 
     The stock rule is that of :func:`caseload.flows.stock_at` (started on or
     before the peildatum, no end or an end after it); a client counts once even
-    with two spells open on the day. Age is the age reached in the peildatum's
-    year (extracts often carry only the birth year). The client's ladder step
-    is that of the latest assessment on or before the peildatum.
+    with two spells open on the day. Age is the age on the peildatum by
+    ``age_rule``. The client's ladder step is that of the latest assessment on
+    or before the peildatum.
 
     Parameters
     ----------
     caseload : Caseload
     peildatum : date-like, optional
         Default ``caseload.peildatum``.
+    age_rule : {"birth_date", "mid_year", "calendar_year"}, optional
+        How the age is computed (:func:`caseload.durations.age_at`); default
+        that of ``[durations] age_rule`` (``"birth_date"``). Stored in
+        ``attrs["age_rule"]``; :func:`age_rule_method` gives the sentence for a
+        method text.
 
     Returns
     -------
@@ -31,8 +36,10 @@ def stock_on(caseload: Caseload, peildatum=None) -> pd.DataFrame:
         One row per client in the stock: the ``clients`` columns plus ``age``,
         ``age_band`` (Losser bands), ``benefit`` and ``ladder_step`` (nullable).
     """
+    from caseload.durations.tables import DEFAULT_AGE_RULE, age_at, check_age_rule
     from caseload.flows import stock_at
 
+    rule = check_age_rule(age_rule or DEFAULT_AGE_RULE)
     peil = pd.Timestamp(peildatum if peildatum is not None else caseload.peildatum)
     running = (stock_at(caseload.spells, peil)[["client_id", "benefit", "start_date"]]
                .sort_values(["client_id", "start_date"], kind="stable")
@@ -40,7 +47,7 @@ def stock_on(caseload: Caseload, peildatum=None) -> pd.DataFrame:
     cols = [c for c in CLIENTS.names if c in caseload.clients.columns and c != "peildatum"]
     stock = running[["client_id", "benefit"]].merge(caseload.clients[cols], on="client_id",
                                                      how="left", validate="one_to_one")
-    stock["age"] = (peil.year - stock["birth_year"].astype("Float64")).astype("Float64")
+    stock["age"] = pd.array(age_at(caseload.clients, peil, stock["client_id"], rule=rule), dtype="Float64")
     stock["age_band"] = age_band(stock["age"].to_numpy(dtype="float64", na_value=np.nan))
     ass = caseload.assessments
     if len(ass):
@@ -50,7 +57,16 @@ def stock_on(caseload: Caseload, peildatum=None) -> pd.DataFrame:
         stock = stock.merge(last[["client_id", "ladder_step"]], on="client_id", how="left")
     else:
         stock["ladder_step"] = pd.array([pd.NA] * len(stock), dtype="Int64")
-    return stock.reset_index(drop=True)
+    stock = stock.reset_index(drop=True)
+    stock.attrs["age_rule"] = rule
+    return stock
+
+
+def age_rule_method(stock: pd.DataFrame, lang: str = "nl") -> str:
+    """The age rule of a :func:`stock_on` table as one phrase for a method text."""
+    from caseload.durations.tables import DEFAULT_AGE_RULE, age_rule_text
+
+    return age_rule_text(stock.attrs.get("age_rule", DEFAULT_AGE_RULE), lang)
 
 
 def stock_composition(stock: pd.DataFrame, by: str, codes=None, lang: str = "nl",
