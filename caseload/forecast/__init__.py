@@ -19,10 +19,10 @@ Submodules (each one idea):
 - :mod:`~caseload.forecast.tables`: the published forecast tables.
 """
 
-from caseload.forecast.combination import combination_weights, conformal_quantile, interval_coverage
-from caseload.forecast.scenarios import Scenario, apply_scenarios, flow_rates, scenarios_from_config
 from caseload.forecast.checks import check_published_table, load_published_table, published_long
+from caseload.forecast.combination import combination_weights, conformal_quantile, interval_coverage
 from caseload.forecast.pipeline import project_candidates, transition_matrix
+from caseload.forecast.scenarios import Scenario, apply_scenarios, flow_rates, scenarios_from_config
 from caseload.forecast.series import (
     BacktestResult,
     backtest,

@@ -77,7 +77,7 @@ def combination_weights(scores: pd.DataFrame, rule: str = "best2") -> pd.DataFra
         # A model whose errors equal an earlier one's (e.g. the damped ETS when
         # AutoETS chose the same damped form) is the same forecast: count it once.
         seen: set = set()
-        for i, key in enumerate(zip(mae.round(12), g["mse"].to_numpy(dtype=float).round(12))):
+        for i, key in enumerate(zip(mae.round(12), g["mse"].to_numpy(dtype=float).round(12), strict=True)):
             if ok[i] and key in seen:
                 ok[i] = False
             seen.add(key)

@@ -410,13 +410,13 @@ def _combine(cv: pd.DataFrame, pred: pd.DataFrame, chosen: dict, aliases: list[s
     # Fallback scale where the models give none: RMSE of the CV errors at that step.
     rmse = (pd.DataFrame({"unique_id": cv["unique_id"], "step": cv["step"], "e2": cv_err ** 2})
             .groupby(["unique_id", "step"])["e2"].mean() ** 0.5)
-    cv_s = np.where(np.isfinite(cv_s), cv_s, rmse.loc[list(zip(cv["unique_id"], cv["step"]))].to_numpy())
+    cv_s = np.where(np.isfinite(cv_s), cv_s, rmse.loc[list(zip(cv["unique_id"], cv["step"], strict=True))].to_numpy())
     with np.errstate(divide="ignore", invalid="ignore"):
         score = np.abs(cv_err) / cv_s
     score = np.where(np.abs(cv_err) == 0, 0.0, score)
 
     f_c, s_c = combine_frame(pred)
-    key = list(zip(pred["unique_id"], pred["step"].clip(upper=int(cv["step"].max()))))
+    key = list(zip(pred["unique_id"], pred["step"].clip(upper=int(cv["step"].max())), strict=True))
     s_c = np.where(np.isfinite(s_c), s_c, rmse.reindex(key).to_numpy())
     out = pd.DataFrame({"unique_id": pred["unique_id"].to_numpy(), "ds": pred["ds"].to_numpy(),
                         "forecast": f_c})
@@ -438,7 +438,7 @@ def _combine(cv: pd.DataFrame, pred: pd.DataFrame, chosen: dict, aliases: list[s
             q_text.setdefault(str(uid), []).append(f"q{lv}={val:.2f}")
     labels = {}
     for uid, g in weights.groupby("unique_id", sort=False):
-        parts = [f"{w:.2f} {chosen.get((str(uid), m), m)}" for m, w in zip(g["model"], g["weight"]) if w > 0]
+        parts = [f"{w:.2f} {chosen.get((str(uid), m), m)}" for m, w in zip(g["model"], g["weight"], strict=True) if w > 0]
         labels[str(uid)] = " + ".join(parts) + f" ({windows} origins; {', '.join(q_text[str(uid)])})"
     out["model"] = out["unique_id"].astype(str).map(labels)
     out["method"] = METHOD_COMBINED

@@ -126,7 +126,7 @@ def caseload_scenario_table(spells: pd.DataFrame, forecast: pd.DataFrame, scenar
     DataFrame
         :func:`~caseload.forecast.scenarios.apply_scenarios` output (its
         ``difference`` named ``scenario_difference``) with the series' mean
-        ``monthly_inflow`` and ``monthly_exit_rate`` used.
+        ``monthly_inflow`` and ``monthly_exit_pct`` (exit rate per month in percent) used.
     """
     from caseload.flows import monthly_flows
 
@@ -136,8 +136,9 @@ def caseload_scenario_table(spells: pd.DataFrame, forecast: pd.DataFrame, scenar
     history = stock_series(flows, id_col=by)
     tab = apply_scenarios(forecast, history, rates, scenarios)
     tab = tab.merge(rates[["unique_id", "inflow", "exit_rate"]], on="unique_id", how="left")
+    tab["exit_rate"] = 100 * tab["exit_rate"]
     return tab.rename(columns={"difference": "scenario_difference", "inflow": "monthly_inflow",
-                               "exit_rate": "monthly_exit_rate"})
+                               "exit_rate": "monthly_exit_pct"})
 
 
 def current_candidates(assessments: pd.DataFrame, spells: pd.DataFrame, clients: pd.DataFrame | None,

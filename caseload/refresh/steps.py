@@ -239,7 +239,7 @@ _FORECAST_LABELS = {
     "peildatum": ("Peildatum", "Reference date"),
     "scenario": ("Scenario", "Scenario"), "scenario_difference": ("Verschil met basis", "Difference from base"),
     "monthly_inflow": ("Instroom per maand", "Inflow per month"),
-    "monthly_exit_rate": ("Uitstroomkans per maand", "Exit rate per month"),
+    "monthly_exit_pct": ("Uitstroomkans per maand (%)", "Exit rate per month (%)"),
 }
 
 
@@ -384,7 +384,7 @@ def _forecast_figures(ctx: RunContext, tables: dict[str, pd.DataFrame], section:
         history = monthly_stock(ctx.caseload.spells, peildatum=ctx.caseload.peildatum)
         from caseload.forecast import scenarios_from_config
 
-        names = {s.name: s.describe(lang) for s in scenarios_from_config(ctx.config.forecast.scenarios)}
+        names = {s.name: s.label or s.describe(lang) for s in scenarios_from_config(ctx.config.forecast.scenarios)}
         for uid in list(dict.fromkeys(t["unique_id"].astype(str)))[:3]:
             pub.add_figure(f"prognose_scenarios_{uid.lower()}",
                            ff.scenarios_figure(history, t, uid, lang=lang, labels=names, source=src,
