@@ -12,6 +12,7 @@ error, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -228,6 +229,17 @@ class DurationsConfig(_Section):
     random_state: int = Field(0, description="Seed of the Cox model's sample.")
 
 
+class ScenarioConfig(_Section):
+    """``[forecast.scenarios.<name>]``: one what-if on top of the forecasts."""
+
+    inflow_pct: float = Field(0.0, ge=-100, description="Change of the inflow in percent (10 = 10% more).")
+    exit_pct: float = Field(0.0, ge=-100, description="Change of the exit rate in percent (-5 = 5% less).")
+    shift: float = Field(0.0, description="One-off change of the stock in persons at the start.")
+    start: date | None = Field(None, description="First month/year the scenario applies to; "
+                               "default the first forecast period.")
+    label: str | None = Field(None, description="Description shown in the report; default the name.")
+
+
 class ForecastConfig(_Section):
     """``[forecast]``: projections and time series."""
 
@@ -237,6 +249,11 @@ class ForecastConfig(_Section):
                               description="Prediction-interval levels in percent.")
     ets_model: str = Field("ZZZ", pattern="^[ZAM][ZAMN][ZAMN]$",
                            description="ETS model space (error, trend, season; Z = choose by AICc).")
+    method: Literal["combined", "autoets"] = Field(
+        "combined", description="Caseload forecast: 'combined' (AutoETS, damped ETS and Theta combined "
+                                "by cross-validation, conformal intervals) or 'autoets' (AutoETS alone).")
+    scenarios: dict[str, ScenarioConfig] = Field(
+        default_factory=dict, description="Named what-if scenarios ([forecast.scenarios.<name>]).")
     history_months: int = Field(120, ge=24, description="Months of extract history used per series.")
     include_cbs: bool = Field(True, description="Also forecast the national CBS bijstand series (37789ksz).")
     constrain_structural: bool = Field(

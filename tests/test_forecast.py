@@ -226,7 +226,7 @@ def _simulate(seed, n_series=200, n=120, h=12, alpha=0.5, sigma=2.0, amp=0.0, ga
 def test_interval_coverage_near_nominal():
     # 200 series from a known ETS(A,N,N) process; coverage pooled over 12 horizons.
     train, future = _simulate(0)
-    fc = forecast_series(train, horizon=12, model="AZN").merge(future, on=["unique_id", "ds"])
+    fc = forecast_series(train, horizon=12, model="AZN", method="autoets").merge(future, on=["unique_id", "ds"])
     assert len(fc) == 200 * 12
     c80 = ((fc["actual"] >= fc["lo_80"]) & (fc["actual"] <= fc["hi_80"])).mean()
     c95 = ((fc["actual"] >= fc["lo_95"]) & (fc["actual"] <= fc["hi_95"])).mean()
@@ -237,7 +237,7 @@ def test_interval_coverage_near_nominal():
 
 def test_backtest_beats_seasonal_naive_on_seasonal_series():
     df, _ = _simulate(1, n_series=12, n=96, alpha=0.2, sigma=2.0, amp=10.0, gamma=0.05)
-    res = backtest(df, horizon=6, n_windows=3, model="AZZ")
+    res = backtest(df, horizon=6, n_windows=3, model="AZZ", method="autoets")
     s = res.summary.set_index("model")
     assert s.loc["AutoETS", "mase"] < s.loc["SeasonalNaive", "mase"]
     assert s.loc["AutoETS", "n_series"] == 12 and s.loc["AutoETS", "n_windows"] == 3
@@ -259,11 +259,12 @@ def test_backtest_beats_seasonal_naive_on_seasonal_series():
     assert got == pytest.approx(np.mean(all_w))
 
 
-def test_forecast_matches_statsforecast_autoets():
+def test_autoets_method_is_the_previous_output():
+    # method="autoets" is the previous default: statsforecast AutoETS with its own intervals.
     from statsforecast.models import AutoETS
 
     s = load_cbs_bijstand_series()
-    fc = forecast_series(s, horizon=6)
+    fc = forecast_series(s, horizon=6, method="autoets")
     ref = AutoETS(season_length=12).fit(s["y"].to_numpy()).predict(6, level=[80, 95])
     np.testing.assert_allclose(fc["forecast"], ref["mean"], rtol=1e-8)
     np.testing.assert_allclose(fc["hi_95"], ref["hi-95"], rtol=1e-8)
@@ -274,7 +275,7 @@ def test_cbs_series_and_backtest():
     s = load_cbs_bijstand_series()
     assert s["ds"].is_monotonic_increasing and s["ds"].dt.day.eq(1).all()
     assert s.loc[s["ds"] == "1998-01-01", "y"].item() == pytest.approx(435.1)
-    res = backtest(s[s["ds"] >= "2012-01-01"], horizon=12, n_windows=3)
+    res = backtest(s[s["ds"] >= "2012-01-01"], horizon=12, n_windows=3, method="autoets")
     summ = res.summary.set_index("model")
     assert summ.loc["AutoETS", "mase"] < summ.loc["SeasonalNaive", "mase"]
 
@@ -290,6 +291,252 @@ def test_series_input_errors():
         forecast_series(df.rename(columns={"y": "value"}), horizon=3)
     with pytest.raises(CaseloadError, match="needs at least"):
         backtest(df, horizon=12, n_windows=3)
+
+
+# ------------------------------------------------------------------ combined forecasts
+
+
+def test_conformal_quantile_and_coverage_by_hand():
+    from caseload.forecast import conformal_quantile, interval_coverage
+
+    scores = np.array([0.5, 3.0, 1.0, 2.0, np.nan, 4.0])  # 5 finite scores
+    # rank ceil(6 * 0.8) = 5 -> the largest; ceil(6 * 0.5) = 3 -> 2.0
+    assert conformal_quantile(scores, 80) == 4.0
+    assert conformal_quantile(scores, 50) == 2.0
+    assert np.isnan(conformal_quantile(scores, 95))  # rank 6 > 5 scores: no finite quantile
+    assert conformal_quantile(np.arange(1.0, 101.0), 95) == 96.0  # ceil(101 * 0.95) = 96
+    with pytest.raises(CaseloadError, match="between 0 and 100"):
+        conformal_quantile(scores, 100)
+    y = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert interval_coverage(y, y - 1, y + 1) == 1.0
+    assert interval_coverage(y, [0, 0, 3.5, 4, 6], [1, 1, 4, 4, 7]) == pytest.approx(2 / 5)
+    with pytest.raises(CaseloadError, match="differ in length"):
+        interval_coverage(y, y[:4], y)
+
+
+def test_combination_weights_rules():
+    from caseload.forecast import combination_weights
+
+    s = pd.DataFrame({"unique_id": ["a"] * 3 + ["b"] * 3, "model": ["E", "D", "T"] * 2,
+                      "mae": [2.0, 2.0, 1.0, 1.0, 3.0, 2.0], "mse": [4.0, 4.0, 2.0, 1.0, 9.0, 3.0]})
+    w = {r: combination_weights(s, r).set_index(["unique_id", "model"])["weight"]
+         for r in ("select", "best2", "mean", "inverse_mse")}
+    assert w["select"][("a", "T")] == 1.0 and w["select"][("b", "E")] == 1.0
+    # D equals E (same MAE and MSE: the same forecasts), so it counts once.
+    assert w["best2"][("a", "D")] == 0.0 and w["best2"][("a", "E")] == 0.5 == w["best2"][("a", "T")]
+    assert w["mean"][("a", "D")] == 0.0 and w["mean"][("b", "D")] == pytest.approx(1 / 3)
+    # Bates-Granger: b has 1/MSE = 1, 1/9, 1/3.
+    tot = 1 + 1 / 9 + 1 / 3
+    assert w["inverse_mse"][("b", "E")] == pytest.approx(1 / tot)
+    assert w["inverse_mse"][("b", "D")] == pytest.approx(1 / 9 / tot)
+    assert w["inverse_mse"][("a", "T")] == pytest.approx(0.5 / (0.25 + 0.5))
+    for r in w.values():
+        assert r.groupby(level=0).sum().to_numpy() == pytest.approx([1.0, 1.0])
+    with pytest.raises(CaseloadError, match="unknown combination rule"):
+        combination_weights(s, "median")
+
+
+def _two_series(n=60):
+    rng = np.random.default_rng(3)
+    ds = pd.date_range("2019-01-01", periods=n, freq="MS")
+    trend = 100 + 2.0 * np.arange(n) + rng.normal(0, 1.0, n)  # strong drift: Theta's strength
+    flat = 100 + np.cumsum(rng.normal(0, 1.0, n)) * 0.3 + rng.normal(0, 2.0, n)
+    return pd.DataFrame({"unique_id": np.repeat(["trend", "flat"], n), "ds": np.tile(ds, 2),
+                         "y": np.r_[trend, flat]})
+
+
+def test_cv_selection_equals_statsforecast_cross_validation():
+    # The model chosen per series is the one with the lowest rolling-origin MAE, computed
+    # here independently with statsforecast's own cross_validation; the forecast is then
+    # that model's statsforecast forecast.
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, AutoTheta
+
+    df = _two_series()
+    fc, scores = forecast_series(df, horizon=6, models=("AutoETS", "AutoTheta"), model="ANN",
+                                 combine="select", n_windows=6, return_scores=True)
+    sf = StatsForecast(models=[AutoETS(season_length=12, model="ANN"), AutoTheta(season_length=12)],
+                       freq="MS", n_jobs=1)
+    cv = sf.cross_validation(df=df, h=6, n_windows=6, step_size=1, refit=False)
+    mae = {m: (cv["y"] - cv[m]).abs().groupby(cv["unique_id"]).mean() for m in ("AutoETS", "AutoTheta")}
+    ref = sf.forecast(df=df, h=6)
+    got = scores.set_index(["unique_id", "model"])
+    for uid in ("trend", "flat"):
+        for m in ("AutoETS", "AutoTheta"):
+            assert got.loc[(uid, m), "mae"] == pytest.approx(mae[m][uid], rel=1e-12)
+        best = min(("AutoETS", "AutoTheta"), key=lambda m: mae[m][uid])
+        assert got.loc[(uid, best), "weight"] == 1.0
+        np.testing.assert_allclose(fc.loc[fc["unique_id"] == uid, "forecast"],
+                                   ref.loc[ref["unique_id"] == uid, best], rtol=1e-10)
+        assert (got.loc[uid, "origins"] == 6).all()
+    # The drifting series goes to Theta (ETS without trend cannot follow it).
+    assert got.loc[("trend", "AutoTheta"), "weight"] == 1.0
+    f = fc.sort_values(["unique_id", "ds"])
+    assert (f["lo_95"] <= f["lo_80"]).all() and (f["lo_80"] < f["forecast"]).all()
+    assert (f["forecast"] < f["hi_80"]).all() and (f["hi_80"] <= f["hi_95"]).all()
+
+
+def test_combined_interval_coverage_near_nominal():
+    # 200 series from a known ETS(A,N,N) process; conformal intervals from 12 CV origins,
+    # calibrated on all series' normalised errors; coverage pooled over 12 horizons.
+    # (Measured: 81.8% and 95.5%; the issue's criterion is 3 points.)
+    train, future = _simulate(4, n=120)
+    fc = forecast_series(train, horizon=12, model="ANN", models=("AutoETS",)).merge(
+        future, on=["unique_id", "ds"])
+    assert len(fc) == 200 * 12
+    c80 = ((fc["actual"] >= fc["lo_80"]) & (fc["actual"] <= fc["hi_80"])).mean()
+    c95 = ((fc["actual"] >= fc["lo_95"]) & (fc["actual"] <= fc["hi_95"])).mean()
+    assert abs(c80 - 0.80) <= 0.03, c80
+    assert abs(c95 - 0.95) <= 0.03, c95
+
+
+def test_combined_forecast_errors_and_short_series():
+    df = _two_series(40)
+    with pytest.raises(CaseloadError, match="unknown forecast method"):
+        forecast_series(df, horizon=3, method="ets")
+    with pytest.raises(CaseloadError, match="unknown candidate"):
+        forecast_series(df, horizon=3, models=("Prophet",))
+    with pytest.raises(CaseloadError, match="unknown combination rule"):
+        forecast_series(df, horizon=3, combine="median")
+    with pytest.raises(CaseloadError, match="unknown calibration"):
+        forecast_series(df, horizon=3, calibrate="global")
+    # Too short for any cross-validation origin: AutoETS alone, and the method says so.
+    short = df.groupby("unique_id").head(14)
+    fc = forecast_series(short, horizon=6, models=("AutoETS", "AutoTheta"))
+    assert fc["method"].str.contains("te kort").all()
+
+
+def test_backtest_combined_equals_forecast_series_before_each_origin():
+    df = _two_series(72)
+    res = backtest(df, horizon=6, n_windows=2, step=6, method="combined")
+    assert list(res.summary["model"]) == ["Combined", "AutoETS", "SeasonalNaive"]
+    f = res.forecasts[res.forecasts["model"] == "Combined"]
+    assert len(f) == 2 * 2 * 6 and f["forecast"].notna().all()
+    cutoff = f["cutoff"].min()
+    ref = forecast_series(df[df["ds"] <= cutoff], horizon=6)
+    got = f[f["cutoff"] == cutoff].sort_values(["unique_id", "ds"])
+    np.testing.assert_allclose(got["forecast"], ref.sort_values(["unique_id", "ds"])["forecast"], rtol=1e-10)
+
+
+# ------------------------------------------------------------------------------ scenarios
+
+
+def test_stock_flow_scenario_exact_arithmetic():
+    from caseload.forecast import Scenario
+
+    # Hand-made model: stock 200, inflow 20, exit rate 0.1 -> structural level 200, flat path.
+    yearly = pd.DataFrame({"municipality": "X", "year": [2020, 2021, 2022], "stock": 200.0,
+                           "inflow": 20.0, "outflow": [20.0, 21.0, 21.0]})
+    m = StockFlowModel(method="flows").fit(yearly)
+    assert m.params_.loc["X", "exit_rate"] == pytest.approx(0.1)
+    assert m.params_.loc["X", "inflow"] == pytest.approx(20.0)
+    years = [2022, 2023, 2024, 2025]
+    base = m.predict(years)["stock"].to_numpy()
+    np.testing.assert_allclose(base, 200.0)
+    # inflow +10% (22), exit rate -20% (0.08), 15 persons more in 2024, from 2024:
+    sc = Scenario("wat_als", inflow_pct=10, exit_pct=-20, shift=15, start="2024-01-01")
+    got = m.predict(years, scenario=sc)["stock"].to_numpy()
+    s2024 = 200 * (1 - 0.08) + 22 + 15  # 221.0
+    s2025 = s2024 * (1 - 0.08) + 22  # 225.32
+    np.testing.assert_allclose(got, [200.0, 200.0, s2024, s2025], rtol=1e-12)
+    # Default start: the first year after the fitted years (2023).
+    got = m.predict(years, scenario=Scenario("instroom", inflow_pct=-50))["stock"].to_numpy()
+    np.testing.assert_allclose(got, [200.0, 190.0, 181.0, 172.9], rtol=1e-12)
+    with pytest.raises(CaseloadError, match="outside"):
+        m.predict(years, scenario=Scenario("te_veel", exit_pct=1000))
+
+
+def test_scenario_difference_hand_recursion():
+    from caseload.forecast.scenarios import Scenario, scenario_difference
+
+    f = np.array([100.0, 102.0, 104.0, 106.0])
+    sc = Scenario("s", inflow_pct=10, exit_pct=50, shift=-5)
+    d = scenario_difference(f, last_observed=98.0, inflow=8.0, exit_rate=0.1, scenario=sc, start_index=1)
+    # D_t = D_{t-1} (1 - 0.1 * 1.5) - 0.5 * 0.1 * F_{t-1} + 0.1 * 8 (+ shift at the start)
+    d1 = 0.0
+    d2 = 0.0 * 0.85 - 0.05 * 100.0 + 0.8 - 5  # -9.2
+    d3 = d2 * 0.85 - 0.05 * 102.0 + 0.8
+    d4 = d3 * 0.85 - 0.05 * 104.0 + 0.8
+    np.testing.assert_allclose(d, [d1, d2, d3, d4], rtol=1e-12)
+    # A stock that really follows S = S(1 - e') + I' on top of the base drivers gives the same.
+    e, i0 = 0.1, 8.0
+    r = f - np.r_[98.0, f[:-1]] * (1 - e) - i0  # what moves the base besides the flows
+    s_prev, path = 98.0, []
+    for t in range(4):
+        on = t >= 1
+        s_prev = s_prev * (1 - e * (1.5 if on else 1)) + i0 * (1.1 if on else 1) + r[t] + (-5 if t == 1 else 0)
+        path.append(s_prev)
+    np.testing.assert_allclose(f + d, path, rtol=1e-12)
+
+
+def test_apply_scenarios_and_flow_rates():
+    from caseload.forecast import Scenario, apply_scenarios, flow_rates
+
+    flows = pd.DataFrame({"municipality": "GM1", "month": pd.period_range("2025-01", periods=4, freq="M"),
+                          "stock": [100.0, 110.0, 105.0, 100.0], "inflow": [5.0, 20.0, 5.0, 5.0],
+                          "outflow": [5.0, 10.0, 10.0, 10.0]})
+    rates = flow_rates(flows, months=3)
+    assert rates.loc[0, "inflow"] == pytest.approx(10.0)  # (20 + 5 + 5) / 3
+    assert rates.loc[0, "exit_rate"] == pytest.approx(30.0 / 315.0)  # outflow / stock month before
+    fc = pd.DataFrame({"unique_id": ["GM1"] * 3 + ["NL"] * 3,
+                       "ds": list(pd.date_range("2025-05-01", periods=3, freq="MS")) * 2,
+                       "forecast": [100.0, 100.0, 100.0, 5.0, 5.0, 5.0]})
+    fc["lo_80"], fc["hi_80"] = fc["forecast"] - 3, fc["forecast"] + 3
+    hist = stock_series(flows)
+    sc = Scenario("plus", shift=10, start="2025-06-15")
+    tab = apply_scenarios(fc, hist, rates, [sc])
+    assert set(tab["unique_id"]) == {"GM1"}  # NL has no flows: left out
+    s = tab[tab["scenario"] == "plus"]
+    e = 30.0 / 315.0
+    np.testing.assert_allclose(s["difference"], [0.0, 10.0, 10.0 * (1 - e)], rtol=1e-12)
+    np.testing.assert_allclose(s["hi_80"] - s["forecast"], 3.0)
+    assert (tab.loc[tab["scenario"] == "basis", "difference"] == 0).all()
+    with pytest.raises(CaseloadError, match="repeat"):
+        apply_scenarios(fc, hist, rates, [sc, sc])
+
+
+def test_scenarios_config_parsing(tmp_path):
+    from caseload.config import load_config
+    from caseload.errors import ConfigError
+    from caseload.forecast import scenarios_from_config
+
+    path = tmp_path / "caseload.toml"
+    path.write_text('[forecast]\nmethod = "combined"\n\n'
+                    '[forecast.scenarios.hogere_instroom]\ninflow_pct = 10\n\n'
+                    '[forecast.scenarios.herindicatie]\nshift = -50\nstart = 2026-07-01\n'
+                    'label = "Herindicatie juli"\n', encoding="utf-8")
+    cfg = load_config(path)
+    sc = scenarios_from_config(cfg.forecast.scenarios)
+    assert [s.name for s in sc] == ["hogere_instroom", "herindicatie"]
+    assert sc[0].x == pytest.approx(0.1) and sc[0].shift == 0 and sc[0].start is None
+    assert sc[1].shift == -50 and str(sc[1].start) == "2026-07-01"
+    assert sc[1].describe() == "Herindicatie juli: eenmalig -50 personen, vanaf 2026-07-01"
+    path.write_text("[forecast.scenarios.x]\ninflow = 10\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="inflow"):
+        load_config(path)
+    path.write_text("[forecast.scenarios.x]\nexit_pct = -120\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="exit_pct"):
+        load_config(path)
+    with pytest.raises(CaseloadError, match="unknown key"):
+        scenarios_from_config({"x": {"inflow": 3}})
+    with pytest.raises(CaseloadError, match="reserved"):
+        scenarios_from_config({"basis": {"inflow_pct": 3}})
+
+
+def test_scenarios_figure_one_line_per_scenario():
+    import matplotlib.pyplot as plt
+
+    from caseload.figures.forecast import scenarios_figure
+
+    ds = pd.date_range("2025-01-01", periods=12, freq="MS")
+    hist = pd.DataFrame({"unique_id": "GM1", "ds": ds, "y": np.linspace(90, 100, 12)})
+    fds = pd.date_range("2026-01-01", periods=3, freq="MS")
+    rows = [pd.DataFrame({"unique_id": "GM1", "scenario": name, "ds": fds, "forecast": 100.0 + k,
+                          "lo_80": 97.0 + k, "hi_80": 103.0 + k}) for k, name in enumerate(["basis", "a", "b"])]
+    fig = scenarios_figure(hist, pd.concat(rows), labels={"a": "Scenario A"})
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert labels == ["Waargenomen", "80%-voorspelinterval", "Basisprognose", "Scenario A", "b"]
+    plt.close(fig)
 
 
 def test_seasonal_naive_mae_by_hand():

@@ -13,7 +13,8 @@ import pandas as pd
 from caseload.figures.style import PALETTE, SEGMENT_COLORS, finish, fmt_number, new_figure
 from caseload.schema import MARKET, PROFILE
 
-__all__ = ["target_groups_figure", "sheltered_work_figure", "fan_chart_figure", "candidates_figure"]
+__all__ = ["target_groups_figure", "sheltered_work_figure", "fan_chart_figure", "candidates_figure",
+           "scenarios_figure"]
 
 _W = {
     "published": ("Gepubliceerd", "Published"),
@@ -234,3 +235,66 @@ def candidates_figure(projection: pd.DataFrame, *, level: int = 80, lang: str = 
     ax.legend(title=_w("quarter", lang), fontsize=8)
     return finish(fig, title=title or _w("cand_title", lang), source=source, peildatum=peildatum,
                   method=_w("m_cand", lang), lang=lang)
+
+
+_SCEN_W = {
+    "scen_title": ("Prognose met scenario's", "Forecast with scenarios"),
+    "base": ("Basisprognose", "Base forecast"),
+    "m_scen": ("basisprognose met 80%-interval; scenario's: verschil volgens voorraad-stroommodel "
+               "met instroom en uitstroomkans van de laatste 12 maanden",
+               "base forecast with 80% interval; scenarios: difference by a stock-flow model with "
+               "the inflow and exit rate of the last 12 months"),
+}
+
+
+def scenarios_figure(history: pd.DataFrame, table: pd.DataFrame, unique_id: str | None = None, *,
+                     months: int | None = 36, level: int = 80, lang: str = "nl", title: str | None = None,
+                     labels: dict | None = None, source: str | None = None, peildatum=None):
+    """History, the base forecast with its interval and each scenario as a line.
+
+    Parameters
+    ----------
+    history : DataFrame
+        Long form ``unique_id, ds, y``.
+    table : DataFrame
+        :func:`caseload.forecast.apply_scenarios` output (``scenario`` ``"basis"``
+        is the base forecast).
+    unique_id : str, optional
+        The series; default the first in ``table``.
+    months : int, optional
+        Months of history shown (default 36).
+    level : int, default 80
+        Interval drawn around the base forecast (when present).
+    labels : dict, optional
+        Legend text per scenario name (e.g. ``Scenario.describe()``).
+
+    Returns
+    -------
+    Figure
+    """
+    uid = unique_id if unique_id is not None else str(table["unique_id"].iloc[0])
+    h = history[history["unique_id"].astype(str) == uid].sort_values("ds")
+    if months is not None:
+        h = h.tail(months)
+    t = table[table["unique_id"].astype(str) == uid]
+    fig, ax = new_figure(width=8, height=4.2)
+    ax.plot(h["ds"], h["y"], color="#333333", lw=1.5, label=_w("history", lang))
+    last_x, last_y = h["ds"].tail(1), h["y"].tail(1).to_numpy()
+    base = t[t["scenario"] == "basis"].sort_values("ds")
+    x = pd.concat([last_x, base["ds"]])
+    if f"lo_{level}" in base.columns:
+        ax.fill_between(x, np.r_[last_y, base[f"lo_{level}"]], np.r_[last_y, base[f"hi_{level}"]],
+                        color=PALETTE[0], alpha=0.2, lw=0, label=_w("interval", lang, lv=level))
+    ax.plot(x, np.r_[last_y, base["forecast"]], color=PALETTE[0], lw=2, label=_SCEN_W["base"][lang != "nl"])
+    names = [n for n in dict.fromkeys(t["scenario"]) if n != "basis"]
+    styles = ("--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)))
+    for i, name in enumerate(names):
+        g = t[t["scenario"] == name].sort_values("ds")
+        ax.plot(pd.concat([last_x, g["ds"]]), np.r_[last_y, g["forecast"]],
+                color=PALETTE[(i + 1) % len(PALETTE)], lw=1.8, ls=styles[i % len(styles)],
+                label=(labels or {}).get(name, name))
+    ax.set_xlabel(_w("month", lang))
+    ax.set_ylabel(_w("caseload", lang))
+    ax.legend(fontsize=8, loc="best", framealpha=0.8)
+    return finish(fig, title=title or f"{_SCEN_W['scen_title'][lang != 'nl']}: {uid}", source=source,
+                  peildatum=peildatum, method=_SCEN_W["m_scen"][lang != "nl"], lang=lang)

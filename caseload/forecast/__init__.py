@@ -7,15 +7,22 @@ Submodules (each one idea):
 - :mod:`~caseload.forecast.sheltered`: sheltered work as national target x a
   constant municipal share, and the inverse.
 - :mod:`~caseload.forecast.checks`: consistency checks on published tables.
-- :mod:`~caseload.forecast.series`: ETS forecasts and rolling backtests of monthly
-  caseload series (long form ``unique_id, ds, y``).
+- :mod:`~caseload.forecast.series`: forecasts (AutoETS, damped ETS and Theta
+  combined by cross-validation, conformal intervals) and rolling backtests of
+  monthly caseload series (long form ``unique_id, ds, y``).
+- :mod:`~caseload.forecast.combination`: combination weights, conformal
+  quantiles and interval coverage.
+- :mod:`~caseload.forecast.scenarios`: what-if scenarios (inflow, exit rate,
+  one-off shift) on the stock-flow model and the caseload forecasts.
 - :mod:`~caseload.forecast.pipeline`: A/B/C transition matrix and A-candidates per
   profile-market combination per quarter.
 - :mod:`~caseload.forecast.tables`: the published forecast tables.
 """
 
 from caseload.forecast.checks import check_published_table, load_published_table, published_long
+from caseload.forecast.combination import combination_weights, conformal_quantile, interval_coverage
 from caseload.forecast.pipeline import project_candidates, transition_matrix
+from caseload.forecast.scenarios import Scenario, apply_scenarios, flow_rates, scenarios_from_config
 from caseload.forecast.series import (
     BacktestResult,
     backtest,
@@ -32,6 +39,7 @@ from caseload.forecast.sheltered import (
 )
 from caseload.forecast.stockflow import StockFlowModel, project_stock, yearly_target_group_counts
 from caseload.forecast.tables import (
+    caseload_scenario_table,
     current_candidates,
     forecast_tables,
     monthly_stock,
@@ -40,6 +48,14 @@ from caseload.forecast.tables import (
 )
 
 __all__ = [
+    "combination_weights",
+    "conformal_quantile",
+    "interval_coverage",
+    "Scenario",
+    "apply_scenarios",
+    "flow_rates",
+    "scenarios_from_config",
+    "caseload_scenario_table",
     "StockFlowModel",
     "project_stock",
     "yearly_target_group_counts",

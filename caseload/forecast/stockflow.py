@@ -230,18 +230,32 @@ class StockFlowModel:
         return row, pd.DataFrame({"municipality": mun, "year": years, "observed": y, "fitted": fitted,
                                   "residual": r})
 
-    def predict(self, years) -> pd.DataFrame:
+    def predict(self, years, scenario=None) -> pd.DataFrame:
         """Projected stock per municipality for the given years.
 
         Parameters
         ----------
         years : iterable of int
             Years at or after each municipality's first fitted year.
+        scenario : Scenario, optional
+            A :class:`~caseload.forecast.scenarios.Scenario`: from its start year
+            (default the first year after the fitted years) the inflow is
+            ``I (1 + inflow_pct / 100)``, the exit rate ``e (1 + exit_pct / 100)``,
+            and ``shift`` persons are added to the stock of the start year.
 
         Returns
         -------
         DataFrame
             ``municipality, year, stock``.
+
+        Examples
+        --------
+        >>> from caseload.forecast.scenarios import Scenario
+        >>> yearly = pd.DataFrame({"municipality": "X", "year": [2020, 2021, 2022],
+        ...                        "stock": [100.0, 100.0, 100.0]})
+        >>> m = StockFlowModel(method="flows").fit(yearly.assign(inflow=10, outflow=10.5))
+        >>> m.predict([2023, 2024], Scenario("meer", inflow_pct=50))["stock"].round(2).tolist()
+        [105.0, 109.5]
         """
         if not hasattr(self, "params_"):
             raise NotFittedError("StockFlowModel is not fitted.", fix="Call fit(yearly) first.")
@@ -253,8 +267,28 @@ class StockFlowModel:
                 raise CaseloadError(f"year before the first fitted year {int(p['first_year'])}.",
                                     value=int(years.min()), fix="Ask for later years.")
             path = project_stock(p["start_stock"], p["inflow"], p["exit_rate"], int(k.max()) + 1)
+            if scenario is not None:
+                path = _scenario_path(path, p, scenario)
             out.append(pd.DataFrame({"municipality": mun, "year": years, "stock": path[k]}))
         return pd.concat(out, ignore_index=True)
+
+
+def _scenario_path(path: np.ndarray, p: pd.Series, scenario) -> np.ndarray:
+    """The stock path with the scenario's inflow, exit rate and shift from its start year."""
+    first = int(p["first_year"])
+    default = first + int(p["n_years"])
+    t0 = default if scenario.start is None else pd.Timestamp(scenario.start).year
+    k0 = max(t0 - first, 1)
+    exit_rate = float(p["exit_rate"]) * (1 + scenario.y)
+    if not 0 <= exit_rate <= 1:
+        raise CaseloadError(f"scenario {scenario.name!r}: exit rate {exit_rate:.4f} lies outside [0, 1].",
+                            column="exit_pct", value=scenario.exit_pct,
+                            fix="Use a smaller change of the exit rate.")
+    inflow = float(p["inflow"]) * (1 + scenario.x)
+    out = path.copy()
+    for k in range(k0, len(out)):
+        out[k] = out[k - 1] * (1 - exit_rate) + inflow + (float(scenario.shift) if k == k0 else 0.0)
+    return out
 
 
 def yearly_target_group_counts(clients: pd.DataFrame, spells: pd.DataFrame,

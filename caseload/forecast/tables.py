@@ -16,12 +16,13 @@ import pandas as pd
 from caseload.errors import CaseloadError
 from caseload.forecast.checks import check_published_table, load_published_table, published_long
 from caseload.forecast.pipeline import GROUPS, project_candidates, transition_matrix
+from caseload.forecast.scenarios import Scenario, apply_scenarios, flow_rates, scenarios_from_config
 from caseload.forecast.series import forecast_series, load_cbs_bijstand_series, stock_series
 from caseload.forecast.sheltered import load_national_sheltered_work, project_sheltered_work
 from caseload.forecast.stockflow import StockFlowModel, yearly_target_group_counts
 
 __all__ = ["forecast_tables", "target_group_table", "sheltered_work_table", "current_candidates",
-           "monthly_stock"]
+           "monthly_stock", "caseload_scenario_table"]
 
 
 def _stamp(df: pd.DataFrame, method: str, params: dict, peildatum) -> pd.DataFrame:
@@ -107,6 +108,39 @@ def monthly_stock(spells: pd.DataFrame, peildatum=None, by: str = "municipality"
     return stock_series(monthly_flows(spells, by=(by,), end=end), id_col=by)
 
 
+def caseload_scenario_table(spells: pd.DataFrame, forecast: pd.DataFrame, scenarios: list[Scenario],
+                            peildatum=None, by: str = "municipality") -> pd.DataFrame:
+    """The caseload forecast per municipality under each scenario, beside the base.
+
+    Parameters
+    ----------
+    spells : DataFrame
+        Canonical spells.
+    forecast : DataFrame
+        :func:`~caseload.forecast.forecast_series` output for the municipalities.
+    scenarios : list of Scenario
+    peildatum : date-like, optional
+
+    Returns
+    -------
+    DataFrame
+        :func:`~caseload.forecast.scenarios.apply_scenarios` output (its
+        ``difference`` named ``scenario_difference``) with the series' mean
+        ``monthly_inflow`` and ``monthly_exit_pct`` (exit rate per month in percent) used.
+    """
+    from caseload.flows import monthly_flows
+
+    end = None if peildatum is None else pd.Period(pd.Timestamp(peildatum), freq="M")
+    flows = monthly_flows(spells, by=(by,), end=end)
+    rates = flow_rates(flows, id_col=by)
+    history = stock_series(flows, id_col=by)
+    tab = apply_scenarios(forecast, history, rates, scenarios)
+    tab = tab.merge(rates[["unique_id", "inflow", "exit_rate"]], on="unique_id", how="left")
+    tab["exit_rate"] = 100 * tab["exit_rate"]
+    return tab.rename(columns={"difference": "scenario_difference", "inflow": "monthly_inflow",
+                               "exit_rate": "monthly_exit_pct"})
+
+
 def current_candidates(assessments: pd.DataFrame, spells: pd.DataFrame, clients: pd.DataFrame | None,
                        peildatum, segment: str = "caseworker_segment",
                        pmc: str = "caseworker_profile") -> pd.DataFrame:
@@ -170,7 +204,8 @@ def forecast_tables(caseload=None, config=None, current: pd.DataFrame | None = N
     dict of DataFrame
         ``nieuwe_doelgroepen``, ``beschut_werk``, ``controle_bron``,
         ``caseload_prognose`` and, with an extract, ``nieuwe_doelgroepen_extract``
-        (when clients are flagged) and ``kandidaten``. Each has ``method``,
+        (when clients are flagged), ``kandidaten`` and, with ``[forecast.scenarios]``,
+        ``caseload_scenarios`` (base and scenarios per municipality). Each has ``method``,
         ``parameters`` and ``peildatum`` columns.
     """
     from caseload.config import ForecastConfig
@@ -207,15 +242,26 @@ def forecast_tables(caseload=None, config=None, current: pd.DataFrame | None = N
         keep = stock["ds"] >= stock["ds"].max() - pd.DateOffset(months=cfg.history_months - 1)
         series.append(stock[keep])
     if series:
+        method = getattr(cfg, "method", "autoets")
         fc = forecast_series(pd.concat(series, ignore_index=True), horizon=cfg.horizon,
-                             season_length=cfg.season_length, level=levels, model=cfg.ets_model)
+                             season_length=cfg.season_length, level=levels, model=cfg.ets_model,
+                             method=method)
+        fc_method = str(fc["method"].iloc[0]) if len(fc) else ""
         fc = fc.drop(columns="method")
+        fc_peil = peil if peil is not None else load_cbs_bijstand_series()["ds"].max()
         out["caseload_prognose"] = _stamp(
-            fc, "ETS per reeks, model gekozen op AICc (statsforecast AutoETS); "
-            "NL = CBS 37789ksz x 1000 uitkeringen",
+            fc, f"{fc_method}; NL = CBS 37789ksz x 1000 uitkeringen",
             {"horizon": cfg.horizon, "season_length": cfg.season_length, "levels": list(levels),
-             "model_space": cfg.ets_model, "history_months": cfg.history_months},
-            peil if peil is not None else load_cbs_bijstand_series()["ds"].max())
+             "model_space": cfg.ets_model, "history_months": cfg.history_months, "method": method},
+            fc_peil)
+        scen = scenarios_from_config(getattr(cfg, "scenarios", None))
+        if scen and caseload is not None and len(caseload.spells):
+            out["caseload_scenarios"] = _stamp(
+                caseload_scenario_table(caseload.spells, fc, scen, peildatum=peil),
+                "scenario's op de prognose: verschil D(t) = D(t-1)(1 - e(1+y)) - y e F(t-1) + x I "
+                "(+ eenmalige verschuiving), I en e = gemiddelde maandinstroom en uitstroomkans "
+                "over de laatste 12 maanden",
+                {s.name: s.describe() for s in scen}, fc_peil)
 
     if caseload is not None:
         clients = caseload.clients

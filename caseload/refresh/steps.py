@@ -238,6 +238,9 @@ _FORECAST_LABELS = {
     "overig": ("Verwacht overige uitstroom", "Expected other exits"),
     "method": ("Methode", "Method"), "parameters": ("Parameters", "Parameters"),
     "peildatum": ("Peildatum", "Reference date"),
+    "scenario": ("Scenario", "Scenario"), "scenario_difference": ("Verschil met basis", "Difference from base"),
+    "monthly_inflow": ("Instroom per maand", "Inflow per month"),
+    "monthly_exit_pct": ("Uitstroomkans per maand (%)", "Exit rate per month (%)"),
 }
 
 
@@ -301,6 +304,12 @@ def _step_forecast(ctx: RunContext) -> int:
             suppression_note=w("Modelprognoses (ETS), geen tellingen van personen; geen "
                                "onderdrukking nodig.",
                                "Model forecasts (ETS), not counts of persons; no suppression "
+                               "needed."), decimals=1),
+        "caseload_scenarios": dict(
+            title=w("Prognose van het bestand met scenario's", "Caseload forecast with scenarios"),
+            suppression_note=w("Modelprognoses en scenario's, geen tellingen van personen; geen "
+                               "onderdrukking nodig.",
+                               "Model forecasts and scenarios, not counts of persons; no suppression "
                                "needed."), decimals=1),
         "nieuwe_doelgroepen_extract": dict(
             title=w("Nieuwe doelgroepen in het bestand: voorraad per 31 december en model",
@@ -371,6 +380,18 @@ def _forecast_figures(ctx: RunContext, tables: dict[str, pd.DataFrame], section:
                                                peildatum=pub.peildatum),
                            title=w(f"Prognose van het bestand: {uid}", f"Caseload forecast: {uid}"),
                            method=str(fc["method"].iloc[0]), section=section)
+    if "caseload_scenarios" in tables and len(tables["caseload_scenarios"]):
+        t = tables["caseload_scenarios"]
+        history = monthly_stock(ctx.caseload.spells, peildatum=ctx.caseload.peildatum)
+        from caseload.forecast import scenarios_from_config
+
+        names = {s.name: s.label or s.describe(lang) for s in scenarios_from_config(ctx.config.forecast.scenarios)}
+        for uid in list(dict.fromkeys(t["unique_id"].astype(str)))[:3]:
+            pub.add_figure(f"prognose_scenarios_{uid.lower()}",
+                           ff.scenarios_figure(history, t, uid, lang=lang, labels=names, source=src,
+                                               peildatum=pub.peildatum),
+                           title=w(f"Prognose met scenario's: {uid}", f"Forecast with scenarios: {uid}"),
+                           method=str(t["method"].iloc[0]), section=section)
     if "kandidaten" in tables and len(tables["kandidaten"]):
         t = tables["kandidaten"]
         pub.add_figure("prognose_kandidaten",
