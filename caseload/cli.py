@@ -213,10 +213,14 @@ def segment_command(
                   f"overrides applied {c['overrides_applied']:,}, unmatched {c['overrides_unmatched']:,}.",
                   highlight=False, soft_wrap=True)
     if result.fairness is not None:
-        flagged = result.fairness[result.fairness["flag"]]
-        console.print(f"Fairness: {len(flagged)} group(s) flagged (ratio {cfg.segment.fairness_ratio})"
-                      + (": " + ", ".join(f"{g}={lv}" for g, lv in zip(flagged["group"], flagged["level"],
-                                                                        strict=True)) if len(flagged) else "."),
+        from caseload.segment import fairness_ratios
+
+        flagged = fairness_ratios(result.fairness)
+        flagged = flagged[flagged["flag"]]
+        console.print(f"Fairness: {len(flagged)} pair(s) flagged (ratio {cfg.segment.fairness_ratio})"
+                      + (": " + ", ".join(f"{r.group} {r.metric} {r.level_high}/{r.level_low} {r.ratio:.2f}"
+                                          f" ({r.explanation})" for r in flagged.itertuples())
+                         if len(flagged) else "."),
                       highlight=False, soft_wrap=True)
     console.print(f"{len(pub.tables)} tables, {len(pub.figures)} figures -> {report.out_dir}; "
                   f"per-client list in {intern} (INTERN).", highlight=False, soft_wrap=True)
