@@ -267,6 +267,9 @@ def synth_command(
     bad_rows: Annotated[float, typer.Option("--bad-rows", help="Share of period rows spoilt per kind of bad row (0 = none).")] = 0.0,
     layout: Annotated[str, typer.Option(help="'gws' (period rows, Dutch columns) or 'canonical'.")] = "gws",
     fmt: Annotated[list[str], typer.Option("--format", help="csv, xlsx or parquet; repeat for several.")] = ["csv"],  # noqa: B006
+    disparity: Annotated[str | None, typer.Option(
+        help="Inject a disparity: column=value:odds_ratio, e.g. sex=V:1.5 (odds of work x 1.5 for "
+             "women, shown by no feature).")] = None,
 ) -> None:
     """Generate a synthetic extract (clients, benefit periods, assessments, activities)."""
     from time import perf_counter
@@ -279,7 +282,7 @@ def synth_command(
     codes = tuple(m.strip() for m in municipalities.split(",") if m.strip())
     with console.status(f"Simulating {clients:,} clients..."):
         cl = generate(n_clients=clients, municipalities=codes, peildatum=peildatum, start=start,
-                      random_state=seed)
+                      random_state=seed, disparity=disparity)
     console.print(f"Simulated {cl!r} in {perf_counter() - t0:.1f} s")
     t1 = perf_counter()
     spoil = {k: bad_rows for k in BAD_ROW_KINDS} if bad_rows > 0 else None

@@ -211,9 +211,12 @@ def test_model_recovers_true_probabilities(fitted):
     m = report["metrics"]
     assert m["n"] > 1000 and m["events"] > 100
     assert m["roc_auc_true"] - m["roc_auc"] < 0.03, m
-    # Calibrated: mean prediction near the observed rate, deciles within 5 points.
+    # Calibrated: mean prediction near the observed rate, each decile within three
+    # binomial standard errors (plus one point for the drift between train and hold-out).
     assert abs(m["mean_p"] - m["observed_rate"]) < 0.02
-    assert (report["calibration"]["difference"].abs() < 0.05).all()
+    cal = report["calibration"]
+    tol = 3 * np.sqrt(cal["p_mean"] * (1 - cal["p_mean"]) / cal["n"]) + 0.01
+    assert (cal["difference"].abs() < tol).all(), cal
 
 
 def test_model_probabilities_close_to_truth(fitted, cl3000):
