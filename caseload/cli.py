@@ -227,10 +227,14 @@ def segment_command(
                   f"overrides applied {c['overrides_applied']:,}, unmatched {c['overrides_unmatched']:,}.",
                   highlight=False, soft_wrap=True)
     if result.fairness is not None:
-        flagged = result.fairness[result.fairness["flag"]]
-        console.print(f"Fairness: {len(flagged)} group(s) flagged (ratio {cfg.segment.fairness_ratio})"
-                      + (": " + ", ".join(f"{g}={lv}" for g, lv in zip(flagged["group"], flagged["level"],
-                                                                        strict=True)) if len(flagged) else "."),
+        from caseload.segment import fairness_ratios
+
+        flagged = fairness_ratios(result.fairness)
+        flagged = flagged[flagged["flag"]]
+        console.print(f"Fairness: {len(flagged)} pair(s) flagged (ratio {cfg.segment.fairness_ratio})"
+                      + (": " + ", ".join(f"{r.group} {r.metric} {r.level_high}/{r.level_low} {r.ratio:.2f}"
+                                          f" ({r.explanation})" for r in flagged.itertuples())
+                         if len(flagged) else "."),
                       highlight=False, soft_wrap=True)
     console.print(f"{len(pub.tables)} tables, {len(pub.figures)} figures -> {report.out_dir}; "
                   f"per-client list in {intern} (INTERN).", highlight=False, soft_wrap=True)
@@ -308,6 +312,9 @@ def synth_command(
     bad_rows: Annotated[float, typer.Option("--bad-rows", help="Share of period rows spoilt per kind of bad row (0 = none).")] = 0.0,
     layout: Annotated[str, typer.Option(help="'gws' (period rows, Dutch columns) or 'canonical'.")] = "gws",
     fmt: Annotated[list[str], typer.Option("--format", help="csv, xlsx or parquet; repeat for several.")] = ["csv"],  # noqa: B006
+    disparity: Annotated[str | None, typer.Option(
+        help="Inject a disparity: column=value:odds_ratio, e.g. sex=V:1.5 (odds of work x 1.5 for "
+             "women, shown by no feature).")] = None,
 ) -> None:
     """Generate a synthetic extract (clients, benefit periods, assessments, activities)."""
     from time import perf_counter
@@ -320,7 +327,7 @@ def synth_command(
     codes = tuple(m.strip() for m in municipalities.split(",") if m.strip())
     with console.status(f"Simulating {clients:,} clients..."):
         cl = generate(n_clients=clients, municipalities=codes, peildatum=peildatum, start=start,
-                      random_state=seed)
+                      random_state=seed, disparity=disparity)
     console.print(f"Simulated {cl!r} in {perf_counter() - t0:.1f} s")
     t1 = perf_counter()
     spoil = {k: bad_rows for k in BAD_ROW_KINDS} if bad_rows > 0 else None

@@ -174,10 +174,12 @@ class SegmentConfig(_Section):
         default_factory=_default_markets, description="Profile -> markets; the first is the primary market.")
     fairness: bool = Field(True, description="Compute the fairness report on history.")
     fairness_groups: list[str] = Field(
-        default_factory=lambda: ["sex", "age_band", "migration_background", "statushouder"],
+        default_factory=lambda: ["sex", "age_band", "migration_background", "statushouder", "sex_age_band"],
         description="Group variables of the fairness report.")
-    fairness_ratio: float = Field(1.25, gt=1, description="Flag a group whose rate differs by more than this ratio.")
-    fairness_min_n: int = Field(20, ge=1, description="No flag for groups smaller than this.")
+    fairness_ratio: float = Field(
+        1.25, gt=1, description="Flag an attribute whose largest pairwise ratio (missed chances, wrongly A, "
+                                "work rate within probability bands) exceeds this and whose 95% interval excludes 1.")
+    fairness_min_n: int = Field(20, ge=1, description="Levels with fewer people in a rate's denominator are not compared.")
     random_state: int = Field(0, description="Seed for clustering and gbm.")
 
 

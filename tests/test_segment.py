@@ -211,9 +211,12 @@ def test_model_recovers_true_probabilities(fitted):
     m = report["metrics"]
     assert m["n"] > 1000 and m["events"] > 100
     assert m["roc_auc_true"] - m["roc_auc"] < 0.03, m
-    # Calibrated: mean prediction near the observed rate, deciles within 5 points.
+    # Calibrated: mean prediction near the observed rate, each decile within three
+    # binomial standard errors (plus one point for the drift between train and hold-out).
     assert abs(m["mean_p"] - m["observed_rate"]) < 0.02
-    assert (report["calibration"]["difference"].abs() < 0.05).all()
+    cal = report["calibration"]
+    tol = 3 * np.sqrt(cal["p_mean"] * (1 - cal["p_mean"]) / cal["n"]) + 0.01
+    assert (cal["difference"].abs() < tol).all(), cal
 
 
 def test_model_probabilities_close_to_truth(fitted, cl3000):
@@ -414,42 +417,152 @@ def test_profiles_recover_generator_truth(cl3000):
 
 
 def test_fairness_hand_calculation():
+    # Women: 60 in C (30 found work), 40 in A (all found work). Men: 60 in C (40 found
+    # work), 40 in A (3 found work, 37 did not).
     f = pd.DataFrame({
         "segment": ["C"] * 60 + ["A"] * 40 + ["C"] * 60 + ["A"] * 40,
-        "exit_work_6m": [1] * 30 + [0] * 30 + [1] * 40 + [1] * 3 + [0] * 57 + [1] * 40,
+        "exit_work_6m": [1] * 30 + [0] * 30 + [1] * 40 + [1] * 40 + [0] * 20 + [1] * 3 + [0] * 37,
         "sex": ["V"] * 100 + ["M"] * 100,
     })
     rep = fairness_report(f, groups=["sex"], p=None).set_index("level")
-    assert rep.loc["Vrouw", "exit_rate_C"] == 0.5 and rep.loc["Man", "exit_rate_C"] == 0.05
-    assert rep.loc["Vrouw", "share_C"] == 0.6
-    assert rep.loc["Vrouw", "ratio_exit_rate_C"] == pytest.approx(10.0)
-    assert rep["flag_exit_rate_C"].all() and not rep["flag_share_C"].any()
-    assert rep.loc["Vrouw", "exit_rate"] == 0.7
+    v, m = rep.loc["Vrouw"], rep.loc["Man"]
+    assert v["share_C"] == 0.6 and v["work_rate"] == 0.7 and m["work_rate"] == 0.43
+    # gemiste kansen: found work but in C; onterecht A: no work but in A
+    assert v["missed"] == pytest.approx(30 / 70) and m["missed"] == pytest.approx(40 / 43)
+    assert v["wrong_A"] == 0 and m["wrong_A"] == pytest.approx(37 / 57)
+    assert (v["n_work"], v["n_nowork"], m["n_work"], m["n_nowork"]) == (70, 30, 43, 57)
+    # Wilson intervals against statsmodels
+    from statsmodels.stats.proportion import proportion_confint
+
+    for row, x, n in ((v, 30, 70), (m, 40, 43)):
+        lo, hi = proportion_confint(x, n, alpha=0.05, method="wilson")
+        assert_allclose([row["missed_lo"], row["missed_hi"]], [lo, hi], rtol=1e-10)
+    lo, hi = proportion_confint(37, 57, alpha=0.05, method="wilson")
+    assert_allclose([m["wrong_A_lo"], m["wrong_A_hi"]], [lo, hi], rtol=1e-10)
+    # Without a model the bands are the segments: pooled rate in C 70/120, in A 43/80.
+    rc, ra = 70 / 120, 43 / 80
+    assert v["expected_work"] == pytest.approx(60 * rc + 40 * ra)
+    assert v["missed_expected"] == pytest.approx(60 * rc / (60 * rc + 40 * ra))
+    assert v["band_ratio"] == pytest.approx(70 / (60 * rc + 40 * ra))
+
+    from caseload.segment import fairness_ratios
+
+    r = fairness_ratios(rep.reset_index()).set_index("metric")
+    # missed: Man 40/43 vs Vrouw 30/70, delta method on the log ratio (by hand)
+    p1, p2 = 40 / 43, 30 / 70
+    se = np.sqrt((1 - p1) / 40 + (1 - p2) / 30)
+    assert r.loc["missed", "level_high"] == "Man" and r.loc["missed", "ratio"] == pytest.approx(p1 / p2)
+    assert_allclose([r.loc["missed", "ratio_lo"], r.loc["missed", "ratio_hi"]],
+                    [p1 / p2 * np.exp(-1.959964 * se), p1 / p2 * np.exp(1.959964 * se)], rtol=1e-6)
+    assert r.loc["missed", "flag"]
+    # Both sexes are equally in C, so the base rates explain none of it: expected ratio
+    # = the ratio of the expected shares, residual = ratio / expected.
+    assert r.loc["missed", "expected_ratio"] == pytest.approx(m["missed_expected"] / v["missed_expected"])
+    assert r.loc["missed", "residual_ratio"] == pytest.approx(r.loc["missed", "ratio"]
+                                                             / r.loc["missed", "expected_ratio"])
+    # wrong_A has a zero count (no woman without work in A): Haldane-Anscombe +0.5 / +1.
+    assert r.loc["wrong_A", "ratio"] == pytest.approx((37.5 / 58) / (0.5 / 31))
+    assert r.loc["wrong_A", "flag"] and r.loc["wrong_A", "flag_unexplained"]
+    assert rep["flag"].all()
+
+
+def test_fairness_separates_base_rates_from_unequal_treatment():
+    """Two groups with the same work chance per band: a different error rate is explained.
+
+    Group X has most of its people in the low band; within each band both groups find
+    work equally often (15% in C, 60% in A). X's missed-chance rate is much higher,
+    but only because of its base rate, and the report says so. Then X finds work
+    more often than Y within each band (an injected disparity): the within-band
+    ratio flags it as not explained.
+    """
+    rng = np.random.default_rng(5)
+    n = 40_000
+    x = rng.random(n) < 0.5
+    p = np.where(rng.random(n) < np.where(x, 0.8, 0.2), 0.15, 0.6)
+    seg = np.where(p < 0.5, "C", "A")
+    frame = pd.DataFrame({"segment": seg, "p_work_6m": p, "grp": np.where(x, "X", "Y"),
+                          "exit_work_6m": (rng.random(n) < p).astype(int)})
+    rep = fairness_report(frame, groups=["grp"])
+    from caseload.segment import fairness_ratios
+
+    r = fairness_ratios(rep).set_index("metric")
+    assert r.loc["missed", "flag"] and r.loc["missed", "ratio"] > 2
+    assert not r.loc["missed", "flag_unexplained"]
+    assert r.loc["missed", "explanation"] == "verklaard door verschil in basiskans"
+    assert 0.9 < r.loc["missed", "residual_ratio"] < 1.1
+    assert not r.loc["band_odds", "flag"]
+    # Disparity: X's odds of work x 3 at the same predicted chance (risk ratio 2.3 in C, 1.4 in A).
+    odds = p / (1 - p) * np.where(x, 3.0, 1.0)
+    frame["exit_work_6m"] = (rng.random(n) < odds / (1 + odds)).astype(int)
+    r = fairness_ratios(fairness_report(frame, groups=["grp"])).set_index("metric")
+    assert r.loc["band_odds", "flag"] and r.loc["band_odds", "flag_unexplained"]
+    assert r.loc["band_odds", "level_high"] == "X"
+    assert 2.5 < r.loc["band_odds", "ratio"] < 3.5  # the injected odds ratio, within noise
+    assert r.loc["band_odds", "explanation"].startswith("niet verklaard")
+
+
+def test_mantel_haenszel_against_statsmodels():
+    from statsmodels.stats.contingency_tables import StratifiedTable
+
+    from caseload.segment.fairness import mantel_haenszel
+
+    n1, y1 = np.array([50.0, 80, 30]), np.array([10.0, 40, 25])
+    n2, y2 = np.array([70.0, 60, 10]), np.array([7.0, 20, 6])
+    tables = [np.array([[y1[k], n1[k] - y1[k]], [y2[k], n2[k] - y2[k]]]) for k in range(3)]
+    st = StratifiedTable(tables)
+    orr, se = mantel_haenszel(n1, y1, n2, y2)
+    assert orr == pytest.approx(st.oddsratio_pooled, rel=1e-12)
+    assert se == pytest.approx(st.logodds_pooled_se, rel=1e-12)
+
+
+def test_wilson_interval_against_statsmodels():
+    from statsmodels.stats.proportion import proportion_confint
+
+    from caseload.segment import wilson_interval
+
+    for x, n in ((0, 10), (10, 10), (3, 17), (250, 1000)):
+        lo, hi = wilson_interval(x, n)
+        assert_allclose([lo, hi], proportion_confint(x, n, alpha=0.05, method="wilson"), atol=1e-12)
+
+
+def test_fairness_sex_by_age_band_is_a_group(cl3000, fitted):
+    _, rep = fitted
+    f = rep["fairness"]
+    assert set(f["group"]) == {"sex", "age_band", "migration_background", "statushouder", "sex_age_band"}
+    levels = f.loc[f["group"] == "sex_age_band", "level"]
+    assert {"Vrouw, 27-44 jaar", "Man, 45-64 jaar"} <= set(levels)
+    # the sex x age levels add up to the sexes
+    assert f.loc[f["group"] == "sex_age_band", "n"].sum() == f.loc[f["group"] == "sex", "n"].sum()
+    # every level has a calibration interval around its estimate
+    ok = f["calibration"].notna()
+    assert ((f.loc[ok, "calibration_lo"] <= f.loc[ok, "calibration"])
+            & (f.loc[ok, "calibration"] <= f.loc[ok, "calibration_hi"])).all()
 
 
 @pytest.mark.slow
 def test_fairness_flags_a_built_in_disparity():
-    """Issue 3: flagged with a built-in disparity, not flagged without.
+    """Flagged (within probability bands, not explained) with a built-in disparity, not without.
 
     Both models opt in to ``barrier_language``: the generator gives the language
     barrier a real effect and it is concentrated in the non-European group, so a
-    model without it is miscalibrated for that group even without a disparity
-    (the price of leaving a proxy out, which the report rightly shows). With the
-    barrier in, the only difference between the two data sets is the built-in
-    disparity (odds x 3, carried by no feature).
+    model without it under-predicts that group even without a disparity (the price
+    of leaving a proxy out, which the report rightly shows). With the barrier in,
+    the only difference between the two data sets is the built-in disparity (odds
+    x 1.5, carried by no feature). The 10-seed measurement is
+    benchmarks/bench_fairness.py.
     """
-    from caseload.segment import DEFAULT_FEATURES
+    from caseload.segment import DEFAULT_FEATURES, fairness_ratios
 
     cfg = {"features": [*DEFAULT_FEATURES, "barrier_language"], "proxy_features": ["barrier_language"]}
-    key = ("migration_background", "Buiten-Europese migratieachtergrond")
     rows = {}
-    for disparity in (None, {"column": "migration_background", "value": "buiten_europa", "odds_ratio": 3.0}):
-        cl = synth.generate(n_clients=3000, random_state=0, disparity=disparity)
+    for disparity in (None, {"column": "sex", "value": "V", "odds_ratio": 1.5}):
+        cl = synth.generate(n_clients=20_000, random_state=0, disparity=disparity)
         _, rep = fit_segment_model(cl, cfg)
-        rows[disparity is not None] = rep["fairness"].set_index(["group", "level"]).loc[key]
+        r = fairness_ratios(rep["fairness"]).set_index(["group", "metric"])
+        rows[disparity is not None] = r.loc[("sex", "band_odds")]
     assert not rows[False]["flag"], rows[False]
-    assert rows[True]["flag"] and rows[True]["flag_calibration"], rows[True]
-    assert rows[True]["calibration"] > 1.25 > rows[False]["calibration"]
+    assert rows[True]["flag"] and rows[True]["flag_unexplained"], rows[True]
+    assert rows[True]["level_high"] == "Vrouw"
 
 
 # --------------------------------------------------------------------------- model files

@@ -256,7 +256,10 @@ def test_true_p_matches_realised_outcomes_by_decile(large):
     assert abs(j["true_p_work_6m"].mean() - j["y"].mean()) < 0.01
 
 
-def test_a_model_on_the_features_gets_close_to_the_true_auc(large):
+def test_true_auc_is_realistic_and_a_linear_model_falls_short(large):
+    """Issue 14: the true chance discriminates like a real profiling system (AUC about
+    0.75-0.82 for work within six months), and a logistic model on the features does
+    worse, because of the unobserved propensity and the non-linear effects."""
     j = _with_outcome(large)
     X = _features(large, j)
     train = (pd.util.hash_array(j["client_id"].to_numpy()) % 2 == 0)
@@ -264,14 +267,48 @@ def test_a_model_on_the_features_gets_close_to_the_true_auc(large):
     test_y = j.loc[~train, "y"]
     auc_true = roc_auc_score(test_y, j.loc[~train, "true_p_work_6m"])
     auc_model = roc_auc_score(test_y, model.predict_proba(X[~train])[:, 1])
-    assert auc_true > 0.85
-    assert auc_model > auc_true - 0.02, (auc_model, auc_true)
+    assert 0.75 <= auc_true <= 0.84, auc_true
+    assert auc_true - 0.08 < auc_model < auc_true - 0.005, (auc_model, auc_true)
+
+
+def test_frailty_and_nonlinear_effects_are_in_the_truth():
+    """Without the unobserved propensity and the non-linear terms the truth is a
+    function of the features alone; with them it is not (same seed, same people)."""
+    import caseload.synth.population as pop
+
+    cl = generate(n_clients=1500, random_state=8)
+    saved = pop.FRAILTY_SD, dict(pop.NONLINEAR)
+    try:
+        pop.FRAILTY_SD = 0.0
+        pop.NONLINEAR.update(werkfit_mid_ladder=0.0, competence_slope=0.0, scarring_per_year=0.0)
+        plain = generate(n_clients=1500, random_state=8)
+    finally:
+        pop.FRAILTY_SD, _ = saved
+        pop.NONLINEAR.clear()
+        pop.NONLINEAR.update(saved[1])
+
+    def r2(c):
+        # share of the variance of the true log hazard that the features explain linearly
+        a = c.assessments
+        X = np.column_stack([np.ones(len(a)), _features(c, a).to_numpy(dtype=float)])
+        y = np.log(a["true_hazard_work"].to_numpy())
+        single = c.clients.set_index("client_id").loc[a["client_id"], "household"].isin(
+            ["alleenstaand", "alleenstaande_ouder"]).to_numpy()
+        X, y = X[single], y[single]  # a couple's hazard is the sum of two persons'
+        resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+        return 1 - resid.var() / y.var()
+
+    assert r2(plain) > 0.97, r2(plain)
+    assert r2(cl) < 0.85, r2(cl)
 
 
 def test_caseworker_segment_is_a_noisy_version_of_the_truth(large):
     a = large.assessments
-    kappa = cohen_kappa_score(a["true_segment"], a["caseworker_segment"])
-    assert 0.4 <= kappa <= 0.65, kappa
+    order = {"C": 0, "B": 1, "A": 2}
+    rho = pd.Series(a["caseworker_segment"].map(order)).corr(a["true_p_work_6m"], method="spearman")
+    assert 0.25 <= rho <= 0.7, rho
+    mean_p = a.groupby("caseworker_segment")["true_p_work_6m"].mean()
+    assert mean_p["A"] > mean_p["B"] > mean_p["C"]
 
 
 # --------------------------------------------------------------------- disparity
@@ -348,8 +385,10 @@ def test_a_third_of_new_inflow_is_quickly_placeable(large):
               & (a["assessed_on"] <= a["start_date"] + pd.Timedelta(days=31))]
     first = first.sort_values("assessed_on").drop_duplicates(["client_id", "start_date"])
     assert len(first) > 0.9 * len(s)
-    assert abs((first["true_segment"] == "A").mean() - 1 / 3) <= 0.07
+    # The screening share is a caseworker's judgement (VNG/OVAL 2013); the true six-month
+    # chance reaches the AMS cut-off 0.66 for few people (issue 14: realistic difficulty).
     assert abs((first["caseworker_segment"] == "A").mean() - 1 / 3) <= 0.07
+    assert (first["true_segment"] == "A").mean() < 0.05
 
 
 def test_exit_mix_revolving_door_and_new_target_group(large):
@@ -567,3 +606,35 @@ def test_cli_synth_writes_files(tmp_path):
     bad = CliRunner().invoke(app, ["synth", "--clients", "10", "--out", str(out),
                                    "--municipalities", "Losser"])
     assert bad.exit_code == 2 and "GM" in bad.output
+
+
+def test_parse_disparity_and_its_errors():
+    from caseload.synth import parse_disparity
+
+    assert parse_disparity("sex=V:1.5") == {"column": "sex", "value": "V", "odds_ratio": 1.5}
+    assert parse_disparity(" migration_background = buiten_europa : 0.5 ") == {
+        "column": "migration_background", "value": "buiten_europa", "odds_ratio": 0.5}
+    assert parse_disparity("statushouder=nee:2")["value"] is False
+    for text, word in (("sex:1.5", "column=value"), ("leeftijd=30:1.5", "client attribute"),
+                       ("sex=X:1.5", "level of sex"), ("sex=V:-1", "positive"), ("sex=V:abc", "positive"),
+                       ("statushouder=misschien:1.5", "yes/no")):
+        with pytest.raises(CaseloadError, match=word):
+            parse_disparity(text)
+
+
+def test_disparity_text_in_the_api_and_the_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from caseload.cli import app
+
+    a = generate(n_clients=300, random_state=4, disparity="statushouder=ja:2")
+    b = generate(n_clients=300, random_state=4, disparity={"column": "statushouder", "value": True,
+                                                           "odds_ratio": 2.0})
+    pd.testing.assert_frame_equal(a.assessments, b.assessments)
+    assert a.clients["true_disparity_group"].sum() == a.clients["statushouder"].sum() > 0
+    out = tmp_path / "extract"
+    runner = CliRunner()
+    ok = runner.invoke(app, ["synth", "--clients", "200", "--out", str(out), "--disparity", "sex=V:1.5"])
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(app, ["synth", "--clients", "200", "--out", str(out), "--disparity", "sex=Q:1.5"])
+    assert bad.exit_code == 2 and "level of sex" in bad.output

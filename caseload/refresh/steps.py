@@ -403,6 +403,34 @@ def _forecast_figures(ctx: RunContext, tables: dict[str, pd.DataFrame], section:
 
 # -------------------------------------------------------------------- step: segment
 
+_FAIRNESS_LABELS = {
+    "work_rate": ("Uitstroom naar werk", "Exit to work"), "work_rate_lo": ("Uitstroom: ondergrens", "Exit: lower"),
+    "work_rate_hi": ("Uitstroom: bovengrens", "Exit: upper"),
+    "calibration_lo": ("Kalibratie: ondergrens", "Calibration: lower"),
+    "calibration_hi": ("Kalibratie: bovengrens", "Calibration: upper"),
+    "n_work": ("Aantal met werk", "Found work"), "n_nowork": ("Aantal zonder werk", "No work"),
+    "missed": ("Gemiste kansen", "Missed chances"), "missed_lo": ("Gemiste kansen: ondergrens", "Missed: lower"),
+    "missed_hi": ("Gemiste kansen: bovengrens", "Missed: upper"),
+    "missed_expected": ("Gemiste kansen: verwacht", "Missed: expected"),
+    "wrong_A": ("Onterecht A", "Wrongly A"), "wrong_A_lo": ("Onterecht A: ondergrens", "Wrongly A: lower"),
+    "wrong_A_hi": ("Onterecht A: bovengrens", "Wrongly A: upper"),
+    "wrong_A_expected": ("Onterecht A: verwacht", "Wrongly A: expected"),
+    "expected_work": ("Verwachte uitstroom binnen kansklassen", "Expected exits within bands"),
+    "band_ratio": ("Uitstroom binnen kansklassen (w/v)", "Exits within bands (o/e)"),
+    "band_ratio_lo": ("Binnen kansklassen: ondergrens", "Within bands: lower"),
+    "band_ratio_hi": ("Binnen kansklassen: bovengrens", "Within bands: upper"),
+    "flag_unexplained": ("Signaal niet verklaard", "Flag unexplained"),
+    "metric": ("Maat (code)", "Measure (code)"), "metric_label": ("Maat", "Measure"),
+    "level_high": ("Groep hoog", "Group high"), "level_low": ("Groep laag", "Group low"),
+    "value_high": ("Waarde hoog", "Value high"), "value_low": ("Waarde laag", "Value low"),
+    "ratio": ("Verhouding", "Ratio"), "ratio_lo": ("Verhouding: ondergrens", "Ratio: lower"),
+    "ratio_hi": ("Verhouding: bovengrens", "Ratio: upper"),
+    "expected_ratio": ("Verklaard door basiskans", "Explained by base rates"),
+    "residual_ratio": ("Restverhouding", "Residual ratio"),
+    "residual_lo": ("Rest: ondergrens", "Residual: lower"), "residual_hi": ("Rest: bovengrens", "Residual: upper"),
+    "explanation": ("Duiding", "Reading"),
+}
+
 _SEGMENT_LABELS = {
     "municipality": ("Gemeente", "Municipality"), "segment": ("Groep", "Group"),
     "profile": ("Profiel", "Profile"), "profile_label": ("Profielnaam", "Profile name"),
@@ -429,7 +457,52 @@ _SEGMENT_LABELS = {
     "flag_share_C": ("Signaal aandeel C", "Flag share C"),
     "flag_calibration": ("Signaal kalibratie", "Flag calibration"),
     "flag_exit_rate_C": ("Signaal uitstroom C", "Flag exit C"), "flag": ("Signaal", "Flag"),
+    **_FAIRNESS_LABELS,
 }
+
+
+def _publish_fairness(pub, fair: pd.DataFrame, w, labels: dict, section: str) -> None:
+    """The fairness report (per level) and its pairwise ratios (per attribute and metric)."""
+    from caseload.segment import fairness_ratios
+
+    ratios = fairness_ratios(fair)
+    fair = fair.dropna(axis=1, how="all")
+    base = {"share_": "n", "work_rate": "n", "missed": "n_work", "wrong_A": "n_nowork"}
+    pcts = {c: b for c in fair.columns for k, b in base.items() if c.startswith(k)}
+    derived = {c: "n" for c in ("mean_p", "calibration", "calibration_lo", "calibration_hi", "expected_work",
+                                "band_ratio", "band_ratio_lo", "band_ratio_hi") if c in fair.columns}
+    pub.add_table("segment_fairness", fair,
+                  title=w("Eerlijkheid: groepen, uitkomsten en fouten per groep",
+                          "Fairness: groups, outcomes and errors per group"),
+                  method=w("Diagnoses uit de geschiedenis met een afgesloten periode van zes maanden. Per "
+                           "kenmerk: aandeel A/B/C, uitstroom naar werk, kalibratie, gemiste kansen (werk "
+                           "gevonden maar in C) en onterecht A (geen werk maar in A), elk met een "
+                           "95%-Wilson-interval; 'verwacht': de foutkans als de groep binnen elke kansklasse "
+                           "even vaak werk vond als iedereen. Signaal: de groep hoort bij een paar in de "
+                           "tabel segment_fairness_verhoudingen met een signaal.",
+                           "Past assessments with a closed six-month window. Per characteristic: share "
+                           "A/B/C, exit to work, calibration, missed chances (found work but in C) and "
+                           "wrongly A (no work but in A), each with a 95% Wilson interval; 'expected': the "
+                           "error rate if the group found work as often as everyone within each probability "
+                           "band. Flag: the group is one side of a flagged pair in segment_fairness_verhoudingen."),
+                  counts=["n", "n_work", "n_nowork"], percentages=pcts, derived=derived, scale=1,
+                  labels=labels, decimals=3, section=section)
+    if len(ratios):
+        pub.add_table("segment_fairness_verhoudingen", ratios,
+                      title=w("Eerlijkheid: grootste verhouding tussen twee groepen",
+                              "Fairness: largest ratio between two groups"),
+                      method=w("Per kenmerk en maat de grootste verhouding tussen twee groepen (met ten "
+                               "minste [segment] fairness_min_n personen in de noemer) met een 95%-interval "
+                               "(deltamethode op de log-verhouding). Signaal: verhouding boven [segment] "
+                               "fairness_ratio en het interval sluit 1 uit. 'Verklaard door basiskans': de "
+                               "verhouding die volgt uit de verdeling van de groepen over kansklassen; wat "
+                               "overblijft is de restverhouding.",
+                               "Per characteristic and measure the largest ratio between two groups (with at "
+                               "least [segment] fairness_min_n people in the denominator) with a 95% interval "
+                               "(delta method on the log ratio). Flag: ratio above [segment] fairness_ratio and "
+                               "the interval excludes 1. 'Explained by base rates': the ratio that follows from "
+                               "the groups' spread over probability bands; what remains is the residual ratio."),
+                      labels=labels, decimals=3, section=section)
 
 
 def _candidates_as_published(candidates: pd.DataFrame, shown_pmc: pd.DataFrame) -> pd.DataFrame:
@@ -523,26 +596,7 @@ def _step_segment(ctx: RunContext) -> int:
                   percentages={"override_rate": "n"}, derived={"override_rate": "overridden"},
                   labels=labels, section=section)
     if res.fairness is not None and len(res.fairness):
-        fair = res.fairness.dropna(axis=1, how="all")
-        pcts = {c: "n" for c in ("share_A", "share_B", "share_C", "exit_rate", "mean_p",
-                                 "calibration") if c in fair.columns}
-        pcts.update({c: "n_C" for c in ("exit_rate_C", "expected_rate_C") if c in fair.columns})
-        counts = [c for c in ("n", "n_C") if c in fair.columns]
-        derived = {c: "n" for c in ("ratio_share_C", "ratio_calibration") if c in fair.columns}
-        if "n_C" in fair.columns and "ratio_exit_rate_C" in fair.columns:
-            derived["ratio_exit_rate_C"] = "n_C"
-        pub.add_table("segment_fairness", fair,
-                      title=w("Eerlijkheid: aandelen en uitkomsten per groep",
-                              "Fairness: shares and outcomes per group"),
-                      method=w("Diagnoses uit de geschiedenis met een afgesloten periode van zes "
-                               "maanden; per kenmerk het aandeel A/B/C en de uitstroom naar werk; "
-                               "signaal wanneer de verhouding tot de rest de drempel van [segment] "
-                               "fairness_ratio overschrijdt.",
-                               "Past assessments with a closed six-month window; per characteristic "
-                               "the share in A/B/C and the exit to work; flagged when the ratio to "
-                               "the rest exceeds [segment] fairness_ratio."),
-                      counts=counts, percentages=pcts, derived=derived, scale=1, labels=labels,
-                      decimals=3, section=section)
+        _publish_fairness(pub, res.fairness, w, labels, section)
     src = pub.source
     # The figures draw the published (suppressed) tables, so they cannot reveal a cell
     # the tables hide.

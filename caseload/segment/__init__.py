@@ -32,7 +32,7 @@ from caseload.segment.core import (
     pmc_table,
     segment,
 )
-from caseload.segment.fairness import fairness_report
+from caseload.segment.fairness import fairness_ratios, fairness_report, wilson_interval
 from caseload.segment.frames import client_frame, time_split, training_frame
 from caseload.segment.model import (
     DEFAULT_FEATURES,
@@ -76,6 +76,8 @@ __all__ = [
     "apply_overrides",
     "override_rates",
     "fairness_report",
+    "fairness_ratios",
+    "wilson_interval",
     "save_model",
     "load_model",
 ]

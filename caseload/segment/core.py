@@ -10,7 +10,7 @@ import pandas as pd
 
 from caseload.errors import CaseloadError
 from caseload.schema import BARRIERS, COMPETENCES, MARKET, PROFILE, SEGMENT, Caseload
-from caseload.segment.fairness import FAIRNESS_GROUPS, fairness_report
+from caseload.segment.fairness import FAIRNESS_GROUPS, fairness_ratios, fairness_report
 from caseload.segment.frames import (
     LABEL,
     _client_codes,
@@ -363,7 +363,7 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
         # Without a model the rules and the report need a few columns of the forty:
         # those the rule conditions name, and age (for the age bands). A model may use
         # any (its features), so then the whole frame is built.
-        columns = None if model is not None else ["age", *_rule_columns(rules, rule_barriers), *groups]
+        columns = None if model is not None else ["age", "sex", *_rule_columns(rules, rule_barriers), *groups]
         history = _training_frame(caseload, _get(cfg, "horizon_months", 6), columns, codes)
         hist_counts = history.attrs.get("counts", {})
         if len(history) and history[LABEL].nunique() == 2:
@@ -402,6 +402,32 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
         lang=lang,
         decided_by=decide_by,
     )
+
+
+def fairness_summary(fair: pd.DataFrame) -> dict:
+    """The fairness part of a model card: every level and every pairwise ratio, rounded.
+
+    Results for all groups (not only flagged ones), with their intervals, so that a
+    reader of the card sees the size and the uncertainty of each difference.
+    """
+    levels = fair[["group", "level", "n", "share_A", "share_B", "share_C", "work_rate", "work_rate_lo",
+                   "work_rate_hi", "calibration", "calibration_lo", "calibration_hi", "missed", "missed_lo",
+                   "missed_hi", "missed_expected", "wrong_A", "wrong_A_lo", "wrong_A_hi", "wrong_A_expected",
+                   "band_ratio", "band_ratio_lo", "band_ratio_hi"]]
+    ratios = fairness_ratios(fair)
+    num = ratios.select_dtypes("number").columns
+    ratios[num] = ratios[num].round(3)
+    return {
+        "ratio": fair.attrs.get("ratio"),
+        "interval": fair.attrs.get("interval"),
+        "groups_checked": sorted(fair["group"].unique().tolist()),
+        "levels": levels.round(4).astype(object).where(levels.notna(), None).to_dict("records"),
+        "ratios": ratios.astype(object).where(ratios.notna(), None).to_dict("records"),
+        "flagged": ratios.loc[ratios["flag"], ["group", "metric", "level_high", "level_low", "ratio",
+                                               "explanation"]].to_dict("records"),
+        "flagged_unexplained": ratios.loc[ratios["flag_unexplained"], ["group", "metric", "level_high",
+                                                                         "level_low", "ratio"]].to_dict("records"),
+    }
 
 
 def _rule_columns(rules: list[dict], rule_barriers) -> list[str]:
@@ -462,14 +488,7 @@ def fit_segment_model(caseload: Caseload, config=None, lang: str = "nl") -> tupl
     model.metrics_ = {**{k: (round(v, 4) if isinstance(v, float) else v) for k, v in ev["metrics"].items()},
                       "holdout_from": split.date().isoformat(),
                       "holdout_period": [split.date().isoformat(), test["assessed_on"].max().date().isoformat()]}
-    model.fairness_summary_ = {
-        "ratio": _get(cfg, "fairness_ratio", 1.25),
-        "groups_checked": sorted(fair["group"].unique().tolist()),
-        "flagged": fair.loc[fair["flag"], ["group", "level", "calibration", "exit_rate_C"]]
-        .round(3).to_dict("records"),
-        "flagged_share_C": fair.loc[fair["flag_share_C"], ["group", "level", "share_C"]]
-        .round(3).to_dict("records"),
-    }
+    model.fairness_summary_ = fairness_summary(fair)
     coefs = None
     if model.method == "logistic":
         model.attach_covariance(train)

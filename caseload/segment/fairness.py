@@ -1,29 +1,59 @@
-"""Fairness report: share, outcome and error of the segmentation per group.
+"""Fairness report: does the segmentation treat groups equally?
 
 The report is computed on history, where the outcome is known: assessments whose
 six-month window has closed (:func:`caseload.segment.training_frame`), each given
-the segment that the rules (and the model, if any) assign to it. Per level of each
-group variable (sex, age band, migration background, statushouder):
+the segment that the rules (or the model) assign to it. It tests the stated aim of
+the segmentation, "place people by their chance of work, whatever their group",
+with the error rates of that placement.
 
-- the share in A, B and C;
-- the observed exit rate to work within six months;
-- calibration: observed exits / predicted exits (1 = calibrated; needs a model);
-- the exit rate of the people placed in C: people the segmentation judged "not
-  yet placeable" who did find work (the error behind the VDAB audit). With a
-  model, the group is compared with the rest on observed / expected exits within
-  C, so that a group whose members in C have higher predicted chances is not
-  flagged for its composition; without a model (rules only) the raw rates are
-  compared.
+Per level of each attribute (sex, age band, migration background, statushouder,
+and sex x age band) :func:`fairness_report` gives
 
-A level is flagged on a metric when its value differs from the value of all other
-rows pooled by more than ``ratio`` (either way: ``max(a/b, b/a) > ratio``) and the
-difference is larger than chance: a two-sided z-test at 5%, Bonferroni-corrected
-for the number of group levels x metrics tested (with 11 levels and 3 metrics
-the z threshold is about 3.1). The second condition stops small groups, and the
-sheer number of comparisons, from producing flags on noise. The overall ``flag`` looks at the
-error metrics (calibration and the exit rate in C), which say the segmentation
-treats a group unequally; a different share in C (``flag_share_C``) is reported
-too but can reflect a real difference in need.
+- ``n`` and the share in A, B and C;
+- the observed work rate (exit to work within the horizon);
+- calibration: observed / predicted work exits (needs a model);
+- **gemiste kansen** (``missed``): of those who found work, the share placed in C;
+- **onterecht A** (``wrong_A``): of those who did not find work, the share placed in A;
+- the work rate *within probability bands* (``band_ratio``): observed work exits /
+  the exits expected if, within each probability band and segment, the level
+  found work as often as everyone in that cell (indirect standardisation);
+- what the two error rates would be if the level's work rate were that of the
+  pool in every cell (``missed_expected``, ``wrong_A_expected``): the part of the
+  error rate that the level's distribution over probability bands (its base
+  rate) explains.
+
+Every rate has a 95% **Wilson score** interval (``*_lo``, ``*_hi``); calibration and
+``band_ratio`` have a normal-approximation interval on log(observed/expected)
+with variance sum p(1-p) / observed^2 (the expected count treated as fixed).
+
+:func:`fairness_ratios` compares, per attribute and metric, every pair of levels
+with at least ``min_n`` people in the denominator and reports the **largest
+pairwise ratio** with a 95% interval:
+
+- ``missed`` and ``wrong_A``: the ratio of the two rates, interval by the **delta
+  method on the log ratio** (var = (1-p1)/x1 + (1-p2)/x2; when a count is 0 both
+  levels get the Haldane-Anscombe correction, +0.5 to the count and +1 to the
+  denominator);
+- ``band_odds``: the **Mantel-Haenszel odds ratio** of finding work between the two
+  levels, stratified by probability band and segment, with the
+  Robins-Breslow-Greenland variance of its log. It compares people with the same
+  predicted chance, on the scale on which :func:`caseload.synth.generate`
+  injects a disparity (an odds ratio the features do not show).
+ A pair is flagged when
+the ratio exceeds ``ratio`` (default 1.25, ``[segment] fairness_ratio``) and its
+interval excludes 1. The column ``explanation`` separates differences that the
+base rates explain from those they do not: for the error rates the ratio the
+base rates predict (``expected_ratio``, from the ``*_expected`` columns) is
+divided out; when the remaining ratio (``residual_ratio``) still exceeds
+``ratio`` with an interval excluding 1, the difference is *not explained* by
+base rates (``flag_unexplained``). The within-band odds ratio compares people
+with the same probability band and segment, so a flag on it is unexplained by
+construction: the group finds work more (or less) often than others with the
+same predicted chance, which is what an injected disparity does.
+
+Probability bands are the deciles of the predicted chance in the pooled history,
+crossed with the segment (so that a band never straddles a cut-off). Without a
+model the bands are the segments alone.
 """
 
 from __future__ import annotations
@@ -36,16 +66,57 @@ from scipy.stats import norm
 
 from caseload.schema import AGE_BANDS_LOSSER, MIGRATION_BACKGROUND, SEX, age_band
 
-__all__ = ["fairness_report", "FAIRNESS_GROUPS"]
+__all__ = ["fairness_report", "fairness_ratios", "wilson_interval", "mantel_haenszel", "FAIRNESS_GROUPS",
+           "FAIRNESS_METRICS"]
 
-FAIRNESS_GROUPS = ("sex", "age_band", "migration_background", "statushouder")
+FAIRNESS_GROUPS = ("sex", "age_band", "migration_background", "statushouder", "sex_age_band")
+
+FAIRNESS_METRICS = {
+    "missed": ("Gemiste kansen (werk gevonden, maar in C)", "Missed chances (found work, placed in C)"),
+    "wrong_A": ("Onterecht A (geen werk, maar in A)", "Wrongly A (no work, placed in A)"),
+    "band_odds": ("Kans op werk binnen kansklassen (odds ratio)",
+                  "Odds of work within probability bands (odds ratio)"),
+}
+"""The metrics :func:`fairness_ratios` compares between levels, with their labels."""
 
 _GROUP_LABELS = {
     "sex": ("Geslacht", "Sex"),
     "age_band": ("Leeftijd", "Age band"),
     "migration_background": ("Migratieachtergrond", "Migration background"),
     "statushouder": ("Statushouder", "Refugee with permit"),
+    "sex_age_band": ("Geslacht x leeftijd", "Sex x age band"),
 }
+
+_EXPLAIN = {
+    "none": ("geen signaal", "no flag"),
+    "explained": ("verklaard door verschil in basiskans", "explained by different base rates"),
+    "unexplained": ("niet verklaard door basiskans", "not explained by base rates"),
+    "within": ("niet verklaard: verschil binnen kansklassen", "not explained: difference within probability bands"),
+}
+
+
+def wilson_interval(x, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of the proportion ``x / n`` (NaN where ``n`` is 0).
+
+    Examples
+    --------
+    >>> lo, hi = wilson_interval(30, 100)
+    >>> round(float(lo), 4), round(float(hi), 4)
+    (0.2189, 0.3958)
+    """
+    x = np.asarray(x, dtype="float64")
+    n = np.asarray(n, dtype="float64")
+    z = float(norm.isf((1 - level) / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        centre = (x + z * z / 2) / (n + z * z)
+        half = z * np.sqrt(x * (n - x) / n + z * z / 4) / (n + z * z)
+    lo = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
+    hi = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
+    # exact at the edges (rounding can leave 1e-17 instead of 0)
+    lo = np.where(p == 0, 0.0, lo)
+    hi = np.where(p == 1, 1.0, hi)
+    return lo, hi
 
 
 def _level_label(var: str, v, lang: str) -> str:
@@ -78,22 +149,24 @@ def _level_codes(var: str, values: pd.Series, lang: str) -> tuple[np.ndarray, li
     return remap[row_codes], [str(levels[i]) for i in first]
 
 
-def _ratio(a: float, b: float) -> float:
-    if np.isnan(a) or np.isnan(b):
-        return float("nan")
-    if a == b:
-        return 1.0
-    if min(a, b) <= 0:
-        return float("inf")
-    return max(a / b, b / a)
+def _sex_age_band(df: pd.DataFrame, lang: str) -> pd.Series:
+    """``"Vrouw, 27-44 jaar"``: the sex label and the age band, missing when either is."""
+    sex = df["sex"].map(lambda v: None if pd.isna(v) else SEX.label(v, lang))
+    band = df["age_band"].astype("object")
+    out = sex.astype("object") + ", " + band.astype("object")
+    return out.where(sex.notna() & band.notna(), None)
 
 
-def _z_two_props(x1, n1, x2, n2) -> float:
-    if n1 == 0 or n2 == 0:
-        return float("nan")
-    p = (x1 + x2) / (n1 + n2)
-    se = np.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
-    return float("nan") if se == 0 else float((x1 / n1 - x2 / n2) / se)
+def _bands(pp: np.ndarray | None, seg: np.ndarray, n_bands: int) -> np.ndarray:
+    """Cell per row: probability decile x segment (segment alone without a model)."""
+    seg_code = seg.astype("int64") + 1  # -1 (no segment) -> 0
+    if pp is None:
+        return seg_code
+    ok = np.isfinite(pp)
+    edges = np.unique(np.quantile(pp[ok], np.linspace(0, 1, n_bands + 1)[1:-1])) if ok.any() else []
+    band = np.searchsorted(edges, np.where(ok, pp, 0.0), side="right") + 1
+    band = np.where(ok, band, 0)
+    return band * 4 + seg_code
 
 
 def fairness_report(
@@ -106,38 +179,46 @@ def fairness_report(
     min_n: int = 20,
     alpha: float = 0.05,
     lang: str = "nl",
+    n_bands: int = 10,
 ) -> pd.DataFrame:
-    """Share, exit rate, calibration and exit rate in C per group, with flags.
+    """Shares, work rate, calibration and the two error rates per group level.
 
     Parameters
     ----------
     frame : DataFrame or SegmentResult
         One row per example with ``segment``, ``outcome`` (0/1), optionally the
         predicted chance ``p`` and the group columns; ``age_band`` is derived
-        from ``age`` when absent. A :class:`SegmentResult` gives its history frame.
+        from ``age`` and ``sex_age_band`` from ``sex`` and the age band when
+        absent. A :class:`SegmentResult` gives its history frame.
     outcome : str
         Observed exit to work (0/1).
     groups : sequence of str
         Group variables; those not in the frame (or entirely missing) are skipped.
     ratio : float
-        Flag threshold, e.g. 1.25: a rate 25% higher or 20% lower than the rest.
+        Threshold of the pairwise ratios (:func:`fairness_ratios`), e.g. 1.25.
     segment, p : str
         Column names of the segment and the predicted chance (``p`` may be absent).
     min_n : int
-        Levels with fewer rows (or fewer people in C, for the exit rate in C) get
-        no flag on that metric.
+        Levels with fewer people in a metric's denominator are left out of the
+        pairwise comparison of that metric.
     alpha : float
-        Family-wise significance level of the flags (Bonferroni).
+        1 - confidence level of the intervals (0.05: 95%).
     lang : {"nl", "en"}
+    n_bands : int
+        Number of probability bands (quantiles of ``p``) for the within-band
+        comparison and the expected error rates.
 
     Returns
     -------
     DataFrame
         One row per group level: ``group, group_label, level, n, share_A,
-        share_B, share_C, exit_rate, mean_p, calibration, n_C, exit_rate_C,
-        expected_rate_C``, the
-        ratios to the rest ``ratio_share_C, ratio_calibration, ratio_exit_rate_C``
-        and flags ``flag_share_C, flag_calibration, flag_exit_rate_C, flag``.
+        share_B, share_C, work_rate(_lo, _hi), mean_p, calibration(_lo, _hi),
+        n_work, missed, missed_lo, missed_hi, missed_expected, n_nowork,
+        wrong_A, wrong_A_lo, wrong_A_hi, wrong_A_expected, expected_work,
+        band_ratio(_lo, _hi)``, and ``flag`` / ``flag_unexplained``: the level is
+        one side of a flagged pair in :func:`fairness_ratios`. That table is in
+        ``attrs["ratios"]`` as a list of records (``fairness_ratios(report)``
+        rebuilds it as a DataFrame).
 
     Examples
     --------
@@ -145,29 +226,33 @@ def fairness_report(
     >>> f = pd.DataFrame({"segment": list("CCCCBBAA") * 50,
     ...                   "exit_work_6m": [0, 0, 0, 1, 0, 1, 1, 1] * 50,
     ...                   "sex": ["M", "V"] * 200})
-    >>> fairness_report(f, groups=["sex"], p=None)[["level", "n", "share_C"]].values.tolist()
-    [['Man', 200, 0.5], ['Vrouw', 200, 0.5]]
+    >>> fairness_report(f, groups=["sex"], p=None)[["level", "n", "share_C", "missed"]].values.tolist()
+    [['Man', 200, 0.5, 0.25], ['Vrouw', 200, 0.5, 0.25]]
     """
     if hasattr(frame, "history"):
         frame = frame.history
     df = frame
-    if "age_band" in groups and "age_band" not in df and "age" in df:
+    if ("age_band" in groups or "sex_age_band" in groups) and "age_band" not in df and "age" in df:
         df = df.assign(age_band=age_band(df["age"].clip(upper=AGE_BANDS_LOSSER[-1][1]),
                                          suffix=" jaar" if lang == "nl" else ""))
+    if "sex_age_band" in groups and "sex_age_band" not in df and {"sex", "age_band"} <= set(df.columns):
+        df = df.assign(sex_age_band=_sex_age_band(df, lang))
+    z = float(norm.isf(alpha / 2))
     y = df[outcome].to_numpy("float64")
     # Segment as small integer codes (A 0, B 1, C 2, other -1): comparisons on an
     # object array cost most of the report at two million history rows.
     seg = pd.Categorical(df[segment].astype("object"), categories=list("ABC")).codes
     has_p = p is not None and p in df
     pp = df[p].to_numpy("float64") if has_p else None
-    in_c = seg == 2
+    cell = _bands(pp, seg, n_bands)
+    n_cells = int(cell.max()) + 1 if len(cell) else 1
+    cell_n = np.bincount(cell, minlength=n_cells)
+    cell_y = np.bincount(cell, weights=y, minlength=n_cells)
+    r_cell = np.divide(cell_y, cell_n, out=np.zeros(n_cells), where=cell_n > 0)
+    r_row = r_cell[cell]  # the pooled work rate of the row's band and segment
+    in_c, in_a = seg == 2, seg == 0
     rows = []
-    # Per level sums by bincount (one pass per variable, not a dozen masks per level);
-    # the rest of the rows is the total minus the level.
-    yc = np.where(in_c, y, 0.0)
-    if has_p:
-        pv = pp * (1 - pp)
-        pc, pvc = np.where(in_c, pp, 0.0), np.where(in_c, pv, 0.0)
+    cell_tables: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for var in groups:
         if var not in df or df[var].isna().all():
             continue
@@ -179,77 +264,180 @@ def fairness_report(
 
         n_all = per_level().astype("int64")
         by_seg = np.bincount(codes * 4 + (seg.astype("int64") + 1), minlength=4 * n_lv).reshape(n_lv, 4)
-        y_all, y_c = per_level(y), per_level(yc)
-        tot = {"n": len(codes), "C": int(in_c.sum()), "y": y_all.sum(), "y_c": y_c.sum()}
+        n_y = per_level(y)
+        missed = per_level(y * in_c)
+        wrong = per_level((1 - y) * in_a)
+        e_work = per_level(r_row)
+        v_work = per_level(r_row * (1 - r_row))
+        e_missed = per_level(r_row * in_c)
+        e_nowork = per_level(1 - r_row)
+        e_wrong = per_level((1 - r_row) * in_a)
         if has_p:
-            e_all, v_all, e_c, v_c = per_level(pp), per_level(pv), per_level(pc), per_level(pvc)
-            tot.update(e=e_all.sum(), e_c=e_c.sum())
+            e_p, v_p = per_level(pp), per_level(pp * (1 - pp))
+        # per level and cell (band x segment): people and work exits, for the MH odds ratios
+        cell_tables[var] = (np.bincount(codes * n_cells + cell, minlength=n_lv * n_cells).reshape(n_lv, n_cells),
+                            np.bincount(codes * n_cells + cell, weights=y, minlength=n_lv * n_cells
+                                        ).reshape(n_lv, n_cells))
         for i, level in enumerate(labels):
             n = int(n_all[i])
-            n_r = tot["n"] - n
+            nw = int(round(n_y[i]))
             row = {"group": var, "group_label": _GROUP_LABELS.get(var, (var, var))[lang == "en"],
                    "level": level, "n": n}
             for k, s in enumerate("ABC"):
                 row[f"share_{s}"] = float(by_seg[i, k + 1] / n) if n else np.nan
-            y_g = float(y_all[i])
-            row["exit_rate"] = y_g / n if n else np.nan
-            # share in C vs the rest
-            x1 = int(by_seg[i, 3])
-            x2 = tot["C"] - x1
-            row["ratio_share_C"] = _ratio(x1 / n, x2 / n_r) if n and n_r else np.nan
-            z_share = _z_two_props(x1, n, x2, n_r)
-            # calibration: observed / expected exits, group vs rest
+            row["work_rate"] = nw / n if n else np.nan
+            row["work_rate_lo"], row["work_rate_hi"] = map(float, wilson_interval(nw, n, 1 - alpha))
             if has_p:
-                e_g = float(e_all[i])
-                e_r = tot["e"] - e_g
-                row["mean_p"] = e_g / n if n else np.nan
-                row["calibration"] = float(y_g / e_g) if e_g > 0 else np.nan
-                cal_r = float((tot["y"] - y_g) / e_r) if e_r > 0 else np.nan
-                row["ratio_calibration"] = _ratio(row["calibration"], cal_r)
-                # z of the group's observed-minus-expected against the rest's O/E
-                var_g = float(v_all[i])
-                z_cal = (y_g - cal_r * e_g) / np.sqrt(var_g) if var_g > 0 else np.nan
+                row["mean_p"] = e_p[i] / n if n else np.nan
+                row["calibration"], row["calibration_lo"], row["calibration_hi"] = _oe(nw, e_p[i], v_p[i], z)
             else:
-                row["mean_p"] = row["calibration"] = row["ratio_calibration"] = np.nan
-                z_cal = np.nan
-            # exit rate of the people placed in C
-            n_c = x1
-            n_cr = tot["C"] - n_c
-            yc_g = float(y_c[i])
-            yc_r = tot["y_c"] - yc_g
-            row["n_C"] = n_c
-            row["exit_rate_C"] = yc_g / n_c if n_c else np.nan
-            if has_p:
-                # Compare observed/expected exits within C, so a group whose members in C
-                # simply have higher predicted chances (composition) is not flagged.
-                ec = float(e_c[i])
-                ecr = tot["e_c"] - ec
-                row["expected_rate_C"] = ec / n_c if n_c else np.nan
-                oe_g = yc_g / ec if ec > 0 else np.nan
-                oe_r = yc_r / ecr if ecr > 0 else np.nan
-                row["ratio_exit_rate_C"] = _ratio(oe_g, oe_r)
-                var_c = float(v_c[i])
-                z_c = (yc_g - oe_r * ec) / np.sqrt(var_c) if var_c > 0 else np.nan
-            else:
-                row["expected_rate_C"] = np.nan
-                rate_cr = yc_r / n_cr if n_cr else np.nan
-                row["ratio_exit_rate_C"] = _ratio(row["exit_rate_C"], rate_cr)
-                z_c = _z_two_props(yc_g, n_c, yc_r, n_cr)
-
-            row["_z"] = (z_share, z_cal, z_c)
-            row["_enough"] = (n >= min_n, n >= min_n, n_c >= min_n)
+                row["mean_p"] = row["calibration"] = row["calibration_lo"] = row["calibration_hi"] = np.nan
+            row["n_work"] = nw
+            row["missed"] = missed[i] / nw if nw else np.nan
+            row["missed_lo"], row["missed_hi"] = map(float, wilson_interval(round(missed[i]), nw, 1 - alpha))
+            row["missed_expected"] = e_missed[i] / e_work[i] if e_work[i] > 0 else np.nan
+            nn = n - nw
+            row["n_nowork"] = nn
+            row["wrong_A"] = wrong[i] / nn if nn else np.nan
+            row["wrong_A_lo"], row["wrong_A_hi"] = map(float, wilson_interval(round(wrong[i]), nn, 1 - alpha))
+            row["wrong_A_expected"] = e_wrong[i] / e_nowork[i] if e_nowork[i] > 0 else np.nan
+            row["expected_work"] = float(e_work[i])
+            row["band_ratio"], row["band_ratio_lo"], row["band_ratio_hi"] = _oe(nw, e_work[i], v_work[i], z)
+            row["_missed_x"], row["_wrong_x"], row["_v_work"] = float(missed[i]), float(wrong[i]), float(v_work[i])
             rows.append(row)
-    metrics = ("share_C", "calibration", "exit_rate_C")
-    n_tests = max(1, len(rows) * (3 if has_p else 2))
-    z_crit = float(norm.isf(alpha / 2 / n_tests))
-    for row in rows:
-        for m, z, enough in zip(metrics, row.pop("_z"), row.pop("_enough"), strict=True):
-            rt = row[f"ratio_{m}"]
-            row[f"flag_{m}"] = bool(enough and np.isfinite(z) and abs(z) > z_crit and rt > ratio)
-        row["flag"] = row["flag_calibration"] or row["flag_exit_rate_C"]
-    cols = ["group", "group_label", "level", "n", "share_A", "share_B", "share_C", "exit_rate",
-            "mean_p", "calibration", "n_C", "exit_rate_C", "expected_rate_C", "ratio_share_C", "ratio_calibration",
-            "ratio_exit_rate_C", "flag_share_C", "flag_calibration", "flag_exit_rate_C", "flag"]
-    out = pd.DataFrame(rows, columns=cols)
-    out.attrs.update({"ratio": ratio, "alpha": alpha, "z_critical": z_crit, "tests": n_tests})
+    cols = ["group", "group_label", "level", "n", "share_A", "share_B", "share_C",
+            "work_rate", "work_rate_lo", "work_rate_hi", "mean_p", "calibration", "calibration_lo",
+            "calibration_hi", "n_work", "missed", "missed_lo", "missed_hi", "missed_expected",
+            "n_nowork", "wrong_A", "wrong_A_lo", "wrong_A_hi", "wrong_A_expected", "expected_work",
+            "band_ratio", "band_ratio_lo", "band_ratio_hi"]
+    out = pd.DataFrame(rows, columns=[*cols, "_missed_x", "_wrong_x", "_v_work"])
+    ratios = _pair_ratios(out, cell_tables, ratio, min_n, z, lang)
+    out = out[cols].copy()
+    out["flag"] = False
+    out["flag_unexplained"] = False
+    for r in ratios.itertuples():
+        for lv in (r.level_high, r.level_low):
+            sel = (out["group"] == r.group) & (out["level"] == lv)
+            out.loc[sel, "flag"] |= bool(r.flag)
+            out.loc[sel, "flag_unexplained"] |= bool(r.flag_unexplained)
+    out.attrs.update({"ratio": ratio, "alpha": alpha, "min_n": min_n, "n_bands": n_bands if has_p else 0,
+                      "interval": ("Wilson score (rates); delta method on the log ratio (error-rate ratios); "
+                                  "Robins-Breslow-Greenland (Mantel-Haenszel odds ratio within bands)"),
+                      "ratios": ratios.to_dict("records")})
     return out
+
+
+def _oe(o: float, e: float, v: float, z: float) -> tuple[float, float, float]:
+    """Observed / expected with a normal interval on the log scale (var = v / o^2)."""
+    if not e > 0:
+        return np.nan, np.nan, np.nan
+    est = o / e
+    se = np.sqrt(v) / max(o, 0.5)
+    base = max(o, 0.5) / e
+    return float(est), float(base * np.exp(-z * se)), float(base * np.exp(z * se))
+
+
+def mantel_haenszel(n1: np.ndarray, y1: np.ndarray, n2: np.ndarray, y2: np.ndarray) -> tuple[float, float]:
+    """Mantel-Haenszel odds ratio of level 1 vs level 2 over strata, and the SE of its log.
+
+    ``n*``, ``y*``: people and events per stratum. The standard error is the
+    Robins-Breslow-Greenland estimator; strata with only one level add nothing.
+    """
+    a, b = y1, n1 - y1
+    c, d = y2, n2 - y2
+    tot = n1 + n2
+    ok = (n1 > 0) & (n2 > 0)
+    a, b, c, d, tot = a[ok], b[ok], c[ok], d[ok], tot[ok]
+    r, s_ = a * d / tot, b * c / tot
+    sr, ss = r.sum(), s_.sum()
+    if not (sr > 0 and ss > 0):
+        return np.nan, np.nan
+    p_, q_ = (a + d) / tot, (b + c) / tot
+    var = ((p_ * r).sum() / (2 * sr**2) + (p_ * s_ + q_ * r).sum() / (2 * sr * ss)
+           + (q_ * s_).sum() / (2 * ss**2))
+    return float(sr / ss), float(np.sqrt(var))
+
+
+def _pair_ratios(t: pd.DataFrame, cell_tables: dict, threshold: float, min_n: int, z: float,
+                 lang: str) -> pd.DataFrame:
+    """Per attribute and metric the largest pairwise ratio, its interval, flag and explanation."""
+    en = lang == "en"
+    out = []
+    for var, g in t.groupby("group", sort=False):
+        for metric in FAIRNESS_METRICS:
+            exp_ratio = 1.0
+            if metric == "band_odds":
+                n = g["n"].to_numpy("float64")
+                idx = np.flatnonzero(n >= min_n)
+                cn, cy = cell_tables[var]
+                best = None
+                for ii in idx:
+                    for jj in idx:
+                        if ii == jj:
+                            continue
+                        orr, se = mantel_haenszel(cn[ii], cy[ii], cn[jj], cy[jj])
+                        if np.isfinite(orr) and orr >= 1 and (best is None or orr > best[0]):
+                            best = (orr, se, ii, jj)
+                if best is None:
+                    continue
+                rt, se, hi_i, lo_i = best
+                v_hi, v_lo = float(g["band_ratio"].iloc[hi_i]), float(g["band_ratio"].iloc[lo_i])
+            else:
+                if metric == "missed":
+                    x, n, e = g["_missed_x"].to_numpy(), g["n_work"].to_numpy("float64"), g["missed_expected"]
+                else:
+                    x, n, e = g["_wrong_x"].to_numpy(), g["n_nowork"].to_numpy("float64"), g["wrong_A_expected"]
+                idx = np.flatnonzero(n >= min_n)
+                if len(idx) < 2:
+                    continue
+                zero = ((x[idx] == 0) | (x[idx] == n[idx])).any()
+                xv, nv = x + 0.5 * zero, n + 1.0 * zero  # Haldane-Anscombe when a count is 0
+                val = xv / nv
+                log_var = (1 - val) / np.maximum(xv, 0.5)
+                hi_i = idx[np.argmax(val[idx])]
+                lo_i = idx[np.argmin(val[idx])]
+                if val[lo_i] <= 0 or hi_i == lo_i:
+                    continue
+                rt = float(val[hi_i] / val[lo_i])
+                se = float(np.sqrt(log_var[hi_i] + log_var[lo_i]))
+                v_hi, v_lo = float(g[metric].iloc[hi_i]), float(g[metric].iloc[lo_i])
+                ev = e.to_numpy("float64")
+                exp_ratio = float(ev[hi_i] / ev[lo_i]) if ev[lo_i] > 0 else np.nan
+            r_lo, r_hi = rt * np.exp(-z * se), rt * np.exp(z * se)
+            flag = bool(rt > threshold and r_lo > 1)
+            resid = rt / exp_ratio if exp_ratio and np.isfinite(exp_ratio) else np.nan
+            res_lo, res_hi = resid * np.exp(-z * se), resid * np.exp(z * se)
+            unexplained = bool(flag and np.isfinite(resid) and resid > threshold and res_lo > 1)
+            key = ("none" if not flag else "within" if metric == "band_odds"
+                   else "unexplained" if unexplained else "explained")
+            out.append({
+                "group": var, "group_label": g["group_label"].iloc[0], "metric": metric,
+                "metric_label": FAIRNESS_METRICS[metric][en],
+                "level_high": g["level"].iloc[hi_i], "level_low": g["level"].iloc[lo_i],
+                "value_high": v_hi, "value_low": v_lo,
+                "ratio": float(rt), "ratio_lo": float(r_lo), "ratio_hi": float(r_hi), "flag": flag,
+                "expected_ratio": exp_ratio, "residual_ratio": float(resid),
+                "residual_lo": float(res_lo), "residual_hi": float(res_hi),
+                "flag_unexplained": unexplained, "explanation": _EXPLAIN[key][en],
+            })
+    return pd.DataFrame(out, columns=_RATIO_COLUMNS)
+
+
+_RATIO_COLUMNS = ["group", "group_label", "metric", "metric_label", "level_high", "level_low", "value_high",
+                  "value_low", "ratio", "ratio_lo", "ratio_hi", "flag", "expected_ratio", "residual_ratio",
+                  "residual_lo", "residual_hi", "flag_unexplained", "explanation"]
+
+
+def fairness_ratios(report: pd.DataFrame) -> pd.DataFrame:
+    """The pairwise-ratio table of a :func:`fairness_report` (one row per attribute x metric).
+
+    Columns ``group, group_label, metric, metric_label, level_high, level_low,
+    value_high, value_low, ratio, ratio_lo, ratio_hi, flag, expected_ratio,
+    residual_ratio, residual_lo, residual_hi, flag_unexplained, explanation``:
+    the largest ratio between two levels of the attribute, its 95% interval
+    (delta method on the log ratio), the flag (ratio above the threshold and the
+    interval excluding 1), the ratio the base rates explain and what remains.
+    For ``band_odds`` the values are the levels' ``band_ratio`` (observed /
+    expected within bands) and the ratio is the Mantel-Haenszel odds ratio.
+    """
+    return pd.DataFrame(report.attrs.get("ratios", []), columns=_RATIO_COLUMNS)

@@ -13,11 +13,18 @@ from caseload.synth.codes import (
     PROFILE_MARKETS,
     PROFILE_PROTOTYPES,
 )
-from caseload.synth.generator import MUNICIPALITY_WEIGHTS, SEGMENT_CUTOFFS, generate, spell_periods
+from caseload.synth.generator import (
+    MUNICIPALITY_WEIGHTS,
+    SEGMENT_CUTOFFS,
+    generate,
+    parse_disparity,
+    spell_periods,
+)
 from caseload.synth.writer import BAD_ROW_KINDS, write_extract
 
 __all__ = [
     "generate",
+    "parse_disparity",
     "write_extract",
     "BAD_ROW_KINDS",
     "spell_periods",

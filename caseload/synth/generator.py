@@ -22,7 +22,7 @@ from caseload.schema import (
 from caseload.synth import population as pop
 from caseload.synth.codes import DROPOUT_REASONS, PROFILE_MARKETS
 
-__all__ = ["generate", "MUNICIPALITY_WEIGHTS", "SEGMENT_CUTOFFS"]
+__all__ = ["generate", "parse_disparity", "MUNICIPALITY_WEIGHTS", "SEGMENT_CUTOFFS"]
 
 MUNICIPALITY_WEIGHTS = {"GM0168": 0.8, "GM0037": 1.25, "GM0047": 1.0}
 """Relative caseload size of the default municipalities (Losser, Stadskanaal,
@@ -32,16 +32,91 @@ SEGMENT_CUTOFFS = (0.66, 0.25)
 """AMS-style cut-offs on ``true_p_work_6m``: A at or above 0.66, C below 0.25."""
 
 CASEWORKER_NOISE = 2.5
-CASEWORKER_OPTIMISM = 0.9
+CASEWORKER_OPTIMISM = 1.4
 """Standard deviation of the caseworker's error on the logit of the work chance,
-and its mean (caseworkers are a little optimistic); together they give a Cohen's
-kappa of about 0.5 between caseworker and true segment."""
+and its mean (caseworkers are optimistic): a caseworker puts about a third of the
+new inflow in A (the VNG/OVAL screening share), where the true six-month chance
+of few people reaches the AMS cut-off of 0.66."""
 
 CASEWORKER_PROFILE_ERROR = 0.12
 """Share of assessments where the caseworker picks a random profile."""
 
 _DISPARITY_COLUMNS = ("sex", "migration_background", "education", "statushouder",
                       "work_limitation", "new_target_group", "household")
+
+
+_DISPARITY_LEVELS = {
+    "sex": ("M", "V"),
+    "migration_background": pop.MIGRATIONS,
+    "education": pop.EDUCATIONS,
+    "household": pop.HOUSEHOLDS,
+}
+_BOOL_COLUMNS = ("statushouder", "work_limitation", "new_target_group")
+_TRUE = {"1", "true", "ja", "yes", "waar"}
+_FALSE = {"0", "false", "nee", "no", "onwaar"}
+
+
+def parse_disparity(text: str | Mapping | None) -> dict | None:
+    """Read a disparity as ``column=value:odds_ratio`` (the CLI's ``--disparity``).
+
+    Parameters
+    ----------
+    text : str, dict or None
+        ``"sex=V:1.5"``: the odds of exit to work within six months of clients with
+        ``sex == "V"`` are multiplied by 1.5. Boolean columns take ``ja``/``nee``
+        (or true/false, 1/0). A dict is checked and returned.
+
+    Returns
+    -------
+    dict or None
+        ``{"column", "value", "odds_ratio"}``.
+
+    Raises
+    ------
+    CaseloadError
+        For an unknown column or level, or an odds ratio that is not a positive number.
+
+    Examples
+    --------
+    >>> parse_disparity("sex=V:1.5")
+    {'column': 'sex', 'value': 'V', 'odds_ratio': 1.5}
+    >>> parse_disparity("statushouder=ja:0.7")
+    {'column': 'statushouder', 'value': True, 'odds_ratio': 0.7}
+    """
+    if text is None:
+        return None
+    if isinstance(text, Mapping):
+        d = dict(text)
+        col, val, orr = d.get("column"), d.get("value"), d.get("odds_ratio")
+    else:
+        m = re.fullmatch(r"\s*([A-Za-z_]+)\s*=\s*([^:]+?)\s*:\s*([^\s]+)\s*", str(text))
+        if m is None:
+            raise CaseloadError(f"cannot read the disparity {text!r}.", column="disparity", value=str(text),
+                                fix="Write column=value:odds_ratio, e.g. sex=V:1.5 or "
+                                    "migration_background=buiten_europa:1.5.")
+        col, val, orr = m.groups()
+    if col not in _DISPARITY_COLUMNS:
+        raise CaseloadError(f"disparity column {col!r} is not a client attribute.", column="disparity",
+                            value=str(col), fix=f"Use one of {', '.join(_DISPARITY_COLUMNS)}.")
+    if col in _BOOL_COLUMNS:
+        if isinstance(val, (bool, np.bool_)):
+            val = bool(val)
+        elif str(val).strip().lower() in _TRUE | _FALSE:
+            val = str(val).strip().lower() in _TRUE
+        else:
+            raise CaseloadError(f"disparity value {val!r} for {col} is not yes/no.", column="disparity",
+                                value=str(val), fix="Use ja or nee (true/false, 1/0).")
+    elif val not in _DISPARITY_LEVELS[col]:
+        raise CaseloadError(f"disparity value {val!r} is not a level of {col}.", column="disparity",
+                            value=str(val), fix=f"Use one of {', '.join(_DISPARITY_LEVELS[col])}.")
+    try:
+        orr = float(orr)
+    except (TypeError, ValueError):
+        orr = float("nan")
+    if not (np.isfinite(orr) and orr > 0):
+        raise CaseloadError(f"disparity odds ratio must be a positive number, got {orr!r}.",
+                            column="disparity", fix="Use e.g. 1.5 (odds x 1.5) or 0.67 (odds / 1.5).")
+    return {"column": col, "value": val, "odds_ratio": orr}
 
 
 def _validate(n_clients, municipalities, peildatum, start, disparity):
@@ -67,18 +142,12 @@ def _validate(n_clients, municipalities, peildatum, start, disparity):
     if not st < peil:
         raise CaseloadError(f"start {st.date()} must lie before peildatum {peil.date()}.",
                             fix="Choose a start date (e.g. 2008-01-01) before the peildatum.")
-    if disparity is not None:
-        if not isinstance(disparity, Mapping) or not {"column", "value", "odds_ratio"} <= set(disparity):
-            raise CaseloadError("disparity must be None or a dict with keys column, value, odds_ratio.",
-                                fix='Pass e.g. {"column": "migration_background", "value": '
-                                    '"buiten_europa", "odds_ratio": 2.0}.')
-        if disparity["column"] not in _DISPARITY_COLUMNS:
-            raise CaseloadError(f"disparity column {disparity['column']!r} is not a client attribute.",
-                                fix=f"Use one of {', '.join(_DISPARITY_COLUMNS)}.")
-        if not float(disparity["odds_ratio"]) > 0:
-            raise CaseloadError(f"disparity odds_ratio must be positive, got {disparity['odds_ratio']!r}.",
-                                fix="Use e.g. 2.0 (twice the odds) or 0.5 (half the odds).")
-    return int(n_clients), municipalities, peil, st
+    if disparity is not None and not isinstance(disparity, (str, Mapping)):
+        raise CaseloadError("disparity must be None, 'column=value:odds_ratio' or a dict with keys "
+                            "column, value, odds_ratio.",
+                            fix='Pass e.g. "sex=V:1.5" or {"column": "migration_background", "value": '
+                                '"buiten_europa", "odds_ratio": 1.5}.')
+    return int(n_clients), municipalities, peil, st, parse_disparity(disparity)
 
 
 def _person_attribute(p: dict, hh: dict, column: str) -> np.ndarray:
@@ -160,7 +229,8 @@ def generate(
         assessments and activities are only recorded from ``start``.
     random_state : int or None
         Seed; the same seed gives identical tables.
-    disparity : dict, optional
+    disparity : str or dict, optional
+        ``"sex=V:1.5"`` (:func:`parse_disparity`) or
         ``{"column": ..., "value": ..., "odds_ratio": ...}``: multiply the odds of
         exit to work within 6 months, for clients whose ``column`` equals ``value``,
         by ``odds_ratio``, *without* any assessment feature carrying it. A model
@@ -197,8 +267,8 @@ def generate(
     >>> len(cl.clients)
     200
     """
-    n_clients, municipalities, peil, st = _validate(n_clients, municipalities, peildatum, start,
-                                                    disparity)
+    n_clients, municipalities, peil, st, disparity = _validate(n_clients, municipalities, peildatum, start,
+                                                               disparity)
     rng = np.random.default_rng(random_state)
     clock = pop._Clock(st, peil)
     weights = np.array([MUNICIPALITY_WEIGHTS.get(m, 1.0) for m in municipalities])

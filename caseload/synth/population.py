@@ -75,15 +75,38 @@ NEW_TARGET_GROUP_BY_YEAR = {2015: 0.075, 2016: 0.09, 2017: 0.1, 2018: 0.105, 201
 JOB_READY_BY_AGE = (0.6, 0.57, 0.46, 0.18)
 """Share of job-ready people in the inflow at ages 18, 27, 45 and 64 (interpolated)."""
 
-WORK_BASE = -3.45
-"""Intercept of the log monthly work hazard: age under 27, no barriers, average
-competences, before the ladder-step effect (``LADDER_EFFECT``, indexed by step)."""
-LADDER_EFFECT = np.array([0.0, -4.4, -3.6, -2.8, -2.1, 2.0, 2.4])  # index = step
+WORK_BASE = -3.5
+"""Intercept of the log monthly work hazard: age under 27, ladder step 4, no
+barriers, average competences (``LADDER_EFFECT``, indexed by step)."""
+LADDER_EFFECT = np.array([0.0, -0.7, -0.5, -0.25, 0.0, 0.5, 0.7])  # index = step
+# Issue 14: until version 0.x the effects were about ten times larger (ladder step
+# -4.4 ... +2.4, the assessment effects at full size): the true-probability AUC was
+# 0.97 and a model with the generator's own form recovered it, which no real
+# profiling system does. The sizes below give a true AUC of about 0.81 for work
+# within six months (see docs/segmentation-fairness.md for the measurement).
 WORK_COEF = {
     "werkfit": 0.8, "barrier_language": -0.6, "barrier_debts": -0.35, "barrier_care": -0.3,
     "barrier_health": -0.8, "barrier_childcare": -0.45, "competence_mean": 0.45,
     "competence_drive": 0.3, "edu_middel": 0.15, "edu_hoog": 0.35, "new_target_group": 3.0,
 }
+WORK_EFFECT_SCALE = 0.2
+"""Multiplies the effects of the assessment other than the ladder step on the log
+work hazard (werkfit, barriers, competences, education, new target group)."""
+FRAILTY_SD = 0.55
+"""Standard deviation of each person's unobserved work propensity (added to the log
+work hazard, constant over the career): motivation, network, the things no
+assessment records. The true probability knows it; no feature carries it, except
+through the selection it causes (people with a low propensity stay longer, so
+duration carries part of it)."""
+NONLINEAR = {"werkfit_mid_ladder": 0.6, "competence_threshold": 3.3, "competence_slope": 1.0,
+             "scarring_per_year": 0.3, "scarring_age": 27.0, "scarring_cap_years": 3.0}
+"""Effects the segmentation model's features carry only partly: werkfit counts
+extra on ladder steps 3-4 (an interaction), competences count only above a
+threshold (a kink, the model has them linear), and from ``scarring_age`` each
+year on the current spell lowers the log hazard (age x duration interaction,
+up to ``scarring_cap_years``)."""
+OTHER_EXIT_SCALE = 0.72
+"""Multiplies the monthly hazards of the other exits (not death or pension)."""
 WORK_PARTIAL_SHARE = 0.25
 """Share of exits to work that are partial (``werk_deels``)."""
 
@@ -208,10 +231,11 @@ def _draw_persons(rng, hh: dict, clock: _Clock) -> dict:
     comp = np.clip(comp, 1, 5)
     health = rng.random(n) < 0.08 + np.clip((age0 - 30) * 0.006, 0, 0.25)
     birth_year = clock.year(birth_t)
+    frailty = rng.normal(0.0, FRAILTY_SD, n)
     return {"hh": hh_of, "birth_t": birth_t, "birth_year": birth_year, "sex": sex,
             "statushouder": statushouder, "ntg": ntg, "mig": mig, "edu": edu,
             "work_limitation": work_limitation, "profile": profile, "comp": comp,
-            "health": health, "n": n, "m": m}
+            "health": health, "frailty": frailty, "n": n, "m": m}
 
 
 def _intake(rng, p: dict, idx: np.ndarray, age: np.ndarray, household: np.ndarray, first: np.ndarray,
@@ -296,20 +320,33 @@ def _competences(rng, p: dict, idx: np.ndarray, state: dict) -> np.ndarray:
 
 
 def _work_eta(p: dict, idx: np.ndarray, age: np.ndarray, year: np.ndarray, comp: np.ndarray,
-              state: dict) -> np.ndarray:
-    """Linear predictor of the log monthly work hazard (without disparity)."""
+              state: dict, spell_years: np.ndarray | None = None) -> np.ndarray:
+    """Log monthly work hazard (without disparity).
+
+    Linear in the assessment and the person's background, plus the person's
+    unobserved propensity (:data:`FRAILTY_SD`) and the effects of
+    :data:`NONLINEAR`."""
     b = state["barriers"][idx]
     edu = p["edu"][idx]
     c = WORK_COEF
-    eta = (WORK_BASE + LADDER_EFFECT[state["ladder"][idx]]
-           + c["werkfit"] * state["werkfit"][idx]
-           + b @ np.array([c[k] for k in _BARR])
-           + c["competence_mean"] * (comp.mean(axis=1) - 3.0)
-           + c["competence_drive"] * (comp[:, 0] - 3.0)
-           + c["edu_middel"] * (edu == 1) + c["edu_hoog"] * (edu == 2)
-           + c["new_target_group"] * p["ntg"][idx]
+    nl = NONLINEAR
+    ladder = state["ladder"][idx]
+    werkfit = state["werkfit"][idx]
+    comp_mean = comp.mean(axis=1)
+    assessed = (c["werkfit"] * werkfit
+                + nl["werkfit_mid_ladder"] * werkfit * ((ladder == 3) | (ladder == 4))
+                + b @ np.array([c[k] for k in _BARR])
+                + nl["competence_slope"] * np.clip(comp_mean - nl["competence_threshold"], 0, None)
+                + c["competence_drive"] * (comp[:, 0] - 3.0)
+                + c["edu_middel"] * (edu == 1) + c["edu_hoog"] * (edu == 2)
+                + c["new_target_group"] * p["ntg"][idx])
+    eta = (WORK_BASE + LADDER_EFFECT[ladder] + WORK_EFFECT_SCALE * assessed
            - 0.5 * (age >= 27) - 0.06 * np.clip(age - 40, 0, None)
-           - 0.08 * np.clip(age - 55, 0, None))
+           - 0.08 * np.clip(age - 55, 0, None)
+           + p["frailty"][idx])
+    if spell_years is not None:
+        eta -= (nl["scarring_per_year"] * (age >= nl["scarring_age"])
+                * np.clip(spell_years, 0, nl["scarring_cap_years"]))
     return eta + np.log(_year_lookup(WORK_BY_YEAR, 1.0, year))
 
 
@@ -338,6 +375,8 @@ def _other_hazards(p: dict, idx: np.ndarray, age: np.ndarray, household: np.ndar
     h[:, 7] += 0.015 * near
     # the new target group stays long: few alternatives to the municipality's support
     h *= np.where(p["ntg"][idx], 0.6, 1.0)[:, None]
+    h[:, :5] *= OTHER_EXIT_SCALE
+    h[:, 6:] *= OTHER_EXIT_SCALE
     return h
 
 
@@ -422,7 +461,7 @@ def simulate(rng, m: int, clock: _Clock, weights: np.ndarray, disparity_mask_fn=
         ta = t_assess[hh_p]
         age = (ta - p["birth_t"][pers]) / 12
         comp = _competences(rng, p, pers, state)
-        eta = _work_eta(p, pers, age, clock.year(ta), comp, state)
+        eta = _work_eta(p, pers, age, clock.year(ta), comp, state, (ta - spell_start[hh_p]) / 12)
         hw_base_p = np.exp(eta)
         # household hazards (partners add their work hazard to the dossier's)
         pos = np.full(m, -1, np.int64)
