@@ -21,7 +21,14 @@ from caseload.publish.files import (
 )
 from caseload.publish.items import Publication, ReportResult, TableItem, _frame, _tx
 from caseload.publish.report_html import _peil_text, _write_html
-from caseload.publish.suppression import _guard, suppress_table, suppression_rule
+from caseload.publish.suppression import (
+    _guard,
+    audit_published,
+    protect_publication,
+    relations_document,
+    suppression_rule,
+    write_relations,
+)
 
 #: Packages whose versions the manifest records.
 MANIFEST_PACKAGES = ("caseload", "pandas", "numpy", "scikit-learn", "statsmodels", "matplotlib",
@@ -29,7 +36,8 @@ MANIFEST_PACKAGES = ("caseload", "pandas", "numpy", "scikit-learn", "statsmodels
 
 #: What write_report generates in the output folder; anything else there (the folder's
 #: README.md, the output folders of `caseload kpi`, `caseload durations`...) is carried over.
-GENERATED = frozenset({"tables", "figures", "index.html", "tabellen.xlsx", "manifest.json"})
+GENERATED = frozenset({"tables", "figures", "index.html", "tabellen.xlsx", "manifest.json",
+                       "relations.json"})
 
 
 def _package_versions() -> dict[str, str]:
@@ -180,8 +188,9 @@ def _write_all(pub: Publication, stage: Path, extra: dict) -> tuple[list[Path], 
     masks: dict[str, pd.DataFrame] = {}
     decimals: dict[str, dict[str, int]] = {}
     table_meta = []
+    protected, _ = protect_publication(pub)
     for item in pub.tables:
-        table, stats = suppress_table(item, pub.min_cell)
+        table, stats = protected[item.name]
         shown, decimals[item.name] = _display_frame(item, table)
         _guard(item, shown)
         before = _frame(item.data).reindex(columns=table.columns)
@@ -205,6 +214,9 @@ def _write_all(pub: Publication, stage: Path, extra: dict) -> tuple[list[Path], 
         _tx("secondary", lang): [m["suppressed"]["secondary"] for m in table_meta],
         _tx("pct_suppressed", lang): [m["suppressed"]["percentages"] for m in table_meta],
     })
+    # The disclosure audit of the tables as written; a report that discloses is not published.
+    written.append(write_relations(stage, relations_document(pub, protected)))
+    audit = audit_published(stage)
     xlsx = stage / "tabellen.xlsx"
     sheets = _write_workbook(xlsx, pub, frames, decimals, notes)
     for meta, sheet in zip(table_meta, sheets, strict=True):
@@ -237,6 +249,9 @@ def _write_all(pub: Publication, stage: Path, extra: dict) -> tuple[list[Path], 
                         "rule": ("primary: counts below min_cell; secondary: further cells so that "
                                  "no suppressed cell follows from row or column totals; "
                                  "percentages on suppressed bases")},
+        "disclosure_audit": {"suppressed_cells": len(audit.intervals), "disclosed": len(audit.disclosed),
+                             "relations": audit.n_relations, "protection_level": audit.protection_level,
+                             "file": "relations.json"},
         "steps": [{"name": s.name, "rows": s.rows, "seconds": round(s.seconds, 3),
                    "tables": s.tables, "figures": s.figures} for s in pub.steps],
         "tables": table_meta,
