@@ -170,6 +170,13 @@ class PublishedTable:
         Columns whose true values cannot be negative (counts, derived amounts).
     columns : list of str
         Column headers, for the listing.
+    row_labels : list of str
+        The first column's text per row, for the listing.
+    protect : ndarray of bool, shape (columns,), optional
+        Columns whose suppressed cells must keep an interval of at least the
+        protection level: the counts of persons (default all). Other suppressed
+        cells (a percentage or an amount derived from a count) are listed with their
+        interval; their count is what is protected, through the relations.
     """
 
     name: str
@@ -178,6 +185,8 @@ class PublishedTable:
     halfwidth: np.ndarray
     nonnegative: np.ndarray
     columns: list[str] = field(default_factory=list)
+    row_labels: list[str] = field(default_factory=list)
+    protect: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -228,7 +237,7 @@ def resolve_cell(cell: Cell, tables: Mapping[str, PublishedTable],
 
 def audit_cells(tables: Mapping[str, PublishedTable],
                 relations: Sequence[tuple[Sequence[tuple[tuple[str, int, int], float]], str, float]],
-                protection: float) -> list[CellInterval]:
+                protection: float, *, cache: dict | None = None) -> list[CellInterval]:
     """Feasible interval of every suppressed cell under the relations (scipy HiGHS).
 
     Parameters
@@ -237,7 +246,10 @@ def audit_cells(tables: Mapping[str, PublishedTable],
     relations : sequence of (terms, op, rhs)
         Resolved relations: ``terms`` are ((table, row, column), coefficient) pairs.
     protection : float
-        A suppressed cell is disclosed when ``high - low < protection``.
+        A suppressed count is disclosed when ``high - low < protection``.
+    cache : dict, optional
+        Intervals of earlier calls by linear programme; pass the same dict to calls
+        that repeat most programmes (the rounds of complementary suppression).
 
     Returns
     -------
@@ -315,6 +327,13 @@ def audit_cells(tables: Mapping[str, PublishedTable],
                 vv.append(coef)
             bb.append(float(rhs))
         n = len(members)
+        signature = (tuple(keys[g] for g in members), tuple(bounds[g] for g in members),
+                     tuple((tuple(relations[k][0]), relations[k][1], relations[k][2])
+                           for k in rel_of.get(root, [])))
+        if cache is not None and signature in cache:
+            found.update(cache[signature])
+            continue
+        before = set(found)
         a_eq = csr_array((eq_v, (eq_r, eq_c)), shape=(len(b_eq), n)) if b_eq else None
         a_ub = csr_array((ub_v, (ub_r, ub_c)), shape=(len(b_ub), n)) if b_ub else None
         bnds = [bounds[g] for g in members]
@@ -343,6 +362,8 @@ def audit_cells(tables: Mapping[str, PublishedTable],
                 else:
                     ends.append(sign * float(res.fun))
             found[keys[g]] = (ends[0], ends[1])
+        if cache is not None:
+            cache[signature] = {k: v for k, v in found.items() if k not in before}
     out = []
     for name, t in tables.items():
         for r, c in zip(*np.nonzero(t.suppressed), strict=True):
@@ -352,8 +373,9 @@ def audit_cells(tables: Mapping[str, PublishedTable],
                 k = int(n_rel[index[key]])
             else:
                 lo, hi, k = (0.0 if t.nonnegative[c] else -math.inf), math.inf, 0
+            judged = t.protect is None or bool(t.protect[c])
             out.append(CellInterval(name, int(r), int(c), lo, hi,
-                                    bool(hi - lo < protection - TOLERANCE), k))
+                                    judged and bool(hi - lo < protection - TOLERANCE), k))
     return out
 
 
@@ -396,7 +418,7 @@ def _number(text: str, decimal_comma: bool) -> float:
         return math.nan
 
 
-def _read_published_csv(path, rows: int, columns: int) -> tuple[list[str], np.ndarray]:
+def _read_published_csv(path, rows: int, columns: int) -> tuple[list[str], np.ndarray, list[str]]:
     """The numbers of a published CSV (comma or semicolon separated; decimal point or comma)."""
     import csv
 
@@ -414,7 +436,7 @@ def _read_published_csv(path, rows: int, columns: int) -> tuple[list[str], np.nd
                          f"rows of {columns} columns.", file=str(path),
                          fix="The report folder was changed after it was written; refresh it.")
     values = np.array([[_number(v, sep == ";") for v in r] for r in data], dtype=float)
-    return header, values.reshape(rows, columns)
+    return header, values.reshape(rows, columns), [r[0] if r else "" for r in data]
 
 
 def audit_report(report_dir, protection: float | None = None) -> AuditReport:
@@ -448,7 +470,7 @@ def audit_report(report_dir, protection: float | None = None) -> AuditReport:
         tables: dict[str, PublishedTable] = {}
         leaked: list[CellInterval] = []
         for name, spec in meta["tables"].items():
-            header, values = _read_published_csv(root / spec["file"], int(spec["rows"]),
+            header, values, labels = _read_published_csv(root / spec["file"], int(spec["rows"]),
                                                   int(spec["columns"]))
             supp = np.zeros(values.shape, dtype=bool)
             for r, c in spec["suppressed"]:
@@ -456,7 +478,8 @@ def audit_report(report_dir, protection: float | None = None) -> AuditReport:
                 if np.isfinite(values[r, c]):
                     leaked.append(CellInterval(name, r, c, values[r, c], values[r, c], True, 0))
             tables[name] = PublishedTable(name, values, supp, np.asarray(spec["halfwidth"], dtype=float),
-                                          np.asarray(spec["nonnegative"], dtype=bool), header)
+                                          np.asarray(spec["nonnegative"], dtype=bool), header, labels,
+                                          np.asarray(spec["protect"], dtype=bool))
         relations = [([((t[0], int(t[1]), int(t[2])), float(t[3])) for t in rel["terms"]],
                       rel["op"], float(rel["rhs"])) for rel in meta["relations"]]
     except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -475,3 +498,25 @@ def audit_report(report_dir, protection: float | None = None) -> AuditReport:
     intervals = audit_cells(tables, relations, level)
     intervals = sorted([*intervals, *leaked], key=lambda iv: (list(tables).index(iv.table), iv.row, iv.column))
     return AuditReport(str(root), level, intervals, tables, len(relations), time.perf_counter() - t0)
+
+
+def relation_holds(relation: Relation, frames: Mapping[str, object], tol: float = 1e-9) -> bool:
+    """Whether ``relation`` holds in the unsuppressed data (``{table: DataFrame}``).
+
+    Rows are positions, columns names (labels in the first column are not resolved
+    here). A relation naming a table not in ``frames`` counts as holding.
+    """
+    total, scale = 0.0, 1.0
+    for cell, coef in relation.terms:
+        if cell.table not in frames:
+            return True
+        df = frames[cell.table]
+        col = df.columns[cell.column] if isinstance(cell.column, int) else cell.column
+        value = coef * float(df[col].iloc[int(cell.row)])
+        if not np.isfinite(value):
+            return False
+        total += value
+        scale += abs(value)
+    if relation.op == "<=":
+        return total <= relation.rhs + tol * scale
+    return abs(total - relation.rhs) <= tol * scale

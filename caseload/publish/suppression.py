@@ -71,13 +71,14 @@ def suppress_table(item: TableItem, min_cell: int = 5, *, protection: float | No
     forced = {c: np.asarray(m, dtype=bool).copy() for c, m in (forced or {}).items()}
     own = [r for r in table_relations(item)
            if all(c.table == item.name for c, _ in r.terms)]
+    cache: dict = {}
     for _ in range(_MAX_ROUNDS):
         out, stats = _suppress_once(item, min_cell, forced)
         if not own or not item.counts:
             return out, stats
         tables = {item.name: published_table(item, out)}
         resolved = resolve_relations(own, tables, {item.name: item})
-        bad = [iv for iv in au.audit_cells(tables, resolved, protection) if iv.disclosed]
+        bad = [iv for iv in au.audit_cells(tables, resolved, protection, cache=cache) if iv.disclosed]
         added = choose_complements(bad, resolved, tables, {item.name: item}, protection)
         if not added:
             return out, stats
@@ -211,6 +212,10 @@ def table_relations(item: TableItem) -> list:
     if item.col_total is not None and item.layout == "wide":
         parts = [str(c) for c in item.counts if c != item.col_total]
         rels += au.row_sums(item.name, parts, str(item.col_total), list(range(len(df))))
+    # A total that is not the sum of its rows (a row counted apart) is no relation: keep
+    # only those that hold; a table that needs another one declares it in `relations`.
+    frame = df.set_axis(cols, axis=1)
+    rels = [r for r in rels if au.relation_holds(r, {item.name: frame})]
     return rels + list(item.relations)
 
 
@@ -231,8 +236,9 @@ def published_table(item: TableItem, table: pd.DataFrame):
     with np.errstate(invalid="ignore"):
         nonneg = np.array([bool(np.all(orig[:, j][np.isfinite(orig[:, j])] >= 0))
                            for j in range(values.shape[1])])
+    protect = np.array([c in item.counts for c in table.columns], dtype=bool)
     return PublishedTable(item.name, values, suppressed, half, nonneg,
-                          [str(c) for c in table.columns])
+                          [str(c) for c in table.columns], protect=protect)
 
 
 def resolve_relations(relations, tables: dict, items: dict[str, TableItem]) -> list:
@@ -249,7 +255,7 @@ def resolve_relations(relations, tables: dict, items: dict[str, TableItem]) -> l
     for rel in relations:
         if any(c.table not in tables for c, _ in rel.terms):
             continue
-        terms = [(resolve_cell(c, tables, labels, names), k) for c, k in rel.terms]
+        terms = tuple((resolve_cell(c, tables, labels, names), k) for c, k in rel.terms)
         out.append((terms, rel.op, rel.rhs))
     return out
 
@@ -267,37 +273,58 @@ def _count_cell(item: TableItem, row: int, col: int) -> tuple[int, str] | None:
 
 def choose_complements(disclosed, resolved, tables: dict, items: dict[str, TableItem],
                        protection: float) -> dict[tuple[str, int, str], float]:
-    """One further count to suppress per disclosed cell, from the relations it is in.
+    """One further count to suppress per disclosed cell, from the relations around it.
 
-    Preferred, in this order: not in a total row or column; a value of at least the
-    protection level; the smallest value. Returns ``{(table, row, count column): value}``.
+    The candidates are the published cells of the relations the disclosed cell is in,
+    and of the relations reached from there through other suppressed cells (fewer steps
+    first). A candidate that is not a count (a derived value) stands for the count it
+    is derived from. Preferred, in this order: not in a total row or column; fewest
+    steps; a value of at least the protection level; the smallest value. Returns
+    ``{(table, row, count column): value}``.
     """
+    by_cell: dict[tuple[str, int, int], list[int]] = {}
+    for k, (terms, _op, _rhs) in enumerate(resolved):
+        for key, _ in terms:
+            by_cell.setdefault(key, []).append(k)
+    columns = {n: [str(x) for x in _frame(it.data).columns] for n, it in items.items()}
+    totals = {n: (_row_total_position(it, _frame(it.data)) if it.row_total is not None else None)
+              for n, it in items.items()}
     picks: dict[tuple[str, int, str], float] = {}
     for iv in disclosed:
-        key = (iv.table, iv.row, iv.column)
-        best = None
-        for terms, _op, _rhs in resolved:
-            if not any(k == key for k, _ in terms):
-                continue
-            for (name, r, c), _coef in terms:
-                t, item = tables[name], items[name]
-                if t.suppressed[r, c] or not np.isfinite(t.values[r, c]):
-                    continue
-                target = _count_cell(item, r, c)
-                if target is None:
-                    continue
-                rr, col = target
-                j = [str(x) for x in _frame(item.data).columns].index(col)
-                v = float(t.values[rr, j])
-                if not np.isfinite(v) or t.suppressed[rr, j]:
-                    continue
-                total = (item.row_total is not None and rr == _row_total_position(item, _frame(item.data))) \
-                    or (item.col_total is not None and col == item.col_total)
-                cost = (bool(total), v < protection, v, name, rr, col)
-                if best is None or cost < best:
-                    best = cost
+        start = (iv.table, iv.row, iv.column)
+        seen_cells, seen_rel = {start}, set()
+        frontier, dist, best = [start], 0, None
+        while frontier and best is None:
+            nxt = []
+            for key in frontier:
+                for k in by_cell.get(key, []):
+                    if k in seen_rel:
+                        continue
+                    seen_rel.add(k)
+                    for cell, _coef in resolved[k][0]:
+                        if cell in seen_cells:
+                            continue
+                        seen_cells.add(cell)
+                        name, r, c = cell
+                        t, item = tables[name], items[name]
+                        if t.suppressed[r, c]:
+                            nxt.append(cell)
+                            continue
+                        target = _count_cell(item, r, c)
+                        if target is None:
+                            continue
+                        rr, col = target
+                        j = columns[name].index(col)
+                        v = float(t.values[rr, j])
+                        if not np.isfinite(v) or t.suppressed[rr, j]:
+                            continue
+                        total = rr == totals[name] or (item.col_total is not None and col == item.col_total)
+                        cost = (bool(total), dist, v < protection, v, name, rr, col)
+                        if best is None or cost < best:
+                            best = cost
+            frontier, dist = nxt, dist + 1
         if best is not None:
-            picks[(best[3], best[4], best[5])] = best[2]
+            picks[(best[4], best[5], best[6])] = best[3]
     return picks
 
 
@@ -324,10 +351,11 @@ def protect_publication(pub) -> tuple[dict[str, tuple[pd.DataFrame, dict[str, in
     results = {n: suppress_table(it, pub.min_cell, protection=protection) for n, it in items.items()}
     relations = [r for it in pub.tables for r in table_relations(it)]
     intervals: list = []
+    cache: dict = {}
     for _ in range(_MAX_ROUNDS):
         tables = {n: published_table(items[n], results[n][0]) for n in items}
         resolved = resolve_relations(relations, tables, items)
-        intervals = au.audit_cells(tables, resolved, protection)
+        intervals = au.audit_cells(tables, resolved, protection, cache=cache)
         bad = [iv for iv in intervals if iv.disclosed]
         added = choose_complements(bad, resolved, tables, items, protection)
         if not added:
@@ -359,6 +387,7 @@ def relations_document(pub, results: dict) -> dict:
             "suppressed": [[int(r), int(c)] for r, c in zip(*np.nonzero(t.suppressed), strict=True)],
             "halfwidth": [float(h) for h in t.halfwidth],
             "nonnegative": [bool(b) for b in t.nonnegative],
+            "protect": [bool(b) for b in t.protect],
         }
     return {
         "format": 1,
