@@ -450,16 +450,22 @@ def add_capacity_to_publication(pub, res: dict, *, lang: str = "nl", config: Con
                f"{norm['fte_rounded']:g} FTE.")
     t = res["contacts"].drop(columns=["code"])
     total_label = "Totaal" if lang == "nl" else "Total"
-    spec = ({"counts": ["clients"], "percentages": {"contacts": "clients", "hours": "clients", "fte": "clients"},
+    spec = ({"counts": ["clients"], "derived": {"contacts": "clients", "hours": "clients", "fte": "clients"},
              "row_total": total_label, "sums": ["contacts", "hours", "fte"],
              "relations": _capacity_relations(res["contacts"])} if res.get("from_extract") else
             {"suppression_note": w("Planningscijfers: verwachte aantallen per groep, geen telling van personen.",
                                    "Planning figures: expected numbers per group, not a count of persons.")})
-    pub.add_table("capaciteit_contactschema", t, title=w("Benodigde formatie volgens het contactschema",
-                                                         "Capacity needed by the contact scheme"),
-                  method=method, labels=_labels(t, lang), decimals=2, section=sec, **spec)
+    item = pub.add_table("capaciteit_contactschema", t, title=w("Benodigde formatie volgens het contactschema",
+                                                                "Capacity needed by the contact scheme"),
+                         method=method, labels=_labels(t, lang), decimals=2, section=sec, **spec)
+    # The figure labels the published (suppressed) table, so it cannot show a hidden cell.
+    from caseload.publish import suppress_table
+
+    shown = suppress_table(item, pub.min_cell, protection=pub.protection_level)[0]
+    shown = shown.assign(code=res["contacts"]["code"].to_numpy(),
+                         clients=shown["clients"].astype("Float64").to_numpy(dtype=float, na_value=float("nan")))
     pub.add_figure("capaciteit_contactschema",
-                   fk.capacity_figure(res["contacts"], norm=norm, source=pub.source, peildatum=pub.peildatum,
+                   fk.capacity_figure(shown, norm=norm, source=pub.source, peildatum=pub.peildatum,
                                       lang=lang, min_cell=pub.min_cell),
                    title=w("Benodigde formatie trajectbegeleiding", "Coach capacity needed"), method=method,
                    section=sec)

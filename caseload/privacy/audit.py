@@ -237,7 +237,8 @@ def resolve_cell(cell: Cell, tables: Mapping[str, PublishedTable],
 
 def audit_cells(tables: Mapping[str, PublishedTable],
                 relations: Sequence[tuple[Sequence[tuple[tuple[str, int, int], float]], str, float]],
-                protection: float, *, cache: dict | None = None) -> list[CellInterval]:
+                protection: float, *, cache: dict | None = None,
+                counts_only: bool = False) -> list[CellInterval]:
     """Feasible interval of every suppressed cell under the relations (scipy HiGHS).
 
     Parameters
@@ -250,6 +251,9 @@ def audit_cells(tables: Mapping[str, PublishedTable],
     cache : dict, optional
         Intervals of earlier calls by linear programme; pass the same dict to calls
         that repeat most programmes (the rounds of complementary suppression).
+    counts_only : bool
+        Solve only for the cells that are judged (``protect``); the others get an
+        infinite interval. For the rounds of complementary suppression.
 
     Returns
     -------
@@ -297,7 +301,8 @@ def audit_cells(tables: Mapping[str, PublishedTable],
         lo = 0.0 if t.nonnegative[c] else None
         if t.suppressed[r, c] or not np.isfinite(t.values[r, c]):
             bounds.append((lo, None))
-            unknown[i] = bool(t.suppressed[r, c])
+            unknown[i] = bool(t.suppressed[r, c]) and not (
+                counts_only and t.protect is not None and not t.protect[c])
         else:
             h = float(t.halfwidth[c])
             v = float(t.values[r, c])
@@ -313,6 +318,26 @@ def audit_cells(tables: Mapping[str, PublishedTable],
     for k, row in enumerate(rel_vars):
         rel_of.setdefault(find(row[0][0]), []).append(k)
     found: dict[tuple[str, int, int], tuple[float, float]] = {}
+    for k, row in enumerate(rel_vars):
+        # A relation between published cells only: check that it holds (within rounding).
+        lows, highs = [], []
+        for i, coef in row:
+            lo, hi = bounds[i]
+            if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)) \
+                    or keys[i] and tables[keys[i][0]].suppressed[keys[i][1], keys[i][2]]:
+                break
+            lows.append(min(coef * lo, coef * hi))
+            highs.append(max(coef * lo, coef * hi))
+        else:
+            _terms, op, rhs = relations[k]
+            slack = 1e-7 * (1 + sum(abs(x) for x in highs))
+            if sum(lows) > rhs + slack or (op == "==" and sum(highs) < rhs - slack):
+                name, r, c = keys[row[0][0]]
+                raise AuditError(
+                    f"table {name!r}: the published values contradict a declared relation "
+                    f"(row {r + 1}): the terms add up to {sum(lows):g}..{sum(highs):g}, not {rhs:g}.",
+                    fix="Check the relations declared for this table (a total over other rows, "
+                        "a rounding not declared in the decimals).")
     for root, members in components.items():
         if not unknown[members].any():
             continue
@@ -336,6 +361,9 @@ def audit_cells(tables: Mapping[str, PublishedTable],
         before = set(found)
         a_eq = csr_array((eq_v, (eq_r, eq_c)), shape=(len(b_eq), n)) if b_eq else None
         a_ub = csr_array((ub_v, (ub_r, ub_c)), shape=(len(b_ub), n)) if b_ub else None
+        if n * (len(b_eq) + len(b_ub)) <= 250_000:  # small: dense is faster to hand over
+            a_eq = a_eq.toarray() if a_eq is not None else None
+            a_ub = a_ub.toarray() if a_ub is not None else None
         bnds = [bounds[g] for g in members]
         for g in members:
             if not unknown[g]:

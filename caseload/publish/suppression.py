@@ -78,7 +78,8 @@ def suppress_table(item: TableItem, min_cell: int = 5, *, protection: float | No
             return out, stats
         tables = {item.name: published_table(item, out)}
         resolved = resolve_relations(own, tables, {item.name: item})
-        bad = [iv for iv in au.audit_cells(tables, resolved, protection, cache=cache) if iv.disclosed]
+        bad = [iv for iv in au.audit_cells(tables, resolved, protection, cache=cache, counts_only=True)
+               if iv.disclosed]
         added = choose_complements(bad, resolved, tables, {item.name: item}, protection)
         if not added:
             return out, stats
@@ -341,7 +342,9 @@ def protect_publication(pub) -> tuple[dict[str, tuple[pd.DataFrame, dict[str, in
     results : dict
         ``{table name: (suppressed table, stats)}``.
     intervals : list of CellInterval
-        The final audit of every suppressed cell (check ``disclosed``).
+        The last audit of every suppressed count (check ``disclosed``); other
+        suppressed cells get an infinite interval here (the audit of the written
+        report, :func:`caseload.privacy.audit.audit_report`, computes them too).
     """
     from caseload.privacy import audit as au
 
@@ -355,7 +358,7 @@ def protect_publication(pub) -> tuple[dict[str, tuple[pd.DataFrame, dict[str, in
     for _ in range(_MAX_ROUNDS):
         tables = {n: published_table(items[n], results[n][0]) for n in items}
         resolved = resolve_relations(relations, tables, items)
-        intervals = au.audit_cells(tables, resolved, protection, cache=cache)
+        intervals = au.audit_cells(tables, resolved, protection, cache=cache, counts_only=True)
         bad = [iv for iv in intervals if iv.disclosed]
         added = choose_complements(bad, resolved, tables, items, protection)
         if not added:

@@ -113,7 +113,7 @@ def _step_stock(ctx: RunContext) -> int:
     if "ladder_step" in items:
         # The figure shows the published (suppressed) table, so that it cannot reveal
         # a cell the table hides.
-        shown, _ = suppress_table(items["ladder_step"], pub.min_cell)
+        shown, _ = suppress_table(items["ladder_step"], pub.min_cell, protection=pub.protection_level)
         steps = [LADDER.label(k, lang) for k in LADDER]
         shown = shown[shown.iloc[:, 0].isin(steps)]
         fig, ax = new_figure(8, 4.5)
@@ -492,6 +492,29 @@ def _candidates_as_published(candidates: pd.DataFrame, shown_pmc: pd.DataFrame) 
     return out
 
 
+def _pmc_relations(pmc: pd.DataFrame, summary: pd.DataFrame) -> list:
+    """The PMC counts of a municipality and group add up to its cell in segment_per_gemeente.
+
+    Declared only where that holds (a group without any PMC row has nothing to add up).
+    """
+    from caseload.privacy import audit as au
+
+    pmc = pmc.reset_index(drop=True)
+    frames = {"segment_pmc": pmc, "segment_per_gemeente": summary}
+    rows = {str(m): i for i, m in enumerate(summary["municipality"].astype(str))}
+    out = []
+    for (muni, seg), g in pmc.groupby([pmc["municipality"].astype(str), pmc["segment"].astype(str)],
+                                      sort=False):
+        if muni not in rows or seg not in summary.columns:
+            continue
+        rel = au.sum_relation([au.Cell("segment_pmc", int(r), "n") for r in g.index],
+                              au.Cell("segment_per_gemeente", rows[muni], seg), kind="same_count",
+                              note="PMC counts of a municipality and group = its cell per municipality")
+        if au.relation_holds(rel, frames):
+            out.append(rel)
+    return out
+
+
 def _step_segment(ctx: RunContext) -> int:
     from caseload.extract import read_overrides
     from caseload.figures.segments import pmc_heatmap_figure, pyramid_figure
@@ -536,7 +559,7 @@ def _step_segment(ctx: RunContext) -> int:
         title=w("Cliënten naar gemeente, groep, profiel en markt",
                 "Clients by municipality, group, profile and market"),
         method=method, counts=["n"], layout="long", by=["municipality", "segment"],
-        labels=labels, section=section,
+        labels=labels, section=section, relations=_pmc_relations(res.pmc_table, summary),
         suppression_note=w("Secundaire onderdrukking binnen elke combinatie van gemeente "
                            "en groep (die totalen staan in de tabel per gemeente).",
                            "Secondary suppression within each municipality and group "
@@ -544,7 +567,7 @@ def _step_segment(ctx: RunContext) -> int:
     # The candidates are the A and B cells of segment_pmc. Suppressing them again on their
     # own would give another pattern of complementary cells, and the two tables together
     # could reveal a hidden cell; so they are taken from segment_pmc as published.
-    shown_pmc = suppress_table(pmc_item, pub.min_cell)[0]
+    shown_pmc = suppress_table(pmc_item, pub.min_cell, protection=pub.protection_level)[0]
     pub.add_table("segment_kandidaten", _candidates_as_published(res.candidates, shown_pmc),
                   title=w("Kandidaten voor werkgevers per profiel-marktcombinatie",
                           "Candidates for employers per profile-market combination"),
@@ -587,7 +610,7 @@ def _step_segment(ctx: RunContext) -> int:
     src = pub.source
     # The figures draw the published (suppressed) tables, so they cannot reveal a cell
     # the tables hide.
-    shown_summary = suppress_table(per_gemeente, pub.min_cell)[0].set_index("municipality")
+    shown_summary = suppress_table(per_gemeente, pub.min_cell, protection=pub.protection_level)[0].set_index("municipality")
     pub.add_figure("segment_piramide", pyramid_figure(res, lang, src, min_cell=pub.min_cell,
                                                       table=shown_summary),
                    title=w("Groepen A/B/C per gemeente", "Groups A/B/C per municipality"),
