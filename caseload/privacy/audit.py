@@ -352,7 +352,7 @@ def audit_cells(tables: Mapping[str, PublishedTable],
                 vv.append(coef)
             bb.append(float(rhs))
         n = len(members)
-        signature = (tuple(keys[g] for g in members), tuple(bounds[g] for g in members),
+        signature = (counts_only, tuple(keys[g] for g in members), tuple(bounds[g] for g in members),
                      tuple((tuple(relations[k][0]), relations[k][1], relations[k][2])
                            for k in rel_of.get(root, [])))
         if cache is not None and signature in cache:
@@ -368,8 +368,14 @@ def audit_cells(tables: Mapping[str, PublishedTable],
         for g in members:
             if not unknown[g]:
                 continue
-            ends = []
-            for sign in (1.0, -1.0):
+            ends = {}
+            for sign in (-1.0, 1.0):  # the maximum first
+                if sign == 1.0 and counts_only and (
+                        math.isinf(ends[-1.0]) or ends[-1.0] - (bounds[g][0] or 0.0) < protection):
+                    # Settled without the minimum: unbounded above (wide) or narrower than the
+                    # protection level even from the lower bound (disclosed).
+                    ends[1.0] = bounds[g][0] if bounds[g][0] is not None else -math.inf
+                    continue
                 cvec = np.zeros(n)
                 cvec[local[g]] = sign
                 res = linprog(cvec, A_ub=a_ub, b_ub=b_ub or None, A_eq=a_eq, b_eq=b_eq or None,
@@ -383,13 +389,13 @@ def audit_cells(tables: Mapping[str, PublishedTable],
                         fix="Check the relations declared for this table (a total over other rows, "
                             "a rounding not declared in the decimals).")
                 if res.status == 3:  # unbounded in this direction
-                    ends.append(-sign * math.inf)
+                    ends[sign] = -sign * math.inf
                 elif res.status != 0:
                     raise AuditError(f"the linear programme for table {keys[g][0]!r} did not solve: "
                                      f"{res.message}", fix="Report this as a bug.")
                 else:
-                    ends.append(sign * float(res.fun))
-            found[keys[g]] = (ends[0], ends[1])
+                    ends[sign] = sign * float(res.fun)
+            found[keys[g]] = (ends[1.0], ends[-1.0])
         if cache is not None:
             cache[signature] = {k: v for k, v in found.items() if k not in before}
     out = []

@@ -32,7 +32,8 @@ def suppression_rule(item: TableItem, min_cell: int, lang: str = "nl") -> str:
 
 
 def suppress_table(item: TableItem, min_cell: int = 5, *, protection: float | None = None,
-                   forced: dict[str, np.ndarray] | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+                   forced: dict[str, np.ndarray] | None = None,
+                   _cache: dict | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
     """Apply disclosure control to one table (primary, secondary, percentages).
 
     The algorithms are those of :mod:`caseload.privacy`; this function decides
@@ -71,7 +72,7 @@ def suppress_table(item: TableItem, min_cell: int = 5, *, protection: float | No
     forced = {c: np.asarray(m, dtype=bool).copy() for c, m in (forced or {}).items()}
     own = [r for r in table_relations(item)
            if all(c.table == item.name for c, _ in r.terms)]
-    cache: dict = {}
+    cache: dict = {} if _cache is None else _cache
     for _ in range(_MAX_ROUNDS):
         out, stats = _suppress_once(item, min_cell, forced)
         if not own or not item.counts:
@@ -351,10 +352,11 @@ def protect_publication(pub) -> tuple[dict[str, tuple[pd.DataFrame, dict[str, in
     protection = float(max(pub.protection_level or pub.min_cell, pub.min_cell))
     items = {it.name: it for it in pub.tables}
     forced: dict[str, dict[str, np.ndarray]] = {}
-    results = {n: suppress_table(it, pub.min_cell, protection=protection) for n, it in items.items()}
+    cache: dict = {}  # intervals by linear programme, shared by all rounds
+    results = {n: suppress_table(it, pub.min_cell, protection=protection, _cache=cache)
+               for n, it in items.items()}
     relations = [r for it in pub.tables for r in table_relations(it)]
     intervals: list = []
-    cache: dict = {}
     for _ in range(_MAX_ROUNDS):
         tables = {n: published_table(items[n], results[n][0]) for n in items}
         resolved = resolve_relations(relations, tables, items)
@@ -368,7 +370,7 @@ def protect_publication(pub) -> tuple[dict[str, tuple[pd.DataFrame, dict[str, in
             masks.setdefault(col, np.zeros(len(results[name][0]), dtype=bool))[r] = True
         for name in {k[0] for k in added}:
             results[name] = suppress_table(items[name], pub.min_cell, protection=protection,
-                                           forced=forced[name])
+                                           forced=forced[name], _cache=cache)
     return results, intervals
 
 
