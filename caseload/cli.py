@@ -444,6 +444,53 @@ def refresh_command(
                   f"{result.out_dir / 'index.html'}", highlight=False, soft_wrap=True)
 
 
+# --- audit ---
+
+
+@app.command("audit")
+@friendly_errors
+def audit_command(
+    report_dir: Annotated[Path, typer.Argument(help="A report folder written by `caseload refresh`.")],
+    protection: Annotated[
+        float | None,
+        typer.Option("--protection", help="Protection level (default: the report's, at least min_cell)."),
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list suppressed cells that are in no relation.")
+    ] = False,
+) -> None:
+    """Disclosure audit: the feasible interval of every suppressed cell under the report's relations.
+
+    Exits with code 1 when a suppressed cell's interval is narrower than the protection level.
+    """
+    from rich.table import Table
+
+    from caseload.privacy.audit import audit_report
+
+    rep = audit_report(report_dir, protection)
+    table = Table(title=f"caseload audit {escape(str(report_dir))}")
+    for col, just in (("table", "left"), ("row", "left"), ("column", "left"), ("low", "right"),
+                      ("high", "right"), ("width", "right"), ("", "left")):
+        table.add_column(col, justify=just)
+    hidden = 0
+    for iv in rep.intervals:
+        if iv.relations == 0 and not iv.disclosed and not show_all:
+            hidden += 1
+            continue
+        t = rep.tables[iv.table]
+        row = t.row_labels[iv.row] if iv.row < len(t.row_labels) else str(iv.row + 1)
+        col = t.columns[iv.column] if iv.column < len(t.columns) else str(iv.column + 1)
+        table.add_row(iv.table, escape(row), escape(col), f"{iv.low:g}", f"{iv.high:g}",
+                      f"{iv.width:g}", "[bold red]DISCLOSED[/]" if iv.disclosed else "ok")
+    console.print(table)
+    if hidden:
+        console.print(f"{hidden} suppressed cells are in no declared relation (interval [0, inf)); "
+                      "--all lists them.", highlight=False)
+    console.print(rep.summary(), highlight=False)
+    if rep.disclosed:
+        raise typer.Exit(1)
+
+
 # --- kpi ---
 
 

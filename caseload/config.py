@@ -71,6 +71,10 @@ class PrivacyConfig(_Section):
         None, description="Pseudonym key file; default ~/.config/caseload/pseudonym.key."
     )
     min_cell: int = Field(5, ge=1, description="Counts below this are suppressed in published tables.")
+    protection_level: float | None = Field(
+        None, ge=1, description="Width below which a suppressed count's feasible interval under the "
+        "report's relations counts as disclosed (disclosure audit); default and minimum min_cell."
+    )
 
 
 class ReportConfig(_Section):

@@ -26,6 +26,7 @@ _W = {
                    "gecensureerd", "cumulative incidence (Aalen-Johansen), other exits competing, open spells "
                    "censored"),
     "all": ("Totaal", "All"),
+    "hidden": ("niet getoond", "suppressed"),
     "dur_title": ("Duurzaamheid van uitstroom naar werk", "Durability of exits to work"),
     "dur_y": ("Aandeel zonder nieuwe uitkering", "Share without new benefit"),
     "rev_y": ("Aandeel terug in de uitkering", "Share back on benefit"),
@@ -250,14 +251,22 @@ def capacity_figure(table: pd.DataFrame, *, norm: dict | None = None, min_cell: 
         From :func:`caseload.capacity.fte_from_norm`.
     min_cell : int, default 5
         Client counts below it are labelled "< min_cell" (disclosure control).
+        Pass the published (suppressed) table: a group whose clients or fte are
+        missing there gets no bar and the label "niet getoond"; the hidden groups
+        together are one grey part of the total bar (the total minus the groups shown).
     """
+    total_row = table[table["code"] == "totaal"]
     rows = table[table["code"] != "totaal"]
-    rows = rows[rows["clients"] > 0]
+    rows = rows[~(rows["clients"] == 0)]
     fig, ax = new_figure(8, 1.8 + 0.45 * len(rows)) if ax is None else (ax.figure, ax)
     y = np.arange(len(rows))[::-1]
     left = 0.0
     # One stacked bar (total) plus one bar per group, so both the parts and the sum are readable.
     for yi, (_, r), c in zip(y, rows.iterrows(), PALETTE * 3, strict=False):
+        if pd.isna(r["clients"]) or pd.isna(r["fte"]):
+            ax.annotate(_w("hidden", lang), (0, yi), xytext=(3, 0), textcoords="offset points",
+                        va="center", fontsize=8, color="#555555")
+            continue
         ax.barh(yi, r["fte"], color=c)
         n = round(r["clients"])
         n_txt = f"< {min_cell}" if 0 < n < min_cell else fmt_number(n, 0, lang)
@@ -265,6 +274,11 @@ def capacity_figure(table: pd.DataFrame, *, norm: dict | None = None, min_cell: 
                     (r["fte"], yi), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
         ax.barh(len(rows), r["fte"], left=left, color=c)
         left += r["fte"]
+    total_fte = float(total_row["fte"].iloc[0]) if len(total_row) and pd.notna(total_row["fte"].iloc[0]) \
+        else left
+    if total_fte - left > 1e-9:
+        ax.barh(len(rows), total_fte - left, left=left, color="#bbbbbb")
+        left = total_fte
     ax.annotate(fmt_number(left, 1, lang), (left, len(rows)), xytext=(3, 0), textcoords="offset points",
                 va="center", fontsize=9, fontweight="bold")
     ax.set_yticks([*y, len(rows)], [*rows["label"], _w("all", lang)])

@@ -399,6 +399,38 @@ def capacity_results(*, n_clients: float | None = None, cs: Caseload | None = No
             "from_extract": cs is not None}
 
 
+def _capacity_relations(t: pd.DataFrame) -> list:
+    """What a reader of the capacity table can compute (for the disclosure audit).
+
+    Per group contacts = clients x contacts per client, hours = contacts x minutes / 60,
+    fte = hours / productive hours (the factors are published or follow from a published
+    row); the client total is the sum of the groups other than the application training.
+    """
+    from caseload.privacy import audit as au
+
+    name = "capaciteit_contactschema"
+    rows = t.reset_index(drop=True)
+    groups = rows.index[rows["clients"].notna() & rows["contacts_per_year"].notna()].tolist()
+    total = int(rows.index[rows["contacts_per_year"].isna()][-1])
+    rels = au.product_relations(name, "contacts", "clients",
+                                {r: float(rows.at[r, "contacts_per_year"]) for r in groups},
+                                note="contacts = clients x contacts per client per year")
+    rels += au.product_relations(name, "hours", "contacts",
+                                 {r: float(rows.at[r, "minutes_per_contact"]) / 60 for r in groups},
+                                 note="hours = contacts x minutes per contact / 60")
+    ratio = (rows["fte"] / rows["hours"]).where(rows["hours"] > 0).dropna()
+    if len(ratio):
+        rels += au.product_relations(name, "fte", "hours", {r: float(ratio.iloc[0]) for r in groups},
+                                     note="fte = hours / productive hours per fte")
+    training = [r for r in groups if rows.at[r, "code"] == "sollicitatietraining"]
+    if any(rows.at[r, "clients"] != 0 for r in training):
+        # Otherwise the total is also the sum of all rows, the relation the table spec implies.
+        rels.append(au.sum_relation([au.Cell(name, r, "clients") for r in groups if r not in training],
+                                    au.Cell(name, total, "clients"),
+                                    note="client total = groups other than the application training"))
+    return rels
+
+
 def add_capacity_to_publication(pub, res: dict, *, lang: str = "nl", config: Config | None = None) -> list[str]:
     """Add the capacity table and figure of :func:`capacity_results` to a Publication."""
     from caseload.figures import kpi as fk
@@ -418,15 +450,22 @@ def add_capacity_to_publication(pub, res: dict, *, lang: str = "nl", config: Con
                f"{norm['fte_rounded']:g} FTE.")
     t = res["contacts"].drop(columns=["code"])
     total_label = "Totaal" if lang == "nl" else "Total"
-    spec = ({"counts": ["clients"], "percentages": {"contacts": "clients", "hours": "clients", "fte": "clients"},
-             "row_total": total_label} if res.get("from_extract") else
+    spec = ({"counts": ["clients"], "derived": {"contacts": "clients", "hours": "clients", "fte": "clients"},
+             "row_total": total_label, "sums": ["contacts", "hours", "fte"],
+             "relations": _capacity_relations(res["contacts"])} if res.get("from_extract") else
             {"suppression_note": w("Planningscijfers: verwachte aantallen per groep, geen telling van personen.",
                                    "Planning figures: expected numbers per group, not a count of persons.")})
-    pub.add_table("capaciteit_contactschema", t, title=w("Benodigde formatie volgens het contactschema",
-                                                         "Capacity needed by the contact scheme"),
-                  method=method, labels=_labels(t, lang), decimals=2, section=sec, **spec)
+    item = pub.add_table("capaciteit_contactschema", t, title=w("Benodigde formatie volgens het contactschema",
+                                                                "Capacity needed by the contact scheme"),
+                         method=method, labels=_labels(t, lang), decimals=2, section=sec, **spec)
+    # The figure labels the published (suppressed) table, so it cannot show a hidden cell.
+    from caseload.publish import suppress_table
+
+    shown = suppress_table(item, pub.min_cell, protection=pub.protection_level)[0]
+    shown = shown.assign(code=res["contacts"]["code"].to_numpy(),
+                         clients=shown["clients"].astype("Float64").to_numpy(dtype=float, na_value=float("nan")))
     pub.add_figure("capaciteit_contactschema",
-                   fk.capacity_figure(res["contacts"], norm=norm, source=pub.source, peildatum=pub.peildatum,
+                   fk.capacity_figure(shown, norm=norm, source=pub.source, peildatum=pub.peildatum,
                                       lang=lang, min_cell=pub.min_cell),
                    title=w("Benodigde formatie trajectbegeleiding", "Coach capacity needed"), method=method,
                    section=sec)

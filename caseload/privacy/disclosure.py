@@ -194,6 +194,7 @@ def suppress_small_cells(
     col_total: Hashable | None = None,
     secondary: bool = True,
     suppress_zeros: bool = False,
+    forced=None,
 ) -> SuppressionResult:
     """Small-cell suppression of a two-way count table, with complementary cells.
 
@@ -215,6 +216,9 @@ def suppress_small_cells(
         discloses nothing about a person (there is nobody in the cell), and zeros are
         often structural (no statushouders in an age band they cannot be in). Switch on
         when "nobody in this group did X" would itself be sensitive.
+    forced : array-like of bool, optional
+        Cells to suppress in any case (complements chosen by the relation audit of
+        :mod:`caseload.privacy.audit`); they count as secondary suppressions.
 
     Returns
     -------
@@ -278,10 +282,11 @@ def suppress_small_cells(
         primary = values < threshold
     else:
         primary = (values > 0) & (values < threshold)
-    suppressed = primary.copy()
+    start = primary | (np.asarray(forced, dtype=bool) if forced is not None else False)
+    suppressed = start.copy()
     unprotected: list = []
-    if secondary and primary.any():
-        suppressed, unprotected = _secondary_2d(table, values, primary, row_total, col_total,
+    if secondary and start.any():
+        suppressed, unprotected = _secondary_2d(table, values, start, row_total, col_total,
                                                 suppress_zeros)
     masked = pd.DataFrame(np.where(suppressed, np.nan, values), index=table.index,
                           columns=table.columns)
@@ -450,6 +455,7 @@ def suppress_long(
     *,
     secondary: bool = True,
     suppress_zeros: bool = False,
+    forced=None,
 ) -> SuppressionResult:
     """Small-cell suppression of a tidy table with one count column.
 
@@ -471,6 +477,8 @@ def suppress_long(
         Add complementary suppressions within the groupings.
     suppress_zeros : bool, default False
         See :func:`suppress_small_cells`.
+    forced : array-like of bool, optional
+        Rows whose count is suppressed in any case (see :func:`suppress_small_cells`).
 
     Returns
     -------
@@ -505,24 +513,25 @@ def suppress_long(
                                     column=c, fix=f"pass columns of {list(df.columns)!r}.")
     values = _count_frame(df[[count_col]], "suppress_long")[:, 0]
     primary = (values < threshold) if suppress_zeros else (values > 0) & (values < threshold)
-    suppressed = primary.copy()
+    start = primary | (np.asarray(forced, dtype=bool) if forced is not None else False)
+    suppressed = start.copy()
     unprotected: list = []
     codes = [
         df.groupby(cols, dropna=False, sort=False).ngroup().to_numpy() if cols
         else np.zeros(len(df), dtype=np.int64)
         for cols in groupings
     ]
-    if secondary and primary.any():
+    if secondary and start.any():
         if len(groupings) <= 2:
             g1 = int(codes[0].max()) + 1 if len(df) else 0
             free = g1 + (int(codes[1].max()) + 1 if len(codes) == 2 else 0)
             second = g1 + codes[1] if len(codes) == 2 else np.full(len(df), free)
             edges = list(zip(codes[0].tolist(), second.tolist(), strict=True))
             suppressed, bad = _protect(free + 1, edges, values.tolist(), [False] * len(df),
-                                       primary.tolist(), suppress_zeros)
+                                       start.tolist(), suppress_zeros)
             unprotected = [_plain(df.index[k]) for k in bad]
         else:
-            suppressed, bad = _greedy_groups(codes, values, primary, suppress_zeros)
+            suppressed, bad = _greedy_groups(codes, values, start, suppress_zeros)
             unprotected = [_plain(df.index[k]) for k in bad]
     table = df.copy()
     table[count_col] = np.where(suppressed, np.nan, values)

@@ -112,6 +112,16 @@ class TableItem:
     peildatum : date-like, optional
         Reference date of this table when it differs from the report's (a table
         from a published source).
+    sums : sequence of str
+        Columns other than the counts whose value in the ``row_total`` row is the
+        sum of the rows (e.g. contacts per year): a relation a reader can use.
+    relations : sequence of caseload.privacy.audit.Relation
+        Further linear relations a reader of the report knows between this table's
+        cells and those of other tables in the report (identities, derived columns,
+        the same count elsewhere). With the totals implied by ``row_total``,
+        ``col_total`` and ``sums`` they are written to ``relations.json``; the
+        suppression adds complementary cells until no suppressed cell can be
+        narrowed below the protection level, and the audit checks it.
     """
 
     name: str
@@ -133,6 +143,8 @@ class TableItem:
     section: str = ""
     suppression_note: str | None = None
     peildatum: Any = None
+    sums: Sequence[str] = ()
+    relations: Sequence[Any] = ()
 
 
 @dataclass
@@ -176,6 +188,9 @@ class Publication:
         Language of headings and labels.
     min_cell : int
         Counts below this are suppressed (default 5).
+    protection_level : float, optional
+        A suppressed cell must keep a feasible interval at least this wide under
+        the declared relations (default ``min_cell``; never below it).
 
     Examples
     --------
@@ -193,6 +208,7 @@ class Publication:
     source: str
     lang: Literal["nl", "en"] = "nl"
     min_cell: int = 5
+    protection_level: float | None = None
     tables: list[TableItem] = field(default_factory=list)
     figures: list[FigureItem] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
@@ -211,7 +227,7 @@ class Publication:
             raise PublishError(f"table name {name!r} is used twice.",
                                fix="Give every published table its own name.")
         item = TableItem(name=name, data=data, **kwargs)
-        named = [*item.counts, *item.percentages, *item.derived, *item.by,
+        named = [*item.counts, *item.percentages, *item.derived, *item.by, *item.sums,
                  *(b for b in item.percentages.values() if isinstance(b, str))]
         missing = [c for c in named if c not in _frame(item.data).columns]
         not_counts = [c for c in item.derived.values() if c not in item.counts]

@@ -52,7 +52,14 @@ from caseload.publish.items import (
     _tx,
 )
 from caseload.publish.report_html import _peil_text, _write_html
-from caseload.publish.suppression import _guard, suppress_table, suppression_rule
+from caseload.publish.suppression import (
+    _guard,
+    audit_published,
+    protect_publication,
+    relations_document,
+    suppression_rule,
+    write_relations,
+)
 
 #: Packages whose versions the manifest records.
 MANIFEST_PACKAGES = ("caseload", "pandas", "numpy", "scikit-learn", "statsmodels", "matplotlib",
@@ -60,7 +67,8 @@ MANIFEST_PACKAGES = ("caseload", "pandas", "numpy", "scikit-learn", "statsmodels
 
 #: What write_report generates in the output folder (besides attachments such as models/).
 GENERATED = frozenset({"tables", "figures", "index.html", "tabellen.xlsx", "manifest.json",
-                       "README.md", ".caseload-report"})
+                       "README.md", ".caseload-report",
+                       "relations.json"})
 
 #: The file that marks a folder as a report written by caseload.
 MARKER = ".caseload-report"
@@ -435,8 +443,9 @@ def _write_all(pub: Publication, stage: Path, extra: dict,
     masks: dict[str, pd.DataFrame] = {}
     decimals: dict[str, dict[str, int]] = {}
     table_meta = []
+    protected, _ = protect_publication(pub)
     for item in pub.tables:
-        table, stats = suppress_table(item, pub.min_cell)
+        table, stats = protected[item.name]
         shown, decimals[item.name] = _display_frame(item, table)
         _guard(item, shown)
         before = _frame(item.data).reindex(columns=table.columns)
@@ -460,6 +469,9 @@ def _write_all(pub: Publication, stage: Path, extra: dict,
         _tx("secondary", lang): [m["suppressed"]["secondary"] for m in table_meta],
         _tx("pct_suppressed", lang): [m["suppressed"]["percentages"] for m in table_meta],
     })
+    # The disclosure audit of the tables as written; a report that discloses is not published.
+    written.append(write_relations(stage, relations_document(pub, protected)))
+    audit = audit_published(stage)
     xlsx = stage / "tabellen.xlsx"
     sheets = _write_workbook(xlsx, pub, frames, decimals, notes)
     for meta, sheet in zip(table_meta, sheets, strict=True):
@@ -493,6 +505,9 @@ def _write_all(pub: Publication, stage: Path, extra: dict,
                         "rule": ("primary: counts below min_cell; secondary: further cells so that "
                                  "no suppressed cell follows from row or column totals; "
                                  "percentages on suppressed bases")},
+        "disclosure_audit": {"suppressed_cells": len(audit.intervals), "disclosed": len(audit.disclosed),
+                             "relations": audit.n_relations, "protection_level": audit.protection_level,
+                             "file": "relations.json"},
         "steps": [{"name": s.name, "rows": s.rows, "seconds": round(s.seconds, 3),
                    "tables": s.tables, "figures": s.figures} for s in pub.steps],
         "tables": table_meta,

@@ -134,7 +134,8 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
         raise RefreshError(f"unknown language {lang!r}.", fix="Use 'nl' or 'en'.")
     target = Path(out_dir) if out_dir is not None else config.resolve(rc.out_dir)
     pub = Publication(rc.title, config.extract.peildatum or pd.Timestamp("today").normalize(),
-                      rc.source, lang=lang, min_cell=config.privacy.min_cell)
+                      rc.source, lang=lang, min_cell=config.privacy.min_cell,
+                      protection_level=config.privacy.protection_level)
     pub.inputs.extend(inputs)
     pub.config = config.model_dump(mode="json")
     ctx = RunContext(config=config, lang=lang, publication=pub)
@@ -234,7 +235,7 @@ def run_steps(config: Config, caseload, steps: Sequence[str], *, lang: str | Non
     peil = caseload.peildatum if caseload is not None and caseload.peildatum is not None else (
         config.extract.peildatum or pd.Timestamp("today").normalize())
     pub = Publication(title or config.report.title, peil, config.report.source, lang=lang,
-                      min_cell=config.privacy.min_cell)
+                      min_cell=config.privacy.min_cell, protection_level=config.privacy.protection_level)
     pub.config = config.model_dump(mode="json")
     if caseload is not None and len(caseload.report):
         pub.inputs.extend(Path(str(f)) for f in caseload.report["file"])

@@ -114,7 +114,7 @@ def _step_stock(ctx: RunContext) -> int:
     if "ladder_step" in items:
         # The figure shows the published (suppressed) table, so that it cannot reveal
         # a cell the table hides.
-        shown, _ = suppress_table(items["ladder_step"], pub.min_cell)
+        shown, _ = suppress_table(items["ladder_step"], pub.min_cell, protection=pub.protection_level)
         steps = [LADDER.label(k, lang) for k in LADDER]
         shown = shown[shown.iloc[:, 0].isin(steps)]
         fig, ax = new_figure(8, 4.5)
@@ -172,22 +172,23 @@ def _step_flows(ctx: RunContext) -> int:
                    outflow_work=("outflow_work", "sum"), stock_end=("stock", "last"))
               .reset_index())
     yearly["municipality"] = yearly["municipality"].astype(str)
+    total = (f.groupby("month", sort=True)[["stock", "inflow", "outflow", "outflow_work"]].sum()
+             .reset_index())
+    recent = total[total["month"] > total["month"].max() - 24].reset_index(drop=True)
+    rel_year, rel_month = _flow_relations(yearly, recent, total)
     pub.add_table("stromen_per_jaar", yearly,
                   title=w("Instroom, uitstroom en bestand per gemeente per jaar",
                           "Inflow, outflow and stock per municipality per year"),
                   method=method, counts=["inflow", "outflow", "outflow_work", "stock_end"],
-                  labels=labels, section=section,
+                  labels=labels, section=section, relations=rel_year,
                   suppression_note=w("Het jaar van de peildatum loopt tot de peildatum.",
                                      "The year of the reference date runs to the reference date."))
-    total = (f.groupby("month", sort=True)[["stock", "inflow", "outflow", "outflow_work"]].sum()
-             .reset_index())
-    recent = total[total["month"] > total["month"].max() - 24].reset_index(drop=True)
     recent["month"] = recent["month"].astype(str)
     pub.add_table("stromen_per_maand", recent,
                   title=w("Bestand, instroom en uitstroom per maand (alle gemeenten, 24 maanden)",
                           "Stock, inflow and outflow per month (all municipalities, 24 months)"),
                   method=method, counts=["stock", "inflow", "outflow", "outflow_work"],
-                  labels=labels, section=section)
+                  labels=labels, section=section, relations=rel_month)
     fig, ax = new_figure(9, 4.5)
     for i, (muni, g) in enumerate(f.groupby("municipality", sort=True)):
         g = g[g["month"] > g["month"].max() - 120]
@@ -201,6 +202,68 @@ def _step_flows(ctx: RunContext) -> int:
     finish(fig, title=title, source=pub.source, peildatum=pub.peildatum, lang=lang)
     pub.add_figure("stromen_bestand", fig, title=title, method=method, section=section)
     return len(flows)
+
+
+def _flow_relations(yearly: pd.DataFrame, recent: pd.DataFrame, total: pd.DataFrame):
+    """The relations a reader knows between the two flow tables (for the disclosure audit).
+
+    Within each table: stock(t) = stock(t-1) + inflow(t) - outflow(t) (per municipality
+    from year to year; over all municipalities from month to month) and outflow to work
+    <= outflow. Between them: a year's inflow, outflow and outflow to work summed over
+    the municipalities equal the sum of its months, and its year-end stocks the stock of
+    its last month, for every year whose months are all in the monthly table. A relation
+    is declared only when it holds in the numbers (a reader can use only true ones).
+    """
+    from caseload.privacy import audit as au
+
+    year_rel: list = []
+    month_rel: list = []
+    n = len(recent)
+    month_rel += au.stock_identity("stromen_per_maand", "stock", "inflow", "outflow", n)
+    month_rel += [au.at_most(au.Cell("stromen_per_maand", r, "outflow_work"),
+                             au.Cell("stromen_per_maand", r, "outflow"),
+                             note="outflow to work <= outflow") for r in range(n)]
+    for _muni, g in yearly.groupby("municipality", sort=False):
+        rows = g.sort_values("year").index.tolist()
+        for a, b in zip(rows, rows[1:], strict=False):
+            if int(yearly.at[b, "year"]) != int(yearly.at[a, "year"]) + 1:
+                continue
+            year_rel.append(au.Relation(
+                ((au.Cell("stromen_per_jaar", b, "stock_end"), 1.0),
+                 (au.Cell("stromen_per_jaar", a, "stock_end"), -1.0),
+                 (au.Cell("stromen_per_jaar", b, "inflow"), -1.0),
+                 (au.Cell("stromen_per_jaar", b, "outflow"), 1.0)), "==", 0.0, "identity",
+                "stock_end(y) = stock_end(y-1) + inflow(y) - outflow(y)"))
+    year_rel += [au.at_most(au.Cell("stromen_per_jaar", r, "outflow_work"),
+                            au.Cell("stromen_per_jaar", r, "outflow"), note="outflow to work <= outflow")
+                 for r in range(len(yearly))]
+    months = recent["month"]
+    for year, g in yearly.groupby("year", sort=True):
+        in_total = total[total["month"].dt.year == year]
+        in_recent = recent.index[months.dt.year == year].tolist()
+        if not in_recent or len(in_recent) != len(in_total):
+            continue
+        for col in ("inflow", "outflow", "outflow_work"):
+            year_rel.append(au.Relation(
+                (*((au.Cell("stromen_per_jaar", r, col), 1.0) for r in g.index),
+                 *((au.Cell("stromen_per_maand", m, col), -1.0) for m in in_recent)),
+                "==", 0.0, "same_count", f"{col} of the year over municipalities = sum of its months"))
+        year_rel.append(au.sum_relation([au.Cell("stromen_per_jaar", r, "stock_end") for r in g.index],
+                                        au.Cell("stromen_per_maand", in_recent[-1], "stock"),
+                                        kind="same_count",
+                                        note="year-end stocks over municipalities = stock of the last month"))
+    first = recent["month"].iloc[0] - 1 if n else None
+    if first is not None and first.month == 12:
+        prev = yearly[yearly["year"] == first.year]
+        month_rel.append(au.Relation(
+            ((au.Cell("stromen_per_maand", 0, "stock"), 1.0),
+             *((au.Cell("stromen_per_jaar", r, "stock_end"), -1.0) for r in prev.index),
+             (au.Cell("stromen_per_maand", 0, "inflow"), -1.0),
+             (au.Cell("stromen_per_maand", 0, "outflow"), 1.0)), "==", 0.0, "identity",
+            "stock of the first month = year-end stocks before it + inflow - outflow"))
+    frames = {"stromen_per_jaar": yearly, "stromen_per_maand": recent}
+    return ([r for r in year_rel if au.relation_holds(r, frames)],
+            [r for r in month_rel if au.relation_holds(r, frames)])
 
 
 def _step_durations(ctx: RunContext) -> int:
@@ -524,6 +587,29 @@ def _candidates_as_published(candidates: pd.DataFrame, shown_pmc: pd.DataFrame) 
     return out
 
 
+def _pmc_relations(pmc: pd.DataFrame, summary: pd.DataFrame) -> list:
+    """The PMC counts of a municipality and group add up to its cell in segment_per_gemeente.
+
+    Declared only where that holds (a group without any PMC row has nothing to add up).
+    """
+    from caseload.privacy import audit as au
+
+    pmc = pmc.reset_index(drop=True)
+    frames = {"segment_pmc": pmc, "segment_per_gemeente": summary}
+    rows = {str(m): i for i, m in enumerate(summary["municipality"].astype(str))}
+    out = []
+    for (muni, seg), g in pmc.groupby([pmc["municipality"].astype(str), pmc["segment"].astype(str)],
+                                      sort=False):
+        if muni not in rows or seg not in summary.columns:
+            continue
+        rel = au.sum_relation([au.Cell("segment_pmc", int(r), "n") for r in g.index],
+                              au.Cell("segment_per_gemeente", rows[muni], seg), kind="same_count",
+                              note="PMC counts of a municipality and group = its cell per municipality")
+        if au.relation_holds(rel, frames):
+            out.append(rel)
+    return out
+
+
 def _step_segment(ctx: RunContext) -> int:
     from caseload.extract import read_overrides
     from caseload.figures.segments import pmc_heatmap_figure, pyramid_figure
@@ -568,7 +654,7 @@ def _step_segment(ctx: RunContext) -> int:
         title=w("Cliënten naar gemeente, groep, profiel en markt",
                 "Clients by municipality, group, profile and market"),
         method=method, counts=["n"], layout="long", by=["municipality", "segment"],
-        labels=labels, section=section,
+        labels=labels, section=section, relations=_pmc_relations(res.pmc_table, summary),
         suppression_note=w("Secundaire onderdrukking binnen elke combinatie van gemeente "
                            "en groep (die totalen staan in de tabel per gemeente).",
                            "Secondary suppression within each municipality and group "
@@ -576,7 +662,7 @@ def _step_segment(ctx: RunContext) -> int:
     # The candidates are the A and B cells of segment_pmc. Suppressing them again on their
     # own would give another pattern of complementary cells, and the two tables together
     # could reveal a hidden cell; so they are taken from segment_pmc as published.
-    shown_pmc = suppress_table(pmc_item, pub.min_cell)[0]
+    shown_pmc = suppress_table(pmc_item, pub.min_cell, protection=pub.protection_level)[0]
     pub.add_table("segment_kandidaten", _candidates_as_published(res.candidates, shown_pmc),
                   title=w("Kandidaten voor werkgevers per profiel-marktcombinatie",
                           "Candidates for employers per profile-market combination"),
@@ -600,7 +686,7 @@ def _step_segment(ctx: RunContext) -> int:
     src = pub.source
     # The figures draw the published (suppressed) tables, so they cannot reveal a cell
     # the tables hide.
-    shown_summary = suppress_table(per_gemeente, pub.min_cell)[0].set_index("municipality")
+    shown_summary = suppress_table(per_gemeente, pub.min_cell, protection=pub.protection_level)[0].set_index("municipality")
     pub.add_figure("segment_piramide", pyramid_figure(res, lang, src, min_cell=pub.min_cell,
                                                       table=shown_summary),
                    title=w("Groepen A/B/C per gemeente", "Groups A/B/C per municipality"),
