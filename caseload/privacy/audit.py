@@ -455,6 +455,7 @@ def _number(text: str, decimal_comma: bool) -> float:
 def _read_published_csv(path, rows: int, columns: int) -> tuple[list[str], np.ndarray, list[str]]:
     """The numbers of a published CSV (comma or semicolon separated; decimal point or comma)."""
     import csv
+    import io
 
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -463,7 +464,8 @@ def _read_published_csv(path, rows: int, columns: int) -> tuple[list[str], np.nd
                          fix="Audit a complete report folder written by `caseload refresh`.") from None
     first = text.split("\n", 1)[0]
     sep = ";" if first.count(";") > first.count(",") else ","
-    lines = list(csv.reader(text.splitlines(), delimiter=sep))
+    # newline="" keeps a CR or LF inside a quoted text cell in its cell (csv module docs).
+    lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
     header, data = (lines[0] if lines else []), lines[1:]
     if len(data) != rows or any(len(r) != columns for r in data):
         raise AuditError(f"the table has {len(data)} data rows, relations.json expects {rows} "
