@@ -87,7 +87,8 @@ class RowChecks:
 
         ``mask`` ``None`` means no row fails this check. ``message`` may contain
         ``{value}``, ``{column}`` and ``{detail}``; ``detail`` is an array with
-        one entry per row (or ``None``).
+        one entry per row, a function of the rejected rows' positions that
+        returns their details (computed only for rows that fail), or ``None``.
         """
         assert reason in REASONS, reason
         if mask is not None and mask.any():
@@ -119,8 +120,10 @@ class RowChecks:
                 # a personal number can hide in any text: mask every run of 8 or more digits
                 shown = np.array([_LONG_DIGITS.sub(lambda m: mask_value(m.group(0)), v) for v in values],
                                  dtype=object)
-            det = (np.asarray(detail[idx], dtype=object) if detail is not None
-                   else np.full(len(idx), "", dtype=object))
+            if detail is None:
+                det = np.full(len(idx), "", dtype=object)
+            else:
+                det = np.asarray(detail(idx) if callable(detail) else detail[idx], dtype=object)
             msgs = [message.format(value=v, column=column, detail=d) for v, d in zip(shown, det, strict=True)]
             parts.append(pd.DataFrame({
                 "file": file, "row": rows[idx], "column": column, "value": shown,

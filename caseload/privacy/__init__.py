@@ -38,9 +38,9 @@ from caseload.privacy.disclosure import (
 from caseload.privacy.pseudonyms import (
     KEY_ENV,
     PSEUDONYM_LENGTH,
-    IdHasher,
-    PseudonymMemo,
+    MIN_KEY_BYTES,
     default_key_file,
+    key_fingerprint,
     load_key,
     pseudonymize,
 )
@@ -52,8 +52,8 @@ __all__ = [
     "load_key",
     "default_key_file",
     "pseudonymize",
-    "IdHasher",
-    "PseudonymMemo",
+    "MIN_KEY_BYTES",
+    "key_fingerprint",
     "is_valid_bsn",
     "looks_like_bsn",
     "mask_value",
