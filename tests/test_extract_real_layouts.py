@@ -329,3 +329,27 @@ def test_xlsx_unpacked_size_is_checked_before_unpacking(tmp_path, monkeypatch):
     cfg = load_config(None, extract={"max_xlsx_mb": 10})
     with pytest.raises(ExtractError, match=r"unpacks to 40 MB.*sheet1.xml.*limit of 10 MB.*max_xlsx_mb"):
         read_extract(bomb, peildatum="2021-12-31", config=cfg)
+
+
+def test_refresh_writes_the_key_fingerprint_and_warns_when_the_key_changed(tmp_path, monkeypatch):
+    import json
+    from pathlib import Path
+
+    from caseload.privacy import KEY_ENV, key_fingerprint
+    from caseload.refresh import refresh
+
+    sample = Path(__file__).parent.parent / "data" / "sample" / "caseload.toml"
+    out = tmp_path / "reports"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        refresh(sample, out_dir=out, steps=["validate"])
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["pseudonym_key_fingerprint"] == key_fingerprint(load_key())
+    assert load_key().decode() not in (out / "manifest.json").read_text(encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same key: no warning about it
+        warnings.filterwarnings("ignore", message="^(?!the pseudonym key differs)")
+        refresh(sample, out_dir=out, steps=["validate"])
+    monkeypatch.setenv(KEY_ENV, "another key of at least 16 bytes")
+    with pytest.warns(UserWarning, match="pseudonym key differs from the one of the previous report"):
+        refresh(sample, out_dir=out, steps=["validate"])

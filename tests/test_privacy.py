@@ -592,6 +592,10 @@ def test_key_fingerprint_is_a_keyed_hash_of_a_fixed_text_not_of_the_key():
 
     key = b"a pseudonym key of 32 bytes here"
     fp = key_fingerprint(key)
-    assert fp == hmac.new(key, b"caseload pseudonym key fingerprint v1", "sha256").hexdigest()[:16]
-    assert fp not in hashlib.sha256(key).hexdigest() and fp != key_fingerprint(key + b"!")
-    assert key.hex()[:16] != fp
+    import base64
+
+    digest = hmac.new(key, b"caseload pseudonym key fingerprint v1", "sha256").digest()
+    assert fp == base64.b32encode(digest[:10]).decode().lower() and len(fp) == 16
+    assert fp != key_fingerprint(key + b"!")
+    plain = base64.b32encode(hashlib.sha256(key).digest()[:10]).decode().lower()
+    assert fp != plain and fp.upper() not in base64.b32encode(key).decode()  # neither the key nor its hash

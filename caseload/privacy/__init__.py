@@ -42,6 +42,7 @@ from caseload.privacy.pseudonyms import (
     default_key_file,
     key_fingerprint,
     load_key,
+    warn_if_key_changed,
     pseudonymize,
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "pseudonymize",
     "MIN_KEY_BYTES",
     "key_fingerprint",
+    "warn_if_key_changed",
     "is_valid_bsn",
     "looks_like_bsn",
     "mask_value",

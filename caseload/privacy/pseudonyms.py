@@ -164,12 +164,13 @@ _FINGERPRINT_TEXT = b"caseload pseudonym key fingerprint v1"
 
 
 def key_fingerprint(key: bytes) -> str:
-    """A fingerprint of the pseudonym key: 16 hex characters of HMAC-SHA256(key, a fixed text).
+    """A fingerprint of the pseudonym key: HMAC-SHA256(key, a fixed text), 80 bits in base32.
 
     It tells whether two runs used the same key (the refresh writes it into
     ``manifest.json`` and warns when it differs from the previous report's)
     without revealing the key: it is a keyed hash of a public text, not a hash
-    of the key itself.
+    of the key itself. Base32 (lower case) rather than hex, so that it never
+    holds a long run of digits that a BSN check could mistake for a number.
 
     Examples
     --------
@@ -178,9 +179,32 @@ def key_fingerprint(key: bytes) -> str:
     >>> len(key_fingerprint(b"example key, 16+ bytes"))
     16
     """
+    import base64
     import hmac
 
-    return hmac.new(bytes(key), _FINGERPRINT_TEXT, "sha256").hexdigest()[:16]
+    return base64.b32encode(hmac.digest(bytes(key), _FINGERPRINT_TEXT, "sha256")[:10]).decode("ascii").lower()
+
+
+def warn_if_key_changed(previous_manifest: str | Path, fingerprint: str) -> bool:
+    """Warn when ``fingerprint`` differs from the one in an earlier report's ``manifest.json``.
+
+    Returns whether it differed (no earlier manifest, or one without a
+    fingerprint: False).
+    """
+    import json
+
+    try:
+        before = json.loads(Path(previous_manifest).read_text(encoding="utf-8")).get("pseudonym_key_fingerprint")
+    except (OSError, ValueError, AttributeError):
+        return False
+    if not before or before == fingerprint:
+        return False
+    warnings.warn(
+        f"the pseudonym key differs from the one of the previous report (fingerprint {before}, now "
+        f"{fingerprint}): every client has a new pseudonym, so this report cannot be linked to the "
+        f"earlier one. If that is not intended, restore the key (environment variable {KEY_ENV} or the "
+        "key file) from its backup and run again.", UserWarning, stacklevel=2)
+    return True
 
 
 # --------------------------------------------------------------------- pseudonyms
