@@ -229,27 +229,12 @@ def normalise_id(v) -> str | None:
 
 
 def _normalised_uniques(uniques) -> list:
-    """`normalise_id` of each distinct value from ``pd.factorize``.
-
-    Text made of digits only (surrounding spaces allowed), what client and dossier
-    numbers usually are, is normalised in Arrow; other values one by one.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
+    """`normalise_id` of each distinct value from ``pd.factorize``."""
     dtype = getattr(uniques, "dtype", np.dtype(object))
     if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         # Integers have no whitespace or leading zeros: their decimal text is canonical.
         return np.asarray(uniques).astype(str).tolist()
-    values = np.asarray(uniques, dtype=object).tolist()
-    try:
-        text = pc.utf8_trim_whitespace(pa.array(values, type=pa.string()))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return [normalise_id(v) for v in values]
-    digits = pc.fill_null(pc.match_substring_regex(text, "^[0-9]+$"), False).to_pylist()
-    trimmed = pc.utf8_ltrim(text, "0")
-    plain = pc.if_else(pc.equal(trimmed, ""), "0", trimmed).to_pylist()
-    return [p if d else normalise_id(v) for p, d, v in zip(plain, digits, values, strict=True)]
+    return [normalise_id(v) for v in np.asarray(uniques, dtype=object).tolist()]
 
 
 def _hmac_states(key: bytes, prefix: bytes):
