@@ -353,3 +353,19 @@ def test_refresh_writes_the_key_fingerprint_and_warns_when_the_key_changed(tmp_p
     monkeypatch.setenv(KEY_ENV, "another key of at least 16 bytes")
     with pytest.warns(UserWarning, match="pseudonym key differs from the one of the previous report"):
         refresh(sample, out_dir=out, steps=["validate"])
+
+
+def test_cli_validate_prints_the_file_notes_and_the_warnings(tmp_path):
+    from typer.testing import CliRunner
+
+    from caseload.cli import app
+
+    rows = vng_rows(4)
+    path = tmp_path / "t.csv"
+    lines = ["Titel", ";".join(VNG_HEADER + ["Opmerking"])] + [";".join(r + ["x"]) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["validate", str(path), "--peildatum", "2022-12-31"])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert "1 rows above the header skipped" in out and "columns not used: Opmerking" in out
+    assert "days after the latest date in the extract" in out and "municipality" in out

@@ -348,8 +348,10 @@ def validation_summary(caseload: Caseload, top: int = 3) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``file, table, rows_read, rows_loaded, rows_rejected, top_reasons``
-        (``top_reasons`` like ``"bad_date 12, unknown_code 3"``).
+        ``file, table, rows_read, rows_loaded, rows_rejected, top_reasons, notes``
+        (``top_reasons`` like ``"bad_date 12, unknown_code 3"``; ``notes``: rows
+        outside the groups, title rows skipped, cells cleaned of invisible
+        characters, columns not used).
     """
     rep = caseload.report[["file", "table", "rows_read", "rows_loaded", "rows_rejected"]].copy()
     rej = caseload.rejected
@@ -361,7 +363,22 @@ def validation_summary(caseload: Caseload, top: int = 3) -> pd.DataFrame:
             reasons[file] = ", ".join(f"{r} {n:,}" for r, n in zip(g["reason"][:top], g["n"][:top],
                                                                     strict=True))
     rep["top_reasons"] = rep["file"].map(reasons).fillna("")
+    rep["notes"] = [_report_notes(r) for r in caseload.report.itertuples(index=False)]
     return rep
+
+
+def _report_notes(r) -> str:
+    """What else the file report says about one file, as one line ('' when nothing)."""
+    notes = []
+    if getattr(r, "rows_excluded", 0):
+        notes.append(f"{r.rows_excluded:,} rows outside [extract] groups")
+    if getattr(r, "rows_above_header", 0):
+        notes.append(f"{r.rows_above_header} rows above the header skipped")
+    if getattr(r, "invisible_removed", 0):
+        notes.append(f"invisible characters removed from {r.invisible_removed:,} cells")
+    if getattr(r, "unknown_columns", ""):
+        notes.append(f"columns not used: {r.unknown_columns}")
+    return "; ".join(notes)
 
 
 def read_mapping(value: str | Path | None) -> str | dict[str, str] | None:
