@@ -12,20 +12,21 @@ Contenders, each in its own subprocess so memory does not mix:
   date columns (reading only; no validation, no spells, no pseudonyms);
 * ``caseload``: ``caseload.read_extract`` (read, validate every row, consolidate
   periods into spells, derive clients, pseudonymise), with the time of its
-  phases (``read_raw``: the polars read into codes and int64 ids; ``load_gws``:
-  checks, consolidation, tables; the keyed hashes run in two child processes
-  during ``load_gws``, their CPU time is reported as ``caseload_hash_cpu_seconds``).
+  phases (``read_raw``: the Arrow read into codes and distinct values;
+  ``load_gws``: keyed hashes, checks, consolidation, tables).
 
-Besides wall time each contender reports its CPU time (user + system, the
-hashing children included). ``cpu_floor_ratio`` is caseload's CPU time spread
-perfectly over all cores, divided by polars' wall time: the best ratio this
-machine allows for the work the load does. A third run (``without_hashes``,
-diagnostic only) replaces the keyed hashes by a placeholder, to show how much
-of the time the pseudonyms take.
+Besides wall time each contender reports its CPU time (user + system).
+``cpu_floor_ratio`` is caseload's CPU time spread perfectly over all cores,
+divided by polars' wall time: the best ratio this machine allows for the work
+the load does. A third run (``without_hashes``, diagnostic only) replaces the
+keyed hashes by a placeholder, to show how much of the time the pseudonyms take.
 
 polars runs before and after caseload; the ratio uses the mean of its two times.
 
-Target: caseload wall time at most 1.5 x polars, measured in the same run.
+The former target (caseload at most 1.5 x polars) is retired (issue 15): it
+needed a compiled batch HMAC, the load hashes in-process in plain Python now.
+The ratio is reported for information; the limit that holds is the batch run's
+validate step (``benchmarks/bench_refresh.py``).
 Peak memory is the RSS high-water mark of each subprocess
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` reported by the child itself;
 tracemalloc does not see Arrow's allocations).
@@ -46,7 +47,6 @@ HERE = Path(__file__).parent
 DATA = HERE / "data"
 N_CLIENTS = 500_000
 TARGET_ROWS = 5_000_000
-TARGET_RATIO = 1.5
 PEILDATUM = "2025-12-31"
 
 
@@ -187,23 +187,17 @@ for name in ("read_raw", "prepare_gws", "load_gws", "conform"):
 def cpu(who):
     r = resource.getrusage(who)
     return r.ru_utime + r.ru_stime
-if sys.argv[3:] == ["no-hashes"]:  # diagnostic: every pseudonym the same placeholder, no HMACs
-    import concurrent.futures, pyarrow as pa
+if sys.argv[3:] == ["no-hashes"]:  # diagnostic: pseudonyms are the numbers themselves, no HMACs
+    import pandas as pd
     import caseload.privacy as pv
-    class NoHashes:
-        def __init__(self, key, workers=2): pass
-        def submit(self, ids, domain="client"):
-            f = concurrent.futures.Future(); f.set_result(pa.array(["0" * 20] * len(ids))); return f
-        def close(self): pass
-    pv.IdHasher = NoHashes
+    pv.pseudonymize = lambda values, key, domain="client", cache=None: pd.Series(values, dtype="string")
 read_extract = cl.read_extract  # imports the loader (polars, pyarrow) outside the timing, as for polars
-c0, h0 = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
+c0 = cpu(resource.RUSAGE_SELF)
 t0 = time.perf_counter()
 cs = read_extract(sys.argv[1], peildatum=sys.argv[2])
 t1 = time.perf_counter()
 r = cs.report.iloc[0]
-hash_cpu = cpu(resource.RUSAGE_CHILDREN) - h0  # the hashing processes (ended by read_extract)
-print({"seconds": t1 - t0, "cpu_seconds": cpu(resource.RUSAGE_SELF) - c0 + hash_cpu, "hash_cpu_seconds": hash_cpu,
+print({"seconds": t1 - t0, "cpu_seconds": cpu(resource.RUSAGE_SELF) - c0,
        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
        "rows": int(r.rows_read), "rows_loaded": int(r.rows_loaded), "rows_rejected": int(r.rows_rejected),
        "spells": len(cs.spells), "clients": len(cs.clients), "phases": phases})
@@ -254,7 +248,6 @@ def main() -> dict:
         "caseload_phase_seconds": {k: round(v, 2) for k, v in ours["phases"].items()},
         "polars_cpu_seconds": round((polars["cpu_seconds"] + polars_after["cpu_seconds"]) / 2, 2),
         "caseload_cpu_seconds": round(ours["cpu_seconds"], 2),
-        "caseload_hash_cpu_seconds": round(ours["hash_cpu_seconds"], 2),
         # the best ratio the CPU time of the load allows on this machine's cores, however well spread
         "cpu_floor_ratio": round(ours["cpu_seconds"] / (os.cpu_count() or 1) / polars_seconds, 3),
         # diagnostic, not the target: the same load with the keyed hashes left out
@@ -262,8 +255,6 @@ def main() -> dict:
         "without_hashes_cpu_seconds": round(no_hashes["cpu_seconds"], 2),
         "without_hashes_ratio": round(no_hashes["seconds"] / polars_seconds, 3),
         "ratio": round(ratio, 3),
-        "target_ratio": TARGET_RATIO,
-        "passed": bool(ratio <= TARGET_RATIO),
     }
 
 

@@ -392,6 +392,9 @@ def validate_command(
         table.add_row(Path(r.file).name, r.table, f"{r.rows_read:,}", f"{r.rows_loaded:,}",
                       f"{r.rows_rejected:,}", r.top_reasons)
     console.print(table)
+    for r in summary.itertuples(index=False):
+        if r.notes:
+            console.print(f"{Path(r.file).name}: {r.notes}", highlight=False, soft_wrap=True)
     n_rejected = int(summary["rows_rejected"].sum())
     if out is not None:
         write_rejected(cs.rejected, out)

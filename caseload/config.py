@@ -62,6 +62,16 @@ class ExtractConfig(_Section):
         default_factory=dict,
         description="Extra texts of 'Omschrijving leefvorm' -> HOUSEHOLD code.",
     )
+    inflow_reasons: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra texts of 'Oorzaak bijstandsafhankelijkheid' -> inflow reason code.",
+    )
+    header_row: int | None = Field(
+        None, ge=1, le=1000, description="Row of the column names (1 = first); default: found in the first 20 rows.")
+    groups: list[str] | None = Field(
+        None, description="Keep only rows whose 'Kode groep' is one of these (e.g. ['02']); default: all rows.")
+    max_xlsx_mb: float = Field(
+        2048, gt=0, description="Largest unpacked size (MB) of an XLSX file that is read (a guard against zip bombs).")
 
 
 class PrivacyConfig(_Section):
@@ -346,10 +356,23 @@ class Config(_Section):
 
 
 def _format_validation_error(exc: ValidationError, path: Path) -> str:
+    import difflib
+
     lines = []
     for err in exc.errors():
         loc = ".".join(str(x) for x in err["loc"])
-        lines.append(f"[{loc}] {err['msg']}")
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            # a typo: name the closest valid key of the same section
+            model: Any = Config
+            for part in err["loc"][:-1]:
+                field = getattr(model, "model_fields", {}).get(part)
+                model = getattr(field, "annotation", None) if field is not None else None
+            valid = list(getattr(model, "model_fields", {}))
+            close = difflib.get_close_matches(str(err["loc"][-1]), valid, n=1, cutoff=0.6)
+            msg = "unknown key" + (f" (did you mean '{close[0]}'?)" if close else
+                                   f" (valid keys: {', '.join(k for k in valid if k != 'base_dir')})")
+        lines.append(f"[{loc}] {msg}")
     return "; ".join(lines)
 
 

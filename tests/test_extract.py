@@ -133,12 +133,12 @@ def test_cp1252_after_the_sniffed_sample(tmp_path):
     # the first 64 kB are plain ASCII, the first non-UTF-8 byte comes later: read again as cp1252
     rows = [row(str(1000 + i)) for i in range(1500)] + [row("9999", household="Alleenstaande ")]
     path = write_csv(tmp_path / "late.csv", rows)
-    path.write_bytes(path.read_bytes() + ";".join(row("8888", end_text="Overlijden", household="Overig"))
-                     .replace("Overig", "Overig\xe9").encode("latin-1") + b"\r\n")
+    path.write_bytes(path.read_bytes() + ";".join(row("8888", end_text="Overlijden", household="Hotel"))
+                     .replace("Hotel", "Hotel\xe9").encode("latin-1") + b"\r\n")
     cs = read_extract(path, peildatum="2021-12-31")
     assert cs.report.loc[0, "encoding"] == "cp1252"
     assert cs.report.loc[0, "rows_read"] == 1502
-    assert cs.rejected["value"].tolist() == ["Overigé"]  # decoded right, and rejected as unknown
+    assert cs.rejected["value"].tolist() == ["Hotelé"]  # decoded right, and rejected as unknown
 
 
 def test_xlsx_with_date_cells_and_serials(tmp_path):
@@ -335,11 +335,18 @@ def test_missing_file_and_municipality(tmp_path):
     header = HEADER[:-2] + ["Bedrag periodiek"]
     rows = [r[:-2] + [r[-1]] for r in [row()]]
     path = write_csv(tmp_path / "nogm.csv", rows, header=header)
-    with pytest.raises(ExtractError, match="no municipality is configured"):
-        read_extract(path, peildatum="2021-12-31")
+    # no column and no setting: loads, the municipality unknown, one warning that says what is left out
+    with pytest.warns(UserWarning) as record:
+        cs = read_extract(path, peildatum="2020-01-31")
+    about = [str(w.message) for w in record if "municipality" in str(w.message)]
+    assert len(about) == 1 and "analyses that need it" in about[0] and "municipality=" in about[0]
+    assert cs.spells["municipality"].tolist() == ["onbekend"] and cs.clients["municipality"].tolist() == ["onbekend"]
     cfg = load_config(None, extract={"municipality": "GM0037"})
     cs = read_extract(path, peildatum="2021-12-31", config=cfg)
     assert cs.spells["municipality"].tolist() == ["GM0037"]
+    # the keyword wins over the config
+    cs = read_extract(path, peildatum="2021-12-31", config=cfg, municipality="GM0168")
+    assert cs.spells["municipality"].tolist() == ["GM0168"]
 
 
 # ------------------------------------------------------------------ mapping and config
@@ -598,27 +605,7 @@ def test_synth_bad_rows_in_every_format(tmp_path):
     pd.testing.assert_frame_equal(spells[0], spells[2])
 
 
-# ------------------------------------------------------------------ fast (polars) and exact (Arrow) readers
-
-
-def _read_both(path, monkeypatch, peildatum):
-    """read_extract through the reader it picks, and forced through the Arrow reader; and whether
-    the polars reader took the file."""
-    import caseload.extract.files as files
-
-    taken = []
-    fast = files._polars_csv
-
-    def spy(*args):
-        raw = fast(*args)
-        taken.append(raw is not None)
-        return raw
-
-    monkeypatch.setattr(files, "_polars_csv", spy)
-    picked = read_extract(path, peildatum=peildatum)
-    monkeypatch.setattr(files, "_polars_csv", lambda *args: None)
-    exact = read_extract(path, peildatum=peildatum)
-    return picked, exact, taken == [True]
+# ------------------------------------------------------------------ awkward CSV lines
 
 
 def _assert_same_caseload(a, b):
@@ -626,26 +613,14 @@ def _assert_same_caseload(a, b):
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True, obj=name)
 
 
-def test_polars_reader_gives_the_arrow_result(tmp_path, monkeypatch):
-    # every bad-row kind of the generator, written as UTF-8: the fast reader takes the file and
-    # every table, rejection and report row is identical to the Arrow reader's
-    g = synth.generate(n_clients=300, random_state=4)
-    files = synth.write_extract(g, tmp_path, layout="gws", encoding="utf-8",
-                                bad_rows={k: 0.02 for k in synth.BAD_ROW_KINDS}, random_state=5)
-    picked, exact, fast = _read_both(files["spells"], monkeypatch, g.peildatum)
-    assert fast
-    assert len(picked.rejected) > 20
-    _assert_same_caseload(picked, exact)
-
-
 @pytest.mark.parametrize("variant", ["quoted", "short_line", "long_line", "blank_line", "stray_cr", "cp1252",
                                      "spaces_and_zeros", "empty_last_column"])
-def test_polars_reader_falls_back_or_agrees(tmp_path, monkeypatch, variant):
+def test_awkward_csv_lines_are_read_or_rejected(tmp_path, variant):
     rows = [row("5001"), row("5002", end=""), row("5003", household=" Alleenstaande "),
             row("5004", by="19x0"), row("5005"), row("5006", start="31-02-2020")]
     lines = [";".join(HEADER)] + [";".join(r) for r in rows]
-    fast_expected = variant in ("spaces_and_zeros", "empty_last_column")
-    if variant == "empty_last_column":  # a short line could hide here: the delimiters are counted
+    bad_line = None
+    if variant == "empty_last_column":
         lines[2] = ";".join(row("5002", end="", amount=""))
     elif variant == "cp1252":
         lines[5] = lines[5].replace("aanvrager", "aanvragér")
@@ -653,26 +628,35 @@ def test_polars_reader_falls_back_or_agrees(tmp_path, monkeypatch, variant):
         lines[2] = lines[2].replace("Alleenstaande", '"Alleen;staande"')
     elif variant == "short_line":
         lines[3] = ";".join(rows[2][:-2])
+        bad_line = 4
     elif variant == "long_line":
         lines[3] += ";extra"
+        bad_line = 4
     elif variant == "blank_line":
         lines.insert(4, "")
     elif variant == "stray_cr":
         lines[5] = lines[5].replace("aanvrager", "aan\rvrager")
     elif variant == "spaces_and_zeros":
         lines[1] = lines[1].replace("5001", "005001", 1).replace("01-01-2020", " 01-01-2020 ")
-    data = "\n".join(lines) + "\n"
     path = tmp_path / "v.csv"
-    path.write_bytes(data.encode("cp1252" if variant == "cp1252" else "utf-8"))
-    picked, exact, fast = _read_both(path, monkeypatch, "2021-12-31")
-    assert fast == fast_expected
-    _assert_same_caseload(picked, exact)
-    rep = picked.report.iloc[0]
+    path.write_bytes(("\n".join(lines) + "\n").encode("cp1252" if variant == "cp1252" else "utf-8"))
+    cs = read_extract(path, peildatum="2021-12-31")
+    rep = cs.report.iloc[0]
     assert rep.rows_read == rep.rows_loaded + rep.rows_rejected
+    reasons = cs.rejected.set_index("row")["reason"]
+    if bad_line:
+        assert reasons.loc[bad_line] == "bad_line"
+    # the bad birth year and the impossible date are rejected on their own lines whatever else happens
+    shift = 1 if variant == "blank_line" else 0
+    assert reasons.loc[5 + shift] == "bad_number"
+    if variant != "stray_cr":  # a carriage return ends a line: the line with it is two bad lines
+        assert reasons.loc[7 + shift] == "bad_date"
+    if variant == "spaces_and_zeros":
+        assert pseudo("5001") in set(cs.clients["client_id"])
 
 
 def test_first_seen_order():
-    from caseload.extract.gws import first_seen_order
+    from caseload.extract.common import first_seen_order
 
     codes = np.array([2, 2, -1, 0, 2, 1, 0], dtype=np.int32)
     new, order = first_seen_order(codes, 4)  # value 3 never appears: it goes last
@@ -725,128 +709,27 @@ def test_read_overrides_names_the_row_of_a_bad_date_and_a_missing_column(tmp_pat
         read_overrides(path)
 
 
-# ------------------------------------------------------------------ ids read as whole numbers
+# ------------------------------------------------------------------ whole-number ids
 
 
-def _numeric_rows():
+def test_client_numbers_with_zeros_and_plus_are_one_client_and_duplicates_are_found(tmp_path):
     rows = []
-    for k in range(14):  # enough rows for the reader's sample to see a column of long numbers
+    for k in range(14):
         client = str(40_000_000 + k)
         rows.append(row(client, dossier=str(70_000_000 + k)))
         rows.append(row(client, "01-02-2020", "29-02-2020", dossier=str(70_000_000 + k)))
-    return rows
-
-
-@pytest.mark.parametrize("variant", ["plain", "zeros_and_plus", "same_number_written_twice", "text_id_late"])
-def test_whole_number_ids_give_the_arrow_result(tmp_path, monkeypatch, variant):
-    import caseload.extract.files as files
-
-    rows = _numeric_rows()
-    if variant == "zeros_and_plus":
-        rows[3][1] = "0040000001"  # the same client as 40000001 in row 3
-        rows[5][1] = "+40000002"
-        rows[7][0] = "0070000003"
-    elif variant == "same_number_written_twice":
-        rows.append(row("0040000004", "01-02-2020", "29-02-2020", dossier="70000004"))  # an exact copy
-        rows.append(row("40000005", "01-02-2020", "31-03-2020", dossier="70000005"))  # a conflicting one
-    elif variant == "text_id_late":
-        rows.append(row("K-1234", dossier="D-1"))  # not a number: the file is read again as text
-    path = write_csv(tmp_path / "n.csv", rows)
-    ints = files._many_distinct(path, ";", len(HEADER))[0]
-    assert ints == {0, 1}  # dossier and client number are read as whole numbers
-    picked, exact, fast = _read_both(path, monkeypatch, "2021-12-31")
-    assert fast
-    _assert_same_caseload(picked, exact)
-    if variant == "zeros_and_plus":
-        assert picked.clients["client_id"].nunique() == 14
-        assert (picked.spells["client_id"] == pseudo("40000001")).sum() == 1
-    if variant == "same_number_written_twice":
-        reasons = picked.rejected.set_index("row")["reason"]
-        assert reasons.loc[len(rows)] == "exact_duplicate"  # row numbers: header is row 1
-        assert set(reasons[reasons == "conflicting_duplicate"].index) == {11 + 2, len(rows) + 1}
-    rep = picked.report.iloc[0]
+    rows[3][1] = "0040000001"  # the same client as 40000001 in row 3
+    rows[5][1] = "+40000002"
+    rows.append(row("0040000004", "01-02-2020", "29-02-2020", dossier="70000004"))  # an exact copy
+    rows.append(row("40000005", "01-02-2020", "31-03-2020", dossier="70000005"))  # a conflicting one
+    cs = read_extract(write_csv(tmp_path / "n.csv", rows), peildatum="2021-12-31")
+    assert cs.clients["client_id"].nunique() == 14
+    assert (cs.spells["client_id"] == pseudo("40000001")).sum() == 1
+    reasons = cs.rejected.set_index("row")["reason"]
+    assert reasons.loc[len(rows)] == "exact_duplicate"  # row numbers: header is row 1
+    assert set(reasons[reasons == "conflicting_duplicate"].index) == {11 + 2, len(rows) + 1}
+    rep = cs.report.iloc[0]
     assert rep.rows_read == rep.rows_loaded + rep.rows_rejected
-
-
-def test_raw_column_of_whole_numbers():
-    from caseload.extract.files import MISSING_INT, RawColumn
-
-    col = RawColumn(ints=np.array([7, MISSING_INT, 5, 7, 9], dtype=np.int64))
-    assert col.codes.tolist() == [0, -1, 1, 0, 2]  # in order of first appearance; empty is -1
-    assert col.int_uniques.tolist() == [7, 5, 9]
-    assert col.uniques.tolist() == ["7", "5", "9"]
-    assert col.missing.tolist() == [False, True, False, False, False]
-    assert col.values().tolist() == ["7", None, "5", "7", "9"]
-    assert col.take(np.array([2, 1])).values().tolist() == ["5", None]
-
-
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(periods=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 40), st.integers(-1, 12)),
-                        min_size=1, max_size=40),
-       gap=st.integers(0, 3))
-def test_spells_from_runs_equal_the_sorted_consolidation(periods, gap):
-    # (client, original start, period start, length; -1 = open) in file order: whenever the run-wise
-    # consolidation answers, it is the answer of sorting every row
-    from caseload.extract.gws import _OPEN, spell_groups, spells_from_runs
-    from caseload.extract.parse import MISSING
-
-    c = np.array([p[0] for p in periods], dtype=np.int32)
-    s = np.array([100 * p[1] for p in periods], dtype=np.int64)
-    ps = s + np.array([p[2] for p in periods], dtype=np.int64)
-    pe = np.where(np.array([p[3] for p in periods]) < 0, MISSING, ps + np.array([p[3] for p in periods]))
-    ends = np.where(pe > MISSING, pe, _OPEN)
-    got = spells_from_runs(c, s, ps, ends, gap)
-    if got is None:
-        return
-    assert len(set(zip(c.tolist(), ps.tolist(), strict=True))) == len(c)  # no duplicate rows when it answers
-    order, first, last, end, group_first = spell_groups(c, s, ps, pe, gap)
-    fr, la, e, gf, n = got
-    assert fr.tolist() == order[first].tolist()
-    assert la.tolist() == order[last].tolist()
-    assert e.tolist() == end.tolist()
-    assert gf.tolist() == group_first.tolist()
-    assert n.tolist() == (last - first + 1).tolist()
-
-
-def test_spells_from_runs_answers_for_an_export_listed_benefit_by_benefit():
-    from caseload.extract.gws import spells_from_runs
-
-    # client 0: two benefits, listed after client 1's; monthly periods; a gap inside the second
-    c = np.array([1, 1, 0, 0, 0, 0, 0], dtype=np.int32)
-    s = np.array([50, 50, 0, 0, 200, 200, 200], dtype=np.int64)
-    ps = np.array([50, 81, 0, 31, 200, 231, 300], dtype=np.int64)
-    pe = ps + 30
-    fr, la, end, group_first, n = spells_from_runs(c, s, ps, pe, 1)
-    assert fr.tolist() == [2, 4, 6, 0] and la.tolist() == [3, 5, 6, 1]
-    assert end.tolist() == [61, 261, 330, 111]
-    assert group_first.tolist() == [True, True, False, True]
-    assert n.tolist() == [2, 2, 1, 2]
-
-
-@pytest.mark.parametrize("kinds", ["no_duplicates", "all"])
-def test_consolidation_without_sorting_gives_the_sorted_result(tmp_path, monkeypatch, kinds):
-    # rejected rows among the periods (and duplicates, for which the rows are sorted after all):
-    # the loader's result is the one of always sorting the rows
-    import caseload.extract.gws as gws
-
-    bad = [k for k in synth.BAD_ROW_KINDS if kinds == "all" or "duplicate" not in k]
-    g = synth.generate(n_clients=300, random_state=6)
-    files = synth.write_extract(g, tmp_path, layout="gws", encoding="utf-8",
-                                bad_rows=dict.fromkeys(bad, 0.02), random_state=7)
-    runs = gws.spells_from_runs
-    answered = []
-
-    def spy(*args):
-        found = runs(*args)
-        answered.append(found is not None)
-        return found
-
-    monkeypatch.setattr(gws, "spells_from_runs", spy)
-    picked = read_extract(files["spells"], peildatum=g.peildatum)
-    assert answered == [kinds == "no_duplicates"]
-    assert len(picked.rejected) > 10
-    monkeypatch.setattr(gws, "spells_from_runs", lambda *args: None)
-    _assert_same_caseload(picked, read_extract(files["spells"], peildatum=g.peildatum))
 
 
 def test_clients_disagreeing_on_birth_year_or_sex_are_reported(tmp_path):

@@ -138,11 +138,11 @@ def test_key_file_created_on_first_use_then_reused(no_env_key):
 
 def test_env_key_has_priority_and_matches_file_content(no_env_key, monkeypatch):
     key_file = no_env_key / "k.key"
-    key_file.write_text("  my secret key\n")
+    key_file.write_text("  my secret key, long\n")
     key_file.chmod(0o600)
-    assert load_key(key_file) == b"my secret key"
-    monkeypatch.setenv(KEY_ENV, "my secret key\n")
-    assert load_key(no_env_key / "does-not-exist.key") == b"my secret key"
+    assert load_key(key_file) == b"my secret key, long"
+    monkeypatch.setenv(KEY_ENV, "my secret key, long\n")
+    assert load_key(no_env_key / "does-not-exist.key") == b"my secret key, long"
     assert not (no_env_key / "does-not-exist.key").exists()
 
 
@@ -164,10 +164,10 @@ def test_empty_key_refused_and_open_key_file_warned(no_env_key, monkeypatch):
     key_file.chmod(0o600)
     with pytest.raises(PrivacyError, match="empty"):
         load_key(key_file)
-    key_file.write_text("secret")
+    key_file.write_text("secret of 16 bytes")
     key_file.chmod(0o644)
     with pytest.warns(UserWarning, match="chmod 600"):
-        assert load_key(key_file) == b"secret"
+        assert load_key(key_file) == b"secret of 16 bytes"
     monkeypatch.setenv(KEY_ENV, "  ")
     with pytest.raises(PrivacyError, match="set but empty"):
         load_key(key_file)
@@ -543,30 +543,6 @@ def test_suppress_long_two_groupings_equals_two_way_table():
 
 
 
-def test_id_hasher_equals_pseudonymize():
-    from caseload.privacy import IdHasher
-
-    ids = np.array([0, 7, -12, 123456789, 10**17 + 3], dtype=np.int64)
-    key = b"test key"
-    with IdHasher(key) as h:
-        clients, dossiers = h.submit(ids, "client"), h.submit(ids, "dossier")
-        assert clients.result().to_pylist() == list(pseudonymize(ids, key))
-        assert dossiers.result().to_pylist() == list(pseudonymize(ids, key, domain="dossier"))
-        assert h.submit(ids[:0]).result().to_pylist() == []
-
-
-def test_id_hasher_falls_back_when_the_child_cannot_start(monkeypatch):
-    import sys
-
-    from caseload.privacy import IdHasher
-
-    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
-    ids = np.array([5, 6], dtype=np.int64)
-    with IdHasher(b"k") as h:
-        assert h.running == 0
-        assert h.submit(ids).result().to_pylist() == list(pseudonymize(ids, b"k"))
-
-
 def test_plus_sign_and_leading_zeros_are_the_same_number():
     key = b"k"
     p = pseudonymize(["+0123", "123", 123, "-05", -5], key)
@@ -574,65 +550,39 @@ def test_plus_sign_and_leading_zeros_are_the_same_number():
     assert p.iloc[3] == p.iloc[4] != p.iloc[0]
 
 
-def test_id_hasher_falls_back_when_the_child_dies():
-    from caseload.privacy import IdHasher
-
-    ids = np.array([5, 6], dtype=np.int64)
-    with IdHasher(b"k", workers=1) as h:
-        assert h.running == 1
-        h._children[0].proc.kill()
-        h._children[0].proc.wait()
-        assert h.submit(ids).result().to_pylist() == list(pseudonymize(ids, b"k"))
-        assert h.running == 0
-
-
-def test_id_hasher_does_not_trust_a_child_that_answers_wrong(monkeypatch):
-    from caseload.privacy import IdHasher
-    from caseload.privacy import pseudonyms as ps
-
-    ids = np.array([5, 6, 7], dtype=np.int64)
-    with IdHasher(b"k", workers=1) as h:
-        child = h._children[0]
-        real = child.hash
-        monkeypatch.setattr(child, "hash", lambda *a: real(*a)[::-1])  # garbled answer
-        assert h.submit(ids).result().to_pylist() == list(ps.pseudonymize(ids, b"k"))
-        assert h.running == 0
-
-
-def test_pseudonym_memo_hashes_each_number_once_and_equals_pseudonymize(monkeypatch):
-    from caseload.privacy import PseudonymMemo
+def test_pseudonym_cache_hashes_each_number_once_and_equals_pseudonymize(monkeypatch):
     from caseload.privacy import pseudonyms as ps
 
     key = b"k"
-    memo = PseudonymMemo(key)
     calls = []
-    real = ps.pseudonymize
-    monkeypatch.setattr(ps, "pseudonymize", lambda v, k, domain="client": calls.append(len(v)) or real(v, k, domain))
-    a = memo(pd.Series([5, 7, 5, 9]), key)
-    b = memo(pd.Series([9, 11, 5]), key)
-    c = memo(pd.Series([9, 11]), key, domain="dossier")
+    real = ps._hmac_sha256_hex
+    monkeypatch.setattr(ps, "_hmac_sha256_hex", lambda k, p, m, n: calls.append(len(m)) or real(k, p, m, n))
+    cache: dict = {}
+    a = pseudonymize(pd.Series([5, 7, 5, 9]), key, cache=cache)
+    b = pseudonymize(pd.Series(["9", "0011", "5"]), key, cache=cache)  # 9 and 5 known, as text too
+    c = pseudonymize(pd.Series([9, 11]), key, domain="dossier", cache=cache)
     assert calls == [3, 1, 2]  # 5, 7, 9; then only 11; another domain is hashed again
-    assert list(a) == list(real([5, 7, 5, 9], key)) and list(b) == list(real([9, 11, 5], key))
-    assert list(c) == list(real([9, 11], key, domain="dossier"))
-    assert list(memo(pd.Series(["A1", "B2"]), key)) == list(real(["A1", "B2"], key))  # text: as usual
-    assert memo.remembered("client") == 4
-    with pytest.raises(PrivacyError):
-        memo(pd.Series([1]), b"other key")
+    monkeypatch.setattr(ps, "_hmac_sha256_hex", real)
+    assert list(a) == list(pseudonymize([5, 7, 5, 9], key))
+    assert list(b) == list(pseudonymize([9, 11, 5], key))
+    assert list(c) == list(pseudonymize([9, 11], key, domain="dossier"))
 
 
-def test_pseudonym_memo_does_not_wait_forever_for_a_silent_child(monkeypatch):
-    from concurrent.futures import Future
+def test_a_short_key_is_refused_with_the_fix(monkeypatch, tmp_path):
+    from caseload.privacy import MIN_KEY_BYTES
 
-    from caseload.privacy import IdHasher, PseudonymMemo
-
-    ids = np.array([5, 6], dtype=np.int64)
-    with IdHasher(b"k", workers=1) as h:
-        monkeypatch.setattr(h, "submit", lambda *a, **k: Future())  # never answers
-        memo = PseudonymMemo(b"k", h)
-        memo.timeout = 0.05
-        assert memo.submit(ids, "client").result().to_pylist() == list(pseudonymize(ids, b"k"))
-        assert h.running == 0  # the children were given up
-
+    monkeypatch.setenv(KEY_ENV, "x" * (MIN_KEY_BYTES - 1))
+    with pytest.raises(PrivacyError, match=f"{MIN_KEY_BYTES - 1} bytes.*at least {MIN_KEY_BYTES}") as err:
+        load_key()
+    assert "secrets.token_hex" in str(err.value)
+    monkeypatch.setenv(KEY_ENV, "x" * MIN_KEY_BYTES)
+    assert load_key() == b"x" * MIN_KEY_BYTES
+    monkeypatch.delenv(KEY_ENV)
+    f = tmp_path / "k.key"
+    f.write_text("a\n")
+    f.chmod(0o600)
+    with pytest.raises(PrivacyError, match="key file holds a key of 1 bytes"):
+        load_key(f)
 
 # ------------------------------------------------- issue 11: the BSN guard, right both ways
 
@@ -761,3 +711,20 @@ def test_rejected_row_message_does_not_give_back_a_masked_value(tmp_path):
     assert str(2025 - 111222333) not in message
     # An unmasked value keeps its useful detail.
     assert "135" in plain["message"]
+
+
+def test_key_fingerprint_is_a_keyed_hash_of_a_fixed_text_not_of_the_key():
+    import hashlib
+    import hmac
+
+    from caseload.privacy import key_fingerprint
+
+    key = b"a pseudonym key of 32 bytes here"
+    fp = key_fingerprint(key)
+    import base64
+
+    digest = hmac.new(key, b"caseload pseudonym key fingerprint v1", "sha256").digest()
+    assert fp == base64.b32encode(digest[:10]).decode().lower() and len(fp) == 16
+    assert fp != key_fingerprint(key + b"!")
+    plain = base64.b32encode(hashlib.sha256(key).digest()[:10]).decode().lower()
+    assert fp != plain and fp.upper() not in base64.b32encode(key).decode()  # neither the key nor its hash

@@ -14,6 +14,7 @@ raises one :class:`caseload.errors.ExtractError` naming the file and the fix.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,15 +22,18 @@ import pandas as pd
 
 from caseload.errors import ExtractError
 from caseload.extract.canonical import CanonicalFile, load_canonical
+from caseload.extract.common import UNKNOWN_MUNICIPALITY, LoadOptions
 from caseload.extract.files import RawFile, read_raw
-from caseload.extract.gws import GwsFile, LoadOptions, consolidate_spells, load_gws, prepare_gws
+from caseload.extract.gws import GwsFile, load_gws, prepare_gws
 from caseload.extract.mapping import (
     END_REASON_TEXTS,
     GWS_FIELDS,
     HOUSEHOLD_TEXTS,
     MAPPINGS,
     detect_layout,
+    known_headers,
 )
+from caseload.extract.spells import consolidate_spells
 from caseload.extract.overrides import read_overrides
 from caseload.extract.parse import parse_date_text
 from caseload.extract.rejections import REASONS, REJECTED_COLUMNS, empty_rejected
@@ -45,14 +49,20 @@ __all__ = [
     "HOUSEHOLD_TEXTS",
     "REASONS",
     "REJECTED_COLUMNS",
+    "REPORT_COLUMNS",
+    "UNKNOWN_MUNICIPALITY",
     "parse_date_text",
     "validation_summary",
     "read_mapping",
     "write_rejected",
 ]
 
-REPORT_COLUMNS = ["file", "table", "rows_read", "rows_loaded", "rows_rejected", "format", "encoding",
-                  "delimiter"]
+REPORT_COLUMNS = ["file", "table", "rows_read", "rows_loaded", "rows_rejected", "rows_excluded",
+                  "rows_above_header", "invisible_removed", "unknown_columns", "format", "encoding", "delimiter"]
+"""Columns of ``Caseload.report``: per file, ``rows_read == rows_loaded + rows_rejected + rows_excluded``
+(``rows_excluded``: outside ``[extract] groups``); ``rows_above_header``: title rows skipped;
+``invisible_removed``: cells from which a byte-order mark or zero-width character was removed;
+``unknown_columns``: columns the loader does not use."""
 
 
 def _as_paths(paths) -> list[Path]:
@@ -99,6 +109,10 @@ def read_extract(
     mapping: str | dict[str, str] | None = None,
     peildatum=None,
     config=None,
+    *,
+    municipality: str | None = None,
+    header_row: int | None = None,
+    groups: list[str] | None = None,
 ) -> Caseload:
     """Read extract files into a validated :class:`~caseload.schema.Caseload`.
 
@@ -115,10 +129,22 @@ def read_extract(
     peildatum : date-like, optional
         Reference date. Default: ``config.extract.peildatum``, else the latest
         start or end date in the files (end dates more than 31 days after the
-        latest start date, such as 31-12-9999, are ignored).
+        latest start date, such as 31-12-9999, are ignored). A peildatum more
+        than 31 days after the latest date in the files gives a warning.
     config : Config, optional
         A :class:`caseload.config.Config` (``[extract]``: municipality,
-        gap_days, end_reasons, households; ``[privacy]``: key_file).
+        gap_days, end_reasons, households, inflow_reasons, header_row, groups,
+        max_xlsx_mb; ``[privacy]``: key_file).
+    municipality : str, optional
+        CBS code (``"GM0168"``) for files without a municipality column; default
+        ``config.extract.municipality``. Without either, such files load with
+        the municipality ``"onbekend"`` (unknown) and one warning.
+    header_row : int, optional
+        Row number (1 = first) of the column names; default
+        ``config.extract.header_row``, else found among the first 20 rows.
+    groups : list of str, optional
+        Keep only rows whose 'Kode groep' is one of these (``["02"]``); default
+        ``config.extract.groups`` (all rows).
 
     Returns
     -------
@@ -126,14 +152,19 @@ def read_extract(
         Canonical tables with keyed pseudonyms as ids; ``rejected`` has one row
         per rejected input row (``file, row, column, value, reason, message,
         fix``; ``value`` masked where it could be a personal number) and
-        ``report`` one row per file with ``rows_read == rows_loaded + rows_rejected``.
+        ``report`` one row per file with ``rows_read == rows_loaded +
+        rows_rejected + rows_excluded``, the rows above the header
+        (``rows_above_header``), the cells from which invisible characters were
+        removed (``invisible_removed``) and the columns not used
+        (``unknown_columns``).
 
     Raises
     ------
     ExtractError
-        When a whole file cannot be used: not found, empty, not a spreadsheet,
-        unreadable encoding, a required column missing (the message names the
-        closest column in the file), or no municipality known.
+        When a whole file cannot be used: not found, a folder, named twice,
+        empty, not a spreadsheet, unreadable encoding, a column name used twice,
+        an XLSX that unpacks to more than ``[extract] max_xlsx_mb``, or a
+        required column missing (the message names the closest column in the file).
 
     Notes
     -----
@@ -148,6 +179,8 @@ def read_extract(
     --------
     >>> import caseload as cl
     >>> cs = cl.read_extract("data/sample/uitkeringen.csv")  # doctest: +SKIP
+    >>> cs = cl.read_extract(["bijstand.xlsx"], mapping="gws", peildatum="2024-12-31",
+    ...                      municipality="GM0168")  # doctest: +SKIP
     >>> cs.report  # doctest: +SKIP
     """
     from caseload import privacy
@@ -165,79 +198,96 @@ def read_extract(
     if not files:
         raise ExtractError("no extract files given.",
                            fix="Pass file paths, or list them in the config: [extract] files = [\"...\"].")
+    seen: dict[Path, Path] = {}
+    for f in files:
+        same = seen.setdefault(f.resolve(), f)
+        if same is not f:
+            raise ExtractError(f"the file is named twice (also as '{same}'); its rows would count twice.",
+                               file=f, fix="Name each extract file once.")
     mapping = ex.mapping if mapping is None else mapping
     opts = LoadOptions(
         gap_days=ex.gap_days,
-        municipality=ex.municipality,
-        end_reasons=dict(getattr(ex, "end_reasons", {}) or {}),
-        households=dict(getattr(ex, "households", {}) or {}),
+        municipality=municipality if municipality is not None else ex.municipality,
+        end_reasons=dict(ex.end_reasons),
+        households=dict(ex.households),
+        inflow_reasons=dict(ex.inflow_reasons),
+        groups=list(groups) if groups is not None else ex.groups,
     )
     key_file = privacy_cfg.key_file
     key = privacy.load_key(resolve(key_file) if key_file is not None else None)
-
-    # a large extract: client and dossier numbers are hashed in a second process, started before
-    # the files are read so that its start-up overlaps the reading (privacy.pseudonyms.IdHasher)
-    size = sum(p.stat().st_size for p in files if p.is_file())
-    hasher = privacy.IdHasher(key) if size >= HASH_PROCESS_BYTES else None
-    try:
-        return _read_and_load(files, mapping, peildatum, ex, opts, key, hasher)
-    finally:
-        if hasher is not None:
-            hasher.close()
-
-
-def _read_and_load(files, mapping, peildatum, ex, opts, key, hasher) -> Caseload:
+    header_row = header_row if header_row is not None else ex.header_row
+    known = known_headers(mapping)
     prepared = []
     for path in files:
-        raw = read_raw(path)
+        raw = read_raw(path, known, header_row, ex.max_xlsx_mb)
         layout = detect_layout(raw.headers, mapping, path)
-        prepared.append(prepare_gws(raw, layout) if layout.kind == "gws" else CanonicalFile(raw, layout))
+        prepared.append(prepare_gws(raw, layout, opts.groups) if layout.kind == "gws"
+                        else CanonicalFile(raw, layout))
 
+    latest = [d for d in (p.latest_date() for p in prepared) if d is not None]
     peil = peildatum if peildatum is not None else ex.peildatum
     if peil is not None:
         peil_days = _peildatum_days(peil)
-    else:
-        latest = [d for d in (p.latest_date() for p in prepared) if d is not None]
-        if not latest:
-            raise ExtractError("no valid date in the files, so the peildatum cannot be derived.",
-                               file=files[0], fix="Pass peildatum=... or set [extract] peildatum.")
+        if latest and peil_days > max(latest) + 31:
+            last = pd.Timestamp(np.datetime64(max(latest), "D"))
+            warnings.warn(
+                f"the peildatum {pd.Timestamp(np.datetime64(peil_days, 'D')):%d-%m-%Y} lies "
+                f"{peil_days - max(latest)} days after the latest date in the extract ({last:%d-%m-%Y}); "
+                "figures would draw flat lines into the months without data. Check the peildatum, or "
+                "leave it out to use the latest date.", UserWarning, stacklevel=2)
+    elif latest:
         peil_days = max(latest)
-    peil_ts = pd.Timestamp(np.datetime64(peil_days, "D"))
+    else:
+        raise ExtractError("no valid date in the files, so the peildatum cannot be derived.",
+                           file=files[0], fix="Pass peildatum=... or set [extract] peildatum.")
+    _warn_missing_columns(prepared, opts)
+    cache: dict = {}
 
-    return _load_all(prepared, peil_days, peil_ts, opts, key, hasher)
+    def pseudonyms(values, domain):
+        ps = privacy.pseudonymize(pd.Series(np.asarray(values, dtype=object), dtype=object), key,
+                                  domain=domain, cache=cache)
+        return ps.to_numpy(dtype=object)
+
+    return _load_all(prepared, peil_days, opts, pseudonyms)
 
 
-#: From this many bytes of extract files on, client and dossier numbers are hashed in a second process.
-HASH_PROCESS_BYTES = 32 * 2**20
+def _warn_missing_columns(prepared, opts: LoadOptions) -> None:
+    """One warning each for an unknown municipality and for missing end reasons."""
+    needs_municipality = [p.raw.path.name for p in prepared
+                          if "municipality" not in p.layout.columns
+                          and (isinstance(p, GwsFile) or "municipality" in p.table.columns)]
+    if needs_municipality and opts.municipality is None:
+        warnings.warn(
+            f"{', '.join(needs_municipality)}: no municipality column and no municipality set; the "
+            f"municipality is '{UNKNOWN_MUNICIPALITY}' (unknown), and analyses that need it (the "
+            "comparison with similar municipalities) are left out. Pass municipality=\"GM....\" or set "
+            "[extract] municipality = \"GM....\" (CBS code).", UserWarning, stacklevel=3)
+    no_end = [p.raw.path.name for p in prepared if isinstance(p, GwsFile) and "end_reason" not in p.layout.columns]
+    if no_end:
+        warnings.warn(
+            f"{', '.join(no_end)}: no column '{GWS_FIELDS['end_reason'][0]}'; ended benefits have no end "
+            "reason, so outflow to work cannot be counted. Add the column to the export if the "
+            "administration has it.", UserWarning, stacklevel=3)
 
 
-def _load_all(prepared, peil_days, peil_ts, opts, key, hasher) -> Caseload:
+def _load_all(prepared, peil_days, opts, pseudonyms) -> Caseload:
     from caseload import privacy
 
+    peil_ts = pd.Timestamp(np.datetime64(peil_days, "D"))
     tables: dict[str, list[pd.DataFrame]] = {"clients": [], "spells": [], "assessments": [],
                                              "activities": []}
     gws_clients: list[pd.DataFrame] = []
     rejected, report = [], []
     id_columns = {f.layout.columns.get(c) for f in prepared
                   for c in ("client_id", "dossier_id", "spell_id", "activity_id")} - {None}
-    # client and dossier numbers are hashed once per load, however many files name them; the
-    # period files (most rows, hashed in child processes when large) go first
-    memo = privacy.PseudonymMemo(key, hasher)
-    loaded = {}
-    for i in sorted(range(len(prepared)), key=lambda i: not isinstance(prepared[i], GwsFile)):
-        p = prepared[i]
-        if isinstance(p, GwsFile):
-            loaded[i] = load_gws(p, peil_days, opts, memo, key, memo)
-        else:
-            loaded[i] = load_canonical(p, peil_days, opts, memo, key)
-    for i, p in enumerate(prepared):
+    for p in prepared:
         raw = p.raw
         if isinstance(p, GwsFile):
-            spells, clients, chk = loaded.pop(i)
+            spells, clients, chk = load_gws(p, peil_days, opts, pseudonyms)
             tables["spells"].append(spells)
             gws_clients.append(clients)
         else:
-            df, chk = loaded.pop(i)
+            df, chk = load_canonical(p, peil_days, opts, pseudonyms)
             tables[p.table.name].append(df)
 
         def raw_values(column, idx, raw=raw):
@@ -250,11 +300,14 @@ def _load_all(prepared, peil_days, peil_ts, opts, key, hasher) -> Caseload:
             rej = pd.concat([r for r in (rej, bad) if len(r)], ignore_index=True).sort_values(
                 "row", kind="stable", ignore_index=True)
         rejected.append(rej)
-        n_rej = len(rej)
+        excluded = getattr(p, "rows_excluded", 0)
+        used = set(p.layout.columns.values())
         report.append({
-            "file": str(raw.path), "table": p.layout.table, "rows_read": raw.rows_read,
-            "rows_loaded": raw.rows_read - n_rej, "rows_rejected": n_rej, "format": raw.format,
-            "encoding": raw.encoding, "delimiter": raw.delimiter,
+            "file": str(raw.path), "table": p.layout.table, "rows_read": raw.rows_read + excluded,
+            "rows_loaded": raw.rows_read - len(rej), "rows_rejected": len(rej), "rows_excluded": excluded,
+            "rows_above_header": raw.rows_skipped, "invisible_removed": raw.invisible,
+            "unknown_columns": ", ".join(h for h in raw.headers if h not in used),
+            "format": raw.format, "encoding": raw.encoding, "delimiter": raw.delimiter,
         })
 
     if gws_clients:
@@ -277,7 +330,7 @@ def _load_all(prepared, peil_days, peil_ts, opts, key, hasher) -> Caseload:
             out[name] = empty_table(schema)
     rej = pd.concat([r for r in rejected if len(r)] or [empty_rejected()], ignore_index=True)
     rep = pd.DataFrame(report, columns=REPORT_COLUMNS).astype(
-        {"rows_read": "int64", "rows_loaded": "int64", "rows_rejected": "int64"})
+        {c: "int64" for c in REPORT_COLUMNS if c.startswith(("rows_", "invisible"))})
     return Caseload(clients=out["clients"], spells=out["spells"], assessments=out["assessments"],
                     activities=out["activities"], peildatum=peil_ts, rejected=rej, report=rep)
 
@@ -295,8 +348,10 @@ def validation_summary(caseload: Caseload, top: int = 3) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``file, table, rows_read, rows_loaded, rows_rejected, top_reasons``
-        (``top_reasons`` like ``"bad_date 12, unknown_code 3"``).
+        ``file, table, rows_read, rows_loaded, rows_rejected, top_reasons, notes``
+        (``top_reasons`` like ``"bad_date 12, unknown_code 3"``; ``notes``: rows
+        outside the groups, title rows skipped, cells cleaned of invisible
+        characters, columns not used).
     """
     rep = caseload.report[["file", "table", "rows_read", "rows_loaded", "rows_rejected"]].copy()
     rej = caseload.rejected
@@ -308,7 +363,22 @@ def validation_summary(caseload: Caseload, top: int = 3) -> pd.DataFrame:
             reasons[file] = ", ".join(f"{r} {n:,}" for r, n in zip(g["reason"][:top], g["n"][:top],
                                                                     strict=True))
     rep["top_reasons"] = rep["file"].map(reasons).fillna("")
+    rep["notes"] = [_report_notes(r) for r in caseload.report.itertuples(index=False)]
     return rep
+
+
+def _report_notes(r) -> str:
+    """What else the file report says about one file, as one line ('' when nothing)."""
+    notes = []
+    if getattr(r, "rows_excluded", 0):
+        notes.append(f"{r.rows_excluded:,} rows outside [extract] groups")
+    if getattr(r, "rows_above_header", 0):
+        notes.append(f"{r.rows_above_header} rows above the header skipped")
+    if getattr(r, "invisible_removed", 0):
+        notes.append(f"invisible characters removed from {r.invisible_removed:,} cells")
+    if getattr(r, "unknown_columns", ""):
+        notes.append(f"columns not used: {r.unknown_columns}")
+    return "; ".join(notes)
 
 
 def read_mapping(value: str | Path | None) -> str | dict[str, str] | None:

@@ -11,20 +11,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from caseload.extract.files import RawColumn, RawFile
-from caseload.extract.gws import (
+from caseload.extract.common import (
     MAX_AGE,
     MIN_AGE,
+    UNKNOWN_MUNICIPALITY,
     LoadOptions,
-    _lazy_dates,
-    _lazy_int,
-    _map_codes,
-    _municipality_lookup,
-    pseudonyms,
+    format_days,
+    map_codes,
+    municipality_lookup,
     spell_ids,
     string_array,
 )
-from caseload.extract.mapping import LOOKUPS, Layout, text_lookup
+from caseload.extract.files import RawColumn, RawFile
+from caseload.extract.mapping import LOOKUPS, Layout, inflow_lookup, text_lookup
 from caseload.extract.parse import (
     INVALID,
     MISSING,
@@ -34,7 +33,7 @@ from caseload.extract.parse import (
     parse_numbers,
 )
 from caseload.extract.rejections import RowChecks
-from caseload.schema import TABLES, inflow_reasons
+from caseload.schema import TABLES
 
 __all__ = ["CanonicalFile", "prepare_canonical", "load_canonical", "ID_DOMAINS"]
 
@@ -72,13 +71,11 @@ def prepare_canonical(raw: RawFile, layout: Layout) -> CanonicalFile:
     return CanonicalFile(raw, layout)
 
 
-def _codes_lookup(name: str, column, uniques: np.ndarray) -> dict[str, str] | None:
+def _codes_lookup(name: str, column, uniques: np.ndarray, opts: LoadOptions) -> dict[str, str] | None:
     if name == "inflow_reason":
-        codes = set(inflow_reasons().codes)
-        return {normalise_text(u): (str(int(u)) if str(u).isdigit() else str(u)) for u in uniques
-                if (str(int(u)) if str(u).isdigit() else str(u)) in codes}
+        return inflow_lookup(opts.inflow_reasons)
     if name == "municipality":
-        return _municipality_lookup(uniques)
+        return municipality_lookup(uniques)
     if column.codes is None:
         return None
     for base, codelist in LOOKUPS.values():
@@ -87,8 +84,11 @@ def _codes_lookup(name: str, column, uniques: np.ndarray) -> dict[str, str] | No
     return text_lookup({}, column.codes)
 
 
-def load_canonical(f: CanonicalFile, peil_days: int, opts: LoadOptions, pseudonymize, key: bytes):
-    """Validate a canonical file; returns the loaded table and the row checks."""
+def load_canonical(f: CanonicalFile, peil_days: int, opts: LoadOptions, pseudonyms):
+    """Validate a canonical file; returns the loaded table and the row checks.
+
+    ``pseudonyms(values, domain)`` gives the keyed pseudonyms of an array of id texts.
+    """
     raw, table, n = f.raw, f.table, f.raw.n_rows
     chk = RowChecks(n)
     H = f.layout.columns.get
@@ -110,7 +110,7 @@ def load_canonical(f: CanonicalFile, peil_days: int, opts: LoadOptions, pseudony
         s, e = f.dates["start_date"], f.dates["end_date"]
         chk.fail((e > INVALID) & (s > INVALID) & (e < s), "end_before_start", H("end_date"),
                  "the end date {value} lies before the start date ({detail}).",
-                 "Correct the dates in the source system.", detail=_lazy_dates(s))
+                 "Correct the dates in the source system.", detail=lambda idx: format_days(s[idx]))
     for name, header in f.layout.columns.items():
         column = table[name]
         col = raw.columns[header]
@@ -143,11 +143,11 @@ def load_canonical(f: CanonicalFile, peil_days: int, opts: LoadOptions, pseudony
         elif name in ID_DOMAINS:
             out[name] = col
         else:
-            lookup = _codes_lookup(name, column, col.uniques)
+            lookup = _codes_lookup(name, column, col.uniques, opts)
             if lookup is None:
                 out[name] = string_array(col.codes, col.uniques)
             else:
-                codes, values = _map_codes(col, lookup)
+                codes, values = map_codes(col, lookup)
                 chk.fail(codes == -2, "unknown_code", header, "'{value}' is not a known value of '{column}'.",
                          "Use a code of the code list in caseload.schema.")
                 out[name] = string_array(codes, values)
@@ -155,14 +155,10 @@ def load_canonical(f: CanonicalFile, peil_days: int, opts: LoadOptions, pseudony
         by = np.asarray(out["birth_year"], dtype=float)
         age = int(pd.Timestamp(np.datetime64(peil_days, "D")).year) - by
         chk.fail(~np.isnan(by) & ((age < MIN_AGE) | (age > MAX_AGE)), "impossible_age", H("birth_year"),
-                 "birth year {value} gives an age of {detail} at the peildatum; expected "
-                 f"{MIN_AGE} to {MAX_AGE}.", "Correct the year of birth.", detail=_lazy_int(np.nan_to_num(age)))
-    if "municipality" in table.columns and "municipality" not in out and opts.municipality is None:
-        from caseload.errors import ExtractError
-
-        raise ExtractError("the file has no column 'municipality' and no municipality is configured.",
-                           file=raw.path, fix="Set [extract] municipality = \"GM....\" in the config, "
-                                              "or add the column.")
+                 "birth year {value} gives {detail} at the peildatum; expected an age of "
+                 f"{MIN_AGE} to {MAX_AGE}.", "Correct the year of birth.",
+                 detail=lambda idx: np.array([f"an age of {int(a)}" if abs(b) < 10_000 else "no possible age"
+                                              for a, b in zip(age[idx], by[idx], strict=True)], dtype=object))
     _duplicates(f, chk)
 
     ok = np.flatnonzero(chk.ok)
@@ -170,16 +166,17 @@ def load_canonical(f: CanonicalFile, peil_days: int, opts: LoadOptions, pseudony
     for name, v in out.items():
         if isinstance(v, RawColumn):
             used = np.unique(v.codes[ok][v.codes[ok] >= 0])
-            ps = pseudonyms(v.uniques[used], pseudonymize, key, ID_DOMAINS[name])
+            ps = pseudonyms(v.uniques[used], ID_DOMAINS[name])
             rec = np.full(len(v.uniques) + 1, -1, dtype=np.int32)
             rec[used] = np.arange(len(used), dtype=np.int32)
             frame[name] = string_array(rec[v.codes[ok]], ps)
         else:
             frame[name] = v[ok]
     df = pd.DataFrame(frame)
-    if "municipality" in table.columns and opts.municipality is not None:
-        df["municipality"] = (df["municipality"].fillna(opts.municipality) if "municipality" in df
-                              else opts.municipality)
+    if "municipality" in table.columns:
+        # no column or an empty cell: the configured municipality, else unknown
+        fill = opts.municipality or UNKNOWN_MUNICIPALITY
+        df["municipality"] = df["municipality"].fillna(fill) if "municipality" in df else fill
     if table.name == "spells" and "spell_id" not in df:
         codes, uniq = pd.factorize(df["client_id"])
         start = df["start_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
@@ -187,8 +184,8 @@ def load_canonical(f: CanonicalFile, peil_days: int, opts: LoadOptions, pseudony
     if table.name == "activities" and "activity_id" not in df:
         key_text = (df["client_id"].astype(str) + "|" + df["instrument"].astype(str) + "|"
                     + df["start_date"].astype(str))
-        df.insert(0, "activity_id", pd.array(np.asarray(pseudonymize(key_text, key, domain="activity"),
-                                                        dtype=object), dtype="string"))
+        df.insert(0, "activity_id", pd.array(pseudonyms(key_text.to_numpy(dtype=object), "activity"),
+                                             dtype="string"))
     if table.name == "spells" and "benefit" in table.columns and "benefit" not in df:
         df["benefit"] = "PW"
     if table.name == "spells" and "end_date" in df:

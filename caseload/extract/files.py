@@ -1,4 +1,4 @@
-"""Read one extract file (CSV, XLSX, Parquet) into factorised string columns.
+"""Read one extract file (CSV, XLSX, Parquet) into factorised text columns.
 
 Every cell is read as text first: the loader, not the file reader, decides what
 a value means, so a bad value becomes a rejected row with a reason instead of a
@@ -6,113 +6,69 @@ whole column silently turned into ``NaN``. Each column is held *factorised*
 (integer codes into an array of distinct strings): an extract with millions of
 period rows has only thousands of distinct dates or codes, and everything
 downstream parses and checks the distinct values once.
+
+What the reader cleans, and counts for the file report: surrounding whitespace,
+and invisible characters (a byte-order mark or a zero-width character, which
+would otherwise become part of a client number and silently change its
+pseudonym). It finds the header row among the first :data:`HEADER_SEARCH_ROWS`
+rows (title rows above it are skipped and counted), refuses a header that names
+a column twice, and refuses an XLSX workbook that would unpack to more than a
+set size before unpacking it.
 """
 
 from __future__ import annotations
 
-import re
+import csv
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from caseload.errors import ExtractError
 
-__all__ = ["RawColumn", "RawFile", "read_raw", "sniff_delimiter", "detect_encoding"]
+__all__ = ["RawColumn", "RawFile", "read_raw", "sniff_delimiter", "detect_encoding", "find_header",
+           "INVISIBLE", "HEADER_SEARCH_ROWS", "MAX_XLSX_UNPACKED_MB"]
 
 DELIMITERS = (";", ",", "\t", "|")
 _SNIFF_BYTES = 65536
 
+#: The header row is looked for among this many first rows of a file.
+HEADER_SEARCH_ROWS = 20
+#: A row is the header when it holds at least this many known column names.
+HEADER_MIN_KNOWN = 3
+#: Default limit on the unpacked size of an XLSX workbook (a full Excel sheet unpacks to well under 1 GB).
+MAX_XLSX_UNPACKED_MB = 2048
 
-#: An empty cell of a column read as whole numbers (:attr:`RawColumn.ints`).
-MISSING_INT = np.iinfo(np.int64).min
+#: Invisible characters removed from every field: byte-order mark, zero-width space, non-joiner and
+#: joiner, word joiner, soft hyphen, left-to-right and right-to-left marks.
+INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060\u00ad\u200e\u200f"
+_INVISIBLE_RE = "[" + INVISIBLE + "]"
+_NO_INVISIBLE = {ord(ch): None for ch in INVISIBLE}
 
 
+@dataclass
 class RawColumn:
-    """One column as codes into distinct stripped strings; code -1 is an empty cell.
+    """One column as codes into distinct stripped strings; code -1 is an empty cell."""
 
-    A column of whole numbers (client and dossier numbers) may instead hold its
-    values as ``int64`` (:attr:`ints`, :data:`MISSING_INT` for an empty cell):
-    the reader then skips building a list of hundreds of thousands of distinct
-    strings, and :attr:`codes` and :attr:`uniques` are made only if something
-    asks for them. The text of such a value is the number's plain decimal
-    form: ``"+0123"`` reads as ``123`` (the same client number under
-    :func:`caseload.privacy.pseudonymize`, which drops leading zeros and a plus sign).
-    """
-
-    __slots__ = ("_codes", "_uniques", "_int_uniques", "ints")
-
-    def __init__(self, codes: np.ndarray | None = None, uniques=None, ints: np.ndarray | None = None):
-        if codes is None and ints is None:
-            raise ValueError("RawColumn needs codes and uniques, or ints")
-        self._codes, self._uniques, self.ints = codes, uniques, ints
-        self._int_uniques = None
-
-    def _factorise(self) -> None:
-        ints = self.ints
-        # exports repeat a number on consecutive rows (the periods of one benefit): factorise the
-        # first row of each run of equal numbers and repeat its code (several times faster)
-        heads = np.flatnonzero(ints[1:] != ints[:-1])
-        if len(ints) and len(heads) < len(ints) // 2:
-            heads = np.concatenate([[0], heads + 1])
-            codes, uniques = pd.factorize(ints[heads])  # codes in order of first appearance
-            codes = np.repeat(np.asarray(codes, dtype=np.int32), np.diff(np.append(heads, len(ints))))
-        else:
-            codes, uniques = pd.factorize(ints)
-        codes = np.asarray(codes, dtype=np.int32)
-        gone = np.flatnonzero(uniques == MISSING_INT)
-        if len(gone):  # the empty-cell sentinel is not a value: code -1, later codes move down
-            k = int(gone[0])
-            codes = np.where(codes == k, -1, codes - (codes > k)).astype(np.int32)
-            uniques = np.delete(uniques, k)
-        self._codes, self._int_uniques = codes, np.asarray(uniques, dtype=np.int64)
-
-    @property
-    def int_uniques(self) -> np.ndarray:
-        """The distinct values of a column of whole numbers (int64), aligned with :attr:`codes`."""
-        if self.ints is None:
-            raise TypeError("not a column of whole numbers")
-        if self._int_uniques is None:
-            self._factorise()
-        return self._int_uniques
-
-    def keys(self, idx: np.ndarray) -> np.ndarray:
-        """Values at rows ``idx`` as integers that are equal exactly when the cells are (-1/min: empty)."""
-        return self.ints[idx] if self.ints is not None else self.codes[idx]
-
-    @property
-    def codes(self) -> np.ndarray:
-        """Code of each row's value (int32; -1 for an empty cell)."""
-        if self._codes is None:
-            self._factorise()
-        return self._codes
-
-    @property
-    def uniques(self) -> np.ndarray:
-        """The distinct values (object array of str) that :attr:`codes` point into."""
-        if self._uniques is None:
-            self._uniques = np.asarray(self.int_uniques.astype(str), dtype=object)
-        return self._uniques
+    codes: np.ndarray  # int32 per row
+    uniques: np.ndarray  # object array of str
 
     @property
     def missing(self) -> np.ndarray:
         """Whether each row's cell is empty."""
-        if self.ints is not None:
-            return self.ints == MISSING_INT
-        return self._codes < 0
+        return self.codes < 0
+
+    def keys(self, idx: np.ndarray) -> np.ndarray:
+        """Values at rows ``idx`` as integers that are equal exactly when the cells are (-1: empty)."""
+        return self.codes[idx]
 
     def values(self) -> np.ndarray:
         """The column as an object array of strings (``None`` for empty cells)."""
-        if self.ints is not None:
-            out = self.ints.astype(str).astype(object)
-            out[self.ints == MISSING_INT] = None
-            return out
         if len(self.uniques) == 0:
             return np.full(len(self.codes), None, dtype=object)
         out = self.uniques[np.where(self.codes < 0, 0, self.codes)].astype(object)
@@ -120,12 +76,10 @@ class RawColumn:
         return out
 
     def take(self, idx: np.ndarray) -> RawColumn:
-        if self.ints is not None:
-            return RawColumn(ints=self.ints[idx])
-        return RawColumn(self._codes[idx], self._uniques)
+        return RawColumn(self.codes[idx], self.uniques)
 
     def __len__(self) -> int:
-        return len(self.ints if self._codes is None else self._codes)
+        return len(self.codes)
 
 
 @dataclass
@@ -136,15 +90,19 @@ class RawFile:
     ----------
     path : Path
     headers : list of str
-        Header names as in the file (stripped).
+        Header names as in the file (stripped; unnamed columns left out).
     columns : dict
         Header -> :class:`RawColumn`.
     rows : ndarray of int64
-        Row number of each data row as a spreadsheet shows it (header = row 1).
+        Row number of each data row as a spreadsheet shows it.
     bad_rows : list of (row, text, problem)
         Lines that could not be split into the header's number of columns.
     encoding, delimiter, format : str
         What was detected, for the report.
+    header_row : int
+        Row number of the header (1 unless title rows stand above it).
+    invisible : int
+        Cells from which invisible characters (:data:`INVISIBLE`) were removed.
     """
 
     path: Path
@@ -155,6 +113,8 @@ class RawFile:
     encoding: str = ""
     delimiter: str = ""
     format: str = ""
+    header_row: int = 1
+    invisible: int = 0
 
     @property
     def n_rows(self) -> int:
@@ -164,21 +124,63 @@ class RawFile:
     def rows_read(self) -> int:
         return len(self.rows) + len(self.bad_rows)
 
+    @property
+    def rows_skipped(self) -> int:
+        """Rows above the header (titles, notes)."""
+        return self.header_row - 1
 
-def _normalise(codes: np.ndarray, uniques) -> RawColumn:
-    """Strip the distinct values, make empty strings missing and merge equal values."""
-    uniq = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
-    stripped = uniq.where(uniq.isna(), uniq.astype(str).str.strip())
-    new_codes, new_uniques = pd.factorize(stripped.replace("", None), use_na_sentinel=True)
-    new_codes = np.asarray(new_codes, dtype=np.int32)
-    codes = np.asarray(codes)
-    mapped = np.where(codes < 0, -1, new_codes[np.where(codes < 0, 0, codes)] if len(new_codes) else -1)
-    return RawColumn(mapped.astype(np.int32), np.asarray(new_uniques, dtype=object))
+    def take(self, idx: np.ndarray) -> RawFile:
+        """The same file with only the data rows at positions ``idx``."""
+        return RawFile(self.path, self.headers, {h: c.take(idx) for h, c in self.columns.items()},
+                       self.rows[idx], self.bad_rows, self.encoding, self.delimiter, self.format,
+                       self.header_row, self.invisible)
 
 
-def _from_strings(values) -> RawColumn:
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    return _normalise(codes, uniques)
+def _clean(codes: np.ndarray, dictionary: pa.Array) -> tuple[RawColumn, int]:
+    """Strip whitespace and invisible characters from the distinct values; make '' missing.
+
+    Returns the column and the number of cells that held an invisible character.
+    """
+    codes = np.asarray(codes, dtype=np.int32)
+    if not pa.types.is_string(dictionary.type):
+        dictionary = dictionary.cast(pa.string())
+    has_invisible = pc.fill_null(pc.match_substring_regex(dictionary, _INVISIBLE_RE), False)
+    n_invisible = 0
+    if pc.any(has_invisible).as_py():
+        flags = has_invisible.to_numpy(zero_copy_only=False)
+        n_invisible = int(np.bincount(codes[codes >= 0], minlength=len(flags))[flags].sum())
+        dictionary = pc.replace_substring_regex(dictionary, _INVISIBLE_RE, "")
+    stripped = pc.utf8_trim_whitespace(dictionary)
+    values = stripped.to_numpy(zero_copy_only=False).astype(object)
+    if n_invisible or not stripped.equals(dictionary) or (values == "").any():
+        # values that differed only in spaces or invisible characters are one value now; '' is empty
+        new_codes, uniques = pd.factorize(pd.Series(values, dtype=object).replace("", None),
+                                          use_na_sentinel=True)
+        new_codes = np.append(np.asarray(new_codes, dtype=np.int32), -1)
+        return RawColumn(new_codes[codes], np.asarray(uniques, dtype=object)), n_invisible
+    return RawColumn(codes, values), n_invisible
+
+
+def _from_arrow(col: pa.ChunkedArray | pa.Array) -> tuple[RawColumn, int]:
+    if isinstance(col, pa.ChunkedArray):
+        if col.num_chunks == 0:
+            return RawColumn(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=object)), 0
+        if col.num_chunks > 1:
+            # each chunk read has its own dictionary: one for all, in order of first appearance
+            col = (col.unify_dictionaries() if pa.types.is_dictionary(col.type) else col).combine_chunks()
+        else:
+            col = col.chunk(0)
+    if not pa.types.is_dictionary(col.type):
+        if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+            col = col.cast(pa.string())
+        col = pc.dictionary_encode(col)
+    idx = col.indices
+    codes = (idx if idx.null_count == 0 else pc.fill_null(idx, -1)).to_numpy(zero_copy_only=False)
+    return _clean(codes, col.dictionary)
+
+
+def _from_strings(values) -> tuple[RawColumn, int]:
+    return _from_arrow(pa.array(list(values), type=pa.string()))
 
 
 # --------------------------------------------------------------------------- detection
@@ -217,285 +219,207 @@ def sniff_delimiter(text: str) -> str:
         lines = lines[:-1] or lines  # the last sampled line may be cut off
     best, best_score = ";", (-1, -1)
     for d in DELIMITERS:
-        counts = [_count_outside_quotes(ln, d) for ln in lines]
+        counts = [len(next(csv.reader([ln], delimiter=d))) - 1 for ln in lines]
         header = counts[0]
         if header == 0:
             continue
-        consistent = sum(c == header for c in counts)
-        score = (consistent, header)
+        score = (sum(c == header for c in counts), header)
         if score > best_score:
             best, best_score = d, score
     return best
 
 
-def _count_outside_quotes(line: str, delim: str) -> int:
-    if '"' not in line:
-        return line.count(delim)
-    n, quoted = 0, False
-    for ch in line:
-        if ch == '"':
-            quoted = not quoted
-        elif ch == delim and not quoted:
-            n += 1
-    return n
+def norm_header(h) -> str:
+    """A header as compared with known names: no invisible characters, single spaces, lower case."""
+    return "" if h is None else " ".join(str(h).translate(_NO_INVISIBLE).split()).lower()
+
+
+def find_header(rows: list[list], known: set[str] | None) -> int | None:
+    """Position (0-based) of the header among the first rows of a file, or ``None``.
+
+    The header is the first of the first :data:`HEADER_SEARCH_ROWS` rows that
+    holds at least :data:`HEADER_MIN_KNOWN` names of ``known`` (normalised by
+    :func:`norm_header`).
+    """
+    for i, r in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if sum(norm_header(c) in (known or ()) for c in r if c is not None) >= HEADER_MIN_KNOWN:
+            return i
+    return None
+
+
+def _headers(cells: list, path: Path, header_row: int) -> list[str]:
+    """Stripped header names (unnamed trailing columns dropped); a name used twice is an error."""
+    names = ["" if c is None else " ".join(str(c).translate(_NO_INVISIBLE).split()) for c in cells]
+    while names and names[-1] == "":
+        names.pop()
+    seen: dict[str, int] = {}
+    for j, h in enumerate(names):
+        key = h.lower()
+        if not h:
+            continue
+        if key in seen:
+            raise ExtractError(
+                f"the column name '{h}' appears twice in the header (row {header_row}), as column "
+                f"{seen[key] + 1} ({_letters(seen[key])}) and column {j + 1} ({_letters(j)}).",
+                file=path, column=h,
+                fix="Rename or remove one of the two columns in the export; caseload cannot tell "
+                    "which one holds the right values.")
+        seen[key] = j
+    return names
+
+
+def _letters(j: int) -> str:
+    """The spreadsheet letter of 0-based column ``j`` (0 -> A, 26 -> AA)."""
+    out = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        out = chr(65 + r) + out
+    return out
 
 
 # --------------------------------------------------------------------------- readers
 
 
-def read_raw(path: Path | str) -> RawFile:
+def read_raw(path: Path | str, known: set[str] | None = None, header_row: int | None = None,
+             max_xlsx_mb: float = MAX_XLSX_UNPACKED_MB) -> RawFile:
     """Read a CSV, XLSX or Parquet file as text columns.
+
+    Parameters
+    ----------
+    path : path-like
+    known : set of str, optional
+        Known column names (normalised by :func:`norm_header`) to find the
+        header row with (:func:`find_header`).
+    header_row : int, optional
+        The header's row number (1-based); default: found.
+    max_xlsx_mb : float
+        Largest unpacked size of an XLSX workbook (MB) that is read.
 
     Raises
     ------
     ExtractError
-        When the file does not exist, is empty, is not a spreadsheet, or has an
-        encoding that is neither UTF-8 nor Windows-1252.
+        When the file does not exist or is a folder, is empty, is not a
+        spreadsheet, has an encoding that is neither UTF-8 nor Windows-1252,
+        names a column twice, or is an XLSX that unpacks to more than ``max_xlsx_mb``.
     """
     path = Path(path)
+    if path.is_dir():
+        inside = sorted(p.name for p in path.iterdir() if p.suffix.lower() in (".csv", ".xlsx", ".parquet",
+                                                                                ".txt"))[:6]
+        listed = f" (it holds {', '.join(inside)})" if inside else ""
+        raise ExtractError(f"is a folder; name the files in it{listed}.", file=path,
+                           fix="List the extract files themselves, e.g. [extract] files = "
+                               "[\"extract/uitkeringen.csv\", ...].")
     if not path.is_file():
         raise ExtractError("file not found.", file=path,
                            fix="Check the path; relative paths in the config are relative to the config file.")
     if path.stat().st_size == 0:
         raise ExtractError("the file is empty (0 bytes).", file=path,
                            fix="Export the extract again; the export was probably interrupted.")
+    if header_row is not None and not 1 <= int(header_row) <= 1000:
+        raise ExtractError(f"header_row {header_row} is not a row number from 1 to 1000.", file=path,
+                           fix="Set [extract] header_row to the row that holds the column names (1 = first).")
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
     suffix = path.suffix.lower()
     if head.startswith(b"PK\x03\x04") or suffix in (".xlsx", ".xlsm"):
-        raw = _read_xlsx(path, head)
+        raw = _read_xlsx(path, known, header_row, max_xlsx_mb)
     elif head.startswith(b"PAR1") or suffix == ".parquet":
-        raw = _read_parquet(path, head)
+        raw = _read_parquet(path)
     elif suffix == ".xls" or head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ExtractError("this is an old Excel 97-2003 (.xls) workbook, which caseload cannot read.",
                            file=path, fix="Open it in Excel and save it as .xlsx or as CSV.")
     else:
-        raw = _read_csv(path, head)
+        raw = _read_csv(path, head, known, header_row)
     if not raw.headers:
         raise ExtractError("the file has no header row.", file=path,
-                           fix="The first row must hold the column names of the export.")
+                           fix="The first row must hold the column names of the export (or set "
+                               "[extract] header_row).")
     if raw.rows_read == 0:
         raise ExtractError("the file has a header but no data rows.", file=path,
                            fix="Check that the export selection was not empty.")
     return raw
 
 
-def _check_text(path: Path, head: bytes) -> None:
+def _read_csv(path: Path, head: bytes, known: set[str] | None, header_row: int | None) -> RawFile:
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ExtractError("this is not a text (CSV) file, nor an XLSX or Parquet file.", file=path,
                            fix="Export the extract as CSV (semicolon-separated), XLSX or Parquet.")
-
-
-def _read_csv(path: Path, head: bytes) -> RawFile:
-    _check_text(path, head)
     encoding = detect_encoding(head)
-    sample = head.decode(encoding if encoding != "utf-8" else "utf-8", errors="replace")
-    delimiter = sniff_delimiter(sample.lstrip("\ufeff"))
-    if encoding in ("utf-8", "utf-8-sig"):
-        fast = _polars_csv(path, encoding, delimiter)
-        if fast is not None:
-            return fast
+    sample = head.decode(encoding, errors="replace").lstrip("\ufeff")
+    lines = sample.splitlines()[:HEADER_SEARCH_ROWS if header_row is None else max(header_row, 1)]
+    # the delimiter whose split finds the header (title rows above it may hold no delimiter at all)
+    delimiter, at = sniff_delimiter(sample), 0
+    if header_row is not None:
+        at = header_row - 1
+        if at >= len(lines):
+            raise ExtractError(f"the file has fewer than {header_row} rows.", file=path,
+                               fix="Set [extract] header_row to the row that holds the column names.")
+    elif known:
+        for d in dict.fromkeys((delimiter, *DELIMITERS)):
+            i = find_header([next(csv.reader([ln], delimiter=d), []) for ln in lines], known)
+            if i is not None:
+                delimiter, at = d, i
+                break
+    cells = next(csv.reader([lines[at]], delimiter=delimiter), []) if lines else []
+    headers = _headers(cells, path, at + 1)
     try:
-        table, bad = _arrow_csv(path, encoding, delimiter)
+        table, bad = _arrow_csv(path, encoding, delimiter, len(cells), at + 1)
     except pa.ArrowInvalid as exc:
         if encoding == "utf-8" and "UTF8" in str(exc).upper():
             encoding = "cp1252"
-            table, bad = _arrow_csv(path, encoding, delimiter)
+            table, bad = _arrow_csv(path, encoding, delimiter, len(cells), at + 1)
         else:
             raise ExtractError(f"the CSV file cannot be parsed ({exc}).", file=path,
                                fix="Check that it is a delimited text export with one header row.") from exc
-    headers = [str(h).strip().lstrip("\ufeff") for h in table.column_names]
-    if table.num_rows == 0:
-        empty = {h: RawColumn(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=object)) for h in headers}
-        return RawFile(path, headers, empty, np.zeros(0, dtype=np.int64), bad, encoding, delimiter, "csv")
-    from concurrent.futures import ThreadPoolExecutor
-
-    # dictionary encoding runs in Arrow without the GIL: two columns at a time
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        encoded = list(pool.map(_from_arrow, table.columns))
+    columns, invisible = {}, 0
+    for h, col in zip(headers, table.columns, strict=False):
+        if h:
+            columns[h], k = _from_arrow(col)
+            invisible += k
+    n = table.num_rows
     del table
-    columns: dict[str, RawColumn] = dict(zip(headers, encoded, strict=True))
-    n = len(encoded[0].codes) if encoded else 0
-    rows = np.arange(2, n + 2, dtype=np.int64)
+    first = at + 2  # line number of the first data row
+    rows = np.arange(first, n + first, dtype=np.int64)
     if bad:
         # physical line numbers of skipped lines shift the numbers of the rows after them
-        bad_lines = np.array(sorted(b[0] for b in bad), dtype=np.int64)
-        rows = _rows_around(bad_lines, n)
-    return _csv_file(path, headers, columns, rows, bad, encoding, delimiter)
-
-
-def _csv_file(path: Path, headers: list[str], columns: dict[str, RawColumn], rows: np.ndarray, bad: list,
-              encoding: str, delimiter: str, maybe_blank: bool = True) -> RawFile:
-    n = len(rows)
-    # blank lines are not rows: drop records whose every cell is empty (``maybe_blank`` False: the
-    # reader knows a column without empty cells, so there are none)
-    if n and columns and maybe_blank:
-        empty = np.ones(n, dtype=bool)
-        for c in columns.values():
-            empty &= c.missing
-        if empty.any():
-            keep = np.flatnonzero(~empty)
-            columns = {k: c.take(keep) for k, c in columns.items()}
-            rows = rows[keep]
-    return RawFile(path, headers, columns, rows, bad, encoding, delimiter, "csv")
-
-
-def _polars_csv(path: Path, encoding: str, delimiter: str) -> RawFile | None:
-    """Fast path for a plain UTF-8 CSV: polars reads every column straight into codes.
-
-    Each column is read as a polars ``Categorical`` with its own category list,
-    so the file is split, decoded and factorised in one multi-threaded pass.
-    Returns ``None`` (the caller then uses the Arrow reader, which reports bad
-    lines with their line numbers) whenever the two readers could disagree: the
-    file holds quote characters or carriage returns inside lines, is not valid
-    UTF-8, has duplicate or unreadable headers, or has a line with a wrong number
-    of fields. Polars pads a short line with empty cells, so short lines can only
-    hide among rows whose last cell is empty; only when there are such rows is
-    the file's delimiter count checked (one more pass over the bytes).
-    """
-    with path.open("rb") as fh:
-        first = fh.readline().decode("utf-8-sig", errors="replace")
-    names = next(iter(_split_header(first, delimiter)), [])
-    if not names or len({h.strip() for h in names}) != len(names) or "" in names:
-        return None
-    cats = [pl.Categories.random() for _ in names]
-    # columns of (nearly) distinct numbers -- ids, amounts -- are not read as categories: building
-    # category lists of hundreds of thousands of values inside the parallel reader is slow. Whole
-    # numbers (client and dossier numbers) are read as int64; other such columns (amounts) as text,
-    # factorised after the read. A value that is not a whole number makes polars refuse the file:
-    # it is then read again with those columns as text.
-    want_ints, text = _many_distinct(path, delimiter, len(names))
-    df, ints = None, set()
-    for int_cols in ((want_ints, set()) if want_ints else (set(),)):
-        def dtype(j, c, int_cols=int_cols):
-            if j in int_cols:
-                return pl.Int64
-            return pl.String if j in text or j in want_ints else pl.Categorical(c)
-
-        try:
-            # quote_char=None: a quoted file must not be read here (a quote shows up as a '"' in a value)
-            df = pl.read_csv(path, separator=delimiter, quote_char=None, has_header=True, infer_schema=False,
-                             schema_overrides={h: dtype(j, c) for j, (h, c) in enumerate(zip(names, cats,
-                                                                                              strict=True))},
-                             encoding="utf8", raise_if_empty=False)
-            ints = int_cols
+        lines_all = np.arange(first, n + len(bad) + first, dtype=np.int64)
+        rows = lines_all[~np.isin(lines_all, [b[0] for b in bad])]
+    # blank lines are not rows: drop records whose every cell is empty (none if a column has no empty cell)
+    empty = None
+    for c in columns.values():
+        empty = c.missing if empty is None else empty & c.missing
+        if not empty.any():
             break
-        except (pl.exceptions.PolarsError, OSError, ValueError):
-            df = None
-    if df is None or df.columns != names or df.height == 0:
-        return None
-    strings = text | (want_ints - ints)
-    if strings:
-        df = df.with_columns([pl.col(names[j]).cast(pl.Categorical(cats[j])) for j in sorted(strings)])
-    uniques = {}
-    for j, (h, c) in enumerate(zip(names, cats, strict=True)):
-        if j in ints:
-            continue
-        top = df.get_column(h).to_physical().max()
-        # the distinct values in code order (Categories.to_series iterates in Python)
-        u = pl.Series(np.arange(0 if top is None else top + 1, dtype=np.uint32)).cat.to(
-            pl.Categorical(c)).cast(pl.String)
-        if len(u) and (u.str.contains('"', literal=True).any() or u.str.contains("\r", literal=True).any()):
-            return None
-        uniques[h] = u
-    if df.get_column(names[-1]).null_count() and not _fields_consistent(path, delimiter, len(names),
-                                                                         df.height + 1):
-        return None
-    columns: dict[str, RawColumn] = {}
-    normalised: set[str] = set()
-    for j, h in enumerate(names):
-        if j in ints:
-            s = df.get_column(h)
-            if s.null_count():
-                s = s.fill_null(MISSING_INT)
-            columns[h] = RawColumn(ints=s.to_numpy())
-            continue
-        u = uniques[h]
-        phys = df.get_column(h).to_physical()
-        if phys.null_count():
-            phys = phys.fill_null(np.uint32(0xFFFFFFFF))  # viewed as int32: -1, the empty-cell code
-        codes = phys.to_numpy().view(np.int32)
-        values = u.to_numpy().astype(object)
-        if len(u) and ((u.str.strip_chars() != u).any() or (u == "").any()):
-            columns[h] = _normalise(codes, values)
-            normalised.add(h)  # blank or padded values: may have become empty cells
-        else:
-            columns[h] = RawColumn(np.asarray(codes, dtype=np.int32), values)
-    headers = [str(h).strip() for h in names]
-    n = df.height
-    # a blank line has an empty cell in every column: there is none if some column has no empty cell
-    maybe_blank = all(df.get_column(h).null_count() > 0 or h in normalised for h in names)
-    del df
-    return _csv_file(path, headers, columns, np.arange(2, n + 2, dtype=np.int64), [], encoding, delimiter,
-                     maybe_blank)
+    if empty is not None and empty.any():
+        keep = np.flatnonzero(~empty)
+        columns = {k: c.take(keep) for k, c in columns.items()}
+        rows = rows[keep]
+    return RawFile(path, [h for h in headers if h], columns, rows, bad, encoding, delimiter, "csv",
+                   at + 1, invisible)
 
 
-_NUMBERISH = re.compile(r"^\s*[+-]?(\d{5,}|[\d.]*\d[.,]\d+)\s*$")
-_WHOLE = re.compile(r"^\s*[+-]?\d{5,18}$")
-
-
-def _many_distinct(path: Path, delimiter: str, n_fields: int) -> tuple[set[int], set[int]]:
-    """Positions of the columns whose sampled values are long whole numbers (ids), and of the
-    columns with other long numbers or decimals (amounts) that hardly repeat.
-
-    Only a speed hint for :func:`_polars_csv`: either way the column ends up
-    with the same values.
-    """
-    with path.open("rb") as fh:
-        lines = fh.read(_SNIFF_BYTES).decode("utf-8", errors="replace").splitlines()[1:-1]
-    rows = [ln.split(delimiter) for ln in lines]
-    rows = [r for r in rows if len(r) == n_fields]
-    ints, text = set(), set()
-    for j in range(n_fields):
-        values = [r[j] for r in rows if r[j].strip()]
-        if len(values) >= 10 and sum(bool(_NUMBERISH.match(v)) for v in values) >= 0.9 * len(values):
-            if all(_WHOLE.match(v) for v in values):
-                ints.add(j)
-            elif len(set(values)) > len(values) // 2:  # amounts that repeat (per benefit) stay categories
-                text.add(j)
-    return ints, text
-
-
-def _fields_consistent(path: Path, delimiter: str, n_fields: int, n_lines: int) -> bool:
-    """Whether the file has exactly ``n_fields - 1`` delimiters on each of its ``n_lines`` lines.
-
-    No line has more (polars refuses those), so the total count decides.
-    """
-    delim = ord(delimiter)
-    total = 0
-    buf = bytearray(1 << 24)
-    with path.open("rb", buffering=0) as fh:
-        while k := fh.readinto(buf):
-            total += int(np.count_nonzero(np.frombuffer(buf, dtype=np.uint8, count=k) == delim))
-    return total == (n_fields - 1) * n_lines
-
-
-def _rows_around(bad_lines: np.ndarray, n_good: int) -> np.ndarray:
-    """Line numbers of the good records given the (1-based) line numbers of skipped ones."""
-    total = n_good + len(bad_lines)
-    all_lines = np.arange(2, total + 2, dtype=np.int64)
-    return all_lines[~np.isin(all_lines, bad_lines)]
-
-
-def _arrow_csv(path: Path, encoding: str, delimiter: str, threads: bool = True):
+def _arrow_csv(path: Path, encoding: str, delimiter: str, width: int, header_line: int,
+               threads: bool = True):
+    """The data rows after line ``header_line`` as a table of ``width`` text columns, and the bad lines."""
     bad: list = []
 
     def handler(row):
         bad.append(row)
         return "skip"
 
+    names = [f"c{j}" for j in range(width)]
     enc = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
-    read = pacsv.ReadOptions(use_threads=threads, encoding=enc, block_size=1 << 24)
-    # every column is read as text: the loader decides what a value means
-    with path.open("rb") as fh:
-        first = fh.readline().decode(encoding if enc != "utf8" else "utf-8-sig", errors="replace")
-    names = next(iter(_split_header(first, delimiter)), [])
+    read = pacsv.ReadOptions(use_threads=threads, encoding=enc, block_size=1 << 24, skip_rows=header_line,
+                             column_names=names)
     parse = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=handler,
                                ignore_empty_lines=False, newlines_in_values=False)
-    convert = pacsv.ConvertOptions(
-        column_types={n: pa.string() for n in names},
-        strings_can_be_null=False, null_values=[], quoted_strings_can_be_null=False,
-    )
+    # every column is read as text (the loader decides what a value means), straight into codes
+    # and distinct values
+    text = pa.dictionary(pa.int32(), pa.string())
+    convert = pacsv.ConvertOptions(column_types=dict.fromkeys(names, text), strings_can_be_null=False,
+                                   null_values=[], quoted_strings_can_be_null=False)
     try:
         table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
     except UnicodeDecodeError as exc:
@@ -503,52 +427,10 @@ def _arrow_csv(path: Path, encoding: str, delimiter: str, threads: bool = True):
                            fix="Save the export as CSV UTF-8 (Excel: 'CSV UTF-8 (door komma's gescheiden)').") from exc
     if bad and threads:
         # line numbers are only known when reading in one thread; rare, so read again
-        return _arrow_csv(path, encoding, delimiter, threads=False)
-    out = []
-    for r in bad:
-        problem = (f"the line has {r.actual_columns} fields where the header has {r.expected_columns}")
-        out.append((int(r.number) if r.number is not None else -1, r.text, problem))
+        return _arrow_csv(path, encoding, delimiter, width, header_line, threads=False)
+    out = [(int(r.number) if r.number is not None else -1, r.text,
+            f"the line has {r.actual_columns} fields where the header has {r.expected_columns}") for r in bad]
     return table, out
-
-
-def _split_header(line: str, delimiter: str):
-    import csv
-
-    return csv.reader([line.strip("\r\n")], delimiter=delimiter)
-
-
-def _from_arrow(col: pa.ChunkedArray) -> RawColumn:
-
-    if col.num_chunks == 0:
-        return RawColumn(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=object))
-    if not pa.types.is_dictionary(col.type):
-        if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
-            col = col.cast(pa.string())
-        col = pc.dictionary_encode(col)
-    chunks = col.chunks
-    last = chunks[-1].dictionary
-    if all(c.dictionary.buffers()[-1] is not None and
-           c.dictionary.buffers()[-1].address == last.buffers()[-1].address
-           and len(c.dictionary) == len(last) for c in chunks):
-        # dictionary_encode of a chunked array gives every chunk the same dictionary: keep the
-        # indices as they are (unify_dictionaries would rebuild a hash table for nothing)
-        indices = pa.chunked_array([c.indices for c in chunks], type=chunks[0].indices.type)
-        codes = pc.fill_null(indices, -1).to_numpy()
-        dictionary = last
-    else:
-        arr = col.unify_dictionaries().combine_chunks() if col.num_chunks > 1 else col.chunk(0)
-        codes = pc.fill_null(arr.indices, -1).to_numpy(zero_copy_only=False)
-        dictionary = arr.dictionary
-    codes = np.asarray(codes, dtype=np.int32)
-    stripped = pc.utf8_trim_whitespace(dictionary)
-    if stripped.equals(dictionary):
-        # fast path (the usual case): values are distinct already; only '' must become missing
-        uniques = dictionary.to_numpy(zero_copy_only=False)
-        empty = np.flatnonzero(pc.equal(dictionary, "").to_numpy(zero_copy_only=False))
-        if len(empty):
-            codes = np.where(codes == empty[0], -1, codes).astype(np.int32)
-        return RawColumn(codes, uniques.astype(object))
-    return _normalise(codes, dictionary.to_pylist())
 
 
 def _cell_text(v) -> str | None:
@@ -567,43 +449,78 @@ def _cell_text(v) -> str | None:
     return str(v)
 
 
-def _read_xlsx(path: Path, head: bytes) -> RawFile:
+def _check_unpacked_size(path: Path, max_mb: float) -> None:
+    """Refuse a workbook whose members unpack to more than ``max_mb`` MB (read from the zip directory,
+    before anything is unpacked)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = z.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ExtractError(f"this is not a readable Excel workbook ({exc}).", file=path,
+                           fix="Open it in Excel and save it as .xlsx, or export the extract as CSV.") from exc
+    total = sum(m.file_size for m in members)
+    if total > max_mb * 2**20:
+        biggest = max(members, key=lambda m: m.file_size)
+        raise ExtractError(
+            f"the workbook unpacks to {total / 2**20:,.0f} MB ('{biggest.filename}' alone "
+            f"{biggest.file_size / 2**20:,.0f} MB), more than the limit of {max_mb:,.0f} MB; it was not "
+            "unpacked.", file=path,
+            fix="Export the extract as CSV; or, if the workbook is a genuine extract, raise "
+                "[extract] max_xlsx_mb.")
+
+
+def _read_xlsx(path: Path, known: set[str] | None, header_row: int | None, max_mb: float) -> RawFile:
     import openpyxl
 
+    _check_unpacked_size(path, max_mb)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
         raise ExtractError(f"this is not a readable Excel workbook ({exc}).", file=path,
                            fix="Open it in Excel and save it as .xlsx, or export the extract as CSV.") from exc
     try:
-        ws = wb.worksheets[0]
-        rows_iter = ws.iter_rows(values_only=True)
-        header = next(rows_iter, None)
-        if header is None:
+        rows_iter = wb.worksheets[0].iter_rows(values_only=True)
+        top = []
+        for r in rows_iter:
+            top.append([_cell_text(v) for v in r])
+            if len(top) >= max(HEADER_SEARCH_ROWS, header_row or 0):
+                break
+        if not top:
             raise ExtractError("the first worksheet is empty.", file=path,
                                fix="Put the extract on the first worksheet, with the column names in row 1.")
-        headers = [str(h).strip() if h is not None else "" for h in header]
-        while headers and headers[-1] == "":
-            headers.pop()
+        at = header_row - 1 if header_row is not None else (find_header(top, known) or 0)
+        if at >= len(top):
+            raise ExtractError(f"the worksheet has fewer than {header_row} rows.", file=path,
+                               fix="Set [extract] header_row to the row that holds the column names.")
+        headers = _headers(top[at], path, at + 1)
         width = len(headers)
         data: list[list] = [[] for _ in range(width)]
         rows: list[int] = []
-        for i, r in enumerate(rows_iter, start=2):
-            cells = [_cell_text(v) for v in r[:width]]
+
+        def add(i, cells):
+            cells = list(cells[:width]) + [None] * (width - len(cells))
             if all(c is None or c.strip() == "" for c in cells):
-                continue
-            cells += [None] * (width - len(cells))
+                return
             for j in range(width):
                 data[j].append(cells[j])
             rows.append(i)
+
+        for i, cells in enumerate(top[at + 1:], start=at + 2):
+            add(i, cells)
+        for i, r in enumerate(rows_iter, start=len(top) + 1):
+            add(i, [_cell_text(v) for v in r[:width]])
     finally:
         wb.close()
-    columns = {h: _from_strings(data[j]) for j, h in enumerate(headers) if h}
+    columns, invisible = {}, 0
+    for j, h in enumerate(headers):
+        if h:
+            columns[h], k = _from_strings(data[j])
+            invisible += k
     return RawFile(path, [h for h in headers if h], columns, np.asarray(rows, dtype=np.int64),
-                   [], "xlsx", "", "xlsx")
+                   [], "xlsx", "", "xlsx", at + 1, invisible)
 
 
-def _read_parquet(path: Path, head: bytes) -> RawFile:
+def _read_parquet(path: Path) -> RawFile:
     import pyarrow.parquet as pq
 
     try:
@@ -611,27 +528,28 @@ def _read_parquet(path: Path, head: bytes) -> RawFile:
     except (pa.ArrowInvalid, OSError) as exc:
         raise ExtractError(f"this is not a readable Parquet file ({exc}).", file=path,
                            fix="Write the extract again with pandas.DataFrame.to_parquet or export it as CSV.") from exc
-    columns = {}
-    for name, col in zip(table.column_names, table.columns, strict=True):
+    headers = _headers(list(table.column_names), path, 1)
+    columns, invisible = {}, 0
+    for name, col in zip(headers, table.columns, strict=True):
         t = col.type
         if pa.types.is_timestamp(t) or pa.types.is_date(t):
             col = pc.strftime(col.cast(pa.timestamp("s")) if pa.types.is_date(t) else col, format="%Y-%m-%d")
         elif pa.types.is_floating(t):
             # whole numbers (birth years read as float) print without '.0'
-            vals = col.to_numpy(zero_copy_only=False)
-            txt = pd.Series(vals).map(lambda v: None if v != v else (str(int(v)) if float(v).is_integer() else repr(float(v))))
-            columns[str(name).strip()] = _from_strings(txt.to_numpy(dtype=object))
-            continue
+            col = pa.array([None if v is None or v != v else (str(int(v)) if float(v).is_integer()
+                                                               else repr(float(v))) for v in col.to_pylist()],
+                           type=pa.string())
         elif pa.types.is_dictionary(t):
             col = col.cast(pa.string())
-        columns[str(name).strip()] = _from_arrow(col.cast(pa.string()) if not pa.types.is_string(col.type) else col)
+        columns[name], k = _from_arrow(col)
+        invisible += k
     n = table.num_rows
-    return RawFile(path, list(columns), columns, np.arange(2, n + 2, dtype=np.int64), [], "parquet", "", "parquet")
+    return RawFile(path, list(columns), columns, np.arange(2, n + 2, dtype=np.int64), [], "parquet", "",
+                   "parquet", 1, invisible)
 
 
 def raw_from_frame(df: pd.DataFrame, name: str = "<DataFrame>") -> RawFile:
     """A :class:`RawFile` from an in-memory DataFrame (every cell as text)."""
-    columns = {str(c).strip(): _from_strings(df[c].map(_cell_text).to_numpy(dtype=object)) for c in df.columns}
+    columns = {str(c).strip(): _from_strings(df[c].map(_cell_text).to_numpy(dtype=object))[0] for c in df.columns}
     return RawFile(Path(name), list(columns), columns, np.arange(2, len(df) + 2, dtype=np.int64), [],
                    "", "", "frame")
-

@@ -25,11 +25,12 @@ import difflib
 from dataclasses import dataclass
 
 from caseload.errors import ConfigError, ExtractError
+from caseload.extract.files import HEADER_SEARCH_ROWS, norm_header
 from caseload.extract.parse import normalise_text
 from caseload.schema import BENEFIT, END_REASON, HOUSEHOLD, SEX, TABLES
 
 __all__ = ["MAPPINGS", "GWS_FIELDS", "END_REASON_TEXTS", "HOUSEHOLD_TEXTS", "SEX_TEXTS",
-           "Layout", "detect_layout", "text_lookup"]
+           "Layout", "detect_layout", "text_lookup", "lookup_key", "inflow_lookup", "known_headers"]
 
 # field -> (header in the gws export, required column)
 GWS_FIELDS: dict[str, tuple[str, bool]] = {
@@ -45,10 +46,11 @@ GWS_FIELDS: dict[str, tuple[str, bool]] = {
     "household": ("Omschrijving leefvorm", True),
     "inflow_reason": ("Oorzaak bijstandsafhankelijkheid", True),
     "inflow_reason_text": ("Omschrijving oorzaak bijstandsafhankelijkheid", False),
-    "end_reason": ("Omschrijving einde bijstandsafhankelijkheid", True),
+    "end_reason": ("Omschrijving einde bijstandsafhankelijkheid", False),
     "municipality": ("Gemeentecode", False),
     "benefit": ("Regeling", False),
     "amount": ("Bedrag periodiek", False),
+    "group": ("Kode groep", False),
 }
 """The ``gws`` preset: internal field name -> (export header, required)."""
 
@@ -60,10 +62,6 @@ MAPPINGS: dict[str, dict[str, str]] = {
     "canonical": {c.name: c.name for t in TABLES.values() for c in t},
 }
 """Built-in presets: ``{field: file header}``."""
-
-
-def _norm_header(h: str) -> str:
-    return " ".join(str(h).replace("\ufeff", "").split()).lower()
 
 
 # ----------------------------------------------------------------- text lookups
@@ -106,12 +104,60 @@ END_REASON_TEXTS: dict[str, str] = {
     "fraude": "handhaving",
     "handhaving": "handhaving",
     "overig": "overig",
+    "overige": "overig",
+    "overige reden": "overig",
     "overige redenen": "overig",
+    "anders": "overig",
+    "andere reden": "overig",
     "onbekend": "overig",
+    "reden onbekend": "overig",
+    "op eigen verzoek": "overig",
+    "werk aanvaard": "werk",
+    "aanvaarding arbeid": "werk",
+    "aanvaarding betaalde arbeid": "werk",
+    "betaald werk": "werk",
+    "gaan werken": "werk",
+    "start eigen bedrijf": "werk",
+    "eigen bedrijf": "werk",
+    "zelfstandige": "werk",
+    "inkomsten uit arbeid boven bijstandsnorm": "werk_deels",
+    "inkomen boven de norm": "werk_deels",
+    "inkomsten te hoog": "werk_deels",
+    "studiefinanciering": "opleiding",
+    "start opleiding": "opleiding",
+    "verhuisd": "verhuizing",
+    "verhuisd naar andere gemeente": "verhuizing",
+    "vertrek uit gemeente": "verhuizing",
+    "verhuizing buiten gemeente": "verhuizing",
+    "verhuizing naar buitenland": "verhuizing",
+    "vertrek buitenland": "verhuizing",
+    "samenwonend": "inkomen_partner",
+    "gehuwd": "inkomen_partner",
+    "huwelijk/samenwonen": "inkomen_partner",
+    "samenwonen/huwelijk partner": "inkomen_partner",
+    "inkomen partner": "inkomen_partner",
+    "ww": "andere_uitkering",
+    "wia": "andere_uitkering",
+    "wajong": "andere_uitkering",
+    "ziektewet": "andere_uitkering",
+    "zw": "andere_uitkering",
+    "ioaw": "andere_uitkering",
+    "anw": "andere_uitkering",
+    "andere voorziening": "andere_uitkering",
+    "pensioen": "aow",
+    "aow-leeftijd": "aow",
+    "pensioengerechtigde leeftijd": "aow",
+    "overleden": "overlijden",
+    "gedetineerd": "detentie",
+    "schending inlichtingenplicht": "handhaving",
+    "geen inlichtingen verstrekt": "handhaving",
+    "niet verschenen": "handhaving",
+    "intrekking": "handhaving",
 }
 """Common texts of 'Omschrijving einde bijstandsafhankelijkheid' -> END_REASON code.
 
-Matching ignores case, repeated spaces and a trailing full stop; the END_REASON
+Matching ignores case, accents, punctuation and spacing
+(:func:`caseload.extract.parse.normalise_text`); the END_REASON
 codes and their Dutch labels are accepted as well. Extend with
 ``[extract.end_reasons]`` in the config (text = code)."""
 
@@ -134,9 +180,25 @@ HOUSEHOLD_TEXTS: dict[str, str] = {
     "echtpaar met kinderen": "paar_met_kinderen",
     "paar met kinderen": "paar_met_kinderen",
     "gezin": "paar_met_kinderen",
+    "gehuwd": "paar",
+    "samenwonend": "paar",
+    "gehuwd/samenwonend zonder kind": "paar",
+    "gehuwd/samenwonend met kind": "paar_met_kinderen",
+    "gezin met kinderen": "paar_met_kinderen",
+    "gezin zonder kinderen": "paar",
+    "partners": "paar",
+    "alleenst": "alleenstaand",
+    "alleenst ouder": "alleenstaande_ouder",
+    "alleenstaande ouder met kinderen": "alleenstaande_ouder",
+    "eenouder": "alleenstaande_ouder",
+    "een-oudergezin": "alleenstaande_ouder",
     "overig": "overig",
+    "overige": "overig",
+    "anders": "overig",
+    "onbekend": "overig",
     "tehuisbewoner": "overig",
     "woningdeler": "overig",
+    "kostendeler": "overig",
 }
 """Texts of 'Omschrijving leefvorm' -> HOUSEHOLD code (plus the codes and Dutch
 labels themselves). Extend with ``[extract.households]`` in the config."""
@@ -163,16 +225,38 @@ def text_lookup(base: dict[str, str], codelist, extra: dict[str, str] | None = N
     ConfigError
         When ``extra`` maps a text to a code that is not in ``codelist``.
     """
-    out = {normalise_text(c): c for c in codelist.codes}
-    out.update({normalise_text(lbl): c for c, lbl in codelist.labels_nl.items()})
-    out.update({normalise_text(k): v for k, v in base.items()})
+    out = {lookup_key(c): c for c in codelist.codes}
+    out.update({lookup_key(lbl): c for c, lbl in codelist.labels_nl.items()})
+    out.update({lookup_key(k): v for k, v in base.items()})
     for k, v in (extra or {}).items():
         if v not in codelist:
             raise ConfigError(
                 f"[extract.{name}] maps {k!r} to {v!r}, which is not a code.",
                 fix=f"Use one of: {', '.join(codelist.codes)}.")
-        out[normalise_text(k)] = v
+        out[lookup_key(k)] = v
     return out
+
+
+def lookup_key(text) -> str:
+    """:func:`~caseload.extract.parse.normalise_text`, and a number without leading zeros (``02`` is ``2``)."""
+    key = normalise_text(text)
+    return str(int(key)) if key.isdigit() else key
+
+
+def inflow_lookup(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """'Oorzaak bijstandsafhankelijkheid': codes (``02`` is ``2``), their descriptions, and ``extra``."""
+    from caseload.schema import inflow_reasons
+
+    return text_lookup({}, inflow_reasons(), extra, name="inflow_reasons")
+
+
+def known_headers(mapping: str | dict[str, str] | None = None) -> set[str]:
+    """Every column name a file may have (normalised): to find the header row."""
+    names = [h for h, _ in GWS_FIELDS.values()] + list(GWS_FIELDS)
+    names += [a for t in TABLES.values() for c in t for a in (c.name, c.label_nl, c.label_en) if a]
+    if isinstance(mapping, dict):
+        names += [str(v) for v in mapping.values()]
+    return {norm_header(h) for h in names}
 
 
 LOOKUPS = {
@@ -242,12 +326,12 @@ def detect_layout(headers: list[str], mapping: str | dict[str, str], file) -> La
         preferred = "gws" if set(user) & set(GWS_FIELDS) - set(MAPPINGS["canonical"]) else "canonical"
     by_norm = {}
     for h in headers:
-        by_norm.setdefault(_norm_header(h), h)
+        by_norm.setdefault(norm_header(h), h)
     scored = []
     for kind, fields in _candidates(user):
         matched, missing = {}, []
         for f, (accepted, required) in fields.items():
-            hit = next((by_norm[_norm_header(a)] for a in accepted if _norm_header(a) in by_norm), None)
+            hit = next((by_norm[norm_header(a)] for a in accepted if norm_header(a) in by_norm), None)
             if hit is not None:
                 matched[f] = hit
             elif required:
@@ -266,8 +350,9 @@ def detect_layout(headers: list[str], mapping: str | dict[str, str], file) -> La
             "none of the column names is known, so caseload cannot tell what table this is.",
             file=file,
             fix=(f"A benefit-administration export ('gws') needs the columns {expected}; canonical files use "
-                 "the column names of caseload.schema. Or give a column mapping ([extract.mapping] in the "
-                 "config, or --mapping)."))
+                 "the column names of caseload.schema. If the column names are not in the first "
+                 f"{HEADER_SEARCH_ROWS} rows, set [extract] header_row to their row. Or give a column mapping "
+                 "([extract.mapping] in the config, or --mapping)."))
     field, header = missing[0]
     # suggest only columns that no other field already uses
     free = [h for h in headers if h not in set(matched.values())]

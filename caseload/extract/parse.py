@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 import numpy as np
 
@@ -95,11 +96,31 @@ def parse_numbers(uniques: np.ndarray) -> np.ndarray:
     return values.to_numpy(zero_copy_only=False).astype(float)
 
 
+_DROP = str.maketrans("", "", ".()[]{}'\"\u2019\u2018*")
+_SPACE = re.compile(r"[\s,;:!?_]+")
+_AROUND = re.compile(r"\s*([/&+-])\s*")
+
+
 def normalise_text(text) -> str:
-    """Lower case, single spaces, no surrounding punctuation: the key of text lookups."""
+    """The key of text lookups: case, accents, punctuation and spacing do not matter.
+
+    Lower case; accents removed (``ë`` is ``e``); full stops, brackets and quotes
+    removed; other punctuation as a space; no spaces around ``/``, ``-``, ``&``
+    and ``+``; single spaces.
+
+    Examples
+    --------
+    >>> normalise_text(" Gehuwd / Samenwonend ") == normalise_text("gehuwd/samenwonend")
+    True
+    >>> normalise_text("Beëindiging studie.")
+    'beeindiging studie'
+    """
     if text is None:
         return ""
-    return re.sub(r"\s+", " ", str(text)).strip().strip(".").lower()
+    s = unicodedata.normalize("NFKD", str(text))
+    s = "".join(ch for ch in s if not unicodedata.combining(ch)).casefold().translate(_DROP)
+    s = _SPACE.sub(" ", s)
+    return _AROUND.sub(r"\1", s).strip()
 
 
 def days_to_datetime(days: np.ndarray) -> np.ndarray:

@@ -87,7 +87,8 @@ class RowChecks:
 
         ``mask`` ``None`` means no row fails this check. ``message`` may contain
         ``{value}``, ``{column}`` and ``{detail}``; ``detail`` is an array with
-        one entry per row (or ``None``).
+        one entry per row, a function of the rejected rows' positions that
+        returns their details (computed only for rows that fail), or ``None``.
         """
         assert reason in REASONS, reason
         if mask is not None and mask.any():
@@ -119,9 +120,10 @@ class RowChecks:
                 # a personal number can hide in any text: mask every run of 8 or more digits
                 shown = np.array([_LONG_DIGITS.sub(lambda m: mask_value(m.group(0)), v) for v in values],
                                  dtype=object)
-            det = (np.asarray(detail[idx], dtype=object) if detail is not None
-                   else np.full(len(idx), "", dtype=object))
-            if detail is not None:
+            if detail is None:
+                det = np.full(len(idx), "", dtype=object)
+            else:
+                det = np.asarray(detail(idx) if callable(detail) else detail[idx], dtype=object)
                 # A detail computed from a masked value (an age from a birth year) would give
                 # the value back: say it is hidden instead.
                 det[shown != values] = "(hidden: it would reveal the masked value)"

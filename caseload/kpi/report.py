@@ -180,7 +180,10 @@ def kpi_results(cs: Caseload, config: Config | None = None, *, sheltered_targets
     muni = k.benchmark_municipality
     if muni is None and "municipality" in spells and spells["municipality"].notna().any():
         muni = str(spells["municipality"].value_counts().index[0])
-    if muni is not None:
+    if muni == "onbekend":  # caseload.extract.UNKNOWN_MUNICIPALITY: no column, nothing set
+        notes.append("Municipality unknown (the extract has no municipality column and none is set): no "
+                     "benchmark against similar municipalities. Set [extract] municipality = \"GM....\".")
+    elif muni is not None:
         cbs = bm.load_cbs_municipalities(k.benchmark_age_group)
         if (cbs["municipality"] == muni).any():
             kw = {"year": k.benchmark_year, "band": tuple(k.benchmark_band), "method": k.benchmark_method}

@@ -38,10 +38,11 @@ from caseload.privacy.disclosure import (
 from caseload.privacy.pseudonyms import (
     KEY_ENV,
     PSEUDONYM_LENGTH,
-    IdHasher,
-    PseudonymMemo,
+    MIN_KEY_BYTES,
     default_key_file,
+    key_fingerprint,
     load_key,
+    warn_if_key_changed,
     pseudonymize,
 )
 
@@ -52,8 +53,9 @@ __all__ = [
     "load_key",
     "default_key_file",
     "pseudonymize",
-    "IdHasher",
-    "PseudonymMemo",
+    "MIN_KEY_BYTES",
+    "key_fingerprint",
+    "warn_if_key_changed",
     "is_valid_bsn",
     "looks_like_bsn",
     "mask_value",

@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from caseload._hmac_worker import hmac_states
 from caseload.errors import PrivacyError
 
 #: Environment variable holding the pseudonym key (takes precedence over any key file).
 KEY_ENV = "CASELOAD_PSEUDONYM_KEY"
 #: Length of a pseudonym in hex characters (80 bits).
 PSEUDONYM_LENGTH = 20
+#: The shortest key accepted (bytes): a shorter key can be guessed.
+MIN_KEY_BYTES = 16
 
 # --------------------------------------------------------------------------- key
 
@@ -72,7 +73,7 @@ def load_key(key_file: str | Path | None = None) -> bytes:
     PrivacyError
         The key file lies inside a git work tree (a key must never be committed:
         anyone with the repository could then re-identify clients), or the key is
-        empty. A key file that other users can read gives a warning.
+        empty or shorter than :data:`MIN_KEY_BYTES` bytes. A key file that other users can read gives a warning.
 
     Notes
     -----
@@ -92,7 +93,7 @@ def load_key(key_file: str | Path | None = None) -> bytes:
                 fix=f"put the key in it, or unset it to use the key file "
                 f"({default_key_file()}).",
             )
-        return env.strip().encode("utf-8")
+        return _long_enough(env.strip().encode("utf-8"), f"the environment variable {KEY_ENV}", None)
 
     path = Path(key_file).expanduser() if key_file is not None else default_key_file()
     path = path.absolute()
@@ -143,7 +144,67 @@ def load_key(key_file: str | Path | None = None) -> bytes:
             fix="restore the key from its backup; delete the file only if you accept that "
             "all pseudonyms change.",
         )
-    return text.encode("utf-8")
+    return _long_enough(text.encode("utf-8"), "the pseudonym key file", path)
+
+
+def _long_enough(key: bytes, where: str, path: Path | None) -> bytes:
+    if len(key) < MIN_KEY_BYTES:
+        raise PrivacyError(
+            f"{where} holds a key of {len(key)} bytes; a pseudonym key needs at least {MIN_KEY_BYTES} "
+            "(a short key can be guessed, and with it every pseudonym linked back to a client number).",
+            file=path,
+            fix="use a long random key, e.g. the output of: python -c \"import secrets; "
+                "print(secrets.token_hex(32))\". A new key gives every client a new pseudonym.",
+        )
+    return key
+
+
+#: The fixed text whose keyed hash is the key's fingerprint.
+_FINGERPRINT_TEXT = b"caseload pseudonym key fingerprint v1"
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A fingerprint of the pseudonym key: HMAC-SHA256(key, a fixed text), 80 bits in base32.
+
+    It tells whether two runs used the same key (the refresh writes it into
+    ``manifest.json`` and warns when it differs from the previous report's)
+    without revealing the key: it is a keyed hash of a public text, not a hash
+    of the key itself. Base32 (lower case) rather than hex, so that it never
+    holds a long run of digits that a BSN check could mistake for a number.
+
+    Examples
+    --------
+    >>> key_fingerprint(b"example key, 16+ bytes") == key_fingerprint(b"example key, 16+ bytes")
+    True
+    >>> len(key_fingerprint(b"example key, 16+ bytes"))
+    16
+    """
+    import base64
+    import hmac
+
+    return base64.b32encode(hmac.digest(bytes(key), _FINGERPRINT_TEXT, "sha256")[:10]).decode("ascii").lower()
+
+
+def warn_if_key_changed(previous_manifest: str | Path, fingerprint: str) -> bool:
+    """Warn when ``fingerprint`` differs from the one in an earlier report's ``manifest.json``.
+
+    Returns whether it differed (no earlier manifest, or one without a
+    fingerprint: False).
+    """
+    import json
+
+    try:
+        before = json.loads(Path(previous_manifest).read_text(encoding="utf-8")).get("pseudonym_key_fingerprint")
+    except (OSError, ValueError, AttributeError):
+        return False
+    if not before or before == fingerprint:
+        return False
+    warnings.warn(
+        f"the pseudonym key differs from the one of the previous report (fingerprint {before}, now "
+        f"{fingerprint}): every client has a new pseudonym, so this report cannot be linked to the "
+        f"earlier one. If that is not intended, restore the key (environment variable {KEY_ENV} or the "
+        "key file) from its backup and run again.", UserWarning, stacklevel=2)
+    return True
 
 
 # --------------------------------------------------------------------- pseudonyms
@@ -176,6 +237,17 @@ def _normalised_uniques(uniques) -> list:
     return [normalise_id(v) for v in np.asarray(uniques, dtype=object).tolist()]
 
 
+def _hmac_states(key: bytes, prefix: bytes):
+    """The SHA-256 states after HMAC's inner (with ``prefix``) and outer padded-key blocks."""
+    from hashlib import sha256
+
+    block = 64
+    if len(key) > block:
+        key = sha256(key).digest()
+    key = key.ljust(block, b"\0")
+    return sha256(bytes(b ^ 0x36 for b in key) + prefix), sha256(bytes(b ^ 0x5C for b in key))
+
+
 def _hmac_sha256_hex(key: bytes, prefix: bytes, messages: list, length: int) -> list:
     """``hmac.new(key, prefix + m, sha256).hexdigest()[:length]`` for many messages.
 
@@ -183,7 +255,7 @@ def _hmac_sha256_hex(key: bytes, prefix: bytes, messages: list, length: int) -> 
     about twice as fast as calling :func:`hmac.digest` per value. The test suite checks
     the result against :mod:`hmac`.
     """
-    inner, outer = hmac_states(key, prefix)
+    inner, outer = _hmac_states(key, prefix)
     nbytes = (length + 1) // 2
     out = []
     for m in messages:
@@ -198,7 +270,7 @@ def _hmac_sha256_hex(key: bytes, prefix: bytes, messages: list, length: int) -> 
     return out
 
 
-def pseudonymize(values, key: bytes, domain: str = "client") -> pd.Series:
+def pseudonymize(values, key: bytes, domain: str = "client", cache: dict | None = None) -> pd.Series:
     """Keyed pseudonyms for client, dossier or other personal numbers.
 
     ``pseudonym = hex(HMAC-SHA256(key, domain + ":" + normalised value))[:20]``
@@ -218,6 +290,10 @@ def pseudonymize(values, key: bytes, domain: str = "client") -> pd.Series:
         What kind of number this is (``"client"``, ``"dossier"``...). The same number
         gets a different pseudonym in another domain, so a dossier number that happens
         to equal a client number does not link the two.
+    cache : dict, optional
+        Pseudonyms already computed with this key (``{domain: {normalised value:
+        pseudonym}}``); new ones are added. :func:`caseload.read_extract` keeps one
+        per load, so a client number found in several files is hashed once.
 
     Returns
     -------
@@ -265,285 +341,15 @@ def pseudonymize(values, key: bytes, domain: str = "client") -> pd.Series:
             arr = arr.infer_objects()
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)
     prefix = domain.encode("utf-8") + b":"
-    hashes = _hmac_sha256_hex(bytes(key), prefix, _normalised_uniques(uniques), PSEUDONYM_LENGTH)
+    texts = _normalised_uniques(uniques)
+    if cache is None:
+        hashes = _hmac_sha256_hex(bytes(key), prefix, texts, PSEUDONYM_LENGTH)
+    else:
+        known = cache.setdefault(domain, {})
+        hashes = [known.get(t) for t in texts]
+        todo = [i for i, (h, t) in enumerate(zip(hashes, texts, strict=True)) if h is None and t is not None]
+        fresh = _hmac_sha256_hex(bytes(key), prefix, [texts[i] for i in todo], PSEUDONYM_LENGTH)
+        for i, h in zip(todo, fresh, strict=True):
+            hashes[i] = known[texts[i]] = h
     out = pd.array(np.array(hashes, dtype=object), dtype="string").take(codes, allow_fill=True)
     return pd.Series(out, index=index, name=getattr(values, "name", None), dtype="string")
-
-
-# --------------------------------------------------------------------------- hashing in a second process
-
-
-class _HashChild:
-    """One ``python -m caseload._hmac_worker`` process and the thread that talks to it."""
-
-    def __init__(self, key: bytes):
-        import subprocess
-        import sys
-        from concurrent.futures import ThreadPoolExecutor
-
-        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caseload-hash")
-        self.greeted = False
-        if getattr(sys, "frozen", False):  # a bundled application: sys.executable is not Python
-            self.proc = None
-            return
-        try:
-            self.proc = subprocess.Popen([sys.executable, "-m", "caseload._hmac_worker"],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL)
-            self.send(len(key).to_bytes(8, "little") + key)
-        except OSError:
-            self.proc = None
-
-    def send(self, data: bytes) -> None:
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
-
-    def hash(self, ids: np.ndarray, prefix: bytes, length: int) -> bytes | None:
-        """The hex pseudonyms of ``ids`` as one ASCII string, or None if the child failed."""
-        from caseload._hmac_worker import HELLO
-
-        n = len(ids)
-        proc = self.proc  # stop() may drop it from another thread meanwhile
-        if proc is None:
-            return None
-        try:
-            if not self.greeted:  # anything else on the pipe first: do not trust it
-                if proc.stdout.read(len(HELLO)) != HELLO:
-                    raise ValueError("unexpected output from the hashing process")
-                self.greeted = True
-            proc.stdin.write(len(prefix).to_bytes(8, "little") + prefix + length.to_bytes(8, "little")
-                             + n.to_bytes(8, "little") + ids.tobytes())
-            proc.stdin.flush()
-            data = proc.stdout.read(n * length)
-            if len(data) == n * length:
-                return data
-        except (OSError, ValueError):
-            pass
-        self.proc = None
-        return None
-
-    def stop(self) -> None:
-        """Stop using the child (its answers cannot be trusted); later jobs hash in this process."""
-        proc, self.proc = self.proc, None
-        if proc is not None:
-            proc.kill()
-            proc.wait()
-
-    def close(self) -> None:
-        self.thread.shutdown(wait=True)
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        try:
-            proc.stdin.write((0).to_bytes(8, "little") * 3)
-            proc.stdin.close()
-            proc.wait(timeout=5)
-        except (OSError, ValueError):
-            proc.kill()
-        except BaseException:  # never leave a child behind
-            proc.kill()
-            raise
-
-
-class IdHasher:
-    """Pseudonyms of whole-number ids, computed in child processes while the caller works on.
-
-    :func:`pseudonymize` hashes in the calling process: one Python-level HMAC per
-    distinct id (about 0.8 microseconds), holding the GIL. The loader of a
-    5-million-row extract has about a million distinct client and dossier numbers;
-    hashing them in a thread slowed its numpy work by about as long as the hashing
-    took. This class runs the same HMAC in ``python -m caseload._hmac_worker``
-    (standard library only, started with :mod:`subprocess`, so a user's script is
-    never re-imported); jobs go to the ``workers`` children in turn. The results
-    equal :func:`pseudonymize` of the same numbers (tested).
-
-    Any failure of a child (it cannot be started, dies, or answers short) is
-    silent: the job is then done with :func:`pseudonymize` in this process.
-
-    Parameters
-    ----------
-    key : bytes
-        The key from :func:`load_key` (sent to the children over a pipe).
-    workers : int, default 2
-        Child processes (the loader submits two jobs: client and dossier numbers).
-
-    Examples
-    --------
-    >>> h = IdHasher(b"example key")
-    >>> h.submit(np.array([123, 7]), "client").result().to_pylist() == list(pseudonymize([123, 7], b"example key"))
-    True
-    >>> h.close()
-    """
-
-    def __init__(self, key: bytes, workers: int = 2):
-        self.key = bytes(key)
-        self._children = [_HashChild(self.key) for _ in range(max(1, workers))]
-        self._next = 0
-
-    @property
-    def running(self) -> int:
-        """How many child processes are alive and answering."""
-        return sum(c.proc is not None for c in self._children)
-
-    def submit(self, ids: np.ndarray, domain: str = "client", pool=None):
-        """Start hashing distinct whole numbers ``ids``; a future of an Arrow string array aligned with them.
-
-        (``pool`` is not used: the same call as :meth:`PseudonymMemo.submit`.)
-        """
-        import pyarrow as pa
-
-        ids = np.ascontiguousarray(ids, dtype="<i8")
-        n, length = len(ids), PSEUDONYM_LENGTH
-        prefix = domain.encode("utf-8") + b":"
-        child = self._children[self._next % len(self._children)]
-        self._next += 1
-
-        def result():
-            # the job is written from the child's own thread: the child reads it only after it has
-            # finished the job before, and the caller must not block on the pipe meanwhile
-            data = child.hash(ids, prefix, length) if n else None
-            if data is not None:
-                offsets = pa.py_buffer(np.arange(0, n * length + 1, length, dtype=np.int32).tobytes())
-                out = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(data))
-                # spot check against this process: the first and the last id
-                ends = [ids[0], ids[-1]]
-                if list(pseudonymize(ends, self.key, domain=domain)) == [out[0].as_py(), out[-1].as_py()]:
-                    return out
-                child.stop()
-            return pa.array(pseudonymize(pd.Series(ids), self.key, domain=domain).to_numpy(dtype=object),
-                            type=pa.string())
-
-        return child.thread.submit(result)
-
-    def abandon(self) -> None:
-        """Kill the children now (their pending jobs end and are hashed in this process)."""
-        for child in self._children:
-            child.stop()
-
-    def close(self) -> None:
-        """Stop the child processes (waits for jobs still running)."""
-        for child in self._children:
-            child.close()
-
-    def __enter__(self) -> IdHasher:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-# --------------------------------------------------------------------------- one load, each number hashed once
-
-
-class PseudonymMemo:
-    """Pseudonyms of client and dossier numbers that remembers them during one load.
-
-    The files of one extract (the benefit periods, the clients, the assessments, the
-    activities) name the same clients again and again; each distinct whole number
-    of a domain is hashed once per :func:`caseload.read_extract` call, however many
-    files it is in. Hashes go to ``hasher`` (:class:`IdHasher`) when given, else
-    they are computed in this process. Calling the object is a drop-in for
-    :func:`pseudonymize`; only whole-number ids of the remembered domains use the
-    memory (others are hashed as usual). The memory is a sorted array of numbers
-    and their pseudonyms, dropped with the object.
-
-    Examples
-    --------
-    >>> memo = PseudonymMemo(b"example key")
-    >>> first = memo(pd.Series([123, 7]), b"example key")
-    >>> list(first) == list(pseudonymize([123, 7], b"example key"))
-    True
-    >>> memo.remembered("client")
-    2
-    """
-
-    def __init__(self, key: bytes, hasher: IdHasher | None = None, domains=("client", "dossier")):
-        self.key, self.hasher, self.domains = bytes(key), hasher, tuple(domains)
-        #: Seconds (plus 20 microseconds per id) to wait for hashes before hashing here instead.
-        self.timeout = 60.0
-        self._known: dict[str, tuple[np.ndarray, object]] = {}
-        self._new: dict[str, list] = {}
-
-    def remembered(self, domain: str) -> int:
-        """How many numbers of ``domain`` are known."""
-        return len(self._lookup_table(domain)[0])
-
-    def _lookup_table(self, domain: str):
-        """The known numbers of ``domain``, sorted, and their pseudonyms (Arrow), with new ones merged in."""
-        import pyarrow as pa
-
-        known_ids, known_ps = self._known.get(domain, (np.zeros(0, dtype=np.int64), pa.array([], pa.string())))
-        new = self._new.pop(domain, [])
-        if new:
-            all_ids = np.concatenate([known_ids, *(n for n, _ in new)])
-            all_ps = pa.concat_arrays([known_ps, *(p for _, p in new)])
-            order = np.argsort(all_ids, kind="stable")
-            known_ids, known_ps = all_ids[order], all_ps.take(pa.array(order))
-            self._known[domain] = (known_ids, known_ps)
-        return known_ids, known_ps
-
-    def submit(self, ids: np.ndarray, domain: str, pool=None):
-        """Pseudonyms of distinct whole numbers ``ids``: an object with ``result()`` (an Arrow string array).
-
-        Known numbers are looked up now; the others are hashed by the hasher, by
-        ``pool`` (a thread pool) or, without either, when ``result()`` is called.
-        """
-        import pyarrow as pa
-
-        ids = np.asarray(ids, dtype=np.int64)
-        known_ids, known_ps = self._lookup_table(domain)
-        pos = np.searchsorted(known_ids, ids)
-        hit = pos < len(known_ids)
-        hit[hit] = known_ids[pos[hit]] == ids[hit]
-        new = ids[~hit]
-
-        def hash_new():
-            return pa.array(pseudonymize(pd.Series(new), self.key, domain=domain).to_numpy(dtype=object),
-                            type=pa.string())
-
-        if not len(new):
-            pending = None
-        elif self.hasher is not None:
-            pending = self.hasher.submit(new, domain)
-        elif pool is not None:
-            pending = pool.submit(hash_new)
-        else:
-            pending = None
-        memo = self
-
-        class _Result:
-            def result(self):
-                if pending is None:
-                    fresh = hash_new() if len(new) else pa.array([], pa.string())
-                else:
-                    try:  # a safety net: a hashing child that stops answering must not hang the load
-                        fresh = pending.result(timeout=memo.timeout + 2e-5 * len(new))
-                    except TimeoutError:
-                        if memo.hasher is not None:
-                            memo.hasher.abandon()
-                        fresh = hash_new()
-                if len(new) == len(ids):  # nothing was known: the fresh hashes are the answer
-                    if len(new):
-                        memo._new.setdefault(domain, []).append((new, fresh))
-                    return fresh
-                index = np.where(hit, pos, 0)
-                index[~hit] = len(known_ids) + np.arange(len(new))
-                everything = pa.concat_arrays([known_ps, fresh]) if len(new) else known_ps
-                if len(new):  # sorted only when another file asks (a one-file load never does)
-                    memo._new.setdefault(domain, []).append((new, fresh))
-                return everything.take(pa.array(index))
-
-        return _Result()
-
-    def __call__(self, values, key: bytes, domain: str = "client") -> pd.Series:
-        """:func:`pseudonymize`, remembering whole-number ids of the remembered domains."""
-        if bytes(key) != self.key:
-            raise PrivacyError("a PseudonymMemo serves one key only.", fix="make one per key.")
-        series = values if isinstance(values, pd.Series) else pd.Series(values)
-        if domain not in self.domains or not pd.api.types.is_integer_dtype(series.dtype) \
-                or pd.api.types.is_bool_dtype(series.dtype) or series.isna().any():
-            return pseudonymize(values, key, domain=domain)
-        codes, uniques = pd.factorize(series)
-        ps = self.submit(np.asarray(uniques, dtype=np.int64), domain).result()
-        out = pd.arrays.ArrowStringArray(ps.take(np.asarray(codes, dtype=np.int64)))
-        return pd.Series(out, index=series.index, name=series.name)

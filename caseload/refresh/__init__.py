@@ -31,6 +31,7 @@ from caseload.config import Config, load_config
 from caseload.errors import CaseloadError
 from caseload.publish import Publication, StepRecord, write_report
 from caseload.publish.report import check_report_folder
+from caseload.privacy import key_fingerprint, load_key, warn_if_key_changed
 from caseload.refresh.context import RefreshError, RefreshResult, RunContext, Step
 from caseload.refresh.steps import (
     _step_capacity,
@@ -157,9 +158,14 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
     ctx.results.clear()
     if progress is not None:
         task = progress.add_task("Rapport schrijven" if lang == "nl" else "Writing report", total=1)
+    # the key's fingerprint (never the key) in the manifest; a change since the last report is a warning
+    key_file = config.privacy.key_file
+    fingerprint = key_fingerprint(load_key(config.resolve(key_file) if key_file is not None else None))
+    warn_if_key_changed(target / "manifest.json", fingerprint)
     try:
         report = write_report(pub, target, started=t0, protected=protected,
-                              extra_manifest={"steps_run": [s.name for s in selected]})
+                              extra_manifest={"steps_run": [s.name for s in selected],
+                                              "pseudonym_key_fingerprint": fingerprint})
     except (CaseloadError, OSError) as exc:
         for fig in pub.figures:
             _close(fig.figure)
