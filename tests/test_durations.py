@@ -521,17 +521,22 @@ def test_cox_risk_sets_are_those_of_kaplan_meier(scale):
     assert abs(closed.loglike(np.zeros(1)) - expected) > 1.0
 
 
-def test_open_entry_moves_entries_between_observed_times_and_rejects_empty_rows():
-    from caseload.durations._counts import open_entry, time_resolution
+def test_open_entry_moves_entries_just_past_themselves_and_rejects_empty_rows():
+    from caseload.durations._counts import open_entry
 
-    d = np.array([3.0, 4.0, 2.0, 5.0]) / 365.25
-    e = np.array([0.0, 2.0, 1.0, 4.0]) / 365.25
-    assert time_resolution(e, d) == pytest.approx(1 / 365.25)
-    shifted = open_entry(e, d)
-    assert shifted[0] == 0.0
-    assert_allclose(shifted[1:] * 365.25, [2.5, 1.5, 4.5])
+    for scale in (1.0, 1 / 365.25, 1 / 12):
+        d = np.array([3.0, 4.0, 2.0, 5.0, 9.0]) * scale
+        e = np.array([0.0, 2.0, 1.0, 4.0, 8.0]) * scale
+        shifted = open_entry(e, d)
+        assert shifted[0] == 0.0
+        assert (shifted[1:] > e[1:]).all()
+        # no observed time lies between an entry and its shifted value: at risk at t <=> t >= shifted
+        times = np.unique(np.concatenate([e, d]))
+        assert ((times[None, :] >= shifted[1:, None]) == (times[None, :] > e[1:, None])).all()
     with pytest.raises(CaseloadError, match="never at risk"):
         open_entry([0.0, 2.0], [1.0, 2.0])
+    with pytest.raises(CaseloadError, match="negative"):
+        open_entry([-1.0, 0.0], [1.0, 2.0])
     df = _entries_on_exit_times().assign(entry=lambda x: x["t"])
     with pytest.raises(CaseloadError, match="never at risk"):
         cox_regression(df, "t", "e", ["x"], entry_col="entry")

@@ -14,8 +14,8 @@ This is the one convention of Kaplan-Meier, Aalen-Johansen and Cox. The two
 first count with it directly (:func:`aggregate`); the Cox model is fitted by
 statsmodels' ``PHReg``, whose risk set is closed on the left (``e <= t <= d``),
 and gets its entries through :func:`open_entry`, which moves every positive
-entry up by half the data's time resolution, so that ``PHReg`` sees exactly
-these risk sets.
+entry to the next floating-point number, so that ``PHReg`` sees exactly these
+risk sets.
 """
 
 from __future__ import annotations
@@ -123,28 +123,18 @@ class GroupCounts:
         return n_dur
 
 
-def time_resolution(*values) -> float:
-    """The smallest positive difference between any two distinct values of the given arrays.
-
-    The data's time resolution: 1 for whole days or months, ``1 / 365.25`` for
-    whole days expressed in years. ``inf`` when there are fewer than two
-    distinct values.
-    """
-    u = np.unique(np.concatenate([np.asarray(v, dtype="float64").ravel() for v in values]))
-    gaps = np.diff(u)
-    gaps = gaps[gaps > 0]
-    return float(gaps.min()) if gaps.size else np.inf
-
-
 def open_entry(entry, duration) -> np.ndarray:
     """Entry times for a tool whose risk set is closed on the left (``entry <= t``), such that
     its risk sets are this module's ``entry < t <= duration``.
 
-    Every positive entry moves up by half the time resolution of the entries and
-    durations together (:func:`time_resolution`): a row entering at an exit
-    time ``t`` then enters just after ``t``, and a row entering before ``t``
-    still enters before it, because no observed time lies in between. Zero
-    entries stay 0: nothing exits at or before time 0 (durations are positive).
+    Every positive entry ``e`` becomes the next floating-point number above it,
+    ``np.nextafter(e, inf)``. For any observed time ``t``, ``t >= next(e)``
+    exactly when ``t > e`` (no float lies between ``e`` and ``next(e)``), so a
+    closed-left tool then has exactly the half-open risk sets: a row entering
+    at an exit time ``t`` is not at risk for that exit, and nothing else
+    changes. No tolerance or time unit is involved (the shift is one unit in
+    the last place: 1.8e-15 for an entry of 8 days, 2.2e-16 for 1.5 years).
+    Zero entries stay 0: nothing exits at or before 0 (durations are positive).
 
     Parameters
     ----------
@@ -159,30 +149,24 @@ def open_entry(entry, duration) -> np.ndarray:
     Raises
     ------
     CaseloadError
-        A row whose entry is not before its duration (it is never at risk).
+        A row whose entry is not before its duration (it is never at risk), or
+        a negative entry.
 
     Examples
     --------
-    Entries tied to an exit time (2) move to 2.5; the time resolution is 1:
-
-    >>> open_entry([0, 2, 1], [3, 4, 2]).tolist()
-    [0.0, 2.5, 1.5]
+    >>> e = open_entry([0.0, 2.0, 1.0], [3.0, 4.0, 2.0])
+    >>> bool(e[0] == 0.0), bool(2.0 < e[1] < 2.0 + 1e-12), bool(1.0 < e[2] < 2.0)
+    (True, True, True)
     """
     e = np.asarray(entry, dtype="float64").ravel()
     d = np.asarray(duration, dtype="float64").ravel()
     bad = e >= d
     if bad.any():
         raise _entry_error(e, d, int(np.flatnonzero(bad)[0]))
-    late = e > 0
-    if not late.any():
-        return e.copy()
-    half = time_resolution(e, d) / 2
-    shifted = np.where(late, e + half, e)
-    # floating point: the shifted entry must still lie strictly between its neighbours
-    if (shifted[late] <= e[late]).any() or (shifted >= d).any():  # pragma: no cover - times near 1e16
-        raise CaseloadError("the time resolution is too fine for the entry times.", column="entry",
-                            fix="Express durations in a coarser unit (days instead of seconds).")
-    return shifted
+    if (e < 0).any():
+        raise CaseloadError(f"'entry' has {int((e < 0).sum())} negative value(s).", column="entry",
+                            fix="Entry times are the time already on benefit when observation starts: 0 or more.")
+    return np.where(e > 0, np.nextafter(e, np.inf), e)
 
 
 def as_float_array(values, name: str, bounds: bool = False):

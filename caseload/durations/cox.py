@@ -8,7 +8,7 @@ lifelines-style summary with hazard ratios and intervals.
 Risk sets are those of Kaplan-Meier and Aalen-Johansen (and of R's ``coxph``):
 a row is at risk at ``t`` when ``entry < t <= duration``. ``PHReg`` itself
 counts a row entering at ``t`` as at risk at ``t``; the entries it gets are
-moved up by half the data's time resolution
+moved to the next floating-point number
 (:func:`caseload.durations._counts.open_entry`), which gives exactly the
 half-open risk sets. Day-resolution extracts have many entries tied to exit
 times (a window start on a day spells end), so this matters: without it a
