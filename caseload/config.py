@@ -159,8 +159,15 @@ class SegmentConfig(_Section):
                             "always the rules, or always the model.")
     only_open: bool = Field(True, description="Segment only clients with a spell open at the peildatum.")
     model_method: Literal["logistic", "gbm"] = Field("logistic", description="Statistical model.")
-    cutoffs: tuple[float, float] = Field(
-        (0.25, 0.66), description="(C below, A from) on the chance of work within the horizon (AMS-style).")
+    cutoffs: tuple[float, float] | Literal["capacity", "quantile"] = Field(
+        (0.25, 0.66), description="(C below, A from) on the chance of work within the horizon (AMS-style); "
+                                  "'capacity': A from a_from, B = the b_capacity clients with the highest "
+                                  "chance below it; 'quantile': C and A by the quantiles of the chance.")
+    b_capacity: int = Field(1500, ge=1, description="cutoffs = 'capacity': number of clients in B (the people "
+                                                    "the programme can work with; Drechtsteden: 1,500).")
+    a_from: float = Field(0.66, gt=0, lt=1, description="cutoffs = 'capacity': A from this chance.")
+    quantiles: tuple[float, float] = Field(
+        (0.6, 0.9), description="cutoffs = 'quantile': C below the first quantile of the chance, A from the second.")
     calibration: Literal["auto", "isotonic", "sigmoid", "none"] = Field(
         "auto", description="Calibration of the gbm model (logistic is not recalibrated).")
     features: list[str] | None = Field(None, description="Model features; default DEFAULT_FEATURES.")

@@ -767,12 +767,23 @@ def test_forecast_tables_on_sample_extract():
     cfg_path = Path(__file__).parents[1] / "data" / "sample" / "caseload.toml"
     if not cfg_path.exists():
         pytest.skip("data/sample not present")
-    cfg = cl.load_config(cfg_path)
+    cfg = cl.load_config(cfg_path, forecast={"scenarios": {
+        "meer_instroom": {"inflow_pct": 10}, "herindicatie": {"shift": -20, "start": "2026-03-01"}}})
     cs = cl.read_extract([cfg.resolve(f) for f in cfg.extract.files], config=cfg)
     tables = forecast_tables(cs, cfg)
     fc = tables["caseload_prognose"]
     assert set(cs.spells["municipality"].unique()) <= set(fc["unique_id"])
     assert (fc["peildatum"] == cs.peildatum.date()).all()
+    # Scenarios: the base rows are the forecast; more inflow raises it; the shift starts in March.
+    sc = tables["caseload_scenarios"]
+    assert set(sc["scenario"]) == {"basis", "meer_instroom", "herindicatie"}
+    assert set(sc["unique_id"]) == set(cs.spells["municipality"].unique())  # NL has no flows
+    base = sc[sc["scenario"] == "basis"].merge(fc, on=["unique_id", "ds"], suffixes=("", "_fc"))
+    np.testing.assert_allclose(base["forecast"], base["forecast_fc"])
+    assert (sc.loc[sc["scenario"] == "meer_instroom", "scenario_difference"] > 0).all()
+    h = sc[sc["scenario"] == "herindicatie"].sort_values(["unique_id", "ds"])
+    assert (h.loc[h["ds"] < "2026-03-01", "scenario_difference"] == 0).all()
+    assert (h.loc[h["ds"] == "2026-03-01", "scenario_difference"] == -20).all()
     cand = tables["kandidaten"]
     assert cand["quarter"].tolist()[:4] == [1, 2, 3, 4]
     # With the segmentation's output the candidates are per PMC (profile x market).

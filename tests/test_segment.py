@@ -670,3 +670,74 @@ def test_english_output(cl3000):
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+# --------------------------------------------------------------------------- cut-off methods
+
+
+def test_resolve_cutoffs_by_hand():
+    from caseload.segment import resolve_cutoffs
+
+    p = np.array([0.9, 0.7, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+    assert resolve_cutoffs(p, (0.25, 0.66)) == (0.25, 0.66)
+    # capacity 3: A = 0.9, 0.7; B = the 3 highest below 0.66: 0.5, 0.4, 0.3
+    assert resolve_cutoffs(p, "capacity", b_capacity=3) == (0.3, 0.66)
+    # more capacity than people below A: all of them are B
+    assert resolve_cutoffs(p, "capacity", b_capacity=100) == (0.05, 0.66)
+    lo, hi = resolve_cutoffs(p, "quantile", quantiles=(0.5, 0.75))
+    assert (lo, hi) == tuple(np.quantile(p, [0.5, 0.75]))
+    with pytest.raises(CaseloadError, match="unknown cut-off method"):
+        resolve_cutoffs(p, "median")
+    with pytest.raises(CaseloadError, match="quantiles"):
+        resolve_cutoffs(p, "quantile", quantiles=(0.9, 0.5))
+
+
+def test_capacity_cutoffs_put_exactly_n_in_b(cl3000, fitted):
+    model, _ = fitted
+    r = segment(cl3000, config={"cutoffs": "capacity", "b_capacity": 150}, model=model)
+    c = r.clients
+    assert (c["segment_computed"] == "B").sum() == 150
+    has_p = c["p_work_6m"].notna()
+    assert ((c.loc[has_p, "segment_computed"] == "A") == (c.loc[has_p, "p_work_6m"] >= 0.66)).all()
+    b_min = c.loc[c["segment_computed"] == "B", "p_work_6m"].min()
+    assert (c.loc[c["segment_computed"] == "C", "p_work_6m"] < b_min).all()
+    assert r.cutoffs["method"] == "capacity" and r.cutoffs["c_below"] == pytest.approx(b_min)
+    assert r.cutoffs["b_capacity"] == 150
+    # the table shows the cut-offs, the work rate and the precision per group on history
+    t = r.cutoff_table.set_index("segment")
+    h = r.history
+    for s in "ABC":
+        sel = h["segment"] == s
+        assert t.loc[s, "n"] == sel.sum()
+        if sel.any():
+            assert t.loc[s, "work_rate"] == pytest.approx(h.loc[sel, "exit_work_6m"].mean())
+        else:  # with realistic chances few or none reach the AMS cut-off 0.66
+            assert np.isnan(t.loc[s, "work_rate"])
+    assert t.loc["C", "precision"] == pytest.approx(1 - t.loc["C", "work_rate"])
+    assert t.loc["A", "precision"] == pytest.approx(t.loc["A", "work_rate"]) or t.loc["A", "n"] == 0
+    assert np.isnan(t.loc["B", "precision"])
+    assert t.loc["B", "p_from"] == pytest.approx(b_min) and t.loc["B", "p_below"] == 0.66
+    # the capacity B is no longer empty, unlike the fixed AMS cut-offs
+    r_fixed = segment(cl3000, model=model)
+    assert (r_fixed.clients["segment_computed"] == "B").sum() < 150
+
+
+def test_quantile_cutoffs_and_config(cl3000, fitted):
+    from caseload.config import SegmentConfig
+
+    model, _ = fitted
+    r = segment(cl3000, config={"cutoffs": "quantile", "quantiles": (0.5, 0.8)}, model=model)
+    seg = r.clients["segment_computed"].dropna().astype(str)
+    shares = seg.value_counts(normalize=True)
+    assert abs(shares["C"] - 0.5) < 0.01 and abs(shares["A"] - 0.2) < 0.01
+    assert r.cutoffs["method"] == "quantile"
+    assert SegmentConfig(cutoffs="capacity", b_capacity=1500).cutoffs == "capacity"
+    with pytest.raises(Exception, match="cutoffs"):
+        SegmentConfig(cutoffs="median")
+
+
+def test_fit_with_capacity_cutoffs_records_them(cl3000):
+    model, rep = fit_segment_model(cl3000, {"cutoffs": "capacity", "b_capacity": 100})
+    assert model.cutoff_method_["method"] == "capacity"
+    assert model.cutoffs[1] == 0.66 and 0 < model.cutoffs[0] < 0.66
+    assert set(rep["cutoff_table"]["segment"]) == {"A", "B", "C"}

@@ -44,7 +44,7 @@ _W = {
              "S(t) = S(t-1)(1 - e) + I, least squares, I = e x structural level"),
     "m_sw": ("taakstelling SZW t/m basisjaar, daarna constant aandeel x landelijke taakstelling",
              "ministry's target up to the base year, then constant share x national target"),
-    "m_fan": ("ETS per reeks, model gekozen op AICc", "ETS per series, model chosen by AICc"),
+    "m_fan": ("prognosemodel per reeks", "forecast model per series"),
     "m_cand": ("Markov-keten over A, B, C en uitstroom per kwartaal; balk 80%-interval",
                "Markov chain over A, B, C and exit per quarter; bar 80% interval"),
 }

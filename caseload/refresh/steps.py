@@ -492,6 +492,10 @@ _FAIRNESS_LABELS = {
     "residual_ratio": ("Restverhouding", "Residual ratio"),
     "residual_lo": ("Rest: ondergrens", "Residual: lower"), "residual_hi": ("Rest: bovengrens", "Residual: upper"),
     "explanation": ("Duiding", "Reading"),
+    "method": ("Methode", "Method"), "p_from": ("Kans vanaf", "Chance from"),
+    "p_below": ("Kans onder", "Chance below"), "share": ("Aandeel", "Share"),
+    "precision": ("Precisie", "Precision"), "precision_lo": ("Precisie: ondergrens", "Precision: lower"),
+    "precision_hi": ("Precisie: bovengrens", "Precision: upper"),
 }
 
 _SEGMENT_LABELS = {
@@ -681,6 +685,21 @@ def _step_segment(ctx: RunContext) -> int:
                   counts=["n", "overridden", "to_A", "to_B", "to_C"],
                   percentages={"override_rate": "n"}, derived={"override_rate": "overridden"},
                   labels=labels, section=section)
+    if res.cutoff_table is not None and len(res.cutoff_table):
+        pub.add_table("segment_afkappunten", res.cutoff_table,
+                      title=w("Afkappunten A/B/C en wat ze opleveren", "Cut-offs A/B/C and what they deliver"),
+                      method=w("Afkappunten volgens [segment] cutoffs (vast, 'capacity': B = de b_capacity "
+                               "cliënten met de hoogste kans onder A, of 'quantile'), toegepast op de "
+                               "geschiedenis: per groep aantal, aandeel, uitstroom naar werk (95%-Wilson-"
+                               "interval) en precisie (A: vond werk; C: vond geen werk).",
+                               "Cut-offs by [segment] cutoffs (fixed, 'capacity': B = the b_capacity clients "
+                               "with the highest chance below A, or 'quantile'), applied to history: per group "
+                               "count, share, exit to work (95% Wilson interval) and precision (A: found work; "
+                               "C: did not)."),
+                      counts=["n", "n_work"],
+                      percentages={"share": "n", "work_rate": "n", "work_rate_lo": "n", "work_rate_hi": "n",
+                                   "precision": "n", "precision_lo": "n", "precision_hi": "n"},
+                      scale=1, labels=labels, decimals=3, section=section)
     if res.fairness is not None and len(res.fairness):
         _publish_fairness(pub, res.fairness, w, labels, section)
     src = pub.source

@@ -27,9 +27,11 @@ from caseload.segment.core import (
     SegmentResult,
     apply_overrides,
     candidates_table,
+    cutoff_table,
     fit_segment_model,
     override_rates,
     pmc_table,
+    resolve_cutoffs,
     segment,
 )
 from caseload.segment.fairness import fairness_ratios, fairness_report, wilson_interval
@@ -80,6 +82,8 @@ __all__ = [
     "wilson_interval",
     "save_model",
     "load_model",
+    "resolve_cutoffs",
+    "cutoff_table",
 ]
 
 

@@ -31,7 +31,7 @@ from caseload.segment.profiles import (
 from caseload.segment.rules import DEFAULT_RULES, apply_rules
 
 __all__ = ["SegmentResult", "segment", "apply_overrides", "fit_segment_model", "pmc_table",
-           "candidates_table", "override_rates"]
+           "candidates_table", "override_rates", "resolve_cutoffs", "cutoff_table", "fairness_summary"]
 
 _NO_DIAGNOSIS = {"nl": "geen diagnose", "en": "no assessment"}
 _UNKNOWN = {"nl": "onbekend", "en": "unknown"}
@@ -71,6 +71,13 @@ class SegmentResult:
         (:func:`training_frame` with ``columns``).
     clusters : DataFrame or None
         Cluster centres and their matched profiles (``profile_method="cluster"``).
+    cutoffs : dict or None
+        The cut-off method and the probability cut-offs used (``method, c_below,
+        a_from`` and ``b_capacity`` for the capacity method); ``method`` is
+        "rules" without a model.
+    cutoff_table : DataFrame or None
+        :func:`cutoff_table` on history: per group the cut-offs, n, share,
+        observed work rate and precision.
     counts : dict
         Clients, without assessment, overrides applied/unmatched, history counts.
     peildatum : Timestamp
@@ -89,6 +96,8 @@ class SegmentResult:
     peildatum: pd.Timestamp | None = None
     lang: str = "nl"
     decided_by: str = "rules"
+    cutoffs: dict | None = None
+    cutoff_table: pd.DataFrame | None = None
 
     def summary(self) -> pd.DataFrame:
         """Counts and shares of the final segment per municipality (publishable)."""
@@ -336,11 +345,13 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
                         "municipality": f["municipality"].astype("string")})
     out["segment_rules"] = pd.Categorical(seg_rules, categories=list("ABC"))
     out["segment_rule"] = rule_name
+    cutoffs = {"method": "rules", "c_below": np.nan, "a_from": np.nan}
     if model is not None:
         p = np.full(len(f), np.nan)
         if has.any():
             p[has] = model.predict_proba(f[has])[:, 1]
         out["p_work_6m"] = p
+        model, cutoffs = _model_with_cutoffs(model, cfg, p[has])
         seg_model = np.where(has, model.segments_from_p(np.nan_to_num(p)), None)
         out["segment_model"] = pd.Categorical(seg_model, categories=list("ABC"))
         if decide_by == "model":
@@ -357,7 +368,7 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
         prof = assign_profiles(f, prototypes, lang)
     out = pd.concat([out, prof, _assign_market(prof, markets, lang)], axis=1)
 
-    history, fairness, hist_counts = None, None, {}
+    history, fairness, hist_counts, cut_table = None, None, {}, None
     if _get(cfg, "fairness", True) and len(caseload.spells) and len(caseload.assessments):
         groups = list(_get(cfg, "fairness_groups", list(FAIRNESS_GROUPS)))
         # Without a model the rules and the report need a few columns of the forty:
@@ -368,6 +379,8 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
         hist_counts = history.attrs.get("counts", {})
         if len(history) and history[LABEL].nunique() == 2:
             history = _segment_history(history, rules, rule_barriers, model, decide_by, lang)
+            cut_table = cutoff_table(history, cutoffs if decide_by == "model" else
+                                     {"method": "rules", "c_below": np.nan, "a_from": np.nan}, lang=lang)
             fairness = fairness_report(history, groups=groups,
                                        ratio=_get(cfg, "fairness_ratio", 1.25),
                                        min_n=_get(cfg, "fairness_min_n", 20),
@@ -401,7 +414,28 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
         peildatum=pd.Timestamp(caseload.peildatum) if caseload.peildatum is not None else None,
         lang=lang,
         decided_by=decide_by,
+        cutoffs=cutoffs if decide_by == "model" else {"method": "rules", "c_below": np.nan, "a_from": np.nan},
+        cutoff_table=cut_table,
     )
+
+
+def _model_with_cutoffs(model: SegmentModel, cfg: dict, p: np.ndarray) -> tuple[SegmentModel, dict]:
+    """The model with the cut-offs of the configured method (a copy when they change)."""
+    import copy
+
+    method = cfg.get("cutoffs")
+    if isinstance(method, str):
+        lo, hi = resolve_cutoffs(p, method, _get(cfg, "b_capacity", 1500), _get(cfg, "a_from", 0.66),
+                                 tuple(_get(cfg, "quantiles", (0.6, 0.9))))
+        model = copy.copy(model)
+        model.cutoffs = (lo, hi)
+    info = {"method": method if isinstance(method, str) else "fixed",
+            "c_below": float(model.cutoffs[0]), "a_from": float(model.cutoffs[1])}
+    if method == "capacity":
+        info["b_capacity"] = int(_get(cfg, "b_capacity", 1500))
+    if method == "quantile":
+        info["quantiles"] = [float(q) for q in _get(cfg, "quantiles", (0.6, 0.9))]
+    return model, info
 
 
 def fairness_summary(fair: pd.DataFrame) -> dict:
@@ -428,6 +462,90 @@ def fairness_summary(fair: pd.DataFrame) -> dict:
         "flagged_unexplained": ratios.loc[ratios["flag_unexplained"], ["group", "metric", "level_high",
                                                                          "level_low", "ratio"]].to_dict("records"),
     }
+
+
+def resolve_cutoffs(p: np.ndarray, cutoffs, b_capacity: int = 1500, a_from: float = 0.66,
+                    quantiles: tuple[float, float] = (0.6, 0.9)) -> tuple[float, float]:
+    """The probability cut-offs ``(c_below, a_from)`` for a cut-off method.
+
+    Parameters
+    ----------
+    p : array of float
+        Predicted chances of the current caseload (clients with an assessment).
+    cutoffs : (float, float) or {"capacity", "quantile"}
+        Fixed cut-offs are returned as they are. ``"capacity"``: A from ``a_from``;
+        B is the ``b_capacity`` clients with the highest chance among those not in A
+        (the people a programme can work with: 1,500 in Drechtsteden), so
+        ``c_below`` is the chance of the last of them; C is the rest. With fewer
+        than ``b_capacity`` clients below ``a_from`` all of them are B. Equal
+        chances at the boundary all go to B. ``"quantile"``: C below the
+        ``quantiles[0]`` quantile of ``p``, A from the ``quantiles[1]`` quantile.
+
+    Returns
+    -------
+    (float, float)
+
+    Examples
+    --------
+    >>> resolve_cutoffs(np.array([0.05, 0.1, 0.2, 0.3, 0.7]), "capacity", b_capacity=2)
+    (0.2, 0.66)
+    """
+    if not isinstance(cutoffs, str):
+        lo, hi = (float(c) for c in cutoffs)
+        return lo, hi
+    p = np.asarray(p, dtype="float64")
+    p = p[np.isfinite(p)]
+    if cutoffs == "capacity":
+        if int(b_capacity) < 1:
+            raise CaseloadError(f"segment.b_capacity must be at least 1, got {b_capacity}.",
+                                column="segment.b_capacity", fix="E.g. b_capacity = 1500.")
+        rest = np.sort(p[p < a_from])[::-1]
+        if len(rest) == 0:
+            return float(a_from), float(a_from)
+        lo = rest[min(int(b_capacity), len(rest)) - 1]
+        return float(lo), float(a_from)
+    if cutoffs == "quantile":
+        q_c, q_a = (float(q) for q in quantiles)
+        if not 0 < q_c < q_a < 1:
+            raise CaseloadError(f"segment.quantiles {quantiles} must satisfy 0 < C < A < 1.",
+                                column="segment.quantiles", fix="E.g. quantiles = [0.6, 0.9].")
+        if len(p) == 0:
+            return 0.25, 0.66
+        lo, hi = np.quantile(p, [q_c, q_a])
+        return float(lo), float(max(hi, np.nextafter(lo, 1)))
+    raise CaseloadError(f"unknown cut-off method {cutoffs!r}.", column="segment.cutoffs",
+                        fix='Use two numbers [C below, A from], "capacity" or "quantile".')
+
+
+def cutoff_table(history: pd.DataFrame, cutoffs: dict, outcome: str = LABEL, lang: str = "nl",
+                 alpha: float = 0.05) -> pd.DataFrame:
+    """Per group A/B/C on history: cut-offs, n, share, observed work rate and precision.
+
+    Precision is the share for whom the group's promise came true: for A, found
+    work within the horizon; for C, did not; B promises neither and has none.
+    Intervals are Wilson score intervals.
+    """
+    from caseload.segment.fairness import wilson_interval
+
+    seg = history["segment"].astype("object")
+    y = history[outcome].to_numpy("float64")
+    lo, hi = cutoffs["c_below"], cutoffs["a_from"]
+    rng = {"A": (hi, 1.0), "B": (lo, hi), "C": (0.0, lo)}
+    rows = []
+    for s in "ABC":
+        sel = (seg == s).to_numpy()
+        n = int(sel.sum())
+        x = int(y[sel].sum())
+        r_lo, r_hi = wilson_interval(x, n, 1 - alpha)
+        prec_x = x if s == "A" else n - x if s == "C" else None
+        p_lo, p_hi = (wilson_interval(prec_x, n, 1 - alpha) if prec_x is not None else (np.nan, np.nan))
+        rows.append({"segment": s, "label": SEGMENT.label(s, lang), "method": cutoffs["method"],
+                     "p_from": rng[s][0], "p_below": rng[s][1], "n": n,
+                     "share": n / len(seg) if len(seg) else np.nan, "n_work": x,
+                     "work_rate": x / n if n else np.nan, "work_rate_lo": float(r_lo), "work_rate_hi": float(r_hi),
+                     "precision": (prec_x / n if n else np.nan) if prec_x is not None else np.nan,
+                     "precision_lo": float(p_lo), "precision_hi": float(p_hi)})
+    return pd.DataFrame(rows)
 
 
 def _rule_columns(rules: list[dict], rule_barriers) -> list[str]:
@@ -469,18 +587,31 @@ def fit_segment_model(caseload: Caseload, config=None, lang: str = "nl") -> tupl
     cfg = _settings(config)
     frame = training_frame(caseload, _get(cfg, "horizon_months", 6))
     train, test = time_split(frame, cfg.get("holdout_from"), _get(cfg, "test_fraction", 0.25))
+    method = _get(cfg, "cutoffs", (0.25, 0.66))
     model = SegmentModel(method=_get(cfg, "model_method", "logistic"),
-                         cutoffs=tuple(_get(cfg, "cutoffs", (0.25, 0.66))),
+                         cutoffs=(0.25, _get(cfg, "a_from", 0.66)) if isinstance(method, str) else tuple(method),
                          features=cfg.get("features"), proxy_features=_get(cfg, "proxy_features", []),
                          calibration=_get(cfg, "calibration", "auto"),
                          random_state=_get(cfg, "random_state", 0))
     model.fit(train)
     model.training_["counts"] = frame.attrs.get("counts", {})
+    if isinstance(method, str):
+        # Capacity and quantile cut-offs come from the current caseload's chances.
+        cur = _client_frame(caseload, _get(cfg, "only_open", True), _client_codes(caseload))
+        cur = cur[cur["has_assessment"].to_numpy()]
+        model, _ = _model_with_cutoffs(model, cfg, model.predict_proba(cur)[:, 1] if len(cur) else np.array([]))
     ev = evaluate(model, test, lang)
     h = test.copy()
     h["p_work_6m"] = model.predict_proba(h)[:, 1]
     h["segment"] = model.segments_from_p(h["p_work_6m"].to_numpy())
     h["age_band"] = _age_band_for(h, lang)
+    info = {"method": method if isinstance(method, str) else "fixed", "c_below": float(model.cutoffs[0]),
+            "a_from": float(model.cutoffs[1])}
+    if method == "capacity":
+        info["b_capacity"] = int(_get(cfg, "b_capacity", 1500))
+    cut_table = cutoff_table(h, info, lang=lang)
+    model.cutoff_method_ = info
+    model.cutoff_table_ = cut_table
     fair = fairness_report(h, groups=_get(cfg, "fairness_groups", list(FAIRNESS_GROUPS)),
                            ratio=_get(cfg, "fairness_ratio", 1.25), min_n=_get(cfg, "fairness_min_n", 20),
                            lang=lang)
@@ -493,4 +624,5 @@ def fit_segment_model(caseload: Caseload, config=None, lang: str = "nl") -> tupl
     if model.method == "logistic":
         model.attach_covariance(train)
         coefs = model.coef_table(lang)
-    return model, {**ev, "fairness": fair, "coefficients": coefs, "split_date": split}
+    return model, {**ev, "fairness": fair, "coefficients": coefs, "split_date": split,
+                   "cutoff_table": cut_table}

@@ -1,0 +1,144 @@
+"""Measurement (issue 14): does the fairness flag find an injected disparity, and only then?
+
+For each of ``--seeds`` seeds (default 10) a synthetic extract of ``--clients``
+clients (default 20,000) is generated without a disparity and with each disparity
+of ``--disparity`` (default ``sex=V:1.5`` and
+``migration_background=buiten_europa:1.5``: the odds of exit to work within six
+months multiplied by 1.5 for that level, shown by no feature). On each extract the
+logistic segmentation model is fitted with a time-based hold-out
+(:func:`caseload.segment.fit_segment_model`, AMS cut-offs) and the fairness report
+is made on the hold-out. Recorded per run:
+
+- per attribute: the flags of :func:`caseload.segment.fairness_ratios` (raw flag,
+  unexplained flag, and the Mantel-Haenszel odds ratio within probability bands
+  with its interval);
+- the hold-out AUC of the model and of the generator's true probability (the gap);
+- the A/B/C shares.
+
+The model opts in to ``barrier_language`` (a proxy feature): the generator gives
+the language barrier a real effect that is concentrated in the non-European group,
+so a model without it under-predicts that group even without an injected disparity
+(run once more with ``--default-features`` to see that). The counts
+
+- "fires with disparity": seeds where the disparity attribute has an unexplained
+  flag (``flag_unexplained``, any metric);
+- "fires without": seeds without disparity where that attribute has one; and
+  seeds where *any* attribute has one
+
+go to ``benchmarks/results/fairness.json``. Runtime: about 15 s per extract on one
+core (3 x 10 extracts: about 8 minutes).
+
+Usage::
+
+    PYTHONPATH=. python benchmarks/bench_fairness.py [--seeds 10] [--clients 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results" / "fairness.json"
+
+
+def run_one(seed: int, n_clients: int, disparity: str | None, default_features: bool) -> dict:
+    from caseload.segment import DEFAULT_FEATURES, fairness_ratios, fit_segment_model
+    from caseload.synth import generate
+
+    t0 = time.perf_counter()
+    cl = generate(n_clients=n_clients, random_state=seed, disparity=disparity)
+    cfg = {} if default_features else {"features": [*DEFAULT_FEATURES, "barrier_language"],
+                                       "proxy_features": ["barrier_language"]}
+    model, rep = fit_segment_model(cl, cfg)
+    r = fairness_ratios(rep["fairness"])
+    m = model.metrics_
+    per_group = {}
+    for g, sub in r.groupby("group", sort=False):
+        band = sub[sub["metric"] == "band_odds"]
+        per_group[g] = {
+            "flag": bool(sub["flag"].any()),
+            "flag_unexplained": bool(sub["flag_unexplained"].any()),
+            "unexplained_metrics": sub.loc[sub["flag_unexplained"], "metric"].tolist(),
+            "band_odds": None if band.empty else round(float(band["ratio"].iloc[0]), 4),
+            "band_odds_ci": None if band.empty else [round(float(band["ratio_lo"].iloc[0]), 4),
+                                                     round(float(band["ratio_hi"].iloc[0]), 4)],
+            "band_odds_levels": None if band.empty else [band["level_high"].iloc[0], band["level_low"].iloc[0]],
+        }
+    return {
+        "seed": seed, "disparity": disparity, "n_holdout": m["n"],
+        "auc_model": m["roc_auc"], "auc_true": m.get("roc_auc_true"),
+        "shares": {"A": m["share_A"], "B": m["share_B"], "C": m["share_C"]},
+        "groups": per_group, "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--clients", type=int, default=20_000)
+    ap.add_argument("--disparity", action="append",
+                    help="column=value:odds_ratio (repeat); default sex=V:1.5 and "
+                         "migration_background=buiten_europa:1.5")
+    ap.add_argument("--default-features", action="store_true",
+                    help="Fit the model on the default features (no barrier_language).")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args()
+    disparities = args.disparity or ["sex=V:1.5", "migration_background=buiten_europa:1.5"]
+    from caseload.synth import parse_disparity
+
+    t0 = time.perf_counter()
+    runs = []
+    for seed in range(args.seeds):
+        for dis in [None, *disparities]:
+            r = run_one(seed, args.clients, dis, args.default_features)
+            runs.append(r)
+            print(f"seed {seed} {dis or 'none'}: AUC model {r['auc_model']:.4f} true {r['auc_true']:.4f}; "
+                  + ", ".join(f"{g} {'U' if v['flag_unexplained'] else '-'} {v['band_odds']}"
+                              for g, v in r["groups"].items()), flush=True)
+    label = {"sex": "sex", "migration_background": "migration_background", "statushouder": "statushouder"}
+    summary = {}
+    none_runs = [r for r in runs if r["disparity"] is None]
+    for dis in disparities:
+        col = label.get(parse_disparity(dis)["column"], parse_disparity(dis)["column"])
+        with_runs = [r for r in runs if r["disparity"] == dis]
+        summary[dis] = {
+            "attribute": col,
+            "fires_with_disparity": sum(r["groups"].get(col, {}).get("flag_unexplained", False)
+                                        for r in with_runs),
+            "fires_without_disparity": sum(r["groups"].get(col, {}).get("flag_unexplained", False)
+                                           for r in none_runs),
+            "seeds": len(with_runs),
+            "band_odds_with": [r["groups"].get(col, {}).get("band_odds") for r in with_runs],
+            "band_odds_without": [r["groups"].get(col, {}).get("band_odds") for r in none_runs],
+        }
+    any_flag = [sorted(g for g, v in r["groups"].items() if v["flag_unexplained"]) for r in none_runs]
+    auc_m = np.array([r["auc_model"] for r in runs])
+    auc_t = np.array([r["auc_true"] for r in runs])
+    out = {
+        "what": "fairness flag over seeds with and without an injected disparity (issue 14)",
+        "clients": args.clients, "seeds": args.seeds, "default_features": args.default_features,
+        "ratio_threshold": 1.25, "summary": summary,
+        "without_disparity_any_attribute_unexplained": {
+            "seeds_with_any": sum(bool(a) for a in any_flag), "attributes_per_seed": any_flag},
+        "auc": {"model_mean": round(float(auc_m.mean()), 4), "true_mean": round(float(auc_t.mean()), 4),
+                "gap_mean": round(float((auc_t - auc_m).mean()), 4),
+                "gap_min": round(float((auc_t - auc_m).min()), 4),
+                "gap_max": round(float((auc_t - auc_m).max()), 4)},
+        "shares_mean": {s: round(float(np.mean([r["shares"][s] for r in runs])), 4) for s in "ABC"},
+        "runs": runs,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine()},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps({k: out[k] for k in ("summary", "without_disparity_any_attribute_unexplained", "auc",
+                                          "shares_mean", "seconds")}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
