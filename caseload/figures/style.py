@@ -8,12 +8,23 @@ without its context.
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg", force=False)
+
+def _in_ipython() -> bool:
+    """True inside IPython or a Jupyter kernel, where the user's backend (inline) must stay."""
+    ipython = sys.modules.get("IPython")
+    return ipython is not None and ipython.get_ipython() is not None
+
+
+# Batch runs draw off-screen (no display needed, no windows). In a notebook the
+# kernel's inline backend stays, so that a figure cell shows its figure.
+if not _in_ipython():
+    matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
