@@ -116,7 +116,17 @@ def kpi_target_figure(kpi: pd.DataFrame, *, by: Sequence[str] | str | None = Non
         ax.plot([a, b if np.isfinite(b) else 1.0], [yi, yi], color=c, lw=2.5, alpha=0.7,
                 ls="-" if np.isfinite(b) else ":")
         ax.plot([e], [yi], "o", color=c, ms=7)
-    handles = [ax.plot([], [], "o-", color=PALETTE[0], label=_w("estimate", lang, lvl=lvl))[0]]
+    # One legend entry per judgement drawn, in the colour it is drawn in.
+    handles = []
+    judged = [j for j, sm in zip(kpi.get("judgement", ["niet_verschillend"] * len(kpi)), small, strict=True)
+              if not sm]
+    for j in dict.fromkeys(judged):
+        text = _w("estimate", lang, lvl=lvl)
+        if "judgement" in kpi:
+            from caseload.kpi.outflow import JUDGEMENT
+
+            text += f": {JUDGEMENT[j][0 if lang == 'nl' else 1]}"
+        handles.append(ax.plot([], [], "o-", color=_JUDGE_COLOR.get(j, PALETTE[0]), label=text)[0])
     if show_naive and "naive_share" in kpi:
         ax.plot(kpi["naive_share"], y, "o", mfc="none", mec="#555555", ms=7)
         handles.append(ax.plot([], [], "o", mfc="none", mec="#555555", label=_w("naive", lang))[0])
@@ -224,14 +234,18 @@ def benchmark_figure(peers: pd.DataFrame, summary: pd.DataFrame | None = None, *
         if own.notna().any():
             ov = float(own.iloc[0])
             ax.plot([ov], [0], "D", color=PALETTE[5], ms=9, label=_w("own", lang))
-            if summ is not None and np.isfinite(summ.loc[ind, "percentile"]):
-                ax.annotate(_w("pct_label", lang, p=fmt_number(summ.loc[ind, "percentile"], 0, lang)),
-                            (ov, 0.3), ha="center", fontsize=8, color=PALETTE[5])
+        panel = INDICATORS[ind][0 if lang == "nl" else 1]
+        if summ is not None and own.notna().any() and np.isfinite(summ.loc[ind, "percentile"]):
+            # In the panel title, not above the marker: the median line would run through it.
+            panel += f" · {_w('own', lang)}: " + _w("pct_label", lang,
+                                                     p=fmt_number(summ.loc[ind, "percentile"], 0, lang))
         ax.set_yticks([])
         ax.set_ylim(-0.5, 0.6)
-        ax.set_title(INDICATORS[ind][0 if lang == "nl" else 1], loc="left", fontsize=9)
+        ax.set_title(panel, loc="left", fontsize=9)
         ax.spines["left"].set_visible(False)
-    axes[0, 0].legend(loc="upper right", ncol=3, fontsize=7, bbox_to_anchor=(1, 1.45))
+    # Under the last panel: above the first it collided with the first panel's title.
+    axes[-1, 0].legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center", ncol=3, fontsize=8,
+                       bbox_to_anchor=(0.5, -0.35))
     n = peers["municipality"].nunique()
     method = _w("bm_method", lang) + f" (n = {n})"
     return finish(fig, title=title or _w("bm_title", lang, year=year if year is not None else ""),
