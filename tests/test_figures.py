@@ -469,3 +469,8 @@ def test_english_figures_use_the_english_number_format(lang):
     assert not bad_tick_labels(fig, lang)
     texts = " ".join(t.get_text() for t in _texts(fig))
     assert ("1.200" if lang == "nl" else "1,200") in texts
+
+
+def test_percent_formatter():
+    assert style.NumberFormatter("nl", percent=True).format_ticks([0, 0.125, 0.25]) == ["0,0%", "12,5%", "25,0%"]
+    assert style.NumberFormatter("en", percent=True).format_ticks([0, 0.5, 1.0]) == ["0%", "50%", "100%"]

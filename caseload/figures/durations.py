@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from caseload.figures.style import PALETTE, dropped_note, finish, fmt_number, new_figure
+from caseload.figures.style import PALETTE, NumberFormatter, dropped_note, finish, fmt_number, new_figure
 
 __all__ = ["km_figure", "cumulative_incidence_figure", "cohort_figure", "elapsed_table_figure"]
 
@@ -104,6 +104,7 @@ def km_figure(km, *, title: str | None = None, source: str | None = None, peilda
         ax.set_xlim(0, max_time)
     ax.set_xlabel(_x_label(time_unit, lang))
     ax.set_ylabel(_w("km_y", lang))
+    ax.yaxis.set_major_formatter(NumberFormatter(lang, percent=True))
     if at_risk_counts:
         _at_risk_table(ax, km, labels or {}, _w("at_risk", lang), lang)
     return finish(fig, title=title or _w("km_title", lang), source=source, peildatum=peildatum,
@@ -157,6 +158,7 @@ def cumulative_incidence_figure(aj, *, causes=None, title: str | None = None, so
         if max_time is not None:
             ax.set_xlim(0, max_time)
     axes[0][0].set_ylabel(_w("cif_y", lang))
+    axes[0][0].yaxis.set_major_formatter(NumberFormatter(lang, percent=True))
     return finish(fig, title=title or _w("cif_title", lang), source=source, peildatum=peildatum,
                   method=_w("cif_method", lang, lvl=_level(aj.alpha)), lang=lang)
 
