@@ -409,6 +409,8 @@ def test_cohort_figure_names_every_dropped_group(lang):
         assert g in legend or g in text.split("Bron")[-1] or g in text, g
     dropped = [g for g in curves["group"].unique() if g not in legend]
     assert len(dropped) == 10
+    # years: the latest 8 with enough benefits (2025 has too few), named in the legend
+    assert legend == [str(y) for y in range(2017, 2025)]
     footer = next(t.get_text() for t in _texts(fig) if t.get_text().startswith(("Bron", "Source")))
     flat = footer.replace("\n", " ")
     assert all(g in flat for g in dropped), (dropped, flat)

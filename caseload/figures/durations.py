@@ -11,7 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from caseload.figures.style import PALETTE, NumberFormatter, dropped_note, finish, fmt_number, new_figure
+from caseload.figures.style import (
+    PALETTE,
+    NumberFormatter,
+    dropped_note,
+    finish,
+    fmt_number,
+    new_figure,
+)
 
 __all__ = ["km_figure", "cumulative_incidence_figure", "cohort_figure", "elapsed_table_figure"]
 
@@ -53,6 +60,8 @@ _W = {
     "total": ("Totaal", "Total"),
     "dropped": ("minder dan {n} uitkeringen, of meer dan {k} groepen: de {k} grootste staan in de figuur",
                 "fewer than {n} benefits, or more than {k} groups: the {k} largest are drawn"),
+    "dropped_years": ("minder dan {n} uitkeringen, of meer dan {k} jaren: de {k} laatste staan in de figuur",
+                      "fewer than {n} benefits, or more than {k} years: the {k} latest are drawn"),
     "of_stock": ("van het bestand", "of the stock"),
     "werk": ("Werk", "Work"),
     "overig": ("Overige uitstroom", "Other exits"),
@@ -177,10 +186,10 @@ def cohort_figure(curves: pd.DataFrame, *, by_label: str | None = None, min_n: i
     min_n : int
         Points based on fewer benefits are not drawn (small-cell rule).
     max_groups : int
-        At most this many groups are drawn (the largest at the start), each in its
-        own colour of the house palette (8 colours). Every group left out, by this
-        limit or because none of its points has ``min_n`` benefits, is named in the
-        footer.
+        At most this many groups are drawn, each in its own colour of the house
+        palette (8 colours): the latest when the groups are years (inflow-year
+        cohorts), else the largest. Every group left out, by this limit or because
+        none of its points has ``min_n`` benefits, is named in the footer.
 
     Returns
     -------
@@ -191,9 +200,13 @@ def cohort_figure(curves: pd.DataFrame, *, by_label: str | None = None, min_n: i
     shown = curves[curves["n"] >= min_n]
     groups = list(dict.fromkeys(shown["group"]))
     max_groups = min(max_groups, len(PALETTE))
+    years = bool(groups) and all(str(g).isdigit() and len(str(g)) == 4 for g in groups)
     if len(groups) > max_groups:
-        sizes = shown.groupby("group", sort=False)["n"].max()
-        groups = sorted(sizes.nlargest(max_groups).index, key=groups.index)
+        if years:
+            groups = sorted(groups, key=lambda g: int(str(g)))[-max_groups:]
+        else:
+            sizes = shown.groupby("group", sort=False)["n"].max()
+            groups = sorted(sizes.nlargest(max_groups).index, key=groups.index)
     dropped = [g for g in all_groups if g not in groups]
     for i, g in enumerate(groups):
         part = shown[shown["group"] == g]
@@ -209,7 +222,8 @@ def cohort_figure(curves: pd.DataFrame, *, by_label: str | None = None, min_n: i
         title = _w("cohort_title", lang) if by_label is None else _w("cohort_title_by", lang, by=by_label)
     method = _w("cohort_method", lang, n=min_n)
     if dropped:
-        method += "; " + dropped_note(dropped, lang, _w("dropped", lang, n=min_n, k=max_groups))
+        method += "; " + dropped_note(dropped, lang, _w("dropped_years" if years else "dropped", lang,
+                                                        n=min_n, k=max_groups))
     return finish(fig, title=title, source=source, peildatum=peildatum, method=method, lang=lang)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from caseload.figures.style import PALETTE, finish, fmt_number, new_figure, t
+from caseload.figures.style import PALETTE, NumberFormatter, finish, fmt_number, new_figure, t
 
 __all__ = ["kpi_target_figure", "durability_figure", "benchmark_figure", "capacity_figure"]
 
@@ -288,7 +288,7 @@ def capacity_figure(table: pd.DataFrame, *, norm: dict | None = None, min_cell: 
                             f=fmt_number(norm["fte_rounded"], 1, lang)))
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8)
     ax.set_xlim(0, 1.12 * max(left, norm["fte"] if norm is not None else 0))
-    ax.xaxis.set_major_formatter(lambda v, _: fmt_number(v, 1, lang))
+    ax.xaxis.set_major_formatter(NumberFormatter(lang))
     ax.set_xlabel(_w("fte", lang))
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     return finish(fig, title=title or _w("cap_title", lang), source=source, peildatum=peildatum,
