@@ -177,6 +177,19 @@ def bad_tick_labels(fig, lang: str = "nl") -> list[str]:
     return bad
 
 
+_BARE = re.compile(r"(?<![\w.,])\d{4,}(?![\w.,])")
+
+
+def unformatted_numbers(fig) -> list[str]:
+    """Numbers of 4+ digits written without a thousands separator (years 1900-2099 excepted)."""
+    bad = []
+    for t in _texts(fig):
+        for m in _BARE.finditer(t.get_text()):
+            if not _YEAR.match(m.group(0)):
+                bad.append(f"{m.group(0)} in {t.get_text()!r}")
+    return bad
+
+
 def _rgb(c) -> tuple[float, float, float] | None:
     """The colour as seen on white (alpha blended); None for no colour or white."""
     if c is None or (isinstance(c, str) and c.lower() == "none"):
@@ -304,6 +317,12 @@ def test_refresh_figures_use_the_dutch_number_format(sample_figures):
 
 
 @pytest.mark.slow
+def test_refresh_figures_write_numbers_with_a_thousands_separator(sample_figures):
+    bad = {name: unformatted_numbers(fig) for name, fig in sample_figures.items()}
+    assert not {k: v for k, v in bad.items() if v}
+
+
+@pytest.mark.slow
 def test_legend_colours_are_drawn_and_distinct(sample_figures):
     bad = {name: legend_problems(fig) for name, fig in sample_figures.items()}
     assert not {k: v for k, v in bad.items() if v}
@@ -340,6 +359,8 @@ def test_the_checks_catch_what_they_should():
     assert text_overlaps(fig)
     assert lines_through_text(fig)
     assert bad_tick_labels(fig, "nl")
+    ax.text(1, 1, "25039 beoordeeld")
+    assert unformatted_numbers(fig) == ["25039 in '25039 beoordeeld'"]
     problems = legend_problems(fig)
     assert any("not drawn" in p for p in problems)
     assert any("look alike" in p for p in problems)
@@ -476,3 +497,13 @@ def test_english_figures_use_the_english_number_format(lang):
 def test_percent_formatter():
     assert style.NumberFormatter("nl", percent=True).format_ticks([0, 0.125, 0.25]) == ["0,0%", "12,5%", "25,0%"]
     assert style.NumberFormatter("en", percent=True).format_ticks([0, 0.5, 1.0]) == ["0%", "50%", "100%"]
+
+
+def test_durability_counts_have_a_thousands_separator():
+    from caseload.figures.kpi import durability_figure
+
+    table = pd.DataFrame({"months": [3, 6], "share": [0.96, 0.91], "lower_0.95": [0.95, 0.90],
+                          "upper_0.95": [0.97, 0.92], "n_judged": [25039, 24757], "n_too_recent": [287, 569]})
+    fig = durability_figure(table, source="s")
+    assert not unformatted_numbers(fig)
+    assert any("25.039" in t.get_text() for t in _texts(fig))

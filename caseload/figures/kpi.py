@@ -189,7 +189,7 @@ def durability_figure(table: pd.DataFrame, *, by: Sequence[str] | str | None = N
         tops = np.where(np.isfinite(share), sub[hi].to_numpy(dtype=float), 0.0)
 
         def _n(v):
-            return f"< {min_cell}" if 0 < v < min_cell else f"{int(v)}"
+            return f"< {min_cell}" if 0 < v < min_cell else fmt_number(v, 0, lang)
 
         for xi, top, nj, nr in zip(xs, tops, sub["n_judged"], sub["n_too_recent"], strict=True):
             ax.annotate(_w("judged", lang, n=_n(nj), r=_n(nr)), (xi, top), xytext=(0, 3),
