@@ -72,6 +72,7 @@ def test_pages_exist_and_readme_is_a_landing_page():
         assert f"docs/{name}.md" in readme, f"README does not link docs/{name}.md"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", _python_pages(), ids=lambda p: p.name)
 def test_python_examples_run(page: Path, tmp_path, monkeypatch):
     shutil.copytree(ROOT / "data" / "sample", tmp_path / "data" / "sample")
