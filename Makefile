@@ -6,13 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: refresh test bench lint notebooks clean help
+.PHONY: refresh test bench lint notebooks clean help docs
 
 help:
 	@echo "make refresh  - refresh every table, figure and reports/index.html from data/sample/"
 	@echo "make test     - run the test suite (installs into .venv on first use)"
 	@echo "make bench    - run the speed benchmarks in benchmarks/"
 	@echo "make lint     - ruff"
+	@echo "make docs     - build the documentation website into site/ (mkdocs, strict)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,notebooks,bench]'
 	$(BIN)/python benchmarks/run.py
+
+docs: $(STAMP)
+	$(BIN)/python -m mkdocs build --strict --site-dir site
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ cell's source and error.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -19,6 +20,9 @@ nbclient = pytest.importorskip("nbclient")
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT = 300  # seconds per cell; the sample extract is small
+# A cell that draws: calls a figure function of caseload.figures (``*_figure(``), the
+# house style's ``finish(``, or a ``.plot(`` method.
+FIGURE_CALL = re.compile(r"\b\w+_figure\(|\bfinish\(|\.plot\(")
 
 
 def test_there_are_notebooks():
@@ -31,7 +35,9 @@ def test_there_are_notebooks():
 def test_notebook_runs(path: Path, monkeypatch):
     # The kernel is a child process: it inherits the pseudonym key set in conftest.py and
     # runs this venv's python (see _VenvKernelManager), whatever kernels are registered.
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    # No MPLBACKEND: the kernel chooses its inline backend, as under `jupyter nbconvert
+    # --execute`, so that figures end up in the outputs (counted below).
+    monkeypatch.delenv("MPLBACKEND", raising=False)
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
         nb, timeout=CELL_TIMEOUT, kernel_name="python3",
@@ -45,6 +51,18 @@ def test_notebook_runs(path: Path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors, f"{path.name}: error outputs {errors}"
+    figure_cells = [c for c in nb.cells if c.cell_type == "code" and FIGURE_CALL.search(c.source)]
+    without = [c.source.splitlines()[0] for c in figure_cells if _n_images(c) == 0]
+    assert not without, f"{path.name}: figure cells without an image: {without}"
+    n_images = sum(_n_images(c) for c in nb.cells if c.cell_type == "code")
+    assert n_images >= len(figure_cells), (path.name, n_images, len(figure_cells))
+    if path.name == "1.0-bestandsanalyse.ipynb":
+        # ladder steps, the A/B/C pyramid and the PMC heat map
+        assert n_images == 3, f"{path.name}: {n_images} images, expected 3"
+
+
+def _n_images(cell) -> int:
+    return sum("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
 
 
 def _venv_kernel_manager():

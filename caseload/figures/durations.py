@@ -11,7 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from caseload.figures.style import PALETTE, finish, fmt_number, new_figure
+from caseload.figures.style import (
+    PALETTE,
+    NumberFormatter,
+    dropped_note,
+    finish,
+    fmt_number,
+    new_figure,
+)
 
 __all__ = ["km_figure", "cumulative_incidence_figure", "cohort_figure", "elapsed_table_figure"]
 
@@ -50,6 +57,11 @@ _W = {
                        "mean elapsed duration of the stock on the reference date (over-states duration: long "
                        "spells are over-represented in a stock)"),
     "mean": ("gemiddeld", "mean"),
+    "total": ("Totaal", "Total"),
+    "dropped": ("minder dan {n} uitkeringen, of meer dan {k} groepen: de {k} grootste staan in de figuur",
+                "fewer than {n} benefits, or more than {k} groups: the {k} largest are drawn"),
+    "dropped_years": ("minder dan {n} uitkeringen, of meer dan {k} jaren: de {k} laatste staan in de figuur",
+                      "fewer than {n} benefits, or more than {k} years: the {k} latest are drawn"),
     "of_stock": ("van het bestand", "of the stock"),
     "werk": ("Werk", "Work"),
     "overig": ("Overige uitstroom", "Other exits"),
@@ -101,10 +113,33 @@ def km_figure(km, *, title: str | None = None, source: str | None = None, peilda
         ax.set_xlim(0, max_time)
     ax.set_xlabel(_x_label(time_unit, lang))
     ax.set_ylabel(_w("km_y", lang))
+    ax.yaxis.set_major_formatter(NumberFormatter(lang, percent=True))
     if at_risk_counts:
-        km._add_at_risk(ax, labels or {}, _w("at_risk", lang))
+        _at_risk_table(ax, km, labels or {}, _w("at_risk", lang), lang)
     return finish(fig, title=title or _w("km_title", lang), source=source, peildatum=peildatum,
                   method=_w("km_method", lang, lvl=_level(km.alpha)), lang=lang)
+
+
+def _at_risk_table(ax, km, labels: dict, title: str, lang: str) -> None:
+    """Numbers at risk per group at the x ticks, under the axis, in the report's number format.
+
+    At tick 0 the number just after 0 is shown (everyone observed from the start):
+    the risk set at ``t`` is ``entry < t <= duration``, so at exactly 0 it is empty.
+    """
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+    ax.set_xticks(ticks)
+    counts = km.at_risk_counts([t if t > 0 else np.nextafter(0.0, 1.0) for t in ticks])
+    trans = ax.get_xaxis_transform()
+    y0 = -0.22
+    ax.text(lo - 0.05 * (hi - lo), y0, title, transform=trans, ha="right", va="top", fontsize=8,
+            fontweight="bold")
+    for r, label in enumerate(km.labels_):
+        y = y0 - 0.07 * (r + 1)
+        ax.text(lo - 0.05 * (hi - lo), y, str(labels.get(label, label)), transform=trans, ha="right",
+                va="top", fontsize=8)
+        for t, v in zip(ticks, counts.iloc[r].to_numpy(), strict=True):
+            ax.text(t, y, fmt_number(v, 0, lang), transform=trans, ha="center", va="top", fontsize=8)
 
 
 def cumulative_incidence_figure(aj, *, causes=None, title: str | None = None, source: str | None = None,
@@ -132,13 +167,14 @@ def cumulative_incidence_figure(aj, *, causes=None, title: str | None = None, so
         if max_time is not None:
             ax.set_xlim(0, max_time)
     axes[0][0].set_ylabel(_w("cif_y", lang))
+    axes[0][0].yaxis.set_major_formatter(NumberFormatter(lang, percent=True))
     return finish(fig, title=title or _w("cif_title", lang), source=source, peildatum=peildatum,
                   method=_w("cif_method", lang, lvl=_level(aj.alpha)), lang=lang)
 
 
 def cohort_figure(curves: pd.DataFrame, *, by_label: str | None = None, min_n: int = 5,
                   title: str | None = None, source: str | None = None, peildatum=None, lang: str = "nl",
-                  max_groups: int = 12):
+                  max_groups: int = 8):
     """Cohort curves: share still active by years since start, one line per group.
 
     Parameters
@@ -150,31 +186,45 @@ def cohort_figure(curves: pd.DataFrame, *, by_label: str | None = None, min_n: i
     min_n : int
         Points based on fewer benefits are not drawn (small-cell rule).
     max_groups : int
-        Only the most recent / largest ``max_groups`` groups are drawn.
+        At most this many groups are drawn, each in its own colour of the house
+        palette (8 colours): the latest when the groups are years (inflow-year
+        cohorts), else the largest. Every group left out, by this limit or because
+        none of its points has ``min_n`` benefits, is named in the footer.
 
     Returns
     -------
     Figure
     """
     fig, ax = new_figure(8.0, 4.8)
+    all_groups = list(dict.fromkeys(curves["group"]))
     shown = curves[curves["n"] >= min_n]
     groups = list(dict.fromkeys(shown["group"]))
+    max_groups = min(max_groups, len(PALETTE))
+    years = bool(groups) and all(str(g).isdigit() and len(str(g)) == 4 for g in groups)
     if len(groups) > max_groups:
-        sizes = shown[shown["years_since_start"] == 0].set_index("group")["n"]
-        groups = sorted(sizes.nlargest(max_groups).index, key=groups.index)
+        if years:
+            groups = sorted(groups, key=lambda g: int(str(g)))[-max_groups:]
+        else:
+            sizes = shown.groupby("group", sort=False)["n"].max()
+            groups = sorted(sizes.nlargest(max_groups).index, key=groups.index)
+    dropped = [g for g in all_groups if g not in groups]
     for i, g in enumerate(groups):
         part = shown[shown["group"] == g]
         ax.plot(part["years_since_start"], part["share_active"], marker="o", markersize=3,
-                color=PALETTE[i % len(PALETTE)], linestyle="-" if i < len(PALETTE) else "--", label=str(g))
+                color=PALETTE[i], linestyle="-", label=str(g))
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(_w("cohort_x", lang))
     ax.set_ylabel(_w("cohort_y", lang))
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    ax.legend(ncols=2 if len(groups) > 6 else 1, fontsize=8)
+    ax.yaxis.set_major_formatter(lambda v, _: f"{fmt_number(100 * v, 0, lang)}%")
+    if groups:
+        ax.legend(ncols=2 if len(groups) > 4 else 1, fontsize=8)
     if title is None:
         title = _w("cohort_title", lang) if by_label is None else _w("cohort_title_by", lang, by=by_label)
-    return finish(fig, title=title, source=source, peildatum=peildatum,
-                  method=_w("cohort_method", lang, n=min_n), lang=lang)
+    method = _w("cohort_method", lang, n=min_n)
+    if dropped:
+        method += "; " + dropped_note(dropped, lang, _w("dropped_years" if years else "dropped", lang,
+                                                        n=min_n, k=max_groups))
+    return finish(fig, title=title, source=source, peildatum=peildatum, method=method, lang=lang)
 
 
 def elapsed_table_figure(table: pd.DataFrame, *, title: str | None = None, source: str | None = None,
@@ -195,18 +245,26 @@ def elapsed_table_figure(table: pd.DataFrame, *, title: str | None = None, sourc
     bands = table.iloc[:-1]
     total = table.iloc[-1]
     fig, ax = new_figure(7.0, 4.5)
+    # The mean of the whole stock is a bar of its own (grey, after a gap), not a line
+    # across the bars: a line would run through the bars' labels.
     x = np.arange(len(bands))
-    ax.bar(x, bands[dur_col], color=PALETTE[0], width=0.6)
+    heights = bands[dur_col].to_numpy(dtype=float)
+    ax.bar(x, np.nan_to_num(heights), color=PALETTE[0], width=0.6)
     for xi, (share, dur) in enumerate(zip(bands[share_col], bands[dur_col], strict=True)):
         if pd.notna(dur):
             ax.text(xi, dur, f"{fmt_number(dur, 2, lang)}\n({fmt_number(100 * share, 1, lang)}% "
                     f"{_w('of_stock', lang)})", ha="center", va="bottom", fontsize=8.5)
+    labels = [str(b) for b in bands[band_col]]
+    ticks = list(x)
     if pd.notna(total[dur_col]):
-        ax.axhline(total[dur_col], color=PALETTE[5], linestyle="--", linewidth=1)
-        ax.text(len(bands) - 0.5, total[dur_col], f"{_w('mean', lang)} {fmt_number(total[dur_col], 2, lang)}",
-                ha="right", va="bottom", color=PALETTE[5], fontsize=8.5)
-    ax.set_xticks(x, [str(b) for b in bands[band_col]])
-    top = np.nanmax(bands[dur_col].to_numpy(dtype=float)) if len(bands) else 1.0
+        xt = len(bands) + 0.3
+        ax.bar(xt, total[dur_col], color="#8c8c8c", width=0.6)
+        ax.text(xt, total[dur_col], f"{fmt_number(total[dur_col], 2, lang)}\n({_w('mean', lang)})",
+                ha="center", va="bottom", fontsize=8.5)
+        ticks.append(xt)
+        labels.append(str(total[band_col]) if pd.notna(total[band_col]) else _w("total", lang))
+    ax.set_xticks(ticks, labels)
+    top = np.nanmax(table[dur_col].to_numpy(dtype=float)) if len(table) else 1.0
     ax.set_ylim(0, (top if np.isfinite(top) else 1.0) * 1.25)
     ax.set_xlabel(_w("elapsed_x", lang))
     ax.set_ylabel(_w("elapsed_y", lang))

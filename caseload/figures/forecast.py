@@ -7,10 +7,12 @@ house style (Dutch labels by default, ``lang="en"`` for English) and returns the
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 
-from caseload.figures.style import PALETTE, SEGMENT_COLORS, finish, fmt_number, new_figure
+from caseload.figures.style import PALETTE, finish, fmt_number, new_figure
 from caseload.schema import MARKET, PROFILE
 
 __all__ = ["target_groups_figure", "sheltered_work_figure", "fan_chart_figure", "candidates_figure",
@@ -86,7 +88,7 @@ def target_groups_figure(table: pd.DataFrame, *, lang: str = "nl", title: str | 
                 va="bottom", ha="left", fontsize=8, color=PALETTE[5])
         ax.set_title(mun)
         ax.set_xlabel(_w("year", lang))
-        ax.set_xticks(x)
+        ax.set_xticks(x, [str(int(v)) for v in x])  # years: 2021, never 2.021
         ax.tick_params(axis="x", rotation=45)
     axes[0][0].set_ylabel(_w("persons", lang))
     axes[0][0].legend(loc="center left", fontsize=8)
@@ -165,13 +167,15 @@ def fan_chart_figure(history: pd.DataFrame, forecast: pd.DataFrame, unique_id: s
     fig, ax = new_figure(width=8, height=4.2)
     ax.plot(h["ds"], h["y"], color="#333333", lw=1.5, label=_w("history", lang))
     levels = sorted(int(c.split("_")[1]) for c in f.columns if c.startswith("lo_"))
-    shades = dict(zip(sorted(levels, reverse=True), (0.18, 0.35, 0.5), strict=False))
+    # Opaque shades, widest interval lightest, each drawn over the wider one: the colour
+    # seen in a band is the colour in the legend (transparent layers would mix).
+    shades = dict(zip(sorted(levels, reverse=True), ("#c6dbef", "#7fb2dd", "#3d85c6"), strict=False))
     # Join the fan to the last observation so the chart has no gap.
     x = pd.concat([h["ds"].tail(1), f["ds"]])
     for lv in sorted(levels, reverse=True):
         lo = np.concatenate([h["y"].tail(1), f[f"lo_{lv}"]])
         hi = np.concatenate([h["y"].tail(1), f[f"hi_{lv}"]])
-        ax.fill_between(x, lo, hi, color=PALETTE[0], alpha=shades.get(lv, 0.3), lw=0,
+        ax.fill_between(x, lo, hi, color=shades.get(lv, "#9ecae1"), lw=0,
                         label=_w("interval", lang, lv=lv))
     ax.plot(x, np.concatenate([h["y"].tail(1), f["forecast"]]), color=PALETTE[0], lw=2,
             label=_w("forecast", lang))
@@ -227,9 +231,11 @@ def candidates_figure(projection: pd.DataFrame, *, level: int = 80, lang: str = 
         g = p[p["period"] == per].set_index("pmc").reindex(pmcs)
         xs = np.arange(len(pmcs)) + (j - (len(periods) - 1) / 2) * width
         err = np.vstack([g["A"] - g[lo], g[hi] - g["A"]])
-        ax.bar(xs, g["A"], width, color=SEGMENT_COLORS["A"], alpha=0.45 + 0.55 * (j + 1) / len(periods),
-               yerr=err, capsize=2, error_kw={"lw": 0.8}, label=str(per))
-    ax.set_xticks(np.arange(len(pmcs)), [_pmc_label(x, lang) for x in pmcs], rotation=20, ha="right",
+        # One clearly different colour per quarter (shades of one green were indistinguishable).
+        ax.bar(xs, g["A"], width, color=PALETTE[j % len(PALETTE)], yerr=err, capsize=2,
+               error_kw={"lw": 0.8, "ecolor": "#333333"}, label=str(per))
+    # Wrapped, not rotated: rotated long names ran into each other.
+    ax.set_xticks(np.arange(len(pmcs)), [textwrap.fill(_pmc_label(x, lang), 16) for x in pmcs],
                   fontsize=8)
     ax.set_ylabel(_w("candidates", lang))
     ax.legend(title=_w("quarter", lang), fontsize=8)

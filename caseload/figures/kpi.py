@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from caseload.figures.style import PALETTE, finish, fmt_number, new_figure, t
+from caseload.figures.style import PALETTE, NumberFormatter, finish, fmt_number, new_figure, t
 
 __all__ = ["kpi_target_figure", "durability_figure", "benchmark_figure", "capacity_figure"]
 
@@ -117,7 +117,17 @@ def kpi_target_figure(kpi: pd.DataFrame, *, by: Sequence[str] | str | None = Non
         ax.plot([a, b if np.isfinite(b) else 1.0], [yi, yi], color=c, lw=2.5, alpha=0.7,
                 ls="-" if np.isfinite(b) else ":")
         ax.plot([e], [yi], "o", color=c, ms=7)
-    handles = [ax.plot([], [], "o-", color=PALETTE[0], label=_w("estimate", lang, lvl=lvl))[0]]
+    # One legend entry per judgement drawn, in the colour it is drawn in.
+    handles = []
+    judged = [j for j, sm in zip(kpi.get("judgement", ["niet_verschillend"] * len(kpi)), small, strict=True)
+              if not sm]
+    for j in dict.fromkeys(judged):
+        text = _w("estimate", lang, lvl=lvl)
+        if "judgement" in kpi:
+            from caseload.kpi.outflow import JUDGEMENT
+
+            text += f": {JUDGEMENT[j][0 if lang == 'nl' else 1]}"
+        handles.append(ax.plot([], [], "o-", color=_JUDGE_COLOR.get(j, PALETTE[0]), label=text)[0])
     if show_naive and "naive_share" in kpi:
         ax.plot(kpi["naive_share"], y, "o", mfc="none", mec="#555555", ms=7)
         handles.append(ax.plot([], [], "o", mfc="none", mec="#555555", label=_w("naive", lang))[0])
@@ -180,7 +190,7 @@ def durability_figure(table: pd.DataFrame, *, by: Sequence[str] | str | None = N
         tops = np.where(np.isfinite(share), sub[hi].to_numpy(dtype=float), 0.0)
 
         def _n(v):
-            return f"< {min_cell}" if 0 < v < min_cell else f"{int(v)}"
+            return f"< {min_cell}" if 0 < v < min_cell else fmt_number(v, 0, lang)
 
         for xi, top, nj, nr in zip(xs, tops, sub["n_judged"], sub["n_too_recent"], strict=True):
             ax.annotate(_w("judged", lang, n=_n(nj), r=_n(nr)), (xi, top), xytext=(0, 3),
@@ -225,14 +235,18 @@ def benchmark_figure(peers: pd.DataFrame, summary: pd.DataFrame | None = None, *
         if own.notna().any():
             ov = float(own.iloc[0])
             ax.plot([ov], [0], "D", color=PALETTE[5], ms=9, label=_w("own", lang))
-            if summ is not None and np.isfinite(summ.loc[ind, "percentile"]):
-                ax.annotate(_w("pct_label", lang, p=fmt_number(summ.loc[ind, "percentile"], 0, lang)),
-                            (ov, 0.3), ha="center", fontsize=8, color=PALETTE[5])
+        panel = INDICATORS[ind][0 if lang == "nl" else 1]
+        if summ is not None and own.notna().any() and np.isfinite(summ.loc[ind, "percentile"]):
+            # In the panel title, not above the marker: the median line would run through it.
+            panel += f" · {_w('own', lang)}: " + _w("pct_label", lang,
+                                                     p=fmt_number(summ.loc[ind, "percentile"], 0, lang))
         ax.set_yticks([])
         ax.set_ylim(-0.5, 0.6)
-        ax.set_title(INDICATORS[ind][0 if lang == "nl" else 1], loc="left", fontsize=9)
+        ax.set_title(panel, loc="left", fontsize=9)
         ax.spines["left"].set_visible(False)
-    axes[0, 0].legend(loc="upper right", ncol=3, fontsize=7, bbox_to_anchor=(1, 1.45))
+    # Under the last panel: above the first it collided with the first panel's title.
+    axes[-1, 0].legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center", ncol=3, fontsize=8,
+                       bbox_to_anchor=(0.5, -0.35))
     n = peers["municipality"].nunique()
     method = _w("bm_method", lang) + f" (n = {n})"
     return finish(fig, title=title or _w("bm_title", lang, year=year if year is not None else ""),
@@ -288,7 +302,7 @@ def capacity_figure(table: pd.DataFrame, *, norm: dict | None = None, min_cell: 
                             f=fmt_number(norm["fte_rounded"], 1, lang)))
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8)
     ax.set_xlim(0, 1.12 * max(left, norm["fte"] if norm is not None else 0))
-    ax.xaxis.set_major_formatter(lambda v, _: fmt_number(v, 1, lang))
+    ax.xaxis.set_major_formatter(NumberFormatter(lang))
     ax.set_xlabel(_w("fte", lang))
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
     return finish(fig, title=title or _w("cap_title", lang), source=source, peildatum=peildatum,

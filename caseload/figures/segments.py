@@ -12,6 +12,7 @@ bar or square without its length or colour, labelled "niet getoond"
 
 from __future__ import annotations
 
+import textwrap
 import warnings
 
 import numpy as np
@@ -198,12 +199,15 @@ def pmc_heatmap_figure(result, lang: str | None = None, source: str | None = Non
         vals["ABC".index(s), j] = row["n"]
         hide["ABC".index(s), j] = row["hidden"]
     shown = np.where(hide, np.nan, vals)
-    fig, ax = new_figure(width=max(6.0, 1.1 * max(1, shape[1]) + 2.5), height=4.2)
-    im = ax.imshow(np.ma.masked_invalid(shown), cmap="Blues", aspect="auto")
+    fig, ax = new_figure(width=max(6.0, 1.15 * max(1, shape[1]) + 3.0), height=4.6)
+    # The colour scale starts at 0, so that the smallest shown count is not white.
+    im = ax.imshow(np.ma.masked_invalid(shown), cmap="Blues", aspect="auto", vmin=0,
+                   vmax=max(float(np.nanmax(shown, initial=0.0)), 1.0))
     labels = pmcs["pmc_label"].tolist()
     ax.set_yticks(range(3), [SEGMENT.label(s, lang) for s in "ABC"], fontsize=8)
-    ax.set_xticks(range(shape[1]), [str(x).replace(" × ", "\n× ") for x in labels], rotation=45,
-                  ha="right", fontsize=7)
+    # Wrapped, not rotated: rotated two-line names ran into each other.
+    ax.set_xticks(range(shape[1]), ["\n".join(textwrap.fill(part, 15) for part in str(x).split(" × "))
+                                    for x in labels], fontsize=7)
     vmax = float(np.nanmax(shown, initial=0.0))
     hidden = _t("hidden", lang)
     for i in range(shape[0]):

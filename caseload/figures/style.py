@@ -8,16 +8,31 @@ without its context.
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
 
-__all__ = ["PALETTE", "SEGMENT_COLORS", "new_figure", "finish", "save", "t", "fmt_number"]
+def _in_ipython() -> bool:
+    """True inside IPython or a Jupyter kernel, where the user's backend (inline) must stay."""
+    ipython = sys.modules.get("IPython")
+    return ipython is not None and ipython.get_ipython() is not None
+
+
+# Batch runs draw off-screen (no display needed, no windows). In a notebook the
+# kernel's inline backend stays, so that a figure cell shows its figure.
+if not _in_ipython():
+    matplotlib.use("Agg", force=False)
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib import ticker  # noqa: E402
+
+__all__ = ["PALETTE", "SEGMENT_COLORS", "new_figure", "finish", "save", "t", "fmt_number",
+           "NumberFormatter", "format_axes", "year_axis", "dropped_note"]
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with common colour-vision deficiencies.
 PALETTE = [
@@ -62,6 +77,92 @@ def fmt_number(x: float, decimals: int = 0, lang: str = "nl") -> str:
     return s
 
 
+def fmt_year(x: float) -> str:
+    """A year as a label: ``2021``, never ``2.021`` or ``2,021``."""
+    return f"{int(round(x))}"
+
+
+class NumberFormatter(ticker.Formatter):
+    """Tick labels in the report's number format: ``1.234,5`` (nl) or ``1,234.5`` (en).
+
+    The number of decimals is the fewest that tells the ticks apart (``0``, ``0,5``,
+    ``1`` -> one decimal for all); ``percent=True`` shows a fraction as a percentage
+    (``0.25`` -> ``25%``).
+    """
+
+    def __init__(self, lang: str = "nl", percent: bool = False):
+        self.lang = lang
+        self.percent = percent
+        self.decimals = 0
+
+    def set_locs(self, locs):
+        super().set_locs(locs)
+        vals = np.asarray([v for v in locs if np.isfinite(v)], dtype=float)
+        if self.percent:
+            vals = vals * 100
+        self.decimals = 0
+        for d in range(7):
+            if np.allclose(vals, np.round(vals, d), rtol=0, atol=10.0 ** -(d + 3)):
+                self.decimals = d
+                break
+
+    def __call__(self, x, pos=None):
+        if self.percent:
+            return f"{fmt_number(100 * x, self.decimals, self.lang)}%"
+        text = fmt_number(x, self.decimals, self.lang)
+        return "0" if text.lstrip("-") == "0" else text.replace("-", "\N{MINUS SIGN}")
+
+
+def year_axis(axis) -> None:
+    """Format ``axis`` (``ax.xaxis``) as years: whole years, no thousands separator."""
+    axis.set_major_locator(ticker.MaxNLocator(integer=True))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: fmt_year(v)))
+
+
+def format_axes(fig, lang: str = "nl") -> None:
+    """Give every numeric axis of ``fig`` the report's number format.
+
+    Axes that still carry matplotlib's default number formatter get a
+    :class:`NumberFormatter` (decimal comma and thousands dot in ``nl``); date
+    axes show years as ``2021``; axes with their own labels (categories,
+    percentages, years set with :func:`year_axis`) are left as they are.
+    """
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            fmt = axis.get_major_formatter()
+            if type(fmt) is ticker.ScalarFormatter:
+                axis.set_major_formatter(NumberFormatter(lang))
+            elif isinstance(fmt, mdates.AutoDateFormatter | mdates.ConciseDateFormatter):
+                locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+                axis.set_major_locator(locator)
+                axis.set_major_formatter(_DutchDateFormatter(locator, lang))
+
+
+_MONTHS = {"nl": ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
+           "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]}
+
+
+class _DutchDateFormatter(ticker.Formatter):
+    """Dates on an axis: ``2021`` on yearly ticks, ``mrt 2021`` otherwise (``Mar 2021`` in en)."""
+
+    def __init__(self, locator, lang: str):
+        self.locator = locator
+        self.lang = "en" if lang == "en" else "nl"
+
+    def __call__(self, x, pos=None):
+        d = mdates.num2date(x)
+        if d.month == 1 and d.day == 1:
+            return fmt_year(d.year)
+        return f"{_MONTHS[self.lang][d.month - 1]} {fmt_year(d.year)}"
+
+
+def dropped_note(dropped, lang: str = "nl", reason: str | None = None) -> str:
+    """The note naming every group a figure leaves out: ``"niet getoond: 2008, 2009"``."""
+    names = ", ".join(str(g) for g in dropped)
+    head = "niet getoond" if lang == "nl" else "not shown"
+    return f"{head}: {names}" + (f" ({reason})" if reason else "")
+
+
 def new_figure(width: float = 8.0, height: float = 4.5, nrows: int = 1, ncols: int = 1, **kw):
     """A figure in the house style; returns ``(fig, ax)`` like ``plt.subplots``."""
     with plt.rc_context(_RC):
@@ -71,7 +172,11 @@ def new_figure(width: float = 8.0, height: float = 4.5, nrows: int = 1, ncols: i
 
 def finish(fig, *, title: str | None = None, source: str | None = None,
            peildatum=None, method: str | None = None, lang: str = "nl"):
-    """Add title and the footer (source, peildatum, method) and tidy the axes."""
+    """Add title and the footer (source, peildatum, method) and tidy the axes.
+
+    Every numeric axis gets the report's number format (:func:`format_axes`).
+    """
+    format_axes(fig, lang)
     for ax in fig.axes:
         ax.spines[["top", "right"]].set_visible(False)
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)

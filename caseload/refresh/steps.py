@@ -75,7 +75,7 @@ def _step_validate(ctx: RunContext) -> int:
 
 
 def _step_stock(ctx: RunContext) -> int:
-    from caseload.figures.style import PALETTE, finish, new_figure
+    from caseload.figures.style import PALETTE, finish, fmt_number, new_figure
     from caseload.publish import suppress_table
 
     cl, pub, w, lang = ctx.caseload, ctx.publication, ctx.words, ctx.lang
@@ -122,7 +122,7 @@ def _step_stock(ctx: RunContext) -> int:
         ax.barh(shown.iloc[::-1, 0], np.nan_to_num(counts), color=PALETTE[0])
         hidden = w("niet getoond", "suppressed")
         for y, v in enumerate(counts):
-            ax.text(0 if np.isnan(v) else v, y, f" {hidden}" if np.isnan(v) else f" {int(v)}",
+            ax.text(0 if np.isnan(v) else v, y, f" {hidden}" if np.isnan(v) else f" {fmt_number(v, 0, lang)}",
                     va="center", fontsize=8, color="#555555" if np.isnan(v) else "#000000")
         ax.set_xlabel(w("aantal cliënten", "number of clients"))
         title = w("Bestand naar trede op de participatieladder",
