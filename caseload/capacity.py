@@ -327,10 +327,11 @@ def calibrate_minutes(clients_by_group: Mapping[str, float], target_fte: float,
 
 def clients_by_contact_group(clients: pd.DataFrame, assessments: pd.DataFrame | None = None, *,
                              peildatum=None, client_ids=None, chance_steps=(5, 6),
-                             training_ids=None) -> dict[str, int]:
+                             training_ids=None, age_rule: str = "birth_date") -> dict[str, int]:
     """Count clients per Losser contact group from canonical tables.
 
-    Age from ``birth_year`` at the peildatum (under 27, 27-44, 45+); "with chances"
+    Age at the peildatum by ``age_rule`` (see :func:`caseload.durations.age_at`;
+    under 27, 27-44, 45+); "with chances"
     when the client's latest assessment on or before the peildatum has a ladder
     step in ``chance_steps`` (default 5-6, the steps of (partly) paid work);
     clients without an assessment count as without chances.
@@ -349,7 +350,9 @@ def clients_by_contact_group(clients: pd.DataFrame, assessments: pd.DataFrame | 
     peil = _peildatum(peildatum, clients)
     c = clients if client_ids is None else clients[clients["client_id"].isin(list(client_ids))]
     c = c.drop_duplicates("client_id")
-    age = peil.year - c["birth_year"].astype("float64")
+    from caseload.durations.tables import age_at
+
+    age = pd.Series(age_at(c, peil, c["client_id"].to_numpy(), rule=age_rule), index=c.index)
     chance = pd.Series(False, index=c.index)
     if assessments is not None and len(assessments):
         # only the three columns: sorting the whole table costs seconds at national size

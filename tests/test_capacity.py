@@ -104,3 +104,23 @@ def test_clients_by_contact_group_from_tables():
     assert got == {"tot27": 1, "27-44_kansen": 1, "27-44_geen_kansen": 1, "45plus_kansen": 1,
                    "45plus_geen_kansen": 2, "sollicitatietraining": 1}
     assert sum(losser_mix(100).values()) == pytest.approx(100)
+
+
+def test_contact_groups_and_composition_follow_the_age_rule():
+    """On 31-3-2026, born 15-10-1999 is 26 by the date of birth but 27 by the calendar year
+    (2026 - 1999); born 15-10-1998 is 27 by both. Hand calculation."""
+    from caseload.capacity import clients_by_contact_group
+    from caseload.kpi.monitoring import composition
+
+    clients = pd.DataFrame({"client_id": ["a", "b"], "birth_year": [1999, 1998],
+                            "birth_date": pd.to_datetime(["1999-10-15", "1998-10-15"])})
+    peil = pd.Timestamp("2026-03-31")
+    exact = clients_by_contact_group(clients, peildatum=peil, age_rule="birth_date")
+    calendar = clients_by_contact_group(clients, peildatum=peil, age_rule="calendar_year")
+    assert (exact["tot27"], exact["27-44_geen_kansen"]) == (1, 1)
+    assert (calendar["tot27"], calendar["27-44_geen_kansen"]) == (0, 2)
+    bands = ((15, 26), (27, 44))
+    exact_comp = composition(clients, peildatum=peil, age_bands=bands, age_rule="birth_date")
+    calendar_comp = composition(clients, peildatum=peil, age_bands=bands, age_rule="calendar_year")
+    assert exact_comp["Aantal"].tolist()[:2] == [1, 1]
+    assert calendar_comp["Aantal"].tolist()[:2] == [0, 2]

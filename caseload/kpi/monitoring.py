@@ -159,7 +159,7 @@ def participants_per_activity(activities: pd.DataFrame, *, period_start=None, pe
 
 def composition(clients: pd.DataFrame, *, client_ids: Sequence[str] | None = None, peildatum=None,
                 age_bands: Sequence[tuple[int, int]] = ((15, 26), (27, 44), (45, 64), (65, 120)),
-                lang: str = "nl") -> pd.DataFrame:
+                lang: str = "nl", age_rule: str = "birth_date") -> pd.DataFrame:
     """Composition of a group of clients by age band, education, sex and work limitation.
 
     Parameters
@@ -169,9 +169,11 @@ def composition(clients: pd.DataFrame, *, client_ids: Sequence[str] | None = Non
     client_ids : list of str, optional
         The group (e.g. participants of an activity); default all clients.
     peildatum : date-like, optional
-        Date at which age is computed (birth year only: age = year - birth year).
+        Date at which age is computed.
     age_bands : list of (lo, hi)
         Inclusive age bands.
+    age_rule : {"birth_date", "mid_year", "calendar_year"}
+        How the age on the peildatum is computed (:func:`caseload.durations.age_at`).
 
     Returns
     -------
@@ -183,7 +185,9 @@ def composition(clients: pd.DataFrame, *, client_ids: Sequence[str] | None = Non
     c = clients if client_ids is None else clients[clients[CLIENTS.client_id].isin(list(client_ids))]
     c = c.drop_duplicates(CLIENTS.client_id)
     unknown = _w("unknown", lang)
-    age = peil.year - c[CLIENTS.birth_year].astype("float64")
+    from caseload.durations.tables import age_at
+
+    age = pd.Series(age_at(c, peil, c[CLIENTS.client_id].to_numpy(), rule=age_rule), index=c.index)
     suffix = " jaar" if lang == "nl" else " years"
     bands = age_band(age.to_numpy(), bands=tuple(age_bands), suffix=suffix)
     # An open top band reads "65 jaar en ouder" rather than "65-120 jaar".

@@ -166,6 +166,7 @@ def kpi_results(cs: Caseload, config: Config | None = None, *, sheltered_targets
         monitoring = {
             "deelnemers": mon.participants_per_activity(acts, **period),
             "samenstelling": mon.composition(cs.clients, client_ids=active["client_id"].unique(), peildatum=peil,
+                                           age_rule=cfg.durations.age_rule,
                                              lang=lang),
             "uitstroomrichting": mon.outflow_by_destination(acts, **period),
             "uitstroom_sector": mon.outflow_by_sector(acts, **period),
@@ -386,7 +387,8 @@ def capacity_results(*, n_clients: float | None = None, cs: Caseload | None = No
         open_ids = sp.loc[(sp["start_date"] <= peil) & (sp["end_date"].isna() | (sp["end_date"] > peil)),
                           "client_id"].unique()
         groups = cap.clients_by_contact_group(cs.clients, cs.assessments, peildatum=peil, client_ids=open_ids,
-                                              chance_steps=tuple(c.chance_steps))
+                                              chance_steps=tuple(c.chance_steps),
+                                              age_rule=cfg.durations.age_rule)
         n = sum(v for k, v in groups.items() if k != "sollicitatietraining")
     else:
         n = 174 if n_clients is None else n_clients
