@@ -611,7 +611,8 @@ while True:
 @pytest.mark.slow
 def test_a_complete_report_exists_at_every_moment_under_kill_and_concurrency(written, inputs):
     """Two writers race on one folder; the folder is watched, then each writer is SIGKILLed at a
-    random moment. The folder is never missing, and after every kill it is one whole report."""
+    random moment (twice). The folder is never missing, and after every kill it is one whole
+    report."""
     import signal
     import subprocess
     import sys
@@ -622,14 +623,14 @@ def test_a_complete_report_exists_at_every_moment_under_kill_and_concurrency(wri
         "MPLBACKEND": "Agg"}
     rng = np.random.default_rng(3)
     missing = checks = 0
-    for _ in range(3):
+    for _ in range(2):
         procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(Path(__file__).parent),
                                    str(out), str(inputs[0])], env=env, stdout=subprocess.PIPE,
                                   text=True) for _ in range(2)]
         for p in procs:
             assert p.stdout.readline().strip() == "ready"
         procs[0].stdout.readline()  # at least one report written by these processes
-        deadline = time.monotonic() + rng.uniform(0.2, 2.0)
+        deadline = time.monotonic() + rng.uniform(0.1, 1.0)
         while time.monotonic() < deadline:
             checks += 1
             missing += not (out / "index.html").is_file() or not (out / MARKER).is_file()

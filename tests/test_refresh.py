@@ -387,3 +387,19 @@ def test_out_dir_holding_the_key_file_is_refused(tmp_path, monkeypatch):
         rf.refresh(cfg, out_dir=keys)
     assert "pseudonym.key" in str(exc.value)
     assert list(keys.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("written", ["111 222 333", "111.222.333"])
+def test_a_grouped_bsn_in_the_extract_stops_the_report(tmp_path, written):
+    """Issue 11: a BSN written in groups in a dropout reason reached the CSV, HTML and XLSX."""
+    config = _sample_copy(tmp_path)
+    acts = config.parent / "activiteiten.csv"
+    df = pd.read_csv(acts, sep=";", dtype=str, keep_default_na=False, encoding="cp1252")
+    df.loc[df["dropout_reason"] == "Gebrek aan motivatie", "dropout_reason"] = f"klant {written} gebeld"
+    df.to_csv(acts, sep=";", index=False, encoding="cp1252")
+    out = tmp_path / "reports"
+    with pytest.raises(rf.RefreshError, match="BSN") as exc:
+        rf.refresh(config, out_dir=out, steps=["validate", "kpi"])
+    assert "111222333" not in str(exc.value) and written not in str(exc.value)
+    assert not out.exists()

@@ -291,16 +291,29 @@ def _pid_of(name: str, kind: str) -> int | None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (an unknown answer counts as alive: nothing is deleted)."""
     if pid == os.getpid():
         return True
+    if os.name == "nt":
+        # Not os.kill(pid, 0): on Windows signal 0 is CTRL_C_EVENT, sent to a process group.
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.get_last_error() != 87  # ERROR_INVALID_PARAMETER: no such process
+        try:
+            code = ctypes.c_ulong()
+            ok = kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+            return not ok or code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's live process
+    except OSError:  # PermissionError: another user's live process
         return True
-    except OSError:  # Windows: no such process
-        return False
     return True
 
 
