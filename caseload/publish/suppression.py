@@ -10,7 +10,8 @@ from caseload.publish.items import PublishError, TableItem, _frame, _tx
 # --------------------------------------------------------------------------- suppression
 
 
-def suppression_rule(item: TableItem, min_cell: int, lang: str = "nl") -> str:
+def suppression_rule(item: TableItem, min_cell: int, lang: str = "nl",
+                     protection: float | None = None) -> str:
     """The suppression rule of a table, in words, for the report and the Toelichting."""
     if not item.counts:
         return item.suppression_note or _tx("no_counts", lang)
@@ -22,6 +23,15 @@ def suppression_rule(item: TableItem, min_cell: int, lang: str = "nl") -> str:
                  "niet uit de rij- of kolomtotalen terug te rekenen is (secundaire onderdrukking)."
                  if nl else " Further cells are suppressed where needed so that a suppressed cell "
                  "cannot be recovered from its row or column totals (secondary suppression).")
+    level = f"{max(protection or min_cell, min_cell):g}"
+    text += (f" Ook met de andere verbanden in dit rapport (totalen, bestand = vorig bestand + instroom "
+             f"- uitstroom, afgeleide kolommen, dezelfde telling elders; zie relations.json) ligt elke "
+             f"onderdrukte telling binnen een marge van minstens {level} (controle met lineaire "
+             "programmering, `caseload audit`)." if nl else
+             f" Under the other relations in this report as well (totals, stock = previous stock + "
+             f"inflow - outflow, derived columns, the same count elsewhere; see relations.json) every "
+             f"suppressed count keeps a range of at least {level} (checked by linear programming, "
+             "`caseload audit`).")
     if item.percentages or item.derived:
         text += (" Percentages en andere afgeleide waarden op een onderdrukt of klein aantal zijn "
                  "ook niet getoond." if nl else " Percentages and other values derived from a "
