@@ -227,12 +227,22 @@ def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Co
                f"within {m} months; other exits competing, open spells censored; log(-log) interval. "
                "Judgement: below target when the upper bound is below it, above when the lower bound is above.")
     t = _judgement_labels(res.outflow, lang)
-    pub.add_table("kpi_uitstroom_werk", t, title=w(f"Uitstroom naar werk binnen {m} maanden",
+    kpi_item = pub.add_table("kpi_uitstroom_werk", t, title=w(f"Uitstroom naar werk binnen {m} maanden",
                                                     f"Outflow to work within {m} months"),
                   method=method, counts=["n_spells", "n_work", "n_other", "n_censored", "n_at_risk", "naive_n"],
                   percentages={"estimate": "n_spells", lo: "n_spells", hi: "n_spells", "naive_share": "naive_n"},
                   labels=_labels(t, lang), decimals=3, section=sec_kpi)
-    fig = fk.kpi_target_figure(res.outflow, by=res.by, peildatum=res.peildatum, source=pub.source, lang=lang,
+    # The figures draw the published (suppressed) tables: no value or count the table hides.
+    from caseload.publish import suppress_table
+
+    def shown(item, like: pd.DataFrame) -> pd.DataFrame:
+        out = suppress_table(item, pub.min_cell, protection=pub.protection_level)[0]
+        return out.set_axis(list(like.columns), axis=1) if len(out.columns) == len(like.columns) else out
+
+    drawn = shown(kpi_item, res.outflow)
+    if "judgement" in res.outflow:  # the codes, not the labels of the table
+        drawn = drawn.assign(judgement=res.outflow["judgement"].to_numpy())
+    fig = fk.kpi_target_figure(drawn, by=res.by, peildatum=res.peildatum, source=pub.source, lang=lang,
                               min_cell=pub.min_cell)
     pub.add_figure("kpi_uitstroom_werk", fig, title=w("Uitstroom naar werk tegen het doel",
                                                        "Outflow to work against the target"),
@@ -246,11 +256,11 @@ def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Co
                 "window ends after the reference date are too recent and left out. Interval: Wilson.")
     cnt = ["n_exits", "n_too_recent", "n_judged", "n_returned", "n_durable"]
     pct = {"share": "n_judged", lo: "n_judged", hi: "n_judged"}
-    pub.add_table("kpi_duurzaamheid", res.durability, title=w("Duurzaamheid van uitstroom naar werk",
+    dur_item = pub.add_table("kpi_duurzaamheid", res.durability, title=w("Duurzaamheid van uitstroom naar werk",
                                                              "Durability of exits to work"),
                   method=dmethod, counts=cnt, percentages=pct, labels=_labels(res.durability, lang), decimals=3,
                   section=sec_dur)
-    pub.add_figure("kpi_duurzaamheid", fk.durability_figure(res.durability, peildatum=res.peildatum,
+    pub.add_figure("kpi_duurzaamheid", fk.durability_figure(shown(dur_item, res.durability), peildatum=res.peildatum,
                                                             source=pub.source, lang=lang, min_cell=pub.min_cell),
                    title=w("Duurzaamheid van uitstroom naar werk", "Durability of exits to work"),
                    method=dmethod, section=sec_dur)
