@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -214,7 +215,7 @@ def test_report_folder_has_relations_and_passes_the_cli_audit(tmp_path):
     assert res.manifest["disclosure_audit"]["disclosed"] == 0
     out = CliRunner().invoke(app, ["audit", str(res.out_dir)])
     assert out.exit_code == 0, out.output
-    assert "0 disclosed" in out.output
+    assert re.search(r":\s+0\s+disclosed", out.output)
     # A suppressed cell that appears in the CSV after all is caught: exit code 1.
     csv = res.out_dir / "tables" / "t.csv"
     csv.write_text(csv.read_text().replace("b,\n", "b,3\n"))
@@ -255,7 +256,7 @@ def sample_publication():
     cfg = load_config(SAMPLE)
     cl = read_extract([cfg.resolve(f) for f in cfg.extract.files], mapping=cfg.extract.mapping,
                       peildatum=cfg.extract.peildatum, config=cfg)
-    pub, _ = run_steps(cfg, cl, ["flows", "capacity"])
+    pub, _ = run_steps(cfg, cl, ["flows", "kpi", "capacity"])
     return pub
 
 
@@ -294,7 +295,6 @@ def test_sample_differencing_reproduced_then_closed(sample_publication):
 @pytest.mark.slow
 @pytest.mark.skipif(not SAMPLE.is_file(), reason="data/sample is missing")
 def test_capacity_figure_labels_only_published_counts(sample_publication):
-    import re
 
     pub = sample_publication
     item = next(t for t in pub.tables if t.name == "capaciteit_contactschema")
@@ -309,3 +309,23 @@ def test_capacity_figure_labels_only_published_counts(sample_publication):
         & (pd.to_numeric(item.data["clients"]) != 0).to_numpy()
     hidden = hidden.iloc[:-1]  # the total row has no bar of its own
     assert sum("niet getoond" in lab for lab in labels) == int(hidden.sum())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SAMPLE.is_file(), reason="data/sample is missing")
+def test_kpi_figure_marks_hidden_rows_without_saying_they_are_small(sample_publication):
+    """The outflow-to-work figure draws the published table: a row whose count the table
+    hides (primary or secondary) is marked "niet getoond", without "< 5" (which would tell
+    the reader which hidden counts are the small ones)."""
+    from caseload.figures.kpi import kpi_target_figure
+
+    pub = sample_publication
+    item = next(t for t in pub.tables if t.name == "kpi_uitstroom_werk")
+    published = suppress_table(item, pub.min_cell)[0]
+    published["n_spells"] = published["n_spells"].astype("Int64")
+    published.loc[[0, 2], "n_spells"] = pd.NA  # as if hidden (e.g. one small, one complement)
+    published["judgement"] = "niet_verschillend"
+    fig = kpi_target_figure(published, by=[c for c in ("segment", "municipality") if c in published])
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert texts.count("niet getoond") == 2
+    assert not any(t.startswith("< ") for t in texts)

@@ -64,6 +64,19 @@ def test_cli_end_to_end(run):
 
 
 @pytest.mark.slow
+def test_the_sample_report_passes_the_disclosure_audit(run):
+    """Issue 11: the refresh writes relations.json and `caseload audit` finds nothing disclosed."""
+    code, output, out = run
+    assert code == 0, output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["disclosure_audit"]["disclosed"] == 0
+    assert manifest["disclosure_audit"]["relations"] > 100
+    audit = CliRunner().invoke(app, ["audit", str(out)])
+    assert audit.exit_code == 0, audit.output
+    assert re.search(r":\s+0\s+disclosed", audit.output)
+
+
+@pytest.mark.slow
 def test_no_table_is_empty_and_html_has_every_item(run):
     _, _, out = run
     html = (out / "index.html").read_text(encoding="utf-8")

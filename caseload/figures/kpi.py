@@ -96,7 +96,10 @@ def kpi_target_figure(kpi: pd.DataFrame, *, by: Sequence[str] | str | None = Non
     """
     by = [by] if isinstance(by, str) else (list(by) if by else [])
     lo, hi, lvl = _interval_cols(kpi)
-    small = kpi["n_spells"].to_numpy() < min_cell if "n_spells" in kpi else np.zeros(len(kpi), bool)
+    # A count missing (suppressed in the published table) counts as small: nothing drawn.
+    n_spells = pd.to_numeric(kpi["n_spells"]).to_numpy(dtype=float, na_value=np.nan) if "n_spells" in kpi \
+        else np.full(len(kpi), np.inf)
+    small = ~(n_spells >= min_cell)
     kpi = kpi.copy()
     kpi.loc[small, ["estimate", lo, hi] + (["naive_share"] if "naive_share" in kpi else [])] = np.nan
     if "judgement" in kpi:
@@ -110,9 +113,11 @@ def kpi_target_figure(kpi: pd.DataFrame, *, by: Sequence[str] | str | None = Non
     est = kpi["estimate"].to_numpy(dtype=float)
     lower = kpi[lo].to_numpy(dtype=float)
     upper = kpi[hi].to_numpy(dtype=float)
-    for yi, e, a, b, c, sm in zip(y, est, lower, upper, colors, small, strict=True):
+    for yi, e, a, b, c, sm, n in zip(y, est, lower, upper, colors, small, n_spells, strict=True):
         if sm:
-            ax.annotate(t("suppressed", lang, n=min_cell), (0.01, yi), va="center", fontsize=8, color="#555555")
+            # Hidden in the published table: say only that (a "< 5" would tell which cells are small).
+            label = _w("hidden", lang) if np.isnan(n) else t("suppressed", lang, n=min_cell)
+            ax.annotate(label, (0.01, yi), va="center", fontsize=8, color="#555555")
             continue
         ax.plot([a, b if np.isfinite(b) else 1.0], [yi, yi], color=c, lw=2.5, alpha=0.7,
                 ls="-" if np.isfinite(b) else ":")
@@ -180,7 +185,8 @@ def durability_figure(table: pd.DataFrame, *, by: Sequence[str] | str | None = N
         if by:
             sub = groups.merge(sub, on=by, how="left")
         share = sub["share"].to_numpy(dtype=float)
-        share = np.where(sub["n_judged"].to_numpy() < min_cell, np.nan, share)
+        judged = pd.to_numeric(sub["n_judged"]).to_numpy(dtype=float, na_value=np.nan)
+        share = np.where(~(judged >= min_cell), np.nan, share)
         err = np.vstack([share - sub[lo].to_numpy(dtype=float), sub[hi].to_numpy(dtype=float) - share])
         err = np.where(np.isfinite(share), err, np.nan)
         xs = x + (i - (len(windows) - 1) / 2) * width
@@ -189,8 +195,8 @@ def durability_figure(table: pd.DataFrame, *, by: Sequence[str] | str | None = N
         ax.errorbar(xs, share, yerr=np.nan_to_num(err), fmt="none", ecolor="#333333", capsize=3, lw=1)
         tops = np.where(np.isfinite(share), sub[hi].to_numpy(dtype=float), 0.0)
 
-        def _n(v):
-            return f"< {min_cell}" if 0 < v < min_cell else fmt_number(v, 0, lang)
+        def _n(v):  # "x": suppressed in the published table
+            return "x" if pd.isna(v) else f"< {min_cell}" if 0 < v < min_cell else fmt_number(v, 0, lang)
 
         for xi, top, nj, nr in zip(xs, tops, sub["n_judged"], sub["n_too_recent"], strict=True):
             ax.annotate(_w("judged", lang, n=_n(nj), r=_n(nr)), (xi, top), xytext=(0, 3),

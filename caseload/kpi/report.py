@@ -231,12 +231,22 @@ def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Co
                f"within {m} months; other exits competing, open spells censored; log(-log) interval. "
                "Judgement: below target when the upper bound is below it, above when the lower bound is above.")
     t = _judgement_labels(res.outflow, lang)
-    pub.add_table("kpi_uitstroom_werk", t, title=w(f"Uitstroom naar werk binnen {m} maanden",
+    kpi_item = pub.add_table("kpi_uitstroom_werk", t, title=w(f"Uitstroom naar werk binnen {m} maanden",
                                                     f"Outflow to work within {m} months"),
                   method=method, counts=["n_spells", "n_work", "n_other", "n_censored", "n_at_risk", "naive_n"],
                   percentages={"estimate": "n_spells", lo: "n_spells", hi: "n_spells", "naive_share": "naive_n"},
                   labels=_labels(t, lang), decimals=3, section=sec_kpi)
-    fig = fk.kpi_target_figure(res.outflow, by=res.by, peildatum=res.peildatum, source=pub.source, lang=lang,
+    # The figures draw the published (suppressed) tables: no value or count the table hides.
+    from caseload.publish import suppress_table
+
+    def shown(item, like: pd.DataFrame) -> pd.DataFrame:
+        out = suppress_table(item, pub.min_cell, protection=pub.protection_level)[0]
+        return out.set_axis(list(like.columns), axis=1) if len(out.columns) == len(like.columns) else out
+
+    drawn = shown(kpi_item, res.outflow)
+    if "judgement" in res.outflow:  # the codes, not the labels of the table
+        drawn = drawn.assign(judgement=res.outflow["judgement"].to_numpy())
+    fig = fk.kpi_target_figure(drawn, by=res.by, peildatum=res.peildatum, source=pub.source, lang=lang,
                               min_cell=pub.min_cell)
     pub.add_figure("kpi_uitstroom_werk", fig, title=w("Uitstroom naar werk tegen het doel",
                                                        "Outflow to work against the target"),
@@ -250,11 +260,11 @@ def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Co
                 "window ends after the reference date are too recent and left out. Interval: Wilson.")
     cnt = ["n_exits", "n_too_recent", "n_judged", "n_returned", "n_durable"]
     pct = {"share": "n_judged", lo: "n_judged", hi: "n_judged"}
-    pub.add_table("kpi_duurzaamheid", res.durability, title=w("Duurzaamheid van uitstroom naar werk",
+    dur_item = pub.add_table("kpi_duurzaamheid", res.durability, title=w("Duurzaamheid van uitstroom naar werk",
                                                              "Durability of exits to work"),
                   method=dmethod, counts=cnt, percentages=pct, labels=_labels(res.durability, lang), decimals=3,
                   section=sec_dur)
-    pub.add_figure("kpi_duurzaamheid", fk.durability_figure(res.durability, peildatum=res.peildatum,
+    pub.add_figure("kpi_duurzaamheid", fk.durability_figure(shown(dur_item, res.durability), peildatum=res.peildatum,
                                                             source=pub.source, lang=lang, min_cell=pub.min_cell),
                    title=w("Duurzaamheid van uitstroom naar werk", "Durability of exits to work"),
                    method=dmethod, section=sec_dur)
@@ -305,6 +315,68 @@ def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Co
     return added
 
 
+def _monitoring_relations(mtx: dict, lang: str) -> dict[str, list]:
+    """What a reader can compute between the monitoring tables (for the disclosure audit).
+
+    Per activity: participants = ended + ongoing; dropouts <= ended; the ended count of the
+    dropout table and of the completed durations = that of the participants table; over
+    all activities: the dropout reasons add up to the dropouts, the outcomes to the ended
+    activities. Each is declared only where it holds in the numbers.
+    """
+    from caseload.privacy import audit as au
+
+    H = mon._w  # noqa: N806
+    frames = {f"monitoring_{k}": v.reset_index(drop=True) for k, v in mtx.items()
+              if isinstance(v, pd.DataFrame) and len(v)}
+    out: dict[str, list] = {}
+
+    def add(table: str, rel) -> None:
+        try:
+            ok = au.relation_holds(rel, frames)
+        except (KeyError, IndexError, TypeError, ValueError):
+            ok = False
+        if ok:
+            out.setdefault(table, []).append(rel)
+
+    def col(name: str, key: str) -> str | None:
+        return H(key, lang) if name in frames and H(key, lang) in frames[name].columns else None
+
+    def rows_by_label(name: str) -> dict[str, int]:
+        return {str(v): i for i, v in enumerate(frames[name].iloc[:, 0])} if name in frames else {}
+
+    D, U = "monitoring_deelnemers", "monitoring_uitval"  # noqa: N806
+    total = H("total", lang)
+    if col(D, "participants") and col(D, "ended") and col(D, "ongoing"):
+        for r in range(len(frames[D])):
+            add(D, au.sum_relation([au.Cell(D, r, col(D, "ended")), au.Cell(D, r, col(D, "ongoing"))],
+                                   au.Cell(D, r, col(D, "participants")), kind="identity",
+                                   note="participants = ended + ongoing"))
+    d_rows = rows_by_label(D)
+    if col(U, "ended") and col(U, "dropouts"):
+        for lab, r in rows_by_label(U).items():
+            add(U, au.at_most(au.Cell(U, r, col(U, "dropouts")), au.Cell(U, r, col(U, "ended")),
+                              note="dropouts <= ended"))
+            if col(D, "ended") and lab in d_rows:
+                add(U, au.same_count(au.Cell(U, r, col(U, "ended")), au.Cell(D, d_rows[lab], col(D, "ended")),
+                                     note="ended activities, as in the participants table"))
+    for name, key, target, tcol in (("monitoring_uitval_redenen", "count", U, "dropouts"),
+                                    ("monitoring_uitstroomrichting", "count", D, "ended")):
+        t_rows = rows_by_label(target)
+        if col(name, key) and col(target, tcol) and total in t_rows:
+            parts = [au.Cell(name, r, col(name, key)) for r in range(len(frames[name]))
+                     if str(frames[name].iat[r, 0]) != total]
+            add(name, au.sum_relation(parts, au.Cell(target, t_rows[total], col(target, tcol)),
+                                      kind="same_count", note=f"{name} adds up to the total of {target}"))
+    A = "monitoring_duur_activiteiten"  # noqa: N806
+    if col(A, "n_completed") and col(D, "ended"):
+        for lab, r in rows_by_label(A).items():
+            if lab in d_rows:
+                add(A, au.same_count(au.Cell(A, r, col(A, "n_completed")),
+                                     au.Cell(D, d_rows[lab], col(D, "ended")),
+                                     note="completed activities = ended activities"))
+    return out
+
+
 def _add_monitoring(pub, res: KpiResults, lang: str, w) -> list[str]:
     H = mon._w  # noqa: N806 (short alias for the header words)
     sec = w("Monitoring re-integratie", "Re-integration monitoring")
@@ -331,13 +403,15 @@ def _add_monitoring(pub, res: KpiResults, lang: str, w) -> list[str]:
     method = w("Activiteiten uit het bestand; periode: het kalenderjaar van de peildatum (of [kpi] monitoring_year).",
                "Activities in the extract; period: the calendar year of the reference date (or [kpi] monitoring_year).")
     added = []
+    relations = _monitoring_relations(mtx, lang)
     for name, (title, counts, pcts, layout) in specs.items():
         df = mtx[name]
         if counts is None:  # sector table: one count column per destination plus the total
             counts = [c for c in df.columns if c not in (H("sector", lang), H("share", lang))]
             pcts = {H("share", lang): H("total", lang)}
             pub.add_table(f"monitoring_{name}", df, title=title, method=method, counts=counts,
-                          percentages=pcts, col_total=H("total", lang), decimals=3, section=sec)
+                          percentages=pcts, col_total=H("total", lang), decimals=3, section=sec,
+                          relations=relations.get(f"monitoring_{name}", []))
         else:
             cts = [H(c, lang) for c in counts]
             pc = {H(p, lang): H(b, lang) for p, b in pcts.items() if H(p, lang) in df.columns}
@@ -351,7 +425,8 @@ def _add_monitoring(pub, res: KpiResults, lang: str, w) -> list[str]:
                        ("mean_months", "median_months", "p25_months", "p75_months", "mean_activities")
                        if H(d, lang) in df.columns}
             pub.add_table(f"monitoring_{name}", df, title=title, method=method, counts=cts, percentages=pc,
-                          derived=derived, decimals=2, section=sec, **kw)
+                          derived=derived, decimals=2, section=sec,
+                          relations=relations.get(f"monitoring_{name}", []), **kw)
         added.append(f"monitoring_{name}")
     return added
 

@@ -238,7 +238,7 @@ def resolve_cell(cell: Cell, tables: Mapping[str, PublishedTable],
 def audit_cells(tables: Mapping[str, PublishedTable],
                 relations: Sequence[tuple[Sequence[tuple[tuple[str, int, int], float]], str, float]],
                 protection: float, *, cache: dict | None = None,
-                counts_only: bool = False) -> list[CellInterval]:
+                counts_only: bool = False, only: set | None = None) -> list[CellInterval]:
     """Feasible interval of every suppressed cell under the relations (scipy HiGHS).
 
     Parameters
@@ -254,6 +254,8 @@ def audit_cells(tables: Mapping[str, PublishedTable],
     counts_only : bool
         Solve only for the cells that are judged (``protect``); the others get an
         infinite interval. For the rounds of complementary suppression.
+    only : set of (table, row, column), optional
+        Solve only for these cells (the others get an infinite interval).
 
     Returns
     -------
@@ -302,7 +304,8 @@ def audit_cells(tables: Mapping[str, PublishedTable],
         if t.suppressed[r, c] or not np.isfinite(t.values[r, c]):
             bounds.append((lo, None))
             unknown[i] = bool(t.suppressed[r, c]) and not (
-                counts_only and t.protect is not None and not t.protect[c])
+                counts_only and t.protect is not None and not t.protect[c]) and (
+                only is None or (name, r, c) in only)
         else:
             h = float(t.halfwidth[c])
             v = float(t.values[r, c])
@@ -352,7 +355,7 @@ def audit_cells(tables: Mapping[str, PublishedTable],
                 vv.append(coef)
             bb.append(float(rhs))
         n = len(members)
-        signature = (counts_only, tuple(keys[g] for g in members), tuple(bounds[g] for g in members),
+        signature = (counts_only, tuple(keys[g] for g in members if unknown[g]), tuple(keys[g] for g in members), tuple(bounds[g] for g in members),
                      tuple((tuple(relations[k][0]), relations[k][1], relations[k][2])
                            for k in rel_of.get(root, [])))
         if cache is not None and signature in cache:

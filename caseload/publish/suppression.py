@@ -10,7 +10,8 @@ from caseload.publish.items import PublishError, TableItem, _frame, _tx
 # --------------------------------------------------------------------------- suppression
 
 
-def suppression_rule(item: TableItem, min_cell: int, lang: str = "nl") -> str:
+def suppression_rule(item: TableItem, min_cell: int, lang: str = "nl",
+                     protection: float | None = None) -> str:
     """The suppression rule of a table, in words, for the report and the Toelichting."""
     if not item.counts:
         return item.suppression_note or _tx("no_counts", lang)
@@ -22,6 +23,15 @@ def suppression_rule(item: TableItem, min_cell: int, lang: str = "nl") -> str:
                  "niet uit de rij- of kolomtotalen terug te rekenen is (secundaire onderdrukking)."
                  if nl else " Further cells are suppressed where needed so that a suppressed cell "
                  "cannot be recovered from its row or column totals (secondary suppression).")
+    level = f"{max(protection or min_cell, min_cell):g}"
+    text += (f" Ook met de andere verbanden in dit rapport (totalen, bestand = vorig bestand + instroom "
+             f"- uitstroom, afgeleide kolommen, dezelfde telling elders; zie relations.json) ligt elke "
+             f"onderdrukte telling binnen een marge van minstens {level} (controle met lineaire "
+             "programmering, `caseload audit`)." if nl else
+             f" Under the other relations in this report as well (totals, stock = previous stock + "
+             f"inflow - outflow, derived columns, the same count elsewhere; see relations.json) every "
+             f"suppressed count keeps a range of at least {level} (checked by linear programming, "
+             "`caseload audit`).")
     if item.percentages or item.derived:
         text += (" Percentages en andere afgeleide waarden op een onderdrukt of klein aantal zijn "
                  "ook niet getoond." if nl else " Percentages and other values derived from a "
@@ -66,27 +76,66 @@ def suppress_table(item: TableItem, min_cell: int = 5, *, protection: float | No
         ``primary``, ``secondary`` and ``percentages``: how many cells were
         suppressed for each reason.
     """
-    from caseload.privacy import audit as au
-
     protection = float(min_cell if protection is None else max(protection, min_cell))
     forced = {c: np.asarray(m, dtype=bool).copy() for c, m in (forced or {}).items()}
     own = [r for r in table_relations(item)
            if all(c.table == item.name for c, _ in r.terms)]
     cache: dict = {} if _cache is None else _cache
+    out, stats = _suppress_once(item, min_cell, forced)
+    if not own or not item.counts:
+        return out, stats
+    results, _ = _protect_rounds({item.name: item}, {item.name: (out, stats)}, {item.name: forced}, own,
+                                 protection, cache,
+                                 lambda _name, f: _suppress_once(item, min_cell, f))
+    return results[item.name]
+
+
+def _protect_rounds(items, results, forced, relations, protection, cache, rerun):
+    """Audit, add complements, suppress again, until no count is disclosed or none helps.
+
+    Every round keeps what was suppressed before (the cells are forced), so the
+    suppressed set only grows; a cell that kept a wide interval keeps it (freeing a
+    published value can only widen the feasible set), and only the cells disclosed in
+    the last round and the newly suppressed ones are audited again.
+    """
+    from caseload.privacy import audit as au
+
+    def counts_hidden(tables):
+        return {(n, int(r), int(c)) for n, t in tables.items()
+                for r, c in zip(*np.nonzero(t.suppressed), strict=True) if t.protect[c]}
+
+    known: dict = {}
+    check = None
+    previous: set = set()
+    bad_keys: set = set()
+    current: list = []
     for _ in range(_MAX_ROUNDS):
-        out, stats = _suppress_once(item, min_cell, forced)
-        if not own or not item.counts:
-            return out, stats
-        tables = {item.name: published_table(item, out)}
-        resolved = resolve_relations(own, tables, {item.name: item})
-        bad = [iv for iv in au.audit_cells(tables, resolved, protection, cache=cache, counts_only=True)
-               if iv.disclosed]
-        added = choose_complements(bad, resolved, tables, {item.name: item}, protection)
+        tables = {n: published_table(items[n], results[n][0]) for n in items}
+        hidden = counts_hidden(tables)
+        if check is not None:
+            check = bad_keys | (hidden - previous)
+        resolved = resolve_relations(relations, tables, items)
+        for iv in au.audit_cells(tables, resolved, protection, cache=cache, counts_only=True, only=check):
+            key = (iv.table, iv.row, iv.column)
+            if check is None or key in check:
+                known[key] = iv
+        current = [known[k] for k in sorted(hidden, key=lambda k: (list(items).index(k[0]), k[1], k[2]))]
+        bad = [iv for iv in current if iv.disclosed]
+        added = choose_complements(bad, resolved, tables, items, protection)
         if not added:
-            return out, stats
-        for (_, r, col), _v in added.items():
-            forced.setdefault(col, np.zeros(len(out), dtype=bool))[r] = True
-    return out, stats
+            break
+        for name in {k[0] for k in added}:
+            item, frame = items[name], _frame(items[name].data)
+            masks = forced.setdefault(name, {})
+            for c in item.counts:  # keep this round's suppressions
+                j = [str(x) for x in frame.columns].index(str(c))
+                masks[c] = masks.get(c, np.zeros(len(frame), dtype=bool)) | tables[name].suppressed[:, j]
+            for (n, r, col) in added:
+                if n == name:
+                    masks[col][r] = True
+            results[name] = rerun(name, masks)
+        previous, bad_keys, check = hidden, {(iv.table, iv.row, iv.column) for iv in bad}, set()
+    return results, current
 
 
 #: Rounds of audit and complementary suppression before giving up (the final audit of
@@ -347,8 +396,6 @@ def protect_publication(pub) -> tuple[dict[str, tuple[pd.DataFrame, dict[str, in
         suppressed cells get an infinite interval here (the audit of the written
         report, :func:`caseload.privacy.audit.audit_report`, computes them too).
     """
-    from caseload.privacy import audit as au
-
     protection = float(max(pub.protection_level or pub.min_cell, pub.min_cell))
     items = {it.name: it for it in pub.tables}
     forced: dict[str, dict[str, np.ndarray]] = {}
@@ -356,22 +403,9 @@ def protect_publication(pub) -> tuple[dict[str, tuple[pd.DataFrame, dict[str, in
     results = {n: suppress_table(it, pub.min_cell, protection=protection, _cache=cache)
                for n, it in items.items()}
     relations = [r for it in pub.tables for r in table_relations(it)]
-    intervals: list = []
-    for _ in range(_MAX_ROUNDS):
-        tables = {n: published_table(items[n], results[n][0]) for n in items}
-        resolved = resolve_relations(relations, tables, items)
-        intervals = au.audit_cells(tables, resolved, protection, cache=cache, counts_only=True)
-        bad = [iv for iv in intervals if iv.disclosed]
-        added = choose_complements(bad, resolved, tables, items, protection)
-        if not added:
-            break
-        for (name, r, col) in added:
-            masks = forced.setdefault(name, {})
-            masks.setdefault(col, np.zeros(len(results[name][0]), dtype=bool))[r] = True
-        for name in {k[0] for k in added}:
-            results[name] = suppress_table(items[name], pub.min_cell, protection=protection,
-                                           forced=forced[name], _cache=cache)
-    return results, intervals
+    return _protect_rounds(items, results, forced, relations, protection, cache,
+                           lambda name, f: suppress_table(items[name], pub.min_cell, protection=protection,
+                                                          forced=f, _cache=cache))
 
 
 def relations_document(pub, results: dict) -> dict:
