@@ -550,24 +550,6 @@ def test_plus_sign_and_leading_zeros_are_the_same_number():
     assert p.iloc[3] == p.iloc[4] != p.iloc[0]
 
 
-def test_pseudonym_cache_hashes_each_number_once_and_equals_pseudonymize(monkeypatch):
-    from caseload.privacy import pseudonyms as ps
-
-    key = b"k"
-    calls = []
-    real = ps._hmac_sha256_hex
-    monkeypatch.setattr(ps, "_hmac_sha256_hex", lambda k, p, m, n: calls.append(len(m)) or real(k, p, m, n))
-    cache: dict = {}
-    a = pseudonymize(pd.Series([5, 7, 5, 9]), key, cache=cache)
-    b = pseudonymize(pd.Series(["9", "0011", "5"]), key, cache=cache)  # 9 and 5 known, as text too
-    c = pseudonymize(pd.Series([9, 11]), key, domain="dossier", cache=cache)
-    assert calls == [3, 1, 2]  # 5, 7, 9; then only 11; another domain is hashed again
-    monkeypatch.setattr(ps, "_hmac_sha256_hex", real)
-    assert list(a) == list(pseudonymize([5, 7, 5, 9], key))
-    assert list(b) == list(pseudonymize([9, 11, 5], key))
-    assert list(c) == list(pseudonymize([9, 11], key, domain="dossier"))
-
-
 def test_a_short_key_is_refused_with_the_fix(monkeypatch, tmp_path):
     from caseload.privacy import MIN_KEY_BYTES
 

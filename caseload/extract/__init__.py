@@ -241,11 +241,9 @@ def read_extract(
         raise ExtractError("no valid date in the files, so the peildatum cannot be derived.",
                            file=files[0], fix="Pass peildatum=... or set [extract] peildatum.")
     _warn_missing_columns(prepared, opts)
-    cache: dict = {}
 
     def pseudonyms(values, domain):
-        ps = privacy.pseudonymize(pd.Series(np.asarray(values, dtype=object), dtype=object), key,
-                                  domain=domain, cache=cache)
+        ps = privacy.pseudonymize(pd.Series(np.asarray(values, dtype=object), dtype=object), key, domain=domain)
         return ps.to_numpy(dtype=object)
 
     return _load_all(prepared, peil_days, opts, pseudonyms)

@@ -150,15 +150,11 @@ def _clean(codes: np.ndarray, dictionary: pa.Array) -> tuple[RawColumn, int]:
         flags = has_invisible.to_numpy(zero_copy_only=False)
         n_invisible = int(np.bincount(codes[codes >= 0], minlength=len(flags))[flags].sum())
         dictionary = pc.replace_substring_regex(dictionary, _INVISIBLE_RE, "")
-    stripped = pc.utf8_trim_whitespace(dictionary)
-    values = stripped.to_numpy(zero_copy_only=False).astype(object)
-    if n_invisible or not stripped.equals(dictionary) or (values == "").any():
-        # values that differed only in spaces or invisible characters are one value now; '' is empty
-        new_codes, uniques = pd.factorize(pd.Series(values, dtype=object).replace("", None),
-                                          use_na_sentinel=True)
-        new_codes = np.append(np.asarray(new_codes, dtype=np.int32), -1)
-        return RawColumn(new_codes[codes], np.asarray(uniques, dtype=object)), n_invisible
-    return RawColumn(codes, values), n_invisible
+    values = pc.utf8_trim_whitespace(dictionary).to_numpy(zero_copy_only=False).astype(object)
+    # values that differed only in spaces or invisible characters are one value now; '' is empty
+    new_codes, uniques = pd.factorize(pd.Series(values, dtype=object).replace("", None), use_na_sentinel=True)
+    new_codes = np.append(np.asarray(new_codes, dtype=np.int32), -1)
+    return RawColumn(new_codes[codes], np.asarray(uniques, dtype=object)), n_invisible
 
 
 def _from_arrow(col: pa.ChunkedArray | pa.Array) -> tuple[RawColumn, int]:

@@ -107,10 +107,9 @@ def prepare_gws(raw: RawFile, layout: Layout, groups: list[str] | None = None) -
 # --------------------------------------------------------------------- checks
 
 
-def _rows_where(codes: np.ndarray, bad: np.ndarray) -> np.ndarray | None:
-    """Rows whose value is flagged in ``bad`` (one flag per distinct value, the last for empty cells);
-    ``None`` when no value is flagged."""
-    return bad[codes] if bad.any() else None
+def _rows_where(codes: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """Rows whose value is flagged in ``bad`` (one flag per distinct value, the last for empty cells)."""
+    return bad[codes]
 
 
 _FIXES = {
@@ -199,7 +198,7 @@ def check_rows(g: GwsFile, peil_days: int, opts: LoadOptions):
     turns = np.where(plausible, np.nan_to_num(by_u) + MIN_AGE, 1970).astype(np.int64)
     first_day = np.where(plausible, (turns - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64),
                          np.iinfo(np.int64).min)
-    chk.fail((ps > INVALID) & (ps < first_day[by.codes]) if plausible.any() else None,
+    chk.fail((ps > INVALID) & (ps < first_day[by.codes]),
              "impossible_age", H("birth_year"),
              "birth year {value} gives {detail} at the start of this period; expected at least "
              f"{MIN_AGE}.", "Correct the year of birth or the period dates.",
@@ -310,12 +309,9 @@ def _spells(g: GwsFile, chk: RowChecks, cid: np.ndarray, gap_days: int):
     if _duplicates(g, chk, c, p, by_period):
         keep = chk.ok[by_period]
         by_period, c, p = by_period[keep], c[keep], p[keep]
-    rows, s = by_period, st[by_period]
-    # when the original start never decreases within a client (the usual case) this order is
-    # also the consolidation order (client, original start, period start)
-    if not ((c[1:] != c[:-1]) | (s[1:] >= s[:-1])).all():
-        resort = sort_order(c, s, p)
-        rows, c, s, p = rows[resort], c[resort], s[resort], p[resort]
+    s = st[by_period]
+    resort = sort_order(c, s, p)  # the consolidation order: client, original start, period start
+    rows, c, s, p = by_period[resort], c[resort], s[resort], p[resort]
     first, last, end, group_first = sorted_spell_groups(c, s, p, g.dates["period_end"][rows], gap_days)
     return rows[first], rows[last], end, group_first, last - first + 1
 

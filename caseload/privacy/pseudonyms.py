@@ -270,7 +270,7 @@ def _hmac_sha256_hex(key: bytes, prefix: bytes, messages: list, length: int) -> 
     return out
 
 
-def pseudonymize(values, key: bytes, domain: str = "client", cache: dict | None = None) -> pd.Series:
+def pseudonymize(values, key: bytes, domain: str = "client") -> pd.Series:
     """Keyed pseudonyms for client, dossier or other personal numbers.
 
     ``pseudonym = hex(HMAC-SHA256(key, domain + ":" + normalised value))[:20]``
@@ -290,10 +290,6 @@ def pseudonymize(values, key: bytes, domain: str = "client", cache: dict | None 
         What kind of number this is (``"client"``, ``"dossier"``...). The same number
         gets a different pseudonym in another domain, so a dossier number that happens
         to equal a client number does not link the two.
-    cache : dict, optional
-        Pseudonyms already computed with this key (``{domain: {normalised value:
-        pseudonym}}``); new ones are added. :func:`caseload.read_extract` keeps one
-        per load, so a client number found in several files is hashed once.
 
     Returns
     -------
@@ -341,15 +337,6 @@ def pseudonymize(values, key: bytes, domain: str = "client", cache: dict | None 
             arr = arr.infer_objects()
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)
     prefix = domain.encode("utf-8") + b":"
-    texts = _normalised_uniques(uniques)
-    if cache is None:
-        hashes = _hmac_sha256_hex(bytes(key), prefix, texts, PSEUDONYM_LENGTH)
-    else:
-        known = cache.setdefault(domain, {})
-        hashes = [known.get(t) for t in texts]
-        todo = [i for i, (h, t) in enumerate(zip(hashes, texts, strict=True)) if h is None and t is not None]
-        fresh = _hmac_sha256_hex(bytes(key), prefix, [texts[i] for i in todo], PSEUDONYM_LENGTH)
-        for i, h in zip(todo, fresh, strict=True):
-            hashes[i] = known[texts[i]] = h
+    hashes = _hmac_sha256_hex(bytes(key), prefix, _normalised_uniques(uniques), PSEUDONYM_LENGTH)
     out = pd.array(np.array(hashes, dtype=object), dtype="string").take(codes, allow_fill=True)
     return pd.Series(out, index=index, name=getattr(values, "name", None), dtype="string")
