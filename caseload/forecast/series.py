@@ -10,7 +10,8 @@ the lowest AICc among error {A, M} x trend {N, A, Ad} x season {N, A, M}; Hyndma
 et al. 2008), the same search restricted to damped trends, and ``AutoTheta``.
 A rolling-origin cross-validation on the series' own history (12 origins one
 month apart, the models fitted once at the first origin and moved forward with
-their fitted parameters) scores them; the forecasts are combined with weights
+their fitted parameters; the ETS candidates keep the form they chose on the whole
+series) scores them; the forecasts are combined with weights
 proportional to 1 / MSE (Bates and Granger 1969). The prediction intervals are
 split-conformal: the absolute cross-validation errors of the combination,
 divided by the models' forecast standard deviation at each step, give one width
