@@ -8,7 +8,7 @@ Method (default, ``method="combined"``)
 Three statsforecast models forecast each series: ``AutoETS`` (the ETS form with
 the lowest AICc among error {A, M} x trend {N, A, Ad} x season {N, A, M}; Hyndman
 et al. 2008), the same search restricted to damped trends, and ``AutoTheta``.
-A rolling-origin cross-validation on the series' own history (12 origins one
+A rolling-origin cross-validation on the series' own history (24 origins one
 month apart, the models fitted once at the first origin and moved forward with
 their fitted parameters; the ETS candidates keep the form they chose on the whole
 series) scores them; the forecasts are combined with weights
@@ -94,7 +94,7 @@ CANDIDATES = ("AutoETS", "DampedETS", "AutoTheta", "AutoARIMA")
 #: 4.5 times as long as AutoETS on monthly seasonal series (benchmarks/bench_forecast.py).
 MODELS = ("AutoETS", "DampedETS", "AutoTheta")
 #: Default number of cross-validation origins.
-CV_WINDOWS = 12
+CV_WINDOWS = 24
 #: Default combination rule (see :func:`caseload.forecast.combination.combination_weights`);
 #: chosen on the benchmark series (inverse-MSE had the lowest sMAPE of the four rules).
 COMBINE = "inverse_mse"
@@ -241,7 +241,7 @@ def forecast_series(df: pd.DataFrame, horizon: int, season_length: int = 12, lev
         the intervals are conformal, calibrated on the cross-validated errors of
         the combination (see :func:`conformal_quantile`). ``"autoets"``: the
         previous behaviour, statsforecast AutoETS with its analytic intervals.
-    n_windows : int, default 12
+    n_windows : int, default 24
         Forecast origins of the cross-validation (one month apart, the last one
         ``horizon`` months before the end); fewer when a series is short.
     models : tuple of str, default ("AutoETS", "DampedETS", "AutoTheta")
