@@ -376,8 +376,40 @@ def test_cv_selection_equals_statsforecast_cross_validation():
     assert (f["forecast"] < f["hi_80"]).all() and (f["hi_80"] <= f["hi_95"]).all()
 
 
+def test_cv_forecasts_are_statsforecast_non_updating_rolling_origin():
+    # Without reusing the ETS form the cross-validation is exactly statsforecast's
+    # cross_validation(refit=False); reusing it, the AutoETS candidate at the origin is the
+    # whole-series form fitted on the months before the first origin only.
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS
+
+    from caseload.forecast import series as S
+
+    data, _ = S._validate(_two_series(), 3)
+    names = ("AutoETS", "DampedETS", "AutoTheta")
+    cv, pred, _ = S._fit_candidates(data, "MS", 6, S._candidates(names, 12, "ZZZ"), 5,
+                                    reuse_ets_form=False)
+    ref = StatsForecast(models=S._candidates(names, 12, "ZZZ"), freq="MS", n_jobs=1).cross_validation(
+        df=data, h=6, n_windows=5, step_size=1, refit=False, level=[80])
+    ref = ref.sort_values(["unique_id", "cutoff", "ds"]).reset_index(drop=True)
+    assert (cv["cutoff"].to_numpy() == ref["cutoff"].to_numpy()).all()
+    for c in ("y", *names, *(f"{a}-{b}-80" for a in names for b in ("lo", "hi"))):
+        np.testing.assert_allclose(cv[c], ref[c], rtol=1e-12, err_msg=c)
+    cv2, pred2, chosen = S._fit_candidates(data, "MS", 6, S._candidates(names, 12, "ZZZ"), 5)
+    pd.testing.assert_frame_equal(pred, pred2)
+    y = data.loc[data["unique_id"] == "flat", "y"].to_numpy()
+    full = AutoETS(season_length=12).fit(y)
+    comp = full.model_["components"]
+    first = len(y) - 6 - 5 + 1
+    origin = AutoETS(season_length=12, model=comp[:3], damped=comp[3] == "D").fit(y[:first])
+    got = cv2[(cv2["unique_id"] == "flat") & (cv2["step"] <= 6)]
+    want = np.concatenate([origin.forward(y[:t], 6)["mean"] for t in range(first, first + 5)])
+    np.testing.assert_allclose(got["AutoETS"], want, rtol=1e-12)
+    assert chosen[("flat", "AutoETS")] == full.model_["method"]
+
+
 def test_combined_interval_coverage_near_nominal():
-    # 200 series from a known ETS(A,N,N) process; conformal intervals from 12 CV origins,
+    # 200 series from a known ETS(A,N,N) process; conformal intervals from 24 CV origins,
     # calibrated on all series' normalised errors; coverage pooled over 12 horizons.
     # (Measured: 81.8% and 95.5%; the issue's criterion is 3 points.)
     train, future = _simulate(4, n=120)

@@ -8,9 +8,10 @@ Method (default, ``method="combined"``)
 Three statsforecast models forecast each series: ``AutoETS`` (the ETS form with
 the lowest AICc among error {A, M} x trend {N, A, Ad} x season {N, A, M}; Hyndman
 et al. 2008), the same search restricted to damped trends, and ``AutoTheta``.
-A rolling-origin cross-validation on the series' own history (12 origins one
+A rolling-origin cross-validation on the series' own history (24 origins one
 month apart, the models fitted once at the first origin and moved forward with
-their fitted parameters) scores them; the forecasts are combined with weights
+their fitted parameters; the ETS candidates keep the form they chose on the whole
+series) scores them; the forecasts are combined with weights
 proportional to 1 / MSE (Bates and Granger 1969). The prediction intervals are
 split-conformal: the absolute cross-validation errors of the combination,
 divided by the models' forecast standard deviation at each step, give one width
@@ -93,7 +94,7 @@ CANDIDATES = ("AutoETS", "DampedETS", "AutoTheta", "AutoARIMA")
 #: 4.5 times as long as AutoETS on monthly seasonal series (benchmarks/bench_forecast.py).
 MODELS = ("AutoETS", "DampedETS", "AutoTheta")
 #: Default number of cross-validation origins.
-CV_WINDOWS = 12
+CV_WINDOWS = 24
 #: Default combination rule (see :func:`caseload.forecast.combination.combination_weights`);
 #: chosen on the benchmark series (inverse-MSE had the lowest sMAPE of the four rules).
 COMBINE = "inverse_mse"
@@ -240,7 +241,7 @@ def forecast_series(df: pd.DataFrame, horizon: int, season_length: int = 12, lev
         the intervals are conformal, calibrated on the cross-validated errors of
         the combination (see :func:`conformal_quantile`). ``"autoets"``: the
         previous behaviour, statsforecast AutoETS with its analytic intervals.
-    n_windows : int, default 12
+    n_windows : int, default 24
         Forecast origins of the cross-validation (one month apart, the last one
         ``horizon`` months before the end); fewer when a series is short.
     models : tuple of str, default ("AutoETS", "DampedETS", "AutoTheta")
@@ -367,33 +368,74 @@ def _forecast_combined(data: pd.DataFrame, freq: str, horizon: int, season_lengt
         fc = _forecast_autoets(data, freq, horizon, season_length, levels, model)
         fc["method"] = METHOD + "; reeks te kort voor kruisvalidatie"
         return fc, pd.DataFrame(columns=["unique_id", "model", "mae", "mse", "weight", "origins"])
-    cv, pred, chosen = _fit_candidates(data, freq, horizon, cands, windows)
+    cv, pred, chosen = _fit_candidates(data, freq, horizon, cands, windows, season_length)
     return _combine(cv, pred, chosen, aliases, levels, combine, windows, calibrate)
 
 
-def _fit_candidates(data: pd.DataFrame, freq: str, horizon: int, cands: list, windows: int):
-    """Cross-validation and final forecasts of every candidate (statsforecast frames)."""
+def _fit_candidates(data: pd.DataFrame, freq: str, horizon: int, cands: list, windows: int,
+                    season_length: int = 12, reuse_ets_form: bool = True):
+    """Cross-validation and final forecasts of every candidate.
+
+    The final forecasts come from the candidates fitted on the whole series. The
+    cross-validation fits each candidate once, at the first origin, and moves the
+    origin forward one month at a time with the fitted parameters (statsforecast
+    ``forward``): Tashman's (2000) non-updating rolling origin; no parameter is
+    estimated on the months it is scored on, and it costs one fit per model
+    instead of one per origin. With ``reuse_ets_form`` (default) the ETS
+    candidates refit at the origin the form (e.g. ETS(A,Ad,N)) they chose on the
+    whole series instead of searching all forms again: the parameters are still
+    estimated on the months before the origin only, the search is skipped (it is
+    the costly part; ``False`` searches again, as statsforecast's
+    ``cross_validation(refit=False)`` does).
+
+    Returns
+    -------
+    tuple
+        ``cv`` (``unique_id, cutoff, ds, y, step`` and per candidate the forecast
+        and its 80% bounds, named like statsforecast's), ``pred`` (the same for the
+        final forecasts) and the readable model names per series.
+    """
+    import copy
+
     from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS
 
     aliases = [m.alias for m in cands]
     sf = StatsForecast(models=cands, freq=freq, n_jobs=1)
+    cv_parts = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # Fit once at the first origin, then move the origin forward with the fitted
-        # parameters (statsforecast ``forward``): Tashman's (2000) non-updating
-        # rolling origin, honest (no parameter sees the data it is scored on) and
-        # one fit per model instead of one per origin.
-        cv = sf.cross_validation(df=data, h=horizon, n_windows=windows, step_size=1,
-                                 refit=False, level=[80])
         sf.fit(df=data)
         pred = sf.predict(h=horizon, level=[80])
-    if "unique_id" not in cv.columns:
-        cv = cv.reset_index()
+        for i, (uid, g) in enumerate(data.groupby("unique_id", sort=True)):
+            if str(sf.uids[i]) != str(uid):  # statsforecast sorts series the same way
+                raise RuntimeError("series order differs from statsforecast's")  # pragma: no cover
+            y = g["y"].to_numpy(dtype=float)
+            ds = g["ds"].to_numpy()
+            first = len(y) - horizon - windows + 1  # months before the first origin
+            cols: dict[str, np.ndarray] = {}
+            for j, cand in enumerate(cands):
+                fitted = sf.fitted_[i, j]
+                if reuse_ets_form and isinstance(cand, AutoETS):
+                    comp = str(fitted.model_["components"])
+                    model = AutoETS(season_length=cand.season_length, model=comp[:3],
+                                    damped=comp[3:4] == "D")
+                else:
+                    model = copy.deepcopy(cand)
+                model.fit(y[:first])
+                res = [model.forward(y[:t], horizon, level=[80]) for t in range(first, first + windows)]
+                a = cand.alias
+                cols[a] = np.concatenate([r["mean"] for r in res])
+                cols[f"{a}-lo-80"] = np.concatenate([r["lo-80"] for r in res])
+                cols[f"{a}-hi-80"] = np.concatenate([r["hi-80"] for r in res])
+            idx = np.concatenate([np.arange(t, t + horizon) for t in range(first, first + windows)])
+            cut = np.repeat(ds[first - 1:first - 1 + windows], horizon)
+            cv_parts.append(pd.DataFrame({"unique_id": uid, "cutoff": cut, "ds": ds[idx], "y": y[idx],
+                                          "step": np.tile(np.arange(1, horizon + 1), windows), **cols}))
     if "unique_id" not in pred.columns:
         pred = pred.reset_index()
-    cv = cv.sort_values(["unique_id", "cutoff", "ds"]).reset_index(drop=True)
+    cv = pd.concat(cv_parts, ignore_index=True)
     pred = pred.sort_values(["unique_id", "ds"]).reset_index(drop=True)
-    cv["step"] = cv.groupby(["unique_id", "cutoff"]).cumcount() + 1
     pred["step"] = pred.groupby("unique_id").cumcount() + 1
     return cv, pred, _chosen_models_combined(sf, aliases)
 
