@@ -344,28 +344,86 @@ def test_overrides_win(cl3000):
     ids = r0.clients["client_id"].iloc[:3].tolist()
     comp = r0.clients["segment_computed"].astype(str).iloc[:3].tolist()
     other = {"A": "C", "B": "A", "C": "A"}
+    # dated on the peildatum, so no assessment is newer (no override expires here)
     ov = pd.DataFrame({
         "client_id": [ids[0], ids[1], ids[1], ids[2], "niet-bestaand"],
         "segment": [other[comp[0]], "c", other[comp[1]], comp[2], "A"],
         "reason": ["heeft werk gevonden", "oud", "nieuw", "bevestigd", "x"],
-        "date": ["01-11-2025", "01-10-2025", "2025-11-15", "2025-11-01", "2025-11-01"],
+        "date": ["31-12-2025", "2025-12-30", "2025-12-31", "2025-12-31", "2025-12-31"],
     })
-    r = segment(cl3000, overrides=ov)
+    with pytest.warns(UserWarning, match="1 override.s. name a client who is not in the current caseload"):
+        r = segment(cl3000, overrides=ov)
     c = r.clients.set_index("client_id")
     assert c.loc[ids[0], "segment"] == other[comp[0]]
     assert c.loc[ids[0], "segment_computed"] == comp[0]
     assert c.loc[ids[1], "segment"] == other[comp[1]]  # the latest override of a client wins
     assert c.loc[ids[1], "override_reason"] == "nieuw"
-    assert c.loc[ids[0], "segment_reason"].startswith(f"Groep {other[comp[0]]} door de consulent op 01-11-2025")
+    assert c.loc[ids[0], "segment_reason"].startswith(f"Groep {other[comp[0]]} door de consulent op 31-12-2025")
     assert not c.loc[ids[2], "overridden"]  # confirming the computed group is not an override
     assert r.counts["overrides_applied"] == 3 and r.counts["overrides_unmatched"] == 1
-    assert r.counts["overrides_confirming"] == 1
+    assert r.counts["overrides_confirming"] == 1 and r.counts["overrides_superseded"] == 1
+    log = r.overrides_log.set_index("client_id")
+    assert log.loc["niet-bestaand", "status"] == "unknown_client"
+    assert log.loc[ids[1], "status"] == "superseded" and log.loc[ids[1], "reason"] == "oud"
     rates = r.override_rates.set_index("segment_computed")
     assert rates["overridden"].sum() == 2
     for s in "ABC":
         n = (r.clients["segment_computed"] == s).sum()
         k = ((r.clients["segment_computed"] == s) & r.clients["overridden"]).sum()
         assert rates.loc[s, "n"] == n and rates.loc[s, "overridden"] == k
+
+
+def test_overrides_future_expired_other_method_and_ambiguous_dates(cl3000, fitted):
+    from caseload.segment import client_frame
+
+    model, _ = fitted
+    f = client_frame(cl3000)
+    f = f[f["has_assessment"]].sort_values("assessed_on")
+    early, late = f.iloc[-1], f.iloc[-2]  # the two clients with the newest assessments
+    old = f.iloc[0]  # the oldest latest assessment
+    day_before = (early["assessed_on"] - pd.Timedelta(days=1)).strftime("%d-%m-%Y")
+    ov = pd.DataFrame({
+        "client_id": [early["client_id"], late["client_id"], old["client_id"], f.iloc[1]["client_id"]],
+        "segment": ["A", "C", "A", "B"],
+        "reason": ["voor de laatste diagnose", "toekomst", "ambigu", "tegen de regels geschreven"],
+        "date": [day_before, "01-01-2031", old["assessed_on"].strftime("%m/%d/%Y") if
+                 old["assessed_on"].day <= 12 and old["assessed_on"].month != old["assessed_on"].day
+                 else "03/04/2025", "2025-12-31"],
+        "method": ["model", "model", "model", "regels"],
+    })
+    with pytest.warns(UserWarning, match="could be dd/mm or mm/dd"):
+        r = segment(cl3000, overrides=ov, model=model)
+    log = r.overrides_log.set_index("client_id")
+    assert log.loc[early["client_id"], "status"] == "expired"  # older than the latest assessment
+    assert log.loc[late["client_id"], "status"] == "future_date"  # after the peildatum
+    assert log.loc[old["client_id"], "status"] == "ambiguous_date"  # read day first, and reported
+    assert log.loc[f.iloc[1]["client_id"], "status"] == "other_method"  # applied, but reported
+    c = r.clients.set_index("client_id")
+    assert c.loc[early["client_id"], "segment"] == c.loc[early["client_id"], "segment_computed"]
+    assert c.loc[late["client_id"], "segment"] == c.loc[late["client_id"], "segment_computed"]
+    assert c.loc[f.iloc[1]["client_id"], "segment"] == "B"
+    assert r.counts["overrides_expired"] == 1 and r.counts["overrides_future_date"] == 1
+    assert r.counts["overrides_other_method"] == 1 and r.counts["overrides_ambiguous_date"] == 1
+
+
+def test_segment_applies_the_overrides_file_of_a_loaded_config(tmp_path):
+    """Issue 12/14: cl.segment(cs, cfg) applies [segment] overrides_file like the batch run."""
+    from caseload.synth import write_extract
+
+    cs = synth.generate(n_clients=300, random_state=2)
+    write_extract(cs, tmp_path, layout="canonical")
+    r0 = segment(cs)
+    first = r0.clients.dropna(subset=["segment"]).iloc[0]
+    new = "A" if first["segment"] != "A" else "C"
+    pd.DataFrame({"client_id": [first["client_id"]], "segment": [new], "reason": ["gesprek"],
+                  "date": ["31-12-2025"]}).to_csv(tmp_path / "ov.csv", sep=";", index=False)
+    toml = tmp_path / "caseload.toml"
+    toml.write_text('[extract]\npeildatum = "2025-12-31"\n[segment]\noverrides_file = "ov.csv"\n',
+                    encoding="utf-8")
+    cfg = load_config(toml)
+    r = segment(cs, cfg)
+    assert r.counts["overrides_applied"] == 1
+    assert r.clients.set_index("client_id").loc[first["client_id"], "segment"] == new
 
 
 def test_bad_override_names_the_row(cl3000):

@@ -392,7 +392,8 @@ def _pair_ratios(t: pd.DataFrame, cell_tables: dict, threshold: float, min_n: in
                     continue
                 zero = ((x[idx] == 0) | (x[idx] == n[idx])).any()
                 xv, nv = x + 0.5 * zero, n + 1.0 * zero  # Haldane-Anscombe when a count is 0
-                val = xv / nv
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    val = xv / nv
                 log_var = (1 - val) / np.maximum(xv, 0.5)
                 hi_i = idx[np.argmax(val[idx])]
                 lo_i = idx[np.argmin(val[idx])]
