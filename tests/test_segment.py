@@ -192,6 +192,43 @@ def _tiny_caseload() -> Caseload:
                     peildatum=pd.Timestamp("2022-12-31"))
 
 
+def test_assessment_on_the_day_the_spell_ended_is_no_example():
+    cl = _tiny_caseload()
+    a = pd.concat([cl.assessments, pd.DataFrame({"client_id": ["a"], "assessed_on": pd.to_datetime(["2021-04-01"]),
+                                                 "ladder_step": pd.array([6], dtype="Int64")})],
+                  ignore_index=True)
+    tf = training_frame(Caseload(clients=cl.clients, spells=cl.spells, assessments=a, peildatum=cl.peildatum))
+    assert tf["client_id"].tolist() == ["a", "b", "c"]  # not the one on a's last day
+    assert tf.attrs["counts"]["ended_on_assessment_day"] == 1
+
+
+def test_undated_features_are_not_defaults():
+    from caseload.segment.model import DEFAULT_FEATURES, UNDATED_FEATURES
+
+    assert not set(UNDATED_FEATURES) & set(DEFAULT_FEATURES)
+
+
+def test_stale_or_earlier_spell_assessment_gets_reassess(cl3000):
+    from caseload.segment import client_frame
+
+    f = client_frame(cl3000)
+    peil = pd.Timestamp(cl3000.peildatum)
+    age = (peil - f["assessed_on"]).dt.days / 30.4375
+    r = segment(cl3000, config={"max_assessment_age_months": 6})
+    c = r.clients.set_index("client_id")
+    old = f.loc[f["has_assessment"] & (age > 6), "client_id"]
+    assert len(old) > 0
+    assert c.loc[old, "reassess"].all() and c.loc[old, "segment"].isna().all()
+    assert c.loc[old, "segment_reason"].str.startswith("Herbeoordelen").all()
+    assert_allclose(c.loc[f["client_id"], "assessment_age_months"].to_numpy(), age.to_numpy(), equal_nan=True)
+    assert r.counts["reassess"] >= len(old)
+    assert "herbeoordelen" in set(r.summary().columns) and "herbeoordelen" in set(r.pmc_table["segment"])
+    fresh = f.loc[f["has_assessment"] & (age <= 6), "client_id"]
+    start = peil - pd.to_timedelta(f.set_index("client_id").loc[fresh, "duration_months"] * 30.4375, unit="D")
+    in_spell = fresh[(f.set_index("client_id").loc[fresh, "assessed_on"] >= start.dt.floor("D")).to_numpy()]
+    assert c.loc[in_spell, "segment"].notna().all()
+
+
 def test_training_frame_labels_by_hand():
     tf = training_frame(_tiny_caseload())
     assert tf["client_id"].tolist() == ["a", "b", "c"]

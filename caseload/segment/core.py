@@ -107,7 +107,10 @@ class SegmentResult:
     def summary(self) -> pd.DataFrame:
         """Counts and shares of the final segment per municipality (publishable)."""
         c = self.clients
-        seg = c["segment"].astype("object").fillna(_NO_DIAGNOSIS[self.lang])
+        seg = c["segment"].astype("object")
+        if "reassess" in c:
+            seg = seg.where(~(seg.isna() & c["reassess"]), _REASSESS[self.lang])
+        seg = seg.fillna(_NO_DIAGNOSIS[self.lang])
         t = pd.crosstab(c["municipality"], seg, margins=True,
                         margins_name="Totaal" if self.lang == "nl" else "Total")
         return t
@@ -361,8 +364,13 @@ def pmc_table(clients: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
             c = c.add_categories([missing]).fillna(missing)
         return c
 
+    seg = filled("segment", _NO_DIAGNOSIS[lang])
+    if "reassess" in clients and clients["reassess"].any():
+        redo = (clients["reassess"] & clients["segment"].isna()).to_numpy(bool)
+        seg = seg.add_categories([_REASSESS[lang]])
+        seg[redo] = _REASSESS[lang]
     key = pd.DataFrame({"municipality": pd.Categorical(clients["municipality"]),
-                        "segment": filled("segment", _NO_DIAGNOSIS[lang]),
+                        "segment": seg,
                         "profile": filled("profile", _UNKNOWN[lang]),
                         "market": filled("market", _UNKNOWN[lang])})
     t = key.groupby(list(key.columns), sort=True, observed=True).size().rename("n").reset_index()
@@ -442,14 +450,18 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
     # One factorisation of the client ids for the current frame and the history.
     codes = _client_codes(caseload)
     f = _client_frame(caseload, _get(cfg, "only_open", True), codes)
-    has = f["has_assessment"].to_numpy()
+    has, reassess, assess_age = _current_assessments(f, caseload.peildatum,
+                                                     _get(cfg, "max_assessment_age_months", 12), lang)
     r = apply_rules(f, rules, rule_barriers, lang)
     seg_rules = r["segment"].astype("object").where(has, None)
     reason = r["segment_reason"].astype("object").where(has, _NO_DIAGNOSIS[lang].capitalize() + ".")
+    reason = reason.where(~reassess.astype(bool), reassess)
     rule_name = r["segment_rule"].astype("object").where(has, None)
     out = pd.DataFrame({"client_id": f["client_id"].astype("string"),
                         "municipality": f["municipality"].astype("string")})
     out["segment_rules"] = pd.Categorical(seg_rules, categories=list("ABC"))
+    out["assessment_age_months"] = assess_age
+    out["reassess"] = reassess.astype(bool).to_numpy()
     out["segment_rule"] = rule_name
     cutoffs = {"method": "rules", "c_below": np.nan, "a_from": np.nan}
     if model is not None:
@@ -498,13 +510,15 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
 
     counts = {
         "clients": int(len(out)),
-        "without_assessment": int((~has).sum()),
+        "without_assessment": int((~has & ~out["reassess"].to_numpy()).sum()),
+        "reassess": int(out["reassess"].sum()),
         "without_profile": int(out["profile"].isna().sum()),
         **ov_counts,
         "history": hist_counts,
     }
     cols = ["client_id", "municipality", "segment_computed", "segment", "segment_reason", "segment_rule",
             "segment_reason_computed", "overridden", "override_reason", "override_date", "segment_rules",
+            "assessment_age_months", "reassess",
             *(["segment_model", "p_work_6m"] if model is not None else []),
             "profile", "profile_label", "profile_distance", "market", "pmc", "pmc_label"]
     out = out[cols]
@@ -546,6 +560,50 @@ def _overrides_from_config(config) -> pd.DataFrame | None:
 
     key_file = getattr(getattr(config, "privacy", None), "key_file", None)
     return read_overrides(config.resolve(path), load_key(config.resolve(key_file) if key_file else None))
+
+
+_REASSESS = {"nl": "herbeoordelen", "en": "reassess"}
+
+
+def _current_assessments(f: pd.DataFrame, peildatum, max_age_months: float, lang: str
+                         ) -> tuple[np.ndarray, pd.Series, np.ndarray]:
+    """Which clients have a usable assessment, who must be reassessed, and the assessment's age.
+
+    Usable: made within the client's current spell (on or after its start) and at
+    most ``max_age_months`` before the peildatum. Otherwise the client gets no group
+    but "herbeoordelen" (re-assess) with a reason naming the age or the spell.
+
+    Returns
+    -------
+    (bool array, Series of str or None, float array)
+        ``has`` (usable), the reassess reason per client (None when not), and the
+        age of the latest assessment in months (NaN without one).
+    """
+    has = f["has_assessment"].to_numpy(bool).copy()
+    n = len(f)
+    reasons = pd.Series([None] * n, index=f.index, dtype=object)
+    if "assessed_on" not in f or peildatum is None:
+        return has, reasons, np.full(n, np.nan)
+    peil = pd.Timestamp(peildatum)
+    when = pd.to_datetime(f["assessed_on"])
+    age = ((peil - when).dt.days / 30.4375).to_numpy("float64")
+    dur = pd.to_numeric(f["duration_months"], errors="coerce").to_numpy("float64") \
+        if "duration_months" in f else np.full(n, np.nan)
+    start_days = np.round(dur * 30.4375)
+    before_spell = has & np.isfinite(start_days) & ((peil - when).dt.days.to_numpy("float64") > start_days)
+    too_old = has & (age > max_age_months)
+    nl = lang == "nl"
+    for i in np.flatnonzero(before_spell | too_old):
+        if before_spell[i]:
+            reasons.iloc[i] = ("Herbeoordelen: de laatste diagnose is van voor de huidige uitkering."
+                               if nl else "Reassess: the latest assessment predates the current benefit.")
+        else:
+            reasons.iloc[i] = (f"Herbeoordelen: de laatste diagnose is {age[i]:.0f} maanden oud "
+                               f"(meer dan {max_age_months:g})." if nl else
+                               f"Reassess: the latest assessment is {age[i]:.0f} months old "
+                               f"(more than {max_age_months:g}).")
+    has &= ~(before_spell | too_old)
+    return has, reasons, np.where(f["has_assessment"].to_numpy(bool), age, np.nan)
 
 
 def _model_with_cutoffs(model: SegmentModel, cfg: dict, p: np.ndarray) -> tuple[SegmentModel, dict]:
