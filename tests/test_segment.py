@@ -610,6 +610,22 @@ def test_mantel_haenszel_against_statsmodels():
     assert se == pytest.approx(st.logodds_pooled_se, rel=1e-12)
 
 
+def test_auc_interval_against_simulation():
+    """Hanley-McNeil's standard error matches the spread of the AUC over simulated samples."""
+    from sklearn.metrics import roc_auc_score
+
+    from caseload.segment.core import auc_interval
+
+    rng = np.random.default_rng(1)
+    n_pos, n_neg = 150, 450
+    aucs = [roc_auc_score(np.r_[np.ones(n_pos), np.zeros(n_neg)],
+                          np.r_[rng.exponential(2.0, n_pos), rng.exponential(1.0, n_neg)]) for _ in range(400)]
+    # exponential scores: the Hanley-McNeil formula is exact in form; true AUC = 2/3
+    lo, hi = auc_interval(float(np.mean(aucs)), n_pos, n_neg)
+    se = (hi - lo) / 2 / 1.959964
+    assert se == pytest.approx(np.std(aucs, ddof=1), rel=0.15)
+
+
 def test_wilson_interval_against_statsmodels():
     from statsmodels.stats.proportion import proportion_confint
 
@@ -671,7 +687,25 @@ def test_model_round_trip_and_tampering(fitted, tmp_path, cl3000):
     for key in ("sha256", "training", "features", "metrics", "fairness_summary", "cutoffs",
                 "fitted_at", "versions", "algoritmeregister", "data_sha256"):
         assert card[key] is not None, key
-    assert set(card["algoritmeregister"]) >= {"doel", "gegevens", "menselijke_tussenkomst", "risicos"}
+    assert set(card["algoritmeregister"]) >= {"doel", "gegevens", "menselijke_tussenkomst", "risicobeheer"}
+    # issue 14: a complete card, and a readable Dutch page beside it
+    reg = card["algoritmeregister"]
+    for key in ("naam", "doel", "impact", "wettelijke_basis", "menselijke_tussenkomst", "risicobeheer",
+                "gegevensbronnen", "proxies_overwogen", "monitoringsplan"):
+        assert reg[key], key
+    assert [d["kenmerk"] for d in reg["gegevensbronnen"]] == card["features"]  # every feature named
+    assert set(reg["ontbreekt"]) == {"organisatie", "contact", "eigenaar", "iama", "dpia", "link"}
+    for key in ("beoogd_gebruik", "beoogde_gebruikers", "buiten_bereik", "factoren", "metrieken",
+                "evaluatiegegevens", "trainingsgegevens", "ethische_overwegingen", "kanttekeningen"):
+        assert card["model_card"][key], key
+    lo, hi = card["metric_intervals"]["roc_auc"]
+    assert lo < card["metrics"]["roc_auc"] < hi
+    groups = {r["group"] for r in card["fairness_summary"]["levels"]}
+    assert groups == {"sex", "age_band", "migration_background", "statushouder", "sex_age_band"}
+    page = (tmp_path / "segment_logistic.card.md").read_text(encoding="utf-8")
+    assert page.startswith("# Modelkaart") and "Gemiste kansen" in page and "Nog in te vullen" in page
+    for d in reg["gegevensbronnen"]:
+        assert f"`{d['kenmerk']}`" in page
     loaded = load_model(skops_path)
     tf = training_frame(cl3000).iloc[:500]
     assert_allclose(loaded.predict_proba(tf), model.predict_proba(tf), rtol=0, atol=0)
@@ -684,6 +718,19 @@ def test_model_round_trip_and_tampering(fitted, tmp_path, cl3000):
         load_model(skops_path)
     card_path.write_text(json.dumps(card), encoding="utf-8")
     load_model(skops_path)
+    # An edited page is refused too.
+    page_path = tmp_path / "segment_logistic.card.md"
+    page_path.write_text(page.replace("Modelkaart", "Model"), encoding="utf-8")
+    with pytest.raises(ModelCardError, match="Markdown"):
+        load_model(skops_path)
+    page_path.write_text(page, encoding="utf-8")
+    load_model(skops_path)
+    # The municipality's fields fill the register entry.
+    save_model(model, tmp_path / "m2", extra={"algoritmeregister": {"organisatie": "Gemeente Losser",
+                                                                      "contact": "privacy@losser.nl"}})
+    card2 = json.loads((tmp_path / "m2.card.json").read_text(encoding="utf-8"))
+    assert card2["algoritmeregister"]["organisatie"] == "Gemeente Losser"
+    assert "organisatie" not in card2["algoritmeregister"]["ontbreekt"]
 
     # A changed model file no longer matches the hash in its card.
     data = bytearray(skops_path.read_bytes())

@@ -704,6 +704,41 @@ def resolve_cutoffs(p: np.ndarray, cutoffs, b_capacity: int = 1500, a_from: floa
                         fix='Use two numbers [C below, A from], "capacity" or "quantile".')
 
 
+def auc_interval(auc: float, n_pos: int, n_neg: int, level: float = 0.95) -> tuple[float, float]:
+    """Hanley and McNeil (1982) normal interval of a ROC AUC."""
+    from scipy.stats import norm
+
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (n_pos * n_neg)
+    z = float(norm.isf((1 - level) / 2))
+    se = float(np.sqrt(max(var, 0.0)))
+    return max(0.0, auc - z * se), min(1.0, auc + z * se)
+
+
+def metric_intervals(y: np.ndarray, p: np.ndarray, p_true: np.ndarray | None = None) -> dict:
+    """95% intervals of the hold-out metrics: AUC (Hanley-McNeil), Brier (normal), rates (Wilson)."""
+    from scipy.stats import norm
+    from sklearn.metrics import roc_auc_score
+
+    from caseload.segment.fairness import wilson_interval
+
+    y = np.asarray(y, dtype="float64")
+    p = np.asarray(p, dtype="float64")
+    n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+    out: dict = {"method": "AUC: Hanley-McNeil; Brier: normal; rates: Wilson; 95%"}
+    if n_pos and n_neg:
+        out["roc_auc"] = [round(v, 4) for v in auc_interval(float(roc_auc_score(y, p)), n_pos, n_neg)]
+        if p_true is not None:
+            out["roc_auc_true"] = [round(v, 4) for v in auc_interval(float(roc_auc_score(y, p_true)), n_pos, n_neg)]
+    sq = (p - y) ** 2
+    z = float(norm.isf(0.025))
+    half = z * sq.std(ddof=1) / np.sqrt(len(sq)) if len(sq) > 1 else np.nan
+    out["brier"] = [round(float(sq.mean() - half), 4), round(float(sq.mean() + half), 4)]
+    lo, hi = wilson_interval(n_pos, len(y))
+    out["observed_rate"] = [round(float(lo), 4), round(float(hi), 4)]
+    return out
+
+
 def cutoff_table(history: pd.DataFrame, cutoffs: dict, outcome: str = LABEL, lang: str = "nl",
                  alpha: float = 0.05) -> pd.DataFrame:
     """Per group A/B/C on history: cut-offs, n, share, observed work rate and precision.
@@ -797,6 +832,8 @@ def fit_segment_model(caseload: Caseload, config=None, lang: str = "nl") -> tupl
     if method == "capacity":
         info["b_capacity"] = int(_get(cfg, "b_capacity", 1500))
     cut_table = cutoff_table(h, info, lang=lang)
+    model.metric_intervals_ = metric_intervals(h[LABEL].to_numpy(), h["p_work_6m"].to_numpy(),
+                                               h["true_p_work_6m"].to_numpy() if "true_p_work_6m" in h else None)
     model.cutoff_method_ = info
     model.cutoff_table_ = cut_table
     fair = fairness_report(h, groups=_get(cfg, "fairness_groups", list(FAIRNESS_GROUPS)),
