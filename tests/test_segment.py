@@ -335,7 +335,10 @@ def test_gbm_option(cl3000):
     m = SegmentModel(method="gbm", random_state=0).fit(train)
     assert m.calibration_ == "isotonic"  # 5,000 examples or more
     ev = evaluate(m, test)
-    assert ev["metrics"]["roc_auc_true"] - ev["metrics"]["roc_auc"] < 0.04
+    # Issue 14: with realistic data no model reaches the truth (3,000 clients: a gap of
+    # about 0.045 for gbm, 0.03 for logistic); it must still learn most of it.
+    assert 0 < ev["metrics"]["roc_auc_true"] - ev["metrics"]["roc_auc"] < 0.08
+    assert ev["metrics"]["roc_auc"] > 0.7
     small = SegmentModel(method="gbm", random_state=0).fit(train.iloc[-3000:])
     assert small.calibration_ == "sigmoid"
     assert abs(ev["metrics"]["mean_p"] - ev["metrics"]["observed_rate"]) < 0.03
@@ -659,21 +662,21 @@ def test_fairness_flags_a_built_in_disparity():
     model without it under-predicts that group even without a disparity (the price
     of leaving a proxy out, which the report rightly shows). With the barrier in,
     the only difference between the two data sets is the built-in disparity (odds
-    x 1.5, carried by no feature). The 10-seed measurement is
-    benchmarks/bench_fairness.py.
+    x 1.5 for a non-European background, carried by no feature). The 10-seed
+    measurement (also for sex and statushouder) is benchmarks/bench_fairness.py.
     """
     from caseload.segment import DEFAULT_FEATURES, fairness_ratios
 
     cfg = {"features": [*DEFAULT_FEATURES, "barrier_language"], "proxy_features": ["barrier_language"]}
     rows = {}
-    for disparity in (None, {"column": "sex", "value": "V", "odds_ratio": 1.5}):
+    for disparity in (None, "migration_background=buiten_europa:1.5"):
         cl = synth.generate(n_clients=20_000, random_state=0, disparity=disparity)
         _, rep = fit_segment_model(cl, cfg)
         r = fairness_ratios(rep["fairness"]).set_index(["group", "metric"])
-        rows[disparity is not None] = r.loc[("sex", "band_odds")]
+        rows[disparity is not None] = r.loc[("migration_background", "band_odds")]
     assert not rows[False]["flag"], rows[False]
     assert rows[True]["flag"] and rows[True]["flag_unexplained"], rows[True]
-    assert rows[True]["level_high"] == "Vrouw"
+    assert rows[True]["level_high"] == "Buiten-Europese migratieachtergrond"
 
 
 # --------------------------------------------------------------------------- model files
