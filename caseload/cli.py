@@ -224,7 +224,8 @@ def segment_command(
     console.print(table)
     c = result.counts
     console.print(f"{c['without_assessment']:,} client(s) without assessment (segment missing, counted); "
-                  f"overrides applied {c['overrides_applied']:,}, unmatched {c['overrides_unmatched']:,}.",
+                  f"overrides applied {c['overrides_applied']:,}, unmatched {c['overrides_unmatched']:,}, "
+                  f"expired {c.get('overrides_expired', 0):,}, future-dated {c.get('overrides_future_date', 0):,}.",
                   highlight=False, soft_wrap=True)
     if result.fairness is not None:
         from caseload.segment import fairness_ratios

@@ -158,6 +158,9 @@ class SegmentConfig(_Section):
         "auto", description="What decides the computed segment: the model when one is given (auto), "
                             "always the rules, or always the model.")
     only_open: bool = Field(True, description="Segment only clients with a spell open at the peildatum.")
+    max_assessment_age_months: float = Field(
+        12, gt=0, description="Clients whose latest assessment (within the current benefit) is older than this "
+                              "get 'herbeoordelen' (reassess) instead of a group.")
     model_method: Literal["logistic", "gbm"] = Field("logistic", description="Statistical model.")
     cutoffs: tuple[float, float] | Literal["capacity", "quantile"] = Field(
         (0.25, 0.66), description="(C below, A from) on the chance of work within the horizon (AMS-style); "

@@ -272,8 +272,12 @@ def test_overrides_of_the_sample_are_applied_and_reported(run):
     from caseload.extract import read_overrides
 
     res = cl.segment(cs, cfg, overrides=read_overrides(cfg.resolve(cfg.segment.overrides_file)))
-    assert res.counts["overrides_applied"] == 13 and res.counts["overrides_unmatched"] == 0
-    assert int(res.clients["overridden"].sum()) == 12
+    # Issue 14: 2 of the 13 are older than their client's latest assessment: expired, logged, not applied.
+    assert res.counts["overrides_applied"] == 11 and res.counts["overrides_unmatched"] == 0
+    assert res.counts["overrides_expired"] == 2 and len(res.overrides_log) == 2
+    assert int(res.clients["overridden"].sum()) == 10
+    # cl.segment(cs, cfg) reads [segment] overrides_file itself, like the batch run (issue 12)
+    assert cl.segment(cs, cfg).counts["overrides_applied"] == 11
 
 
 def test_refresh_scores_with_the_committed_model(tmp_path):

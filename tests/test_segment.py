@@ -192,6 +192,43 @@ def _tiny_caseload() -> Caseload:
                     peildatum=pd.Timestamp("2022-12-31"))
 
 
+def test_assessment_on_the_day_the_spell_ended_is_no_example():
+    cl = _tiny_caseload()
+    a = pd.concat([cl.assessments, pd.DataFrame({"client_id": ["a"], "assessed_on": pd.to_datetime(["2021-04-01"]),
+                                                 "ladder_step": pd.array([6], dtype="Int64")})],
+                  ignore_index=True)
+    tf = training_frame(Caseload(clients=cl.clients, spells=cl.spells, assessments=a, peildatum=cl.peildatum))
+    assert tf["client_id"].tolist() == ["a", "b", "c"]  # not the one on a's last day
+    assert tf.attrs["counts"]["ended_on_assessment_day"] == 1
+
+
+def test_undated_features_are_not_defaults():
+    from caseload.segment.model import DEFAULT_FEATURES, UNDATED_FEATURES
+
+    assert not set(UNDATED_FEATURES) & set(DEFAULT_FEATURES)
+
+
+def test_stale_or_earlier_spell_assessment_gets_reassess(cl3000):
+    from caseload.segment import client_frame
+
+    f = client_frame(cl3000)
+    peil = pd.Timestamp(cl3000.peildatum)
+    age = (peil - f["assessed_on"]).dt.days / 30.4375
+    r = segment(cl3000, config={"max_assessment_age_months": 6})
+    c = r.clients.set_index("client_id")
+    old = f.loc[f["has_assessment"] & (age > 6), "client_id"]
+    assert len(old) > 0
+    assert c.loc[old, "reassess"].all() and c.loc[old, "segment"].isna().all()
+    assert c.loc[old, "segment_reason"].str.startswith("Herbeoordelen").all()
+    assert_allclose(c.loc[f["client_id"], "assessment_age_months"].to_numpy(), age.to_numpy(), equal_nan=True)
+    assert r.counts["reassess"] >= len(old)
+    assert "herbeoordelen" in set(r.summary().columns) and "herbeoordelen" in set(r.pmc_table["segment"])
+    fresh = f.loc[f["has_assessment"] & (age <= 6), "client_id"]
+    start = peil - pd.to_timedelta(f.set_index("client_id").loc[fresh, "duration_months"] * 30.4375, unit="D")
+    in_spell = fresh[(f.set_index("client_id").loc[fresh, "assessed_on"] >= start.dt.floor("D")).to_numpy()]
+    assert c.loc[in_spell, "segment"].notna().all()
+
+
 def test_training_frame_labels_by_hand():
     tf = training_frame(_tiny_caseload())
     assert tf["client_id"].tolist() == ["a", "b", "c"]
@@ -298,7 +335,10 @@ def test_gbm_option(cl3000):
     m = SegmentModel(method="gbm", random_state=0).fit(train)
     assert m.calibration_ == "isotonic"  # 5,000 examples or more
     ev = evaluate(m, test)
-    assert ev["metrics"]["roc_auc_true"] - ev["metrics"]["roc_auc"] < 0.04
+    # Issue 14: with realistic data no model reaches the truth (3,000 clients: a gap of
+    # about 0.045 for gbm, 0.03 for logistic); it must still learn most of it.
+    assert 0 < ev["metrics"]["roc_auc_true"] - ev["metrics"]["roc_auc"] < 0.08
+    assert ev["metrics"]["roc_auc"] > 0.7
     small = SegmentModel(method="gbm", random_state=0).fit(train.iloc[-3000:])
     assert small.calibration_ == "sigmoid"
     assert abs(ev["metrics"]["mean_p"] - ev["metrics"]["observed_rate"]) < 0.03
@@ -344,28 +384,86 @@ def test_overrides_win(cl3000):
     ids = r0.clients["client_id"].iloc[:3].tolist()
     comp = r0.clients["segment_computed"].astype(str).iloc[:3].tolist()
     other = {"A": "C", "B": "A", "C": "A"}
+    # dated on the peildatum, so no assessment is newer (no override expires here)
     ov = pd.DataFrame({
         "client_id": [ids[0], ids[1], ids[1], ids[2], "niet-bestaand"],
         "segment": [other[comp[0]], "c", other[comp[1]], comp[2], "A"],
         "reason": ["heeft werk gevonden", "oud", "nieuw", "bevestigd", "x"],
-        "date": ["01-11-2025", "01-10-2025", "2025-11-15", "2025-11-01", "2025-11-01"],
+        "date": ["31-12-2025", "2025-12-30", "2025-12-31", "2025-12-31", "2025-12-31"],
     })
-    r = segment(cl3000, overrides=ov)
+    with pytest.warns(UserWarning, match="1 override.s. name a client who is not in the current caseload"):
+        r = segment(cl3000, overrides=ov)
     c = r.clients.set_index("client_id")
     assert c.loc[ids[0], "segment"] == other[comp[0]]
     assert c.loc[ids[0], "segment_computed"] == comp[0]
     assert c.loc[ids[1], "segment"] == other[comp[1]]  # the latest override of a client wins
     assert c.loc[ids[1], "override_reason"] == "nieuw"
-    assert c.loc[ids[0], "segment_reason"].startswith(f"Groep {other[comp[0]]} door de consulent op 01-11-2025")
+    assert c.loc[ids[0], "segment_reason"].startswith(f"Groep {other[comp[0]]} door de consulent op 31-12-2025")
     assert not c.loc[ids[2], "overridden"]  # confirming the computed group is not an override
     assert r.counts["overrides_applied"] == 3 and r.counts["overrides_unmatched"] == 1
-    assert r.counts["overrides_confirming"] == 1
+    assert r.counts["overrides_confirming"] == 1 and r.counts["overrides_superseded"] == 1
+    log = r.overrides_log.set_index("client_id")
+    assert log.loc["niet-bestaand", "status"] == "unknown_client"
+    assert log.loc[ids[1], "status"] == "superseded" and log.loc[ids[1], "reason"] == "oud"
     rates = r.override_rates.set_index("segment_computed")
     assert rates["overridden"].sum() == 2
     for s in "ABC":
         n = (r.clients["segment_computed"] == s).sum()
         k = ((r.clients["segment_computed"] == s) & r.clients["overridden"]).sum()
         assert rates.loc[s, "n"] == n and rates.loc[s, "overridden"] == k
+
+
+def test_overrides_future_expired_other_method_and_ambiguous_dates(cl3000, fitted):
+    from caseload.segment import client_frame
+
+    model, _ = fitted
+    f = client_frame(cl3000)
+    f = f[f["has_assessment"]].sort_values("assessed_on")
+    early, late = f.iloc[-1], f.iloc[-2]  # the two clients with the newest assessments
+    old = f.iloc[0]  # the oldest latest assessment
+    day_before = (early["assessed_on"] - pd.Timedelta(days=1)).strftime("%d-%m-%Y")
+    ov = pd.DataFrame({
+        "client_id": [early["client_id"], late["client_id"], old["client_id"], f.iloc[1]["client_id"]],
+        "segment": ["A", "C", "A", "B"],
+        "reason": ["voor de laatste diagnose", "toekomst", "ambigu", "tegen de regels geschreven"],
+        "date": [day_before, "01-01-2031", old["assessed_on"].strftime("%m/%d/%Y") if
+                 old["assessed_on"].day <= 12 and old["assessed_on"].month != old["assessed_on"].day
+                 else "03/04/2025", "2025-12-31"],
+        "method": ["model", "model", "model", "regels"],
+    })
+    with pytest.warns(UserWarning, match="could be dd/mm or mm/dd"):
+        r = segment(cl3000, overrides=ov, model=model)
+    log = r.overrides_log.set_index("client_id")
+    assert log.loc[early["client_id"], "status"] == "expired"  # older than the latest assessment
+    assert log.loc[late["client_id"], "status"] == "future_date"  # after the peildatum
+    assert log.loc[old["client_id"], "status"] == "ambiguous_date"  # read day first, and reported
+    assert log.loc[f.iloc[1]["client_id"], "status"] == "other_method"  # applied, but reported
+    c = r.clients.set_index("client_id")
+    assert c.loc[early["client_id"], "segment"] == c.loc[early["client_id"], "segment_computed"]
+    assert c.loc[late["client_id"], "segment"] == c.loc[late["client_id"], "segment_computed"]
+    assert c.loc[f.iloc[1]["client_id"], "segment"] == "B"
+    assert r.counts["overrides_expired"] == 1 and r.counts["overrides_future_date"] == 1
+    assert r.counts["overrides_other_method"] == 1 and r.counts["overrides_ambiguous_date"] == 1
+
+
+def test_segment_applies_the_overrides_file_of_a_loaded_config(tmp_path):
+    """Issue 12/14: cl.segment(cs, cfg) applies [segment] overrides_file like the batch run."""
+    from caseload.synth import write_extract
+
+    cs = synth.generate(n_clients=300, random_state=2)
+    write_extract(cs, tmp_path, layout="canonical")
+    r0 = segment(cs)
+    first = r0.clients.dropna(subset=["segment"]).iloc[0]
+    new = "A" if first["segment"] != "A" else "C"
+    pd.DataFrame({"client_id": [first["client_id"]], "segment": [new], "reason": ["gesprek"],
+                  "date": ["31-12-2025"]}).to_csv(tmp_path / "ov.csv", sep=";", index=False)
+    toml = tmp_path / "caseload.toml"
+    toml.write_text('[extract]\npeildatum = "2025-12-31"\n[segment]\noverrides_file = "ov.csv"\n',
+                    encoding="utf-8")
+    cfg = load_config(toml)
+    r = segment(cs, cfg)
+    assert r.counts["overrides_applied"] == 1
+    assert r.clients.set_index("client_id").loc[first["client_id"], "segment"] == new
 
 
 def test_bad_override_names_the_row(cl3000):
@@ -515,6 +613,22 @@ def test_mantel_haenszel_against_statsmodels():
     assert se == pytest.approx(st.logodds_pooled_se, rel=1e-12)
 
 
+def test_auc_interval_against_simulation():
+    """Hanley-McNeil's standard error matches the spread of the AUC over simulated samples."""
+    from sklearn.metrics import roc_auc_score
+
+    from caseload.segment.core import auc_interval
+
+    rng = np.random.default_rng(1)
+    n_pos, n_neg = 150, 450
+    aucs = [roc_auc_score(np.r_[np.ones(n_pos), np.zeros(n_neg)],
+                          np.r_[rng.exponential(2.0, n_pos), rng.exponential(1.0, n_neg)]) for _ in range(400)]
+    # exponential scores: the Hanley-McNeil formula is exact in form; true AUC = 2/3
+    lo, hi = auc_interval(float(np.mean(aucs)), n_pos, n_neg)
+    se = (hi - lo) / 2 / 1.959964
+    assert se == pytest.approx(np.std(aucs, ddof=1), rel=0.15)
+
+
 def test_wilson_interval_against_statsmodels():
     from statsmodels.stats.proportion import proportion_confint
 
@@ -548,21 +662,21 @@ def test_fairness_flags_a_built_in_disparity():
     model without it under-predicts that group even without a disparity (the price
     of leaving a proxy out, which the report rightly shows). With the barrier in,
     the only difference between the two data sets is the built-in disparity (odds
-    x 1.5, carried by no feature). The 10-seed measurement is
-    benchmarks/bench_fairness.py.
+    x 1.5 for a non-European background, carried by no feature). The 10-seed
+    measurement (also for sex and statushouder) is benchmarks/bench_fairness.py.
     """
     from caseload.segment import DEFAULT_FEATURES, fairness_ratios
 
     cfg = {"features": [*DEFAULT_FEATURES, "barrier_language"], "proxy_features": ["barrier_language"]}
     rows = {}
-    for disparity in (None, {"column": "sex", "value": "V", "odds_ratio": 1.5}):
+    for disparity in (None, "migration_background=buiten_europa:1.5"):
         cl = synth.generate(n_clients=20_000, random_state=0, disparity=disparity)
         _, rep = fit_segment_model(cl, cfg)
         r = fairness_ratios(rep["fairness"]).set_index(["group", "metric"])
-        rows[disparity is not None] = r.loc[("sex", "band_odds")]
+        rows[disparity is not None] = r.loc[("migration_background", "band_odds")]
     assert not rows[False]["flag"], rows[False]
     assert rows[True]["flag"] and rows[True]["flag_unexplained"], rows[True]
-    assert rows[True]["level_high"] == "Vrouw"
+    assert rows[True]["level_high"] == "Buiten-Europese migratieachtergrond"
 
 
 # --------------------------------------------------------------------------- model files
@@ -576,7 +690,25 @@ def test_model_round_trip_and_tampering(fitted, tmp_path, cl3000):
     for key in ("sha256", "training", "features", "metrics", "fairness_summary", "cutoffs",
                 "fitted_at", "versions", "algoritmeregister", "data_sha256"):
         assert card[key] is not None, key
-    assert set(card["algoritmeregister"]) >= {"doel", "gegevens", "menselijke_tussenkomst", "risicos"}
+    assert set(card["algoritmeregister"]) >= {"doel", "gegevens", "menselijke_tussenkomst", "risicobeheer"}
+    # issue 14: a complete card, and a readable Dutch page beside it
+    reg = card["algoritmeregister"]
+    for key in ("naam", "doel", "impact", "wettelijke_basis", "menselijke_tussenkomst", "risicobeheer",
+                "gegevensbronnen", "proxies_overwogen", "monitoringsplan"):
+        assert reg[key], key
+    assert [d["kenmerk"] for d in reg["gegevensbronnen"]] == card["features"]  # every feature named
+    assert set(reg["ontbreekt"]) == {"organisatie", "contact", "eigenaar", "iama", "dpia", "link"}
+    for key in ("beoogd_gebruik", "beoogde_gebruikers", "buiten_bereik", "factoren", "metrieken",
+                "evaluatiegegevens", "trainingsgegevens", "ethische_overwegingen", "kanttekeningen"):
+        assert card["model_card"][key], key
+    lo, hi = card["metric_intervals"]["roc_auc"]
+    assert lo < card["metrics"]["roc_auc"] < hi
+    groups = {r["group"] for r in card["fairness_summary"]["levels"]}
+    assert groups == {"sex", "age_band", "migration_background", "statushouder", "sex_age_band"}
+    page = (tmp_path / "segment_logistic.card.md").read_text(encoding="utf-8")
+    assert page.startswith("# Modelkaart") and "Gemiste kansen" in page and "Nog in te vullen" in page
+    for d in reg["gegevensbronnen"]:
+        assert f"`{d['kenmerk']}`" in page
     loaded = load_model(skops_path)
     tf = training_frame(cl3000).iloc[:500]
     assert_allclose(loaded.predict_proba(tf), model.predict_proba(tf), rtol=0, atol=0)
@@ -589,6 +721,19 @@ def test_model_round_trip_and_tampering(fitted, tmp_path, cl3000):
         load_model(skops_path)
     card_path.write_text(json.dumps(card), encoding="utf-8")
     load_model(skops_path)
+    # An edited page is refused too.
+    page_path = tmp_path / "segment_logistic.card.md"
+    page_path.write_text(page.replace("Modelkaart", "Model"), encoding="utf-8")
+    with pytest.raises(ModelCardError, match="Markdown"):
+        load_model(skops_path)
+    page_path.write_text(page, encoding="utf-8")
+    load_model(skops_path)
+    # The municipality's fields fill the register entry.
+    save_model(model, tmp_path / "m2", extra={"algoritmeregister": {"organisatie": "Gemeente Losser",
+                                                                      "contact": "privacy@losser.nl"}})
+    card2 = json.loads((tmp_path / "m2.card.json").read_text(encoding="utf-8"))
+    assert card2["algoritmeregister"]["organisatie"] == "Gemeente Losser"
+    assert "organisatie" not in card2["algoritmeregister"]["ontbreekt"]
 
     # A changed model file no longer matches the hash in its card.
     data = bytearray(skops_path.read_bytes())

@@ -78,6 +78,10 @@ class SegmentResult:
     cutoff_table : DataFrame or None
         :func:`cutoff_table` on history: per group the cut-offs, n, share,
         observed work rate and precision.
+    overrides_log : DataFrame or None
+        INTERNAL (client ids): overrides not applied (unknown client, date after
+        the peildatum, expired, superseded) or applied with a remark (written
+        against another method's groups, ambiguous date); see :func:`apply_overrides`.
     counts : dict
         Clients, without assessment, overrides applied/unmatched, history counts.
     peildatum : Timestamp
@@ -98,11 +102,15 @@ class SegmentResult:
     decided_by: str = "rules"
     cutoffs: dict | None = None
     cutoff_table: pd.DataFrame | None = None
+    overrides_log: pd.DataFrame | None = None
 
     def summary(self) -> pd.DataFrame:
         """Counts and shares of the final segment per municipality (publishable)."""
         c = self.clients
-        seg = c["segment"].astype("object").fillna(_NO_DIAGNOSIS[self.lang])
+        seg = c["segment"].astype("object")
+        if "reassess" in c:
+            seg = seg.where(~(seg.isna() & c["reassess"]), _REASSESS[self.lang])
+        seg = seg.fillna(_NO_DIAGNOSIS[self.lang])
         t = pd.crosstab(c["municipality"], seg, margins=True,
                         margins_name="Totaal" if self.lang == "nl" else "Total")
         return t
@@ -129,39 +137,97 @@ def _get(cfg: dict, key: str, default):
     return default if v is None else v
 
 
-def apply_overrides(clients: pd.DataFrame, overrides: pd.DataFrame | None,
-                    lang: str = "nl") -> tuple[pd.DataFrame, dict]:
-    """Apply the caseworkers' overrides last; keep the computed segment.
+_AMBIGUOUS_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+
+_REJECTION = {
+    "unknown_client": ("onbekende cliënt (niet in het huidige bestand)", "unknown client (not in the current caseload)"),
+    "future_date": ("datum na de peildatum", "date after the peildatum"),
+    "expired": ("verlopen: ouder dan de laatste diagnose", "expired: older than the latest assessment"),
+    "superseded": ("vervangen door een latere overschrijving", "superseded by a later override"),
+    "other_method": ("geschreven tegen de groepen van een andere methode (wel toegepast)",
+                     "written against another method's groups (applied)"),
+    "ambiguous_date": ("datum dd/mm of mm/dd: gelezen als dag/maand (wel toegepast)",
+                       "date dd/mm or mm/dd: read as day/month (applied)"),
+}
+
+
+def _override_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Dates of the overrides and which were ambiguous (``03/04/2025``: 3 April or March 4).
+
+    The documented rule: a date with slashes whose first two numbers could both be a
+    month is read day first (the Dutch order, like ``dd-mm-jjjj``), with a warning.
+    Dates already parsed (datetime) are not ambiguous.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return pd.to_datetime(values), np.zeros(len(values), dtype=bool)
+    text = values.astype("string")
+    parts = text.str.extract(_AMBIGUOUS_DATE)
+    a = pd.to_numeric(parts[0], errors="coerce")
+    b = pd.to_numeric(parts[1], errors="coerce")
+    ambiguous = ((a <= 12) & (b <= 12) & (a != b)).fillna(False).to_numpy(bool)
+    return pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=True), ambiguous
+
+
+def apply_overrides(clients: pd.DataFrame, overrides: pd.DataFrame | None, lang: str = "nl",
+                    peildatum=None, assessed_on: pd.Series | None = None,
+                    decided_by: str | None = None) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """Apply the caseworkers' overrides last; keep the computed segment; log what is not applied.
 
     Parameters
     ----------
     clients : DataFrame
         With ``client_id, segment_computed, segment_reason_computed``.
     overrides : DataFrame or None
-        ``client_id, segment, reason, date``; the latest date per client wins.
-        ``client_id`` is the pseudonym of the internal client list.
+        ``client_id, segment, reason, date`` and optionally ``method`` (the method
+        whose groups the caseworker overrode: ``rules``/``regels`` or ``model``);
+        the latest date per client wins. ``client_id`` is the pseudonym of the
+        internal client list.
+    peildatum : date-like, optional
+        Overrides dated after it are rejected (a decision cannot come from the future).
+    assessed_on : Series, optional
+        Per row of ``clients`` the date of the assessment that decides its group.
+        An override dated before it has expired: the situation was reassessed since,
+        so it is kept in the log and not applied.
+    decided_by : {"rules", "model"}, optional
+        The method that computed the groups; overrides written against the other
+        method's groups are applied but reported.
 
     Returns
     -------
-    (DataFrame, dict)
+    (DataFrame, dict, DataFrame)
         Clients with ``segment, segment_reason, overridden, override_reason,
-        override_date``; counts of overrides read, applied and unmatched.
+        override_date``; counts (read, applied, unmatched, rejected per reason);
+        and the log of overrides that were not applied or need attention:
+        ``client_id, segment, reason, date, status`` (``status`` one of
+        ``unknown_client, future_date, expired, superseded`` (not applied) or
+        ``other_method, ambiguous_date`` (applied)) and ``status_label``.
+        The log holds client ids: INTERNAL, like the client list.
+
+    Warns
+    -----
+    UserWarning
+        For unknown clients and ambiguous dates (how many, and the rule used).
     """
+    import warnings
+
     out = clients.copy()
     out["segment"] = out["segment_computed"]
     out["segment_reason"] = out["segment_reason_computed"].astype("object")
     out["overridden"] = False
     out["override_reason"] = pd.Series(pd.NA, index=out.index, dtype="string")
     out["override_date"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
-    counts = {"overrides_read": 0, "overrides_applied": 0, "overrides_unmatched": 0}
+    counts = {"overrides_read": 0, "overrides_applied": 0, "overrides_unmatched": 0,
+              **{f"overrides_{k}": 0 for k in _REJECTION}}
+    log_cols = ["client_id", "segment", "reason", "date", "status", "status_label"]
+    log = pd.DataFrame(columns=log_cols)
     if overrides is None or len(overrides) == 0:
-        return out, counts
+        return out, counts, log
     need = ["client_id", "segment", "reason", "date"]
     missing = [c for c in need if c not in overrides]
     if missing:
         raise CaseloadError(f"the overrides table lacks column(s) {missing}.", column=missing[0],
                             fix="Give columns client_id, segment, reason, date (one row per override).")
-    ov = overrides[need].copy()
+    ov = overrides[need + (["method"] if "method" in overrides else [])].copy()
     ov["segment"] = ov["segment"].astype("string").str.strip().str.upper()
     bad = ~ov["segment"].isin(list("ABC"))
     if bad.any():
@@ -173,18 +239,55 @@ def apply_overrides(clients: pd.DataFrame, overrides: pd.DataFrame | None,
         i = int(np.flatnonzero(empty.to_numpy())[0])
         raise CaseloadError("an override needs a reason.", row=i + 2, column="reason",
                             fix="Write down why the caseworker chose another group.")
-    ov["date"] = pd.to_datetime(ov["date"], errors="coerce", format="mixed", dayfirst=True)
+    ov["date"], ambiguous = _override_dates(overrides["date"])
     if ov["date"].isna().any():
         i = int(np.flatnonzero(ov["date"].isna().to_numpy())[0])
         raise CaseloadError("override date is missing or not a date.", row=i + 2, column="date",
                             value=str(overrides["date"].iloc[i]), fix="Use dd-mm-jjjj or jjjj-mm-dd.")
     ov["client_id"] = ov["client_id"].astype("string")
-    ov = ov.sort_values(["client_id", "date"], kind="stable").drop_duplicates("client_id", keep="last")
-    counts["overrides_read"] = int(len(overrides))
+    ov["_row"] = np.arange(len(ov)) + 2
+    counts["overrides_read"] = int(len(ov))
+    entries: list[pd.DataFrame] = []
+
+    def reject(mask: np.ndarray, status: str, frame: pd.DataFrame) -> pd.DataFrame:
+        if mask.any():
+            entries.append(frame.loc[mask].assign(status=status))
+            counts[f"overrides_{status}"] += int(mask.sum())
+        return frame.loc[~mask]
+
+    if ambiguous.any():
+        rows = ov.loc[ambiguous, "_row"].tolist()
+        warnings.warn(f"{int(ambiguous.sum())} override date(s) could be dd/mm or mm/dd (rows "
+                      f"{', '.join(map(str, rows[:10]))}{', ...' if len(rows) > 10 else ''}); read as "
+                      "day/month (dd/mm/jjjj). Write dates as dd-mm-jjjj or jjjj-mm-dd.", stacklevel=2)
+        entries.append(ov.loc[ambiguous].assign(status="ambiguous_date"))
+        counts["overrides_ambiguous_date"] = int(ambiguous.sum())
+    if peildatum is not None:
+        ov = reject((ov["date"] > pd.Timestamp(peildatum)).to_numpy(), "future_date", ov)
     pos = pd.Index(out["client_id"].astype("string")).get_indexer(ov["client_id"])
-    counts["overrides_unmatched"] = int((pos < 0).sum())
-    ov = ov[pos >= 0]
-    pos = pos[pos >= 0]
+    unknown = pos < 0
+    if unknown.any():
+        warnings.warn(f"{int(unknown.sum())} override(s) name a client who is not in the current caseload "
+                      "(rows " + ", ".join(map(str, ov.loc[unknown, "_row"].tolist()[:10]))
+                      + "); they are not applied and listed in the rejected overrides.", stacklevel=2)
+    counts["overrides_unmatched"] = int(unknown.sum())
+    ov = reject(unknown, "unknown_client", ov)
+    # latest per client wins; the earlier ones are superseded (kept in the log)
+    ov = ov.sort_values(["client_id", "date", "_row"], kind="stable")
+    later = ov.duplicated("client_id", keep="last").to_numpy()
+    ov = reject(later, "superseded", ov)
+    pos = pd.Index(out["client_id"].astype("string")).get_indexer(ov["client_id"])
+    if assessed_on is not None:
+        latest = pd.to_datetime(pd.Series(assessed_on).reset_index(drop=True)).to_numpy()[pos]
+        expired = (~pd.isna(latest)) & (ov["date"].to_numpy() < latest)
+        ov = reject(expired, "expired", ov)
+        pos = pos[~expired]
+    if decided_by is not None and "method" in ov:
+        m = ov["method"].astype("string").str.strip().str.lower().replace({"regels": "rules"})
+        other = (m.notna() & (m != decided_by)).to_numpy()
+        if other.any():
+            entries.append(ov.loc[other].assign(status="other_method"))
+            counts["overrides_other_method"] = int(other.sum())
     counts["overrides_applied"] = int(len(pos))
     seg = out["segment"].astype("object").to_numpy()
     was = seg[pos].copy()
@@ -206,7 +309,11 @@ def apply_overrides(clients: pd.DataFrame, overrides: pd.DataFrame | None,
     counts["overrides_confirming"] = int(len(pos) - changed.sum())
     out.loc[out.index[pos], "override_reason"] = ov["reason"].astype("string").to_numpy()
     out.loc[out.index[pos], "override_date"] = ov["date"].to_numpy()
-    return out, counts
+    if entries:
+        log = pd.concat(entries, ignore_index=True).sort_values("_row", kind="stable")
+        log["status_label"] = log["status"].map(lambda k: _REJECTION[k][lang == "en"])
+        log = log[log_cols].reset_index(drop=True)
+    return out, counts, log
 
 
 def override_rates(clients: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
@@ -257,8 +364,13 @@ def pmc_table(clients: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
             c = c.add_categories([missing]).fillna(missing)
         return c
 
+    seg = filled("segment", _NO_DIAGNOSIS[lang])
+    if "reassess" in clients and clients["reassess"].any():
+        redo = (clients["reassess"] & clients["segment"].isna()).to_numpy(bool)
+        seg = seg.add_categories([_REASSESS[lang]])
+        seg[redo] = _REASSESS[lang]
     key = pd.DataFrame({"municipality": pd.Categorical(clients["municipality"]),
-                        "segment": filled("segment", _NO_DIAGNOSIS[lang]),
+                        "segment": seg,
                         "profile": filled("profile", _UNKNOWN[lang]),
                         "market": filled("market", _UNKNOWN[lang])})
     t = key.groupby(list(key.columns), sort=True, observed=True).size().rename("n").reset_index()
@@ -302,7 +414,9 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
     config : Config, SegmentConfig or dict, optional
         The ``[segment]`` settings; defaults as documented in the README.
     overrides : DataFrame, optional
-        ``client_id, segment, reason, date``; applied last.
+        ``client_id, segment, reason, date`` (optionally ``method``); applied last.
+        Default: the file of ``[segment] overrides_file`` when ``config`` is a
+        loaded :class:`~caseload.config.Config`, as in the batch run.
     model : SegmentModel, optional
         A fitted model. It adds ``p_work_6m`` and, with ``decide_by`` "auto" or
         "model", decides the computed segment.
@@ -336,14 +450,18 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
     # One factorisation of the client ids for the current frame and the history.
     codes = _client_codes(caseload)
     f = _client_frame(caseload, _get(cfg, "only_open", True), codes)
-    has = f["has_assessment"].to_numpy()
+    has, reassess, assess_age = _current_assessments(f, caseload.peildatum,
+                                                     _get(cfg, "max_assessment_age_months", 12), lang)
     r = apply_rules(f, rules, rule_barriers, lang)
     seg_rules = r["segment"].astype("object").where(has, None)
     reason = r["segment_reason"].astype("object").where(has, _NO_DIAGNOSIS[lang].capitalize() + ".")
+    reason = reason.where(~reassess.astype(bool), reassess)
     rule_name = r["segment_rule"].astype("object").where(has, None)
     out = pd.DataFrame({"client_id": f["client_id"].astype("string"),
                         "municipality": f["municipality"].astype("string")})
     out["segment_rules"] = pd.Categorical(seg_rules, categories=list("ABC"))
+    out["assessment_age_months"] = assess_age
+    out["reassess"] = reassess.astype(bool).to_numpy()
     out["segment_rule"] = rule_name
     cutoffs = {"method": "rules", "c_below": np.nan, "a_from": np.nan}
     if model is not None:
@@ -359,7 +477,11 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
             out["segment_rule"] = np.where(has, "model", None)
     out["segment_computed"] = out["segment_model"] if decide_by == "model" else out["segment_rules"]
     out["segment_reason_computed"] = reason.to_numpy(dtype=object)
-    out, ov_counts = apply_overrides(out, overrides, lang)
+    if overrides is None:
+        overrides = _overrides_from_config(config)
+    out, ov_counts, ov_log = apply_overrides(
+        out, overrides, lang, peildatum=caseload.peildatum,
+        assessed_on=f["assessed_on"] if "assessed_on" in f else None, decided_by=decide_by)
 
     clusters = None
     if _get(cfg, "profile_method", "nearest") == "cluster":
@@ -388,13 +510,15 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
 
     counts = {
         "clients": int(len(out)),
-        "without_assessment": int((~has).sum()),
+        "without_assessment": int((~has & ~out["reassess"].to_numpy()).sum()),
+        "reassess": int(out["reassess"].sum()),
         "without_profile": int(out["profile"].isna().sum()),
         **ov_counts,
         "history": hist_counts,
     }
     cols = ["client_id", "municipality", "segment_computed", "segment", "segment_reason", "segment_rule",
             "segment_reason_computed", "overridden", "override_reason", "override_date", "segment_rules",
+            "assessment_age_months", "reassess",
             *(["segment_model", "p_work_6m"] if model is not None else []),
             "profile", "profile_label", "profile_distance", "market", "pmc", "pmc_label"]
     out = out[cols]
@@ -416,7 +540,70 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
         decided_by=decide_by,
         cutoffs=cutoffs if decide_by == "model" else {"method": "rules", "c_below": np.nan, "a_from": np.nan},
         cutoff_table=cut_table,
+        overrides_log=ov_log,
     )
+
+
+def _overrides_from_config(config) -> pd.DataFrame | None:
+    """The overrides of ``[segment] overrides_file`` when ``config`` is a loaded Config.
+
+    So that ``cl.segment(caseload, cfg)`` applies the same overrides as the batch
+    run (``caseload refresh``); a plain dict of settings has no file to resolve
+    against, so its ``overrides_file`` must be read by the caller.
+    """
+    sec = getattr(config, "segment", None)
+    path = getattr(sec, "overrides_file", None)
+    if path is None or not hasattr(config, "resolve"):
+        return None
+    from caseload.extract import read_overrides
+    from caseload.privacy import load_key
+
+    key_file = getattr(getattr(config, "privacy", None), "key_file", None)
+    return read_overrides(config.resolve(path), load_key(config.resolve(key_file) if key_file else None))
+
+
+_REASSESS = {"nl": "herbeoordelen", "en": "reassess"}
+
+
+def _current_assessments(f: pd.DataFrame, peildatum, max_age_months: float, lang: str
+                         ) -> tuple[np.ndarray, pd.Series, np.ndarray]:
+    """Which clients have a usable assessment, who must be reassessed, and the assessment's age.
+
+    Usable: made within the client's current spell (on or after its start) and at
+    most ``max_age_months`` before the peildatum. Otherwise the client gets no group
+    but "herbeoordelen" (re-assess) with a reason naming the age or the spell.
+
+    Returns
+    -------
+    (bool array, Series of str or None, float array)
+        ``has`` (usable), the reassess reason per client (None when not), and the
+        age of the latest assessment in months (NaN without one).
+    """
+    has = f["has_assessment"].to_numpy(bool).copy()
+    n = len(f)
+    reasons = pd.Series([None] * n, index=f.index, dtype=object)
+    if "assessed_on" not in f or peildatum is None:
+        return has, reasons, np.full(n, np.nan)
+    peil = pd.Timestamp(peildatum)
+    when = pd.to_datetime(f["assessed_on"])
+    age = ((peil - when).dt.days / 30.4375).to_numpy("float64")
+    dur = pd.to_numeric(f["duration_months"], errors="coerce").to_numpy("float64") \
+        if "duration_months" in f else np.full(n, np.nan)
+    start_days = np.round(dur * 30.4375)
+    before_spell = has & np.isfinite(start_days) & ((peil - when).dt.days.to_numpy("float64") > start_days)
+    too_old = has & (age > max_age_months)
+    nl = lang == "nl"
+    for i in np.flatnonzero(before_spell | too_old):
+        if before_spell[i]:
+            reasons.iloc[i] = ("Herbeoordelen: de laatste diagnose is van voor de huidige uitkering."
+                               if nl else "Reassess: the latest assessment predates the current benefit.")
+        else:
+            reasons.iloc[i] = (f"Herbeoordelen: de laatste diagnose is {age[i]:.0f} maanden oud "
+                               f"(meer dan {max_age_months:g})." if nl else
+                               f"Reassess: the latest assessment is {age[i]:.0f} months old "
+                               f"(more than {max_age_months:g}).")
+    has &= ~(before_spell | too_old)
+    return has, reasons, np.where(f["has_assessment"].to_numpy(bool), age, np.nan)
 
 
 def _model_with_cutoffs(model: SegmentModel, cfg: dict, p: np.ndarray) -> tuple[SegmentModel, dict]:
@@ -517,6 +704,41 @@ def resolve_cutoffs(p: np.ndarray, cutoffs, b_capacity: int = 1500, a_from: floa
                         fix='Use two numbers [C below, A from], "capacity" or "quantile".')
 
 
+def auc_interval(auc: float, n_pos: int, n_neg: int, level: float = 0.95) -> tuple[float, float]:
+    """Hanley and McNeil (1982) normal interval of a ROC AUC."""
+    from scipy.stats import norm
+
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (n_pos * n_neg)
+    z = float(norm.isf((1 - level) / 2))
+    se = float(np.sqrt(max(var, 0.0)))
+    return max(0.0, auc - z * se), min(1.0, auc + z * se)
+
+
+def metric_intervals(y: np.ndarray, p: np.ndarray, p_true: np.ndarray | None = None) -> dict:
+    """95% intervals of the hold-out metrics: AUC (Hanley-McNeil), Brier (normal), rates (Wilson)."""
+    from scipy.stats import norm
+    from sklearn.metrics import roc_auc_score
+
+    from caseload.segment.fairness import wilson_interval
+
+    y = np.asarray(y, dtype="float64")
+    p = np.asarray(p, dtype="float64")
+    n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+    out: dict = {"method": "AUC: Hanley-McNeil; Brier: normal; rates: Wilson; 95%"}
+    if n_pos and n_neg:
+        out["roc_auc"] = [round(v, 4) for v in auc_interval(float(roc_auc_score(y, p)), n_pos, n_neg)]
+        if p_true is not None:
+            out["roc_auc_true"] = [round(v, 4) for v in auc_interval(float(roc_auc_score(y, p_true)), n_pos, n_neg)]
+    sq = (p - y) ** 2
+    z = float(norm.isf(0.025))
+    half = z * sq.std(ddof=1) / np.sqrt(len(sq)) if len(sq) > 1 else np.nan
+    out["brier"] = [round(float(sq.mean() - half), 4), round(float(sq.mean() + half), 4)]
+    lo, hi = wilson_interval(n_pos, len(y))
+    out["observed_rate"] = [round(float(lo), 4), round(float(hi), 4)]
+    return out
+
+
 def cutoff_table(history: pd.DataFrame, cutoffs: dict, outcome: str = LABEL, lang: str = "nl",
                  alpha: float = 0.05) -> pd.DataFrame:
     """Per group A/B/C on history: cut-offs, n, share, observed work rate and precision.
@@ -610,6 +832,8 @@ def fit_segment_model(caseload: Caseload, config=None, lang: str = "nl") -> tupl
     if method == "capacity":
         info["b_capacity"] = int(_get(cfg, "b_capacity", 1500))
     cut_table = cutoff_table(h, info, lang=lang)
+    model.metric_intervals_ = metric_intervals(h[LABEL].to_numpy(), h["p_work_6m"].to_numpy(),
+                                               h["true_p_work_6m"].to_numpy() if "true_p_work_6m" in h else None)
     model.cutoff_method_ = info
     model.cutoff_table_ = cut_table
     fair = fairness_report(h, groups=_get(cfg, "fairness_groups", list(FAIRNESS_GROUPS)),

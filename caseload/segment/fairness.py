@@ -28,7 +28,9 @@ with variance sum p(1-p) / observed^2 (the expected count treated as fixed).
 
 :func:`fairness_ratios` compares, per attribute and metric, every pair of levels
 with at least ``min_n`` people in the denominator and reports the **largest
-pairwise ratio** with a 95% interval:
+pairwise ratio** with a 95% interval, Bonferroni-adjusted over the number of
+pairs compared (``pairs``: k(k-1)/2 for k levels), because the largest of several
+ratios is a selected one:
 
 - ``missed`` and ``wrong_A``: the ratio of the two rates, interval by the **delta
   method on the log ratio** (var = (1-p1)/x1 + (1-p2)/x2; when a count is 0 both
@@ -392,7 +394,8 @@ def _pair_ratios(t: pd.DataFrame, cell_tables: dict, threshold: float, min_n: in
                     continue
                 zero = ((x[idx] == 0) | (x[idx] == n[idx])).any()
                 xv, nv = x + 0.5 * zero, n + 1.0 * zero  # Haldane-Anscombe when a count is 0
-                val = xv / nv
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    val = xv / nv
                 log_var = (1 - val) / np.maximum(xv, 0.5)
                 hi_i = idx[np.argmax(val[idx])]
                 lo_i = idx[np.argmin(val[idx])]
@@ -403,15 +406,19 @@ def _pair_ratios(t: pd.DataFrame, cell_tables: dict, threshold: float, min_n: in
                 v_hi, v_lo = float(g[metric].iloc[hi_i]), float(g[metric].iloc[lo_i])
                 ev = e.to_numpy("float64")
                 exp_ratio = float(ev[hi_i] / ev[lo_i]) if ev[lo_i] > 0 else np.nan
-            r_lo, r_hi = rt * np.exp(-z * se), rt * np.exp(z * se)
+            # The largest of k(k-1)/2 ratios: its interval is Bonferroni-adjusted over the
+            # pairs compared, so that picking the maximum does not manufacture flags.
+            n_pairs = len(idx) * (len(idx) - 1) // 2
+            zz = float(norm.isf(norm.sf(z) / max(n_pairs, 1)))
+            r_lo, r_hi = rt * np.exp(-zz * se), rt * np.exp(zz * se)
             flag = bool(rt > threshold and r_lo > 1)
             resid = rt / exp_ratio if exp_ratio and np.isfinite(exp_ratio) else np.nan
-            res_lo, res_hi = resid * np.exp(-z * se), resid * np.exp(z * se)
+            res_lo, res_hi = resid * np.exp(-zz * se), resid * np.exp(zz * se)
             unexplained = bool(flag and np.isfinite(resid) and resid > threshold and res_lo > 1)
             key = ("none" if not flag else "within" if metric == "band_odds"
                    else "unexplained" if unexplained else "explained")
             out.append({
-                "group": var, "group_label": g["group_label"].iloc[0], "metric": metric,
+                "group": var, "group_label": g["group_label"].iloc[0], "metric": metric, "pairs": n_pairs,
                 "metric_label": FAIRNESS_METRICS[metric][en],
                 "level_high": g["level"].iloc[hi_i], "level_low": g["level"].iloc[lo_i],
                 "value_high": v_hi, "value_low": v_lo,
@@ -423,7 +430,7 @@ def _pair_ratios(t: pd.DataFrame, cell_tables: dict, threshold: float, min_n: in
     return pd.DataFrame(out, columns=_RATIO_COLUMNS)
 
 
-_RATIO_COLUMNS = ["group", "group_label", "metric", "metric_label", "level_high", "level_low", "value_high",
+_RATIO_COLUMNS = ["group", "group_label", "metric", "metric_label", "pairs", "level_high", "level_low", "value_high",
                   "value_low", "ratio", "ratio_lo", "ratio_hi", "flag", "expected_ratio", "residual_ratio",
                   "residual_lo", "residual_hi", "flag_unexplained", "explanation"]
 
@@ -432,7 +439,7 @@ def fairness_ratios(report: pd.DataFrame) -> pd.DataFrame:
     """The pairwise-ratio table of a :func:`fairness_report` (one row per attribute x metric).
 
     Columns ``group, group_label, metric, metric_label, level_high, level_low,
-    value_high, value_low, ratio, ratio_lo, ratio_hi, flag, expected_ratio,
+    pairs, value_high, value_low, ratio, ratio_lo, ratio_hi, flag, expected_ratio,
     residual_ratio, residual_lo, residual_hi, flag_unexplained, explanation``:
     the largest ratio between two levels of the attribute, its 95% interval
     (delta method on the log ratio), the flag (ratio above the threshold and the

@@ -144,6 +144,8 @@ def training_frame(caseload: Caseload, horizon_months: int = 6,
 
     Notes
     -----
+    The label window starts the day after the assessment: an assessment made on
+    the day its spell ended is left out (counted as ``ended_on_assessment_day``).
     An assessment whose window ends after the peildatum is censored and left out,
     whatever happened: keeping only the early exits among those windows would
     over-state the exit rate. Other exits within the window (moving, partner
@@ -186,6 +188,12 @@ def _training_frame(caseload: Caseload, horizon_months: int, columns: Sequence[s
     window_end = (pd.DatetimeIndex(at) + pd.DateOffset(months=horizon_months)).to_numpy("datetime64[ns]")
     censored = window_end > np.datetime64(peil)
     rows, spell, at, window_end = rows[~censored], spell[~censored], at[~censored], window_end[~censored]
+    # The label window starts the day after the assessment: an assessment on the day its
+    # spell ended predicts nothing (the outcome was known), so it is no example.
+    s_end_at = s_end[spell]
+    same_day = ~np.isnat(s_end_at) & (s_end_at <= at)
+    rows, spell, at, window_end = rows[~same_day], spell[~same_day], at[~same_day], window_end[~same_day]
+    del s_end_at
 
     # Sorted by date, then id (the ids' string order from their distinct values only),
     # before the columns are taken: the frame is built once, in its final order.
@@ -245,6 +253,7 @@ def _training_frame(caseload: Caseload, horizon_months: int, columns: Sequence[s
         "assessments": n_read,
         "not_during_spell": int(n_read - n_in_spell),
         "censored": int(censored.sum()),
+        "ended_on_assessment_day": int(same_day.sum()),
         "used": int(len(f)),
         "events": int(f[LABEL].sum()),
         "horizon_months": horizon_months,

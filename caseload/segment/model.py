@@ -8,8 +8,12 @@ boosting as an option) and turns it into A/B/C with two cut-offs, like Austria's
 AMS: A at 66% or more, C below 25%, B in between.
 
 Features are the assessment (ladder step, werkfit, barriers, competences),
-education, new target group, household, the partner's ladder step and werkfit,
-age and the elapsed duration of the spell. Sex, migration background and
+household (dated: from the spell), the partner's ladder step and werkfit (their
+latest assessment on or before the date), age and the elapsed duration of the
+spell, each as known on the assessment date. Education and new-target-group
+status come from the undated clients table: a status recorded later would leak
+into old examples, so they are left out by default (:data:`UNDATED_FEATURES`;
+a config may opt in with ``segment.features``). Sex, migration background and
 statushouder are never features; they are used only in the fairness report.
 ``barrier_language`` is a proxy for ethnicity (the Rotterdam lesson) and enters the
 model only when the config opts in (``segment.proxy_features``).
@@ -29,6 +33,7 @@ from caseload.schema import BARRIERS, COMPETENCES, HOUSEHOLD, SEGMENT, Caseload
 from caseload.segment.frames import LABEL, training_frame
 
 __all__ = [
+    "UNDATED_FEATURES",
     "PROXY_FEATURES",
     "DEFAULT_FEATURES",
     "FEATURE_LABELS",
@@ -43,6 +48,10 @@ PROXY_FEATURES = frozenset({"barrier_language", "nationality", "language", "neig
 
 _NEVER = frozenset({"sex", "migration_background", "statushouder"})
 
+UNDATED_FEATURES = ("education_middel", "education_hoog", "new_target_group")
+"""Features from the undated clients table, left out of :data:`DEFAULT_FEATURES`:
+their value on an old assessment date is unknown (issue 14)."""
+
 DEFAULT_FEATURES: tuple[str, ...] = (
     "ladder_1",
     "ladder_2",
@@ -52,9 +61,6 @@ DEFAULT_FEATURES: tuple[str, ...] = (
     "werkfit",
     *[b for b in BARRIERS if b != "barrier_language"],
     *COMPETENCES,
-    "education_middel",
-    "education_hoog",
-    "new_target_group",
     "household_alleenstaande_ouder",
     "household_paar",
     "household_paar_met_kinderen",
