@@ -135,14 +135,14 @@ def format_axes(fig, lang: str = "nl") -> None:
             elif isinstance(fmt, mdates.AutoDateFormatter | mdates.ConciseDateFormatter):
                 locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
                 axis.set_major_locator(locator)
-                axis.set_major_formatter(_DutchDateFormatter(locator, lang))
+                axis.set_major_formatter(_DateFormatter(locator, lang))
 
 
 _MONTHS = {"nl": ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
            "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]}
 
 
-class _DutchDateFormatter(ticker.Formatter):
+class _DateFormatter(ticker.Formatter):
     """Dates on an axis: ``2021`` on yearly ticks, ``mrt 2021`` otherwise (``Mar 2021`` in en)."""
 
     def __init__(self, locator, lang: str):
