@@ -121,6 +121,13 @@ def text_overlaps(fig, tol: float = 1.0) -> list[tuple[str, str]]:
     return bad
 
 
+def texts_outside(fig, tol: float = 1.0) -> list[str]:
+    """Texts that run off the figure (cut off in the saved image)."""
+    box = fig.bbox
+    return [t.get_text() for t, bb in _text_boxes(fig)
+            if bb.x0 < box.x0 - tol or bb.x1 > box.x1 + tol or bb.y0 < box.y0 - tol or bb.y1 > box.y1 + tol]
+
+
 def _reference_lines(ax) -> list[Line2D]:
     """Straight horizontal or vertical lines across the axes (axhline, axvline)."""
     out = []
@@ -301,6 +308,12 @@ def delta_e(c1, c2) -> float:
 @pytest.mark.slow
 def test_refresh_figures_have_no_overlapping_text(sample_figures):
     bad = {name: text_overlaps(fig) for name, fig in sample_figures.items()}
+    assert not {k: v for k, v in bad.items() if v}
+
+
+@pytest.mark.slow
+def test_refresh_figures_have_no_text_cut_off(sample_figures):
+    bad = {name: texts_outside(fig) for name, fig in sample_figures.items()}
     assert not {k: v for k, v in bad.items() if v}
 
 
@@ -507,3 +520,13 @@ def test_durability_counts_have_a_thousands_separator():
     fig = durability_figure(table, source="s")
     assert not unformatted_numbers(fig)
     assert any("25.039" in t.get_text() for t in _texts(fig))
+
+
+def test_a_long_title_is_wrapped_not_cut_off():
+    fig, ax = style.new_figure(6, 3)
+    ax.plot([0, 1], [0, 1])
+    title = "Actieve uitkeringen naar leeftijdsklasse en geslacht per aantal jaren na start: Aa en Hunze"
+    style.finish(fig, title=title, source="s")
+    assert not texts_outside(fig)
+    assert "\n" in fig._suptitle.get_text()
+    assert fig._suptitle.get_text().replace("\n", " ") == title

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.transforms import offset_copy
 
 from caseload.figures.style import (
     PALETTE,
@@ -107,7 +108,7 @@ def km_figure(km, *, title: str | None = None, source: str | None = None, peilda
     Figure
     """
     n_groups = len(km.labels_)
-    fig, ax = new_figure(8.0, 4.6 + (0.12 * (n_groups + 1) if at_risk_counts else 0))
+    fig, ax = new_figure(8.0, 4.6 + (12 / 72 * (n_groups + 1) if at_risk_counts else 0))
     km.plot(ax=ax, at_risk_counts=False, labels=labels)
     if max_time is not None:
         ax.set_xlim(0, max_time)
@@ -130,16 +131,20 @@ def _at_risk_table(ax, km, labels: dict, title: str, lang: str) -> None:
     ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
     ax.set_xticks(ticks)
     counts = km.at_risk_counts([t if t > 0 else np.nextafter(0.0, 1.0) for t in ticks])
-    trans = ax.get_xaxis_transform()
-    y0 = -0.22
-    ax.text(lo - 0.05 * (hi - lo), y0, title, transform=trans, ha="right", va="top", fontsize=8,
-            fontweight="bold")
-    for r, label in enumerate(km.labels_):
-        y = y0 - 0.07 * (r + 1)
-        ax.text(lo - 0.05 * (hi - lo), y, str(labels.get(label, label)), transform=trans, ha="right",
-                va="top", fontsize=8)
-        for t, v in zip(ticks, counts.iloc[r].to_numpy(), strict=True):
-            ax.text(t, y, fmt_number(v, 0, lang), transform=trans, ha="center", va="top", fontsize=8)
+    # Rows at fixed distances (points) under the axis, so that the layout does not move them
+    # when it resizes the axes (axes-fraction positions did, into the footer or leaving a gap).
+    fig = ax.figure
+    x_label = lo - 0.05 * (hi - lo)
+
+    def row(r: int):
+        return offset_copy(ax.get_xaxis_transform(), fig=fig, x=0, y=-40 - 12 * r, units="points")
+
+    ax.text(x_label, 0, title, transform=row(0), ha="right", va="top", fontsize=8, fontweight="bold")
+    for r, label in enumerate(km.labels_, start=1):
+        ax.text(x_label, 0, str(labels.get(label, label)), transform=row(r), ha="right", va="top",
+                fontsize=8)
+        for t, v in zip(ticks, counts.iloc[r - 1].to_numpy(), strict=True):
+            ax.text(t, 0, fmt_number(v, 0, lang), transform=row(r), ha="center", va="top", fontsize=8)
 
 
 def cumulative_incidence_figure(aj, *, causes=None, title: str | None = None, source: str | None = None,

@@ -135,14 +135,14 @@ def format_axes(fig, lang: str = "nl") -> None:
             elif isinstance(fmt, mdates.AutoDateFormatter | mdates.ConciseDateFormatter):
                 locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
                 axis.set_major_locator(locator)
-                axis.set_major_formatter(_DutchDateFormatter(locator, lang))
+                axis.set_major_formatter(_DateFormatter(locator, lang))
 
 
 _MONTHS = {"nl": ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
            "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]}
 
 
-class _DutchDateFormatter(ticker.Formatter):
+class _DateFormatter(ticker.Formatter):
     """Dates on an axis: ``2021`` on yearly ticks, ``mrt 2021`` otherwise (``Mar 2021`` in en)."""
 
     def __init__(self, locator, lang: str):
@@ -182,7 +182,7 @@ def finish(fig, *, title: str | None = None, source: str | None = None,
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
     if title:
-        fig.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold")
+        _fit_title(fig, fig.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold"))
     parts = []
     if source:
         parts.append(f"{t('source', lang)}: {source}")
@@ -206,6 +206,20 @@ def finish(fig, *, title: str | None = None, source: str | None = None,
 
 
 _FOOTER_PT = 7.5
+
+
+def _fit_title(fig, text) -> None:
+    """Wrap a title that would run off the right edge of the figure (long names) onto more lines."""
+    try:
+        renderer = fig.canvas.get_renderer()
+    except AttributeError:  # a canvas without a renderer: leave the title as it is
+        return
+    width = text.get_window_extent(renderer).width
+    room = fig.bbox.width * (1 - 2 * text.get_position()[0])
+    if width <= room:
+        return
+    chars = max(20, int(len(text.get_text()) * room / width) - 1)
+    text.set_text(textwrap.fill(text.get_text(), chars))
 
 
 def save(fig, path_stem: Path | str, formats=("png", "svg"), dpi: int = 150) -> list[Path]:
