@@ -120,6 +120,23 @@ def test_bound_relation_and_rounding_halfwidth():
     assert iv.high == pytest.approx((214.93 + 0.005) * 60 / 124)
 
 
+def test_a_cell_pinned_to_zero_reveals_nobody():
+    """Zeros are published anyway: a hidden cell the relations fix at 0 is not disclosed,
+    one they fix at 2 is."""
+    for hidden, disclosed in ((0, False), (2, True)):
+        t = _table("t", [[12], [hidden], [20], [32 + hidden]], [[False], [True], [False], [False]])
+        iv = _intervals([t], au.column_sums("t", [0], [0, 1, 2], 3))[("t", 1, 0)]
+        assert (iv.low, iv.high) == pytest.approx((hidden, hidden))
+        assert iv.disclosed is disclosed
+
+
+def test_relation_holds_checks_the_unsuppressed_numbers():
+    df = pd.DataFrame({"a": [1, 2], "b": [3, 4]})
+    assert au.relation_holds(au.sum_relation([au.Cell("x", 0, "a"), au.Cell("x", 1, "a")],
+                                             au.Cell("x", 0, "b")), {"x": df})
+    assert not au.relation_holds(au.at_most(au.Cell("x", 1, "b"), au.Cell("x", 0, "b")), {"x": df})
+
+
 def test_contradicting_relations_are_an_error_not_a_pass():
     # 5 + x = 11 and x <= 3 cannot both hold.
     t = _table("t", [[6], [5], [11]], [[True], [False], [False]])

@@ -206,6 +206,14 @@ class CellInterval:
         return self.high - self.low
 
 
+def _narrow(low: float, high: float, protection: float) -> bool:
+    """Disclosed: an interval narrower than the protection level, unless it is [0, 0].
+
+    A count the relations pin to zero reveals nobody, and zeros are published anyway.
+    """
+    return bool(high - low < protection - TOLERANCE and high > TOLERANCE)
+
+
 def resolve_cell(cell: Cell, tables: Mapping[str, PublishedTable],
                  row_labels: Mapping[str, Sequence[str]] | None = None,
                  column_names: Mapping[str, Sequence[str]] | None = None) -> tuple[str, int, int]:
@@ -374,7 +382,8 @@ def audit_cells(tables: Mapping[str, PublishedTable],
             ends = {}
             for sign in (-1.0, 1.0):  # the maximum first
                 if sign == 1.0 and counts_only and (
-                        math.isinf(ends[-1.0]) or ends[-1.0] - (bounds[g][0] or 0.0) < protection):
+                        math.isinf(ends[-1.0]) or ends[-1.0] <= TOLERANCE
+                        or ends[-1.0] - (bounds[g][0] or 0.0) < protection):
                     # Settled without the minimum: unbounded above (wide) or narrower than the
                     # protection level even from the lower bound (disclosed).
                     ends[1.0] = bounds[g][0] if bounds[g][0] is not None else -math.inf
@@ -412,7 +421,7 @@ def audit_cells(tables: Mapping[str, PublishedTable],
                 lo, hi, k = (0.0 if t.nonnegative[c] else -math.inf), math.inf, 0
             judged = t.protect is None or bool(t.protect[c])
             out.append(CellInterval(name, int(r), int(c), lo, hi,
-                                    judged and bool(hi - lo < protection - TOLERANCE), k))
+                                    judged and _narrow(lo, hi, protection), k))
     return out
 
 

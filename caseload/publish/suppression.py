@@ -105,6 +105,7 @@ def _protect_rounds(items, results, forced, relations, protection, cache, rerun)
                 for r, c in zip(*np.nonzero(t.suppressed), strict=True) if t.protect[c]}
 
     known: dict = {}
+    tries: dict = {}  # complements added for each disclosed cell
     check = None
     previous: set = set()
     bad_keys: set = set()
@@ -121,7 +122,13 @@ def _protect_rounds(items, results, forced, relations, protection, cache, rerun)
                 known[key] = iv
         current = [known[k] for k in sorted(hidden, key=lambda k: (list(items).index(k[0]), k[1], k[2]))]
         bad = [iv for iv in current if iv.disclosed]
-        added = choose_complements(bad, resolved, tables, items, protection)
+        # A cell that a handful of complements did not protect will not be protected by
+        # hiding ever more of the report: leave it to the audit, which refuses to publish.
+        hopeless = [iv for iv in bad if tries.get((iv.table, iv.row, iv.column), 0) >= _MAX_TRIES]
+        bad_open = [iv for iv in bad if iv not in hopeless]
+        for iv in bad_open:
+            tries[(iv.table, iv.row, iv.column)] = tries.get((iv.table, iv.row, iv.column), 0) + 1
+        added = choose_complements(bad_open, resolved, tables, items, protection)
         if not added:
             break
         for name in {k[0] for k in added}:
@@ -141,6 +148,8 @@ def _protect_rounds(items, results, forced, relations, protection, cache, rerun)
 #: Rounds of audit and complementary suppression before giving up (the final audit of
 #: the report then refuses to publish).
 _MAX_ROUNDS = 60
+#: Complements tried for one disclosed cell before giving up on it.
+_MAX_TRIES = 6
 
 
 def _suppress_once(item: TableItem, min_cell: int,
@@ -367,8 +376,8 @@ def choose_complements(disclosed, resolved, tables: dict, items: dict[str, Table
                         rr, col = target
                         j = columns[name].index(col)
                         v = float(t.values[rr, j])
-                        if not np.isfinite(v) or t.suppressed[rr, j]:
-                            continue
+                        if not np.isfinite(v) or t.suppressed[rr, j] or v == 0:
+                            continue  # a zero hides nothing and is pinned by the others
                         total = rr == totals[name] or (item.col_total is not None and col == item.col_total)
                         cost = (bool(total), dist, v < protection, v, name, rr, col)
                         if best is None or cost < best:

@@ -614,6 +614,39 @@ def _pmc_relations(pmc: pd.DataFrame, summary: pd.DataFrame) -> list:
     return out
 
 
+def _override_relations(rates: pd.DataFrame, summary: pd.DataFrame, total: str) -> list:
+    """What a reader can compute from the overrides table (for the disclosure audit).
+
+    Per computed group: overridden = to A + to B + to C, overridden <= clients; and per
+    group the clients after the overrides (the total row of segment_per_gemeente) =
+    clients computed - overridden away + overridden into it. Declared where they hold.
+    """
+    from caseload.privacy import audit as au
+
+    name = "segment_overschrijvingen"
+    rates = rates.reset_index(drop=True)
+    frames = {name: rates, "segment_per_gemeente": summary}
+    to = [c for c in rates.columns if str(c).startswith("to_")]
+    rels = []
+    for r in range(len(rates)):
+        rels.append(au.sum_relation([au.Cell(name, r, c) for c in to], au.Cell(name, r, "overridden"),
+                                    kind="total", note="overridden = to A + to B + to C"))
+        rels.append(au.at_most(au.Cell(name, r, "overridden"), au.Cell(name, r, "n"),
+                               note="overridden <= clients"))
+    tot = [i for i, m in enumerate(summary["municipality"].astype(str)) if m == total]
+    for r, seg in enumerate(rates["segment_computed"].astype(str)):
+        if len(tot) != 1 or seg not in summary.columns or f"to_{seg}" not in rates.columns:
+            continue
+        into = [au.Cell(name, h, f"to_{seg}") for h in range(len(rates)) if h != r]
+        rels.append(au.Relation(((au.Cell(name, r, "n"), 1.0), (au.Cell(name, r, "overridden"), -1.0),
+                                 *((c, 1.0) for c in into),
+                                 (au.Cell("segment_per_gemeente", tot[0], seg), -1.0)), "==", 0.0,
+                                "identity", "clients after overrides = computed - away + into"))
+        rels.append(au.same_count(au.Cell(name, r, "n"), au.Cell("segment_per_gemeente", tot[0], seg),
+                                  note="clients per group, as in the table per municipality"))
+    return [r for r in rels if au.relation_holds(r, frames)]
+
+
 def _step_segment(ctx: RunContext) -> int:
     from caseload.extract import read_overrides
     from caseload.figures.segments import pmc_heatmap_figure, pyramid_figure
@@ -678,6 +711,7 @@ def _step_segment(ctx: RunContext) -> int:
                                      "The group A and B cells of the table by municipality, group, "
                                      "profile and market, suppressed as in that table (x)."))
     pub.add_table("segment_overschrijvingen", res.override_rates,
+                  relations=_override_relations(res.override_rates, summary, total),
                   title=w("Overschrijvingen door consulenten", "Caseworker overrides"),
                   method=w("Per berekende groep: hoe vaak een consulent de groep met een reden "
                            "wijzigde, en naar welke groep.", "Per computed group: how often a "
