@@ -68,10 +68,10 @@ class ExtractConfig(_Section):
     )
     header_row: int | None = Field(
         None, ge=1, le=1000, description="Row of the column names (1 = first); default: found in the first 20 rows.")
-    groups: list[str] | None = Field(
+    groups: list[str | int] | None = Field(
         None, description="Keep only rows whose 'Kode groep' is one of these (e.g. ['02']); default: all rows.")
     max_xlsx_mb: float = Field(
-        2048, gt=0, description="Largest unpacked size (MB) of an XLSX file that is read (a guard against zip bombs).")
+        2048.0, gt=0, description="Largest unpacked size (MB) of an XLSX file that is read (a guard against zip bombs).")
 
 
 class PrivacyConfig(_Section):

@@ -33,10 +33,10 @@ from caseload.extract.mapping import (
     detect_layout,
     known_headers,
 )
-from caseload.extract.spells import consolidate_spells
 from caseload.extract.overrides import read_overrides
 from caseload.extract.parse import parse_date_text
 from caseload.extract.rejections import REASONS, REJECTED_COLUMNS, empty_rejected
+from caseload.extract.spells import consolidate_spells
 from caseload.schema import ACTIVITIES, ASSESSMENTS, CLIENTS, SPELLS, Caseload, conform, empty_table
 
 __all__ = [

@@ -150,11 +150,16 @@ def _clean(codes: np.ndarray, dictionary: pa.Array) -> tuple[RawColumn, int]:
         flags = has_invisible.to_numpy(zero_copy_only=False)
         n_invisible = int(np.bincount(codes[codes >= 0], minlength=len(flags))[flags].sum())
         dictionary = pc.replace_substring_regex(dictionary, _INVISIBLE_RE, "")
-    values = pc.utf8_trim_whitespace(dictionary).to_numpy(zero_copy_only=False).astype(object)
     # values that differed only in spaces or invisible characters are one value now; '' is empty
-    new_codes, uniques = pd.factorize(pd.Series(values, dtype=object).replace("", None), use_na_sentinel=True)
-    new_codes = np.append(np.asarray(new_codes, dtype=np.int32), -1)
-    return RawColumn(new_codes[codes], np.asarray(uniques, dtype=object)), n_invisible
+    merged = pc.dictionary_encode(pc.utf8_trim_whitespace(dictionary))
+    uniques = merged.dictionary.to_numpy(zero_copy_only=False).astype(object)
+    new_codes = np.append(merged.indices.to_numpy(zero_copy_only=False).astype(np.int32), -1)
+    empty = np.flatnonzero(uniques == "")
+    if len(empty):  # the empty value goes: its code becomes -1, later codes move down by one
+        k = int(empty[0])
+        new_codes = np.where(new_codes == k, -1, new_codes - (new_codes > k)).astype(np.int32)
+        uniques = np.delete(uniques, k)
+    return RawColumn(new_codes[codes], uniques), n_invisible
 
 
 def _from_arrow(col: pa.ChunkedArray | pa.Array) -> tuple[RawColumn, int]:

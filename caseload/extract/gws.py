@@ -29,7 +29,14 @@ from caseload.extract.common import (
     string_array,
 )
 from caseload.extract.files import RawColumn, RawFile
-from caseload.extract.mapping import GWS_FIELDS, LOOKUPS, Layout, inflow_lookup, lookup_key, text_lookup
+from caseload.extract.mapping import (
+    GWS_FIELDS,
+    LOOKUPS,
+    Layout,
+    inflow_lookup,
+    lookup_key,
+    text_lookup,
+)
 from caseload.extract.parse import INVALID, MISSING, parse_dates, parse_numbers
 from caseload.extract.rejections import RowChecks
 from caseload.extract.spells import OPEN, sort_order, sorted_spell_groups
@@ -107,11 +114,6 @@ def prepare_gws(raw: RawFile, layout: Layout, groups: list[str] | None = None) -
 # --------------------------------------------------------------------- checks
 
 
-def _rows_where(codes: np.ndarray, bad: np.ndarray) -> np.ndarray:
-    """Rows whose value is flagged in ``bad`` (one flag per distinct value, the last for empty cells)."""
-    return bad[codes]
-
-
 _FIXES = {
     "sex": "Use M (man), V (vrouw) or X (onbekend).",
     "household": "Add the text to [extract.households] in the config (text = one of "
@@ -129,7 +131,9 @@ _FIXES = {
 def check_rows(g: GwsFile, peil_days: int, opts: LoadOptions):
     """Run every row check; returns the checks, the mapped code columns and the parsed numbers.
 
-    Checks that depend on one column are decided per distinct value. Returns
+    Checks that depend on one column are decided per distinct value (a flag per
+    distinct value, the last for empty cells, spread over the rows by the
+    column's codes). Returns
     ``(checks, mapped, birth_year, amount)``; ``mapped[field]`` is ``(code per
     distinct value, column codes, code values)``, ``birth_year`` and ``amount``
     are ``(value per distinct value, column codes)`` (the last distinct value
@@ -142,7 +146,7 @@ def check_rows(g: GwsFile, peil_days: int, opts: LoadOptions):
     def date_rows(f, sentinel):
         if g.parsed[f] is None:  # no such column: every row is empty
             return np.ones(n, dtype=bool) if sentinel == MISSING else None
-        return _rows_where(g.col(f).codes, g.parsed[f] == sentinel)
+        return (g.parsed[f] == sentinel)[g.col(f).codes]
 
     chk.fail(g.col("client_id").missing, "missing_id", H("client_id"), "the client number is empty.",
              "Fill in the client number in the administration, or remove the row from the export.")
@@ -170,14 +174,14 @@ def check_rows(g: GwsFile, peil_days: int, opts: LoadOptions):
     whole = np.isfinite(by_u) & (np.mod(np.nan_to_num(by_u), 1) == 0)
     bad_by = ~whole
     bad_by[-1] = False  # empty: rejected above
-    chk.fail(_rows_where(by.codes, bad_by), "bad_number", H("birth_year"), "'{value}' is not a year of birth.",
+    chk.fail(bad_by[by.codes], "bad_number", H("birth_year"), "'{value}' is not a year of birth.",
              "Write the year of birth as four digits, e.g. 1978.")
     am = g.col("amount")
     if am is not None:
         am_u = np.append(parse_numbers(am.uniques), np.nan)
         bad_am = np.isnan(am_u)
         bad_am[-1] = False  # an empty amount is allowed
-        chk.fail(_rows_where(am.codes, bad_am), "bad_number", H("amount"),
+        chk.fail(bad_am[am.codes], "bad_number", H("amount"),
                  "'{value}' is not an amount.", "Write amounts like 1234,56 (decimal comma).")
         amount = (am_u, am.codes)
     else:
@@ -186,7 +190,7 @@ def check_rows(g: GwsFile, peil_days: int, opts: LoadOptions):
     age_u = peil_year - by_u
     # the age is stated only for a birth year of at most four digits: a longer number may be a
     # personal number, masked in the value, and must not be computable from the message
-    chk.fail(_rows_where(by.codes, np.isfinite(by_u) & ((age_u < MIN_AGE) | (age_u > MAX_AGE))),
+    chk.fail((np.isfinite(by_u) & ((age_u < MIN_AGE) | (age_u > MAX_AGE)))[by.codes],
              "impossible_age", H("birth_year"),
              "birth year {value} gives {detail} at the peildatum; expected an age of "
              f"{MIN_AGE} to {MAX_AGE}.",
@@ -219,12 +223,12 @@ def check_rows(g: GwsFile, peil_days: int, opts: LoadOptions):
         else:
             lookup = municipality_lookup(col.uniques)
         per_unique, values = map_uniques(col, lookup)
-        chk.fail(_rows_where(col.codes, per_unique == -2), "unknown_code", H(f),
+        chk.fail((per_unique == -2)[col.codes], "unknown_code", H(f),
                  "'{value}' is not a known value of '{column}'.", _FIXES[f])
         mapped[f] = (per_unique, col.codes, values)
     if "municipality" in mapped and opts.municipality is None:
         per_unique, codes, _ = mapped["municipality"]
-        chk.fail(_rows_where(codes, per_unique == -1), "missing_value", H("municipality"),
+        chk.fail((per_unique == -1)[codes], "missing_value", H("municipality"),
                  "'{column}' is empty.",
                  "Fill in the municipality code, or set [extract] municipality = \"GM....\" in the config.")
     return chk, mapped, (by_u, by.codes), amount

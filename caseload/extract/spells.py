@@ -26,8 +26,9 @@ def sort_order(first: np.ndarray, second: np.ndarray, third: np.ndarray) -> np.n
     One stable sort of an int64 key built from the three when it fits in 64
     bits (always for real dates), else :func:`numpy.lexsort`. The key is worth
     its lines: on the 500,000-client extract (5.45 million period rows) it
-    sorts in 0.2 s against 1.8 s for ``np.lexsort`` (CPU); the loader sorts
-    twice, so it saves about 3 s, 13% of the validate step (about 23 s CPU).
+    sorts in 0.2 s against 1.8 s for ``np.lexsort`` (CPU, measured twice); the
+    loader sorts twice, so it saves about 3 s, 10-14% of the batch run's
+    validate step (22-30 s CPU on the shared 2-core machine, issue 15).
     """
     n = len(first)
     if n == 0:

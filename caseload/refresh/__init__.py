@@ -29,9 +29,9 @@ import pandas as pd
 
 from caseload.config import Config, load_config
 from caseload.errors import CaseloadError
+from caseload.privacy import key_fingerprint, load_key, warn_if_key_changed
 from caseload.publish import Publication, StepRecord, write_report
 from caseload.publish.report import check_report_folder
-from caseload.privacy import key_fingerprint, load_key, warn_if_key_changed
 from caseload.refresh.context import RefreshError, RefreshResult, RunContext, Step
 from caseload.refresh.steps import (
     _step_capacity,
