@@ -357,7 +357,7 @@ def test_cv_selection_equals_statsforecast_cross_validation():
                                  combine="select", n_windows=6, return_scores=True)
     sf = StatsForecast(models=[AutoETS(season_length=12, model="ANN"), AutoTheta(season_length=12)],
                        freq="MS", n_jobs=1)
-    cv = sf.cross_validation(df=df, h=6, n_windows=6, step_size=1, refit=False)
+    cv = sf.cross_validation(df=df, h=6, n_windows=6, step_size=2, refit=False)  # cv_step=2
     mae = {m: (cv["y"] - cv[m]).abs().groupby(cv["unique_id"]).mean() for m in ("AutoETS", "AutoTheta")}
     ref = sf.forecast(df=df, h=6)
     got = scores.set_index(["unique_id", "model"])
