@@ -8,8 +8,8 @@ Method (default, ``method="combined"``)
 Three statsforecast models forecast each series: ``AutoETS`` (the ETS form with
 the lowest AICc among error {A, M} x trend {N, A, Ad} x season {N, A, M}; Hyndman
 et al. 2008), the same search restricted to damped trends, and ``AutoTheta``.
-A rolling-origin cross-validation on the series' own history (24 origins one
-month apart, the models fitted once at the first origin and moved forward with
+A rolling-origin cross-validation on the series' own history (12 origins two
+months apart, the models fitted once at the first origin and moved forward with
 their fitted parameters; the ETS candidates keep the form they chose on the whole
 series) scores them; the forecasts are combined with weights
 proportional to 1 / MSE (Bates and Granger 1969). The prediction intervals are
@@ -94,7 +94,9 @@ CANDIDATES = ("AutoETS", "DampedETS", "AutoTheta", "AutoARIMA")
 #: 4.5 times as long as AutoETS on monthly seasonal series (benchmarks/bench_forecast.py).
 MODELS = ("AutoETS", "DampedETS", "AutoTheta")
 #: Default number of cross-validation origins.
-CV_WINDOWS = 24
+CV_WINDOWS = 12
+#: Default months between cross-validation origins (12 origins span two years).
+CV_STEP = 2
 #: Default combination rule (see :func:`caseload.forecast.combination.combination_weights`);
 #: chosen on the benchmark series (inverse-MSE had the lowest sMAPE of the four rules).
 COMBINE = "inverse_mse"
@@ -217,7 +219,7 @@ def _rename(fc: pd.DataFrame, alias: str, levels: list[int]) -> pd.DataFrame:
 def forecast_series(df: pd.DataFrame, horizon: int, season_length: int = 12, level=(80, 95),
                     model: str = "ZZZ", method: str = "combined", n_windows: int = CV_WINDOWS,
                     models: tuple[str, ...] = MODELS, combine: str = COMBINE,
-                    calibrate: str = "pooled", return_scores: bool = False):
+                    calibrate: str = "pooled", cv_step: int = CV_STEP, return_scores: bool = False):
     """Point forecasts and prediction intervals for one or many monthly series.
 
     Parameters
@@ -241,9 +243,9 @@ def forecast_series(df: pd.DataFrame, horizon: int, season_length: int = 12, lev
         the intervals are conformal, calibrated on the cross-validated errors of
         the combination (see :func:`conformal_quantile`). ``"autoets"``: the
         previous behaviour, statsforecast AutoETS with its analytic intervals.
-    n_windows : int, default 24
-        Forecast origins of the cross-validation (one month apart, the last one
-        ``horizon`` months before the end); fewer when a series is short.
+    n_windows : int, default 12
+        Forecast origins of the cross-validation (``cv_step`` months apart, the last
+        one ``horizon`` months before the end); fewer when a series is short.
     models : tuple of str, default ("AutoETS", "DampedETS", "AutoTheta")
         Candidates of the combination (names of :data:`CANDIDATES`).
     combine : {"inverse_mse", "best2", "select", "mean"}, default "inverse_mse"
@@ -255,6 +257,9 @@ def forecast_series(df: pd.DataFrame, horizon: int, season_length: int = 12, lev
         (``"pooled"``; with one series the same as ``"series"``), or one quantile
         per series. Per series, 12 overlapping origins are too few for a stable
         95% quantile: in the benchmark it covered 91-92% instead of 95%.
+    cv_step : int, default 2
+        Months between the cross-validation origins: 12 origins 2 months apart span
+        two years of the series' history.
     return_scores : bool, default False
         Also return the cross-validation table: ``unique_id, model, mae, mse,
         weight, origins`` (empty for ``method="autoets"``).
@@ -286,7 +291,7 @@ def forecast_series(df: pd.DataFrame, horizon: int, season_length: int = 12, lev
         scores = pd.DataFrame(columns=["unique_id", "model", "mae", "mse", "weight", "origins"])
     else:
         fc, scores = _forecast_combined(data, freq, horizon, season_length, levels, model, n_windows,
-                                        models, combine, calibrate)
+                                        models, combine, calibrate, cv_step)
     return (fc, scores) if return_scores else fc
 
 
@@ -339,11 +344,12 @@ def _sigma(frame: pd.DataFrame, alias: str) -> np.ndarray:
     return ((frame[f"{alias}-hi-80"] - frame[f"{alias}-lo-80"]) / (2 * _Z80)).to_numpy(dtype=float)
 
 
-def _cv_windows(data: pd.DataFrame, horizon: int, season_length: int, n_windows: int) -> int:
+def _cv_windows(data: pd.DataFrame, horizon: int, season_length: int, n_windows: int,
+                step: int = 1) -> int:
     """Cross-validation origins the shortest series allows (0: too short for any)."""
     n_min = int(data.groupby("unique_id").size().min())
     for min_train in (2 * season_length + 2, 10):
-        w = min(int(n_windows), n_min - horizon - min_train + 1)
+        w = min(int(n_windows), (n_min - horizon - min_train) // step + 1)
         if w >= 1:
             return w
     return 0
@@ -351,7 +357,8 @@ def _cv_windows(data: pd.DataFrame, horizon: int, season_length: int, n_windows:
 
 def _forecast_combined(data: pd.DataFrame, freq: str, horizon: int, season_length: int,
                        levels: list[int], model: str, n_windows: int, models, combine: str,
-                       calibrate: str = "pooled") -> tuple[pd.DataFrame, pd.DataFrame]:
+                       calibrate: str = "pooled", cv_step: int = CV_STEP
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     from caseload.forecast.combination import combination_weights
 
     if n_windows < 1:
@@ -363,17 +370,20 @@ def _forecast_combined(data: pd.DataFrame, freq: str, horizon: int, season_lengt
                             fix="Use calibrate='pooled' (default) or calibrate='series'.")
     cands = _candidates(models, season_length, model)
     aliases = [m.alias for m in cands]
-    windows = _cv_windows(data, horizon, season_length, n_windows)
+    if cv_step < 1:
+        raise CaseloadError(f"cv_step must be at least 1, got {cv_step}.", value=cv_step,
+                            fix="Pass the months between cross-validation origins, e.g. 2.")
+    windows = _cv_windows(data, horizon, season_length, n_windows, cv_step)
     if windows == 0:
         fc = _forecast_autoets(data, freq, horizon, season_length, levels, model)
         fc["method"] = METHOD + "; reeks te kort voor kruisvalidatie"
         return fc, pd.DataFrame(columns=["unique_id", "model", "mae", "mse", "weight", "origins"])
-    cv, pred, chosen = _fit_candidates(data, freq, horizon, cands, windows, season_length)
+    cv, pred, chosen = _fit_candidates(data, freq, horizon, cands, windows, season_length, step=cv_step)
     return _combine(cv, pred, chosen, aliases, levels, combine, windows, calibrate)
 
 
 def _fit_candidates(data: pd.DataFrame, freq: str, horizon: int, cands: list, windows: int,
-                    season_length: int = 12, reuse_ets_form: bool = True):
+                    season_length: int = 12, reuse_ets_form: bool = True, step: int = 1):
     """Cross-validation and final forecasts of every candidate.
 
     The final forecasts come from the candidates fitted on the whole series. The
@@ -412,7 +422,8 @@ def _fit_candidates(data: pd.DataFrame, freq: str, horizon: int, cands: list, wi
                 raise RuntimeError("series order differs from statsforecast's")  # pragma: no cover
             y = g["y"].to_numpy(dtype=float)
             ds = g["ds"].to_numpy()
-            first = len(y) - horizon - windows + 1  # months before the first origin
+            first = len(y) - horizon - (windows - 1) * step  # months before the first origin
+            origins = range(first, first + windows * step, step)
             cols: dict[str, np.ndarray] = {}
             for j, cand in enumerate(cands):
                 fitted = sf.fitted_[i, j]
@@ -423,13 +434,13 @@ def _fit_candidates(data: pd.DataFrame, freq: str, horizon: int, cands: list, wi
                 else:
                     model = copy.deepcopy(cand)
                 model.fit(y[:first])
-                res = [model.forward(y[:t], horizon, level=[80]) for t in range(first, first + windows)]
+                res = [model.forward(y[:t], horizon, level=[80]) for t in origins]
                 a = cand.alias
                 cols[a] = np.concatenate([r["mean"] for r in res])
                 cols[f"{a}-lo-80"] = np.concatenate([r["lo-80"] for r in res])
                 cols[f"{a}-hi-80"] = np.concatenate([r["hi-80"] for r in res])
-            idx = np.concatenate([np.arange(t, t + horizon) for t in range(first, first + windows)])
-            cut = np.repeat(ds[first - 1:first - 1 + windows], horizon)
+            idx = np.concatenate([np.arange(t, t + horizon) for t in origins])
+            cut = np.repeat(ds[np.asarray(origins) - 1], horizon)
             cv_parts.append(pd.DataFrame({"unique_id": uid, "cutoff": cut, "ds": ds[idx], "y": y[idx],
                                           "step": np.tile(np.arange(1, horizon + 1), windows), **cols}))
     if "unique_id" not in pred.columns:
