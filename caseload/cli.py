@@ -225,7 +225,8 @@ def segment_command(
     c = result.counts
     console.print(f"{c['without_assessment']:,} client(s) without assessment (segment missing, counted); "
                   f"overrides applied {c['overrides_applied']:,}, unmatched {c['overrides_unmatched']:,}, "
-                  f"expired {c.get('overrides_expired', 0):,}, future-dated {c.get('overrides_future_date', 0):,}.",
+                  f"expired {c.get('overrides_expired', 0):,}, future-dated {c.get('overrides_future_date', 0):,}; "
+                  f"{c.get('reassess', 0):,} client(s) to reassess (assessment too old or from an earlier spell).",
                   highlight=False, soft_wrap=True)
     if result.fairness is not None:
         from caseload.segment import fairness_ratios

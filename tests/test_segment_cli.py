@@ -38,7 +38,7 @@ def test_outputs_and_no_ids_in_published_tables(run):
     assert {"segment_pmc", "segment_kandidaten", "segment_per_gemeente",
             "segment_overschrijvingen", "segment_fairness", "segment_model_kalibratie",
             "segment_model_vs_consulent", "segment_model_coefficienten", "segment_afkappunten",
-            "segment_fairness_verhoudingen"} <= names
+            "segment_fairness_verhoudingen", "segment_overschrijvingen_status"} <= names
     intern = pd.read_csv(_intern(out), sep=";", dtype=str)
     ids = set(intern["client_id"])
     for path in [*published, out / "index.html", out / "tabellen.xlsx"]:

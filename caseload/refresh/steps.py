@@ -496,6 +496,7 @@ _FAIRNESS_LABELS = {
     "p_below": ("Kans onder", "Chance below"), "share": ("Aandeel", "Share"),
     "precision": ("Precisie", "Precision"), "precision_lo": ("Precisie: ondergrens", "Precision: lower"),
     "precision_hi": ("Precisie: bovengrens", "Precision: upper"),
+    "status": ("Status (code)", "Status (code)"), "status_label": ("Status", "Status"),
 }
 
 _SEGMENT_LABELS = {
@@ -719,6 +720,21 @@ def _step_segment(ctx: RunContext) -> int:
                   counts=["n", "overridden", "to_A", "to_B", "to_C"],
                   percentages={"override_rate": "n"}, derived={"override_rate": "overridden"},
                   labels=labels, section=section)
+    if res.overrides_log is not None and len(res.overrides_log):
+        # Counts per status only: the log itself holds client ids (INTERNAL).
+        status = (res.overrides_log.groupby(["status", "status_label"], sort=False).size()
+                  .rename("n").reset_index())
+        pub.add_table("segment_overschrijvingen_status", status,
+                      title=w("Overschrijvingen die niet (gewoon) zijn toegepast",
+                              "Overrides not applied (or applied with a remark)"),
+                      method=w("Per reden: onbekende cliënt, datum na de peildatum, verlopen (ouder dan de "
+                               "laatste diagnose), vervangen door een latere; toegepast met opmerking: "
+                               "geschreven tegen de groepen van een andere methode, datum dd/mm of mm/dd "
+                               "(gelezen als dag/maand).",
+                               "Per reason: unknown client, date after the peildatum, expired (older than the "
+                               "latest assessment), superseded by a later one; applied with a remark: written "
+                               "against another method's groups, date dd/mm or mm/dd (read day first)."),
+                      counts=["n"], labels=labels, section=section)
     if res.cutoff_table is not None and len(res.cutoff_table):
         pub.add_table("segment_afkappunten", res.cutoff_table,
                       title=w("Afkappunten A/B/C en wat ze opleveren", "Cut-offs A/B/C and what they deliver"),

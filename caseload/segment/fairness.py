@@ -30,7 +30,8 @@ with variance sum p(1-p) / observed^2 (the expected count treated as fixed).
 with at least ``min_n`` people in the denominator and reports the **largest
 pairwise ratio** with a 95% interval, Bonferroni-adjusted over the number of
 pairs compared (``pairs``: k(k-1)/2 for k levels), because the largest of several
-ratios is a selected one:
+ratios is a selected one. When some pair is flagged, the largest *flagged* ratio is
+reported (a small noisy level must not hide a well-measured difference):
 
 - ``missed`` and ``wrong_A``: the ratio of the two rates, interval by the **delta
   method on the log ratio** (var = (1-p1)/x1 + (1-p2)/x2; when a count is 0 both
@@ -362,56 +363,63 @@ def mantel_haenszel(n1: np.ndarray, y1: np.ndarray, n2: np.ndarray, y2: np.ndarr
 
 def _pair_ratios(t: pd.DataFrame, cell_tables: dict, threshold: float, min_n: int, z: float,
                  lang: str) -> pd.DataFrame:
-    """Per attribute and metric the largest pairwise ratio, its interval, flag and explanation."""
+    """Per attribute and metric the largest pairwise ratio, its interval, flag and explanation.
+
+    Every pair of levels with enough people is compared. The reported pair is the
+    largest ratio among the flagged pairs when there is one, else the largest ratio:
+    a small, noisy level (e.g. "onbekend") with the most extreme value must not hide
+    a well-measured difference between two large groups.
+    """
     en = lang == "en"
     out = []
     for var, g in t.groupby("group", sort=False):
         for metric in FAIRNESS_METRICS:
-            exp_ratio = 1.0
             if metric == "band_odds":
                 n = g["n"].to_numpy("float64")
-                idx = np.flatnonzero(n >= min_n)
-                cn, cy = cell_tables[var]
-                best = None
-                for ii in idx:
-                    for jj in idx:
-                        if ii == jj:
-                            continue
-                        orr, se = mantel_haenszel(cn[ii], cy[ii], cn[jj], cy[jj])
-                        if np.isfinite(orr) and orr >= 1 and (best is None or orr > best[0]):
-                            best = (orr, se, ii, jj)
-                if best is None:
-                    continue
-                rt, se, hi_i, lo_i = best
-                v_hi, v_lo = float(g["band_ratio"].iloc[hi_i]), float(g["band_ratio"].iloc[lo_i])
+            elif metric == "missed":
+                x, n, e = g["_missed_x"].to_numpy(), g["n_work"].to_numpy("float64"), g["missed_expected"]
             else:
-                if metric == "missed":
-                    x, n, e = g["_missed_x"].to_numpy(), g["n_work"].to_numpy("float64"), g["missed_expected"]
-                else:
-                    x, n, e = g["_wrong_x"].to_numpy(), g["n_nowork"].to_numpy("float64"), g["wrong_A_expected"]
-                idx = np.flatnonzero(n >= min_n)
-                if len(idx) < 2:
-                    continue
+                x, n, e = g["_wrong_x"].to_numpy(), g["n_nowork"].to_numpy("float64"), g["wrong_A_expected"]
+            idx = np.flatnonzero(n >= min_n)
+            if len(idx) < 2:
+                continue
+            # The largest of k(k-1)/2 ratios is a selected one: the intervals are
+            # Bonferroni-adjusted over the pairs compared.
+            n_pairs = len(idx) * (len(idx) - 1) // 2
+            zz = float(norm.isf(norm.sf(z) / n_pairs))
+            pairs = []  # (ratio, se, hi, lo)
+            if metric == "band_odds":
+                cn, cy = cell_tables[var]
+                for a_i, ii in enumerate(idx):
+                    for jj in idx[a_i + 1:]:
+                        orr, se = mantel_haenszel(cn[ii], cy[ii], cn[jj], cy[jj])
+                        if np.isfinite(orr) and orr > 0:
+                            pairs.append((orr, se, ii, jj) if orr >= 1 else (1 / orr, se, jj, ii))
+            else:
                 zero = ((x[idx] == 0) | (x[idx] == n[idx])).any()
                 xv, nv = x + 0.5 * zero, n + 1.0 * zero  # Haldane-Anscombe when a count is 0
                 with np.errstate(divide="ignore", invalid="ignore"):
                     val = xv / nv
-                log_var = (1 - val) / np.maximum(xv, 0.5)
-                hi_i = idx[np.argmax(val[idx])]
-                lo_i = idx[np.argmin(val[idx])]
-                if val[lo_i] <= 0 or hi_i == lo_i:
-                    continue
-                rt = float(val[hi_i] / val[lo_i])
-                se = float(np.sqrt(log_var[hi_i] + log_var[lo_i]))
+                    log_var = (1 - val) / np.maximum(xv, 0.5)
+                for a_i, ii in enumerate(idx):
+                    for jj in idx[a_i + 1:]:
+                        hi_, lo_ = (ii, jj) if val[ii] >= val[jj] else (jj, ii)
+                        if val[lo_] > 0:
+                            pairs.append((float(val[hi_] / val[lo_]), float(np.sqrt(log_var[hi_] + log_var[lo_])),
+                                          hi_, lo_))
+            if not pairs:
+                continue
+            flagged = [q for q in pairs if q[0] > threshold and q[0] * np.exp(-zz * q[1]) > 1]
+            rt, se, hi_i, lo_i = max(flagged or pairs, key=lambda q: q[0])
+            if metric == "band_odds":
+                exp_ratio = 1.0
+                v_hi, v_lo = float(g["band_ratio"].iloc[hi_i]), float(g["band_ratio"].iloc[lo_i])
+            else:
                 v_hi, v_lo = float(g[metric].iloc[hi_i]), float(g[metric].iloc[lo_i])
                 ev = e.to_numpy("float64")
                 exp_ratio = float(ev[hi_i] / ev[lo_i]) if ev[lo_i] > 0 else np.nan
-            # The largest of k(k-1)/2 ratios: its interval is Bonferroni-adjusted over the
-            # pairs compared, so that picking the maximum does not manufacture flags.
-            n_pairs = len(idx) * (len(idx) - 1) // 2
-            zz = float(norm.isf(norm.sf(z) / max(n_pairs, 1)))
             r_lo, r_hi = rt * np.exp(-zz * se), rt * np.exp(zz * se)
-            flag = bool(rt > threshold and r_lo > 1)
+            flag = bool(flagged)
             resid = rt / exp_ratio if exp_ratio and np.isfinite(exp_ratio) else np.nan
             res_lo, res_hi = resid * np.exp(-zz * se), resid * np.exp(zz * se)
             unexplained = bool(flag and np.isfinite(resid) and resid > threshold and res_lo > 1)
