@@ -70,7 +70,8 @@ def test_no_table_is_empty_and_html_has_every_item(run):
     manifest = json.loads((out / "manifest.json").read_text())
     for t in manifest["tables"]:
         assert t["rows"] > 0, t["name"]
-        assert f'id="t-{t["name"]}"' in html
+        # Every table has its place (long ones are linked, fully suppressed ones one sentence).
+        assert f'id="s-{t["name"]}"' in html
     for f in manifest["figures"]:
         assert f'id="f-{f["name"]}"' in html
     assert "http://" not in html and "https://" not in html
@@ -175,8 +176,8 @@ def test_english_report(tmp_path):
     res = rf.refresh(SAMPLE, out_dir=tmp_path / "r", lang="en", steps=["validate", "stock"])
     html = (res.out_dir / "index.html").read_text(encoding="utf-8")
     assert "Reference date" in html and "Caseload by age" in html
-    header = (res.out_dir / "tables" / "bestand_geslacht.csv").read_text().splitlines()[0]
-    assert header == "Sex,Count,Percent"
+    header = (res.out_dir / "tables" / "bestand_geslacht.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header == "Sex;Count;Percent"
 
 
 def test_stock_composition_matches_hand_count():
@@ -232,8 +233,10 @@ def test_candidates_table_shows_exactly_the_published_pmc_cells(run):
     or the two tables together could reveal a suppressed count."""
 
     _, _, out = run
-    pmc = pd.read_csv(out / "tables" / "segment_pmc.csv", dtype=str)
-    cand = pd.read_csv(out / "tables" / "segment_kandidaten.csv", dtype=str)
+    pmc = pd.read_csv(out / "tables" / "segment_pmc.csv", dtype=str, sep=";", encoding="utf-8-sig")
+    cand = pd.read_csv(out / "tables" / "segment_kandidaten.csv", dtype=str, sep=";", encoding="utf-8-sig")
+    # Groups are published by their labels ("A: direct bemiddelbaar"): the letter is the code.
+    pmc.iloc[:, 1] = pmc.iloc[:, 1].str[0]
     muni, group, profile, market, n = pmc.columns[[0, 1, 2, 4, 6]]
     published = {(r[muni], f"{r[profile]}-{r[market]}", r[group]): r[n] for _, r in pmc.iterrows()
                  if r[group] in ("A", "B")}
@@ -251,7 +254,7 @@ def test_overrides_of_the_sample_are_applied_and_reported(run):
     """data/sample/overrides.csv has 12 changed groups and 1 confirmation (Clientnummer based)."""
 
     _, _, out = run
-    t = pd.read_csv(out / "tables" / "segment_overschrijvingen.csv", dtype=str)
+    t = pd.read_csv(out / "tables" / "segment_overschrijvingen.csv", dtype=str, sep=";", encoding="utf-8-sig")
     overridden = pd.to_numeric(t.iloc[:, 2], errors="coerce")
     assert overridden.sum() >= 5  # small cells may be blanked, but the changes show
     cfg = cl.load_config(SAMPLE)

@@ -25,6 +25,7 @@ from caseload.durations.tables import (
     spell_durations,
 )
 from caseload.errors import CaseloadError
+from caseload.schema import HOUSEHOLD, SEX, inflow_reasons, report_text
 
 __all__ = ["analyse_durations", "DurationAnalysis", "add_durations_to_publication"]
 
@@ -64,6 +65,7 @@ class DurationAnalysis:
     plot_time: float
     lang: str = "nl"
     notes: list[str] = field(default_factory=list)
+    age_bands: list[tuple[int, int]] = field(default_factory=lambda: [(15, 26), (27, 44), (45, 64)])
 
     def figures(self, source: str | None = None, min_cell: int = 5) -> dict:
         """The four standard figures plus one cohort figure per grouping, by name."""
@@ -99,6 +101,48 @@ _BY_LABEL = {
     "age_class": {"nl": "leeftijdsklasse", "en": "age class"},
     "age_class_sex": {"nl": "leeftijdsklasse en geslacht", "en": "age class and sex"},
 }
+
+
+def _group_sort_key(part: str, by: str):
+    """Order of a group code: numbers numerically (codes, years), age classes by their first age."""
+    import re
+
+    m = re.match(r"\s*[<>]?\s*(\d+)", part)
+    if by in ("inflow_reason", "inflow_year", "age_class") and m:
+        return (0, int(m.group(1)) - (1 if part.strip().startswith("<") else 0), part)
+    return (1, 0, part)
+
+
+def _group_label(part: str, by: str, lang: str) -> str:
+    if by == "household":
+        return HOUSEHOLD.label(part, lang)
+    if by == "sex":
+        return SEX.label(part, lang)
+    if by == "inflow_reason":
+        reasons = inflow_reasons()
+        return f"{part} {reasons.label(part, lang)}" if part in reasons else part
+    if by == "age_class":
+        return f"{part} {'jaar' if lang == 'nl' else 'years'}"
+    return part
+
+
+def _label_groups(curves: pd.DataFrame, by: list[str], lang: str) -> pd.DataFrame:
+    """Cohort curves with the groups by their labels, in a meaningful order.
+
+    Codes become labels (households, sex, inflow reasons with their code); groups are
+    ordered numerically (inflow years, reason codes) or by age (age classes), not as text.
+    """
+    if curves.empty:
+        return curves
+    codes = curves["group"].astype(str)
+    parts = codes.str.split(" / ")
+    key = parts.map(lambda ps: tuple(_group_sort_key(p, b) for p, b in zip(ps, by, strict=False)))
+    order = sorted(set(zip(key, codes, strict=True)))
+    rank = {code: i for i, (_, code) in enumerate(order)}
+    labels = parts.map(lambda ps: ", ".join(_group_label(p, b, lang) for p, b in zip(ps, by, strict=False)))
+    out = curves.assign(group=labels.astype("string"), _rank=codes.map(rank))
+    return (out.sort_values(["_rank", "years_since_start"], kind="mergesort")
+            .drop(columns="_rank").reset_index(drop=True))
 
 
 def _grid(horizon: float, per_year: float) -> np.ndarray:
@@ -147,8 +191,7 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
               *([cfg.cox_strata] if cfg.cox_strata else [])]
     usable = d.loc[d["age_band"].notna().to_numpy(), [c for c in dict.fromkeys(wanted) if c in d.columns]]
     if len(usable) < len(d):
-        notes.append(f"{len(d) - len(usable)} spell(s) with an age at start outside the bands are left out "
-                     "of the curves.")
+        notes.append(report_text("outside_bands", lang, n=len(d) - len(usable)))
     km = KaplanMeier(alpha=cfg.alpha).fit(usable["duration"], usable["exited"], entry=usable["entry"],
                                          by=usable["age_band"])
     aj = AalenJohansen(alpha=cfg.alpha).fit(usable["duration"], usable["event"], entry=usable["entry"],
@@ -192,10 +235,10 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
                                  strata=strata, alpha=cfg.alpha, max_rows=cfg.cox_max_rows or None,
                                  random_state=cfg.random_state)
         if cox.sampled:
-            notes.append(f"Cox model fitted on a random sample of {cox.n:,} of {cox.n_complete:,} spells "
-                         f"(cox_max_rows, random_state={cfg.random_state}).")
+            notes.append(report_text("cox_sampled", lang, n=f"{cox.n:,}", total=f"{cox.n_complete:,}",
+                                     seed=cfg.random_state))
     except (CaseloadError, np.linalg.LinAlgError, ValueError) as exc:
-        notes.append(f"Cox model not fitted: {exc}")
+        notes.append(report_text("cox_failed", lang, error=exc))
 
     tables = {
         "elapsed_table": elapsed_duration_table(spells, clients, peil, bands=bands, lang=lang),
@@ -211,10 +254,10 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
     for by, curves in zip(groupings, cohort, strict=True):
         name = "_".join([by] if isinstance(by, str) else by)
         curves["share_active"] = curves["share_active"].where(curves["n"] >= min_cell)
-        tables[f"cohort_{name}"] = curves
+        tables[f"cohort_{name}"] = _label_groups(curves, [by] if isinstance(by, str) else list(by), lang)
     return DurationAnalysis(durations=d, km=km, aj=aj, cox=cox, tables=tables, window_start=window,
                             peildatum=peil, time_unit=cfg.time_unit, plot_time=cfg.plot_years * per_year,
-                            lang=lang, notes=notes)
+                            lang=lang, notes=notes, age_bands=bands)
 
 
 def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: int | None = None) -> list[str]:
@@ -243,12 +286,23 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
 
     el = t["elapsed_table"]
     band, share, dur, count = el.columns[:4]
+    outside = int(el.attrs.get("outside_bands", 0))
+    lo_age, hi_age = int(analysis.age_bands[0][0]), int(analysis.age_bands[-1][1])
+    outside_txt = (str(outside) if outside == 0 or outside >= min_cell
+                   else w(f"minder dan {min_cell}", f"fewer than {min_cell}"))
     el_method = w("Bestand op de peildatum; leeftijd = jaar peildatum - geboortejaar; verstreken duur = "
                   "(peildatum - begindatum) / 365,25. Overschat de duur: lange uitkeringen zijn "
-                  "oververtegenwoordigd in een bestand.",
+                  "oververtegenwoordigd in een bestand. Telt lopende uitkeringen van personen van "
+                  f"{lo_age} tot en met {hi_age} jaar; {outside_txt} lopende uitkering(en) van jongere of "
+                  "oudere personen of zonder geboortejaar tellen niet mee. Daarom is het totaal kleiner "
+                  "dan het bestand in de tabellen naar geslacht, leefvorm en groep A/B/C (cliënten van "
+                  "alle leeftijden, elk één keer geteld).",
                   "Stock on the reference date; age = year of the reference date - birth year; elapsed "
                   "duration = (reference date - start) / 365.25. Over-states duration: long spells are "
-                  "over-represented in a stock.")
+                  f"over-represented in a stock. Counts running benefits of persons aged {lo_age} to "
+                  f"{hi_age}; {outside_txt} running benefit(s) of younger or older persons or without "
+                  "a birth year are left out. The total is therefore smaller than the stock in the "
+                  "tables by sex, household and group A/B/C (clients of all ages, each counted once).")
     pub.add_table("duur_losser_tabel", el, title=w("Verband leeftijd en duur in de uitkering (verstreken duur)",
                                                    "Age and duration on benefit (elapsed duration)"),
                   method=el_method, counts=[count], percentages={share: int(el[count].iloc[-1])},
@@ -270,19 +324,24 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
                   method=km_method, counts=["events", "censored", "n"], col_total="n",
                   derived={c: "n" for c in est_cols}, decimals=3, section=sec)
     curve = t["km_curve"]
+    time_label = {"time": w(f"Duur sinds instroom ({unit})", f"Time since inflow ({unit})")}
+    group_col = curve.columns[0]
     pub.add_table("duur_kaplan_meier_curve", curve, title=w("Aandeel nog in de uitkering", "Share still on benefit"),
                   method=km_method, counts=["at_risk"],
                   derived={c: "at_risk" for c in curve.columns if c.startswith(("survival", "lower", "upper"))},
-                  layout="long", by=[], secondary=False, decimals=4, section=sec)
+                  layout="long", by=[], secondary=False, decimals=4, section=sec, labels=time_label,
+                  wide=(["time"], group_col, "survival"))
     added += ["duur_kaplan_meier", "duur_kaplan_meier_curve"]
     cif_method = w(f"Cumulatieve incidentie (Aalen-Johansen) van uitstroom naar werk (werk, werk deels) en "
                    f"overige uitstroom als concurrerende uitkomsten, duur in {unit}. {window} "
                    "Variantie: delta-methode; interval log(-log).",
                    f"Cumulative incidence (Aalen-Johansen) of exit to work (full or partial) and other exits as "
                    f"competing outcomes, duration in {unit}. {window} Variance: delta method; log(-log) interval.")
-    pub.add_table("duur_uitstroom_werk", t["cumulative_incidence"],
+    cif = t["cumulative_incidence"]
+    pub.add_table("duur_uitstroom_werk", cif,
                   title=w("Uitstroom naar werk en overige uitstroom", "Exit to work and other exits"),
-                  method=cif_method, decimals=4, section=sec,
+                  method=cif_method, decimals=4, section=sec, labels=time_label,
+                  wide=([cif.columns[0], "cause"], "time", "estimate"),
                   suppression_note=w("Geschatte kansen, geen aantallen.", "Estimated probabilities, no counts."))
     added.append("duur_uitstroom_werk")
     if "cox" in t:
@@ -315,6 +374,7 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
                    "uitkeringen die k jaar waarneembaar zijn tellen mee.",
                    "Share of benefits still running k years after start (Sturen op bijstand); only benefits "
                    "observable for k years count.")
+    titles = {}
     for name, fig in figs.items():
         if name in fig_titles:
             stem, title, method = fig_titles[name]
@@ -322,15 +382,23 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
             stem, title, method = f"duur_{name}", fig.texts[0].get_text() if fig.texts else name, coh_method
             if fig._suptitle is not None:
                 title = fig._suptitle.get_text()
+        titles[name] = title
         pub.add_figure(stem, fig, title=title, method=method, section=sec)
         added.append(stem)
     for name, table in t.items():
         if name.startswith("cohort_"):
-            pub.add_table(f"duur_{name}", table, title=w("Actieve uitkeringen per aantal jaren na start",
-                                                         "Benefits still active by years since start")
-                          + f" ({name.removeprefix('cohort_')})", method=coh_method, counts=["n"],
+            by = name.removeprefix("cohort_")
+            # The figure's title: the table is the figure's table (one heading in the report).
+            title = titles.get(name) or w("Actieve uitkeringen per aantal jaren na start",
+                                          "Benefits still active by years since start") + \
+                f" ({_BY_LABEL.get(by, {}).get(lang, by)})"
+            group = {"nl": "Instroomjaar", "en": "Inflow year"} if by == "inflow_year" else None
+            pub.add_table(f"duur_{name}", table, title=title, method=coh_method, counts=["n"],
                           derived={"share_active": "n"}, layout="long", by=[], secondary=False, decimals=4,
-                          section=sec)
+                          section=sec,
+                          labels={"group": group[lang] if group else _BY_LABEL.get(by, {}).get(
+                              lang, by).capitalize()},
+                          wide=(["group"], "years_since_start", "share_active"))
             added.append(f"duur_{name}")
     pub.notes.extend(analysis.notes)
     return added

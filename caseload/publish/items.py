@@ -109,9 +109,14 @@ class TableItem:
     suppression_note : str, optional
         For tables without counts of persons: why no suppression applies (shown
         instead of the rule); otherwise a remark added to the rule.
-    peildatum : date-like, optional
+    peildatum : date-like or str, optional
         Reference date of this table when it differs from the report's (a table
-        from a published source).
+        from a published source); a text such as ``"jaar 2017"`` for the period
+        of bundled data.
+    wide : (index columns, column, value), optional
+        For a long table: how the HTML and PDF show it compactly, as a cross
+        table (e.g. ``(["group"], "years_since_start", "share_active")``); the
+        CSV and the workbook keep the long table.
     """
 
     name: str
@@ -133,6 +138,7 @@ class TableItem:
     section: str = ""
     suppression_note: str | None = None
     peildatum: Any = None
+    wide: tuple[Sequence[str], str, str] | None = None
 
 
 @dataclass
@@ -176,6 +182,18 @@ class Publication:
         Language of headings and labels.
     min_cell : int
         Counts below this are suppressed (default 5).
+    csv : {"excel-nl", "plain"}
+        CSV format: ``excel-nl`` (``;``, decimal comma, UTF-8 with BOM, dates
+        ``dd-mm-jjjj``) opens as columns in Excel with Dutch settings; ``plain``
+        (``,``, ``.``, UTF-8, ISO dates) for data teams and Power BI.
+    municipality_names : dict
+        Code -> name, added to or overriding the bundled RvIG table.
+    findings : list of Finding
+        The key findings (:class:`caseload.publish.findings.Finding`) that open
+        the report in a section "Kernpunten".
+    pdf : bool
+        Also write ``rapport.pdf`` (A4, from the HTML with WeasyPrint); the batch run sets
+        it from ``[report] pdf`` (default true).
 
     Examples
     --------
@@ -200,6 +218,10 @@ class Publication:
     config: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     order: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    csv: Literal["excel-nl", "plain"] = "excel-nl"
+    municipality_names: dict[str, str] = field(default_factory=dict)
+    findings: list[Any] = field(default_factory=list)
+    pdf: bool = False
 
     def __post_init__(self) -> None:
         self.peildatum = pd.Timestamp(self.peildatum)

@@ -31,6 +31,7 @@ from caseload.config import Config, load_config
 from caseload.errors import CaseloadError
 from caseload.publish import Publication, StepRecord, write_report
 from caseload.refresh.context import RefreshError, RefreshResult, RunContext, Step
+from caseload.refresh.findings import key_findings
 from caseload.refresh.steps import (
     _step_capacity,
     _step_durations,
@@ -136,12 +137,16 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
                       rc.source, lang=lang, min_cell=config.privacy.min_cell)
     pub.inputs.extend(inputs)
     pub.config = config.model_dump(mode="json")
+    _report_settings(pub, config)
     ctx = RunContext(config=config, lang=lang, publication=pub)
     selected = _select_steps(steps if steps is not None else rc.steps)
     ctx.steps = tuple(s.name for s in selected)
     _run(ctx, selected, progress)
+    pub.findings = key_findings(ctx)
     # The extract and the intermediate results are not needed for writing; free them
-    # before the figures are rendered (matters at national size).
+    # before the figures are rendered (matters at national size). With per_municipality
+    # the extract is kept for the reports per municipality.
+    caseload = ctx.caseload if rc.per_municipality else None
     ctx.caseload = None
     ctx.results.clear()
     if progress is not None:
@@ -157,7 +162,74 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
                                "reports were left untouched.") from exc
     if progress is not None:
         progress.update(task, completed=1)
+    if caseload is not None:
+        _per_municipality(config, caseload, selected, lang, target / "gemeenten", progress)
     return RefreshResult(report, pub.steps, time.perf_counter() - t0)
+
+
+def _report_settings(pub: Publication, config: Config) -> None:
+    """Copy the ``[report]`` output settings (CSV format, PDF, municipality names) onto ``pub``."""
+    rc = config.report
+    pub.csv = rc.csv
+    pub.pdf = rc.pdf
+    pub.municipality_names = dict(rc.municipality_names)
+
+
+def _per_municipality(config: Config, caseload, selected: Sequence[Step], lang: str, folder: Path,
+                      progress=None) -> list[Path]:
+    """One report per municipality in ``folder/<code>-<name>/``: the steps rerun on its part.
+
+    A municipality's part of the extract is its spells, the clients with a spell
+    there, and those clients' assessments and activities. The combined report's
+    folder is already in place; each municipality's folder is replaced atomically
+    by :func:`write_report`.
+    """
+    import re as _re
+
+    from caseload.schema import Caseload, municipality_name
+
+    codes = sorted(str(m) for m in caseload.spells["municipality"].dropna().unique())
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    names = dict(config.report.municipality_names)
+    task = None
+    if progress is not None:
+        task = progress.add_task("Rapporten per gemeente" if lang == "nl" else "Reports per municipality",
+                                 total=len(codes))
+    for code in codes:
+        sp = caseload.spells[caseload.spells["municipality"].astype(str) == code]
+        ids = set(sp["client_id"])
+        part = Caseload(
+            clients=caseload.clients[caseload.clients["client_id"].isin(ids)].reset_index(drop=True),
+            spells=sp.reset_index(drop=True),
+            assessments=caseload.assessments[caseload.assessments["client_id"].isin(ids)].reset_index(drop=True),
+            activities=caseload.activities[caseload.activities["client_id"].isin(ids)].reset_index(drop=True),
+            peildatum=caseload.peildatum, rejected=caseload.rejected.iloc[0:0], report=caseload.report)
+        name = municipality_name(code, names)
+        pub = Publication(f"{config.report.title}: {name}", caseload.peildatum, config.report.source,
+                          lang=lang, min_cell=config.privacy.min_cell)
+        pub.config = config.model_dump(mode="json")
+        _report_settings(pub, config)
+        ctx = RunContext(config=config, lang=lang, publication=pub, caseload=part)
+        steps = [s for s in selected if s.name != "validate"]
+        ctx.steps = tuple(s.name for s in steps)
+        _run(ctx, steps)
+        pub.findings = key_findings(ctx)
+        ctx.caseload = None
+        ctx.results.clear()
+        slug = _re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        out = folder / (f"{code}-{slug}" if slug and slug != code.lower() else code)
+        try:
+            write_report(pub, out, extra_manifest={"municipality": code, "steps_run": list(ctx.steps)})
+        except (CaseloadError, OSError) as exc:
+            for fig in pub.figures:
+                _close(fig.figure)
+            raise RefreshError(f"writing the report of {name} ({code}) to '{out}' failed: {exc}",
+                               fix="Correct the cause named above and run again.") from exc
+        written.append(out)
+        if task is not None:
+            progress.update(task, advance=1)
+    return written
 
 
 def _run(ctx: RunContext, selected: Sequence[Step], progress=None) -> None:
@@ -226,6 +298,7 @@ def run_steps(config: Config, caseload, steps: Sequence[str], *, lang: str | Non
     pub = Publication(title or config.report.title, peil, config.report.source, lang=lang,
                       min_cell=config.privacy.min_cell)
     pub.config = config.model_dump(mode="json")
+    _report_settings(pub, config)
     if caseload is not None and len(caseload.report):
         pub.inputs.extend(Path(str(f)) for f in caseload.report["file"])
     ctx = RunContext(config=config, lang=lang, publication=pub, caseload=caseload, keep_results=True)
