@@ -322,7 +322,11 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
     pub.add_table("duur_kaplan_meier", s, title=w("Duur in de uitkering: mediaan en beperkt gemiddelde",
                                                   "Duration on benefit: median and restricted mean"),
                   method=km_method, counts=["events", "censored", "n"], col_total="n",
-                  derived={c: "n" for c in est_cols}, decimals=3, section=sec)
+                  derived={c: "n" for c in est_cols}, decimals=3, section=sec,
+                  labels={"horizon": w(f"Tijdshorizon ({unit})", f"Time horizon ({unit})"),
+                          "median": w(f"Mediane duur ({unit})", f"Median duration ({unit})"),
+                          "restricted_mean": w(f"Gemiddelde duur binnen de tijdshorizon ({unit})",
+                                               f"Mean duration within the horizon ({unit})")})
     curve = t["km_curve"]
     time_label = {"time": w(f"Duur sinds instroom ({unit})", f"Time since inflow ({unit})")}
     group_col = curve.columns[0]

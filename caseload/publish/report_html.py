@@ -58,8 +58,26 @@ def _w(key: str, lang: str, **kw) -> str:
     return (nl if lang == "nl" else en).format(**kw)
 
 
+# Provenance columns of forecast tables: in the CSV and workbook on every row (a table read
+# on its own keeps its method), in the HTML and PDF once, in the notes under the table.
+_PROVENANCE = ("method", "parameters", "peildatum")
+
+
+def _without_provenance(shown: pd.DataFrame, mask: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    headers = shown.attrs.get("headers", {})
+    drop = [headers[c] for c in _PROVENANCE
+            if c in headers and shown[headers[c]].astype("string").nunique(dropna=False) <= 1]
+    if not drop:
+        return shown, mask
+    keep = [i for i, c in enumerate(shown.columns) if c not in drop]
+    out = shown.iloc[:, keep]
+    out.attrs = shown.attrs
+    return out, mask.iloc[:, keep]
+
+
 def _html_table(item: TableItem, shown: pd.DataFrame, suppressed_mask: pd.DataFrame,
                 decimals: dict[str, int], lang: str) -> str:
+    shown, suppressed_mask = _without_provenance(shown, suppressed_mask)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
     rows = []
     plain = set(shown.attrs.get("plain", []))

@@ -143,6 +143,11 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
     ctx.steps = tuple(s.name for s in selected)
     _run(ctx, selected, progress)
     pub.findings = key_findings(ctx)
+    if rc.per_municipality and ctx.caseload is not None:
+        folders = [f"gemeenten/{_folder_name(c, rc.municipality_names)}/index.html"
+                   for c in sorted(str(m) for m in ctx.caseload.spells["municipality"].dropna().unique())]
+        pub.notes.append(("Rapporten per gemeente: " if lang == "nl" else "Reports per municipality: ")
+                         + ", ".join(folders) + ".")
     # The extract and the intermediate results are not needed for writing; free them
     # before the figures are rendered (matters at national size). With per_municipality
     # the extract is kept for the reports per municipality.
@@ -167,6 +172,19 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
     return RefreshResult(report, pub.steps, time.perf_counter() - t0)
 
 
+def _folder_name(code: str, names: dict[str, str] | None = None) -> str:
+    """``GM0168-losser``: the folder of a municipality's own report (the code alone without a name)."""
+    import re as _re
+
+    from caseload.schema import municipality_name
+
+    import unicodedata
+
+    name = unicodedata.normalize("NFKD", municipality_name(code, names)).encode("ascii", "ignore").decode()
+    slug = _re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return f"{code}-{slug}" if slug and slug != code.lower() else code
+
+
 def _report_settings(pub: Publication, config: Config) -> None:
     """Copy the ``[report]`` output settings (CSV format, PDF, municipality names) onto ``pub``."""
     rc = config.report
@@ -184,8 +202,6 @@ def _per_municipality(config: Config, caseload, selected: Sequence[Step], lang: 
     folder is already in place; each municipality's folder is replaced atomically
     by :func:`write_report`.
     """
-    import re as _re
-
     from caseload.schema import Caseload, municipality_name
 
     codes = sorted(str(m) for m in caseload.spells["municipality"].dropna().unique())
@@ -217,8 +233,7 @@ def _per_municipality(config: Config, caseload, selected: Sequence[Step], lang: 
         pub.findings = key_findings(ctx)
         ctx.caseload = None
         ctx.results.clear()
-        slug = _re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-        out = folder / (f"{code}-{slug}" if slug and slug != code.lower() else code)
+        out = folder / _folder_name(code, names)
         try:
             write_report(pub, out, extra_manifest={"municipality": code, "steps_run": list(ctx.steps)})
         except (CaseloadError, OSError) as exc:

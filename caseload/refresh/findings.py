@@ -82,20 +82,22 @@ def key_findings(ctx: RunContext) -> list[Finding]:
         anchor, text = link
         per[g].append(Finding(topic, label[g], headline, sentence, anchor, text))
 
-    # 1. stock on the peildatum (clients, each once: the definition of the composition and
-    #    segment tables) and a year earlier.
-    from caseload.refresh.stock import stock_on
+    # 1. stock on the peildatum and a year earlier: clients with a benefit running on after the
+    #    peildatum, each once (caseload.flows.stock_at: the stock of the composition tables and
+    #    of the monthly flows); per municipality the clients with such a benefit there.
+    from caseload.flows import stock_at
 
-    now = ctx.results.get("stock")
-    if now is None:
-        now = stock_on(cl)
-    before = stock_on(cl, peil - pd.DateOffset(years=1))
-    link = _link(pub, "s", "segment_per_gemeente")
+    def clients(day, g):
+        run = stock_at(cl.spells, day)
+        if g is not None:
+            run = run[run["municipality"].astype(str) == g]
+        return int(run["client_id"].nunique())
+
+    link = _link(pub, "s", "stromen_per_jaar")
     if not link[0]:
-        link = _link(pub, "f", "stromen_bestand")
+        link = _link(pub, "s", "bestand_geslacht")
     for g in groups:
-        n1 = int(len(now) if g is None else (now["municipality"].astype(str) == g).sum())
-        n0 = int(len(before) if g is None else (before["municipality"].astype(str) == g).sum())
+        n1, n0 = clients(peil, g), clients(peil - pd.DateOffset(years=1), g)
         text = _count(n1, min_cell, lang)
         if n1 >= min_cell and n0 >= min_cell:
             d = n1 - n0

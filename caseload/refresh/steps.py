@@ -477,7 +477,13 @@ def _step_segment(ctx: RunContext) -> int:
     per_gemeente = pub.add_table(
         "segment_per_gemeente", summary,
         title=w("Cliënten naar groep A/B/C per gemeente", "Clients by group A/B/C per municipality"),
-        method=method, counts=[c for c in summary.columns if c != "municipality"],
+        method=method + w(" Telt ook cliënten van wie de uitkering op de peildatum eindigt (de "
+                          "peildatum is hun laatste dag); de tabellen naar geslacht en leefvorm en het "
+                          "bestand per maand tellen alleen uitkeringen die na de peildatum doorlopen. "
+                          "Het totaal kan daardoor iets hoger zijn.",
+                          " Also counts clients whose benefit ends on the reference date (their last "
+                          "day); the tables by sex and household and the monthly stock count only "
+                          "benefits that run on after it. The total can therefore be slightly higher."), counts=[c for c in summary.columns if c != "municipality"],
         row_total=total, col_total=total, labels=labels, section=section)
     pmc_item = pub.add_table(
         "segment_pmc", res.pmc_table,
