@@ -235,7 +235,8 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
                                  strata=strata, alpha=cfg.alpha, max_rows=cfg.cox_max_rows or None,
                                  random_state=cfg.random_state)
         if cox.sampled:
-            notes.append(report_text("cox_sampled", lang, n=f"{cox.n:,}", total=f"{cox.n_complete:,}",
+            big = (lambda x: f"{x:,}".replace(",", ".")) if lang == "nl" else (lambda x: f"{x:,}")
+            notes.append(report_text("cox_sampled", lang, n=big(cox.n), total=big(cox.n_complete),
                                      seed=cfg.random_state))
     except (CaseloadError, np.linalg.LinAlgError, ValueError) as exc:
         notes.append(report_text("cox_failed", lang, error=exc))
