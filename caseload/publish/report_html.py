@@ -379,7 +379,9 @@ def _write_pdf(path: Path, pub: Publication, frames: list[tuple[TableItem, pd.Da
         check_file_no_bsn(source)
     finally:
         source.unlink()
-    weasyprint.HTML(string=doc, base_url=str(path.parent)).write_pdf(path, pdf_identifier=b"caseload")
+    # No base URL: links to tables/*.csv stay relative (the PDF lies beside tables/), and the
+    # PDF does not hold the path of the temporary folder it was written in.
+    weasyprint.HTML(string=doc).write_pdf(path, pdf_identifier=b"caseload")
 
 
 def _peil_text(peildatum, pub: Publication) -> str:
