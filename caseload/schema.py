@@ -636,6 +636,10 @@ def report_label(column: str, lang: str = "nl") -> str:
         bound = "lower bound" if low else "upper bound"
         prefix = {"median": "Median ", "rmst": "Mean duration "}.get(what or "", "")
         return f"{prefix}{bound} {pct}%" if prefix else f"{bound.capitalize()} {pct}%"
+    for table in (SPELLS, CLIENTS, ASSESSMENTS, ACTIVITIES):  # the canonical columns' labels
+        if c in table.columns and c not in ("client_id", "spell_id", "dossier_id", "activity_id"):
+            col = table[c]
+            return (col.label_nl if lang == "nl" else col.label_en) or c
     return c
 
 

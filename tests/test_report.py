@@ -96,6 +96,7 @@ def test_label_catalogue_rules():
     assert report_label("hi_80", "en") == "Upper bound 80%"
     assert report_label("median_lower_0.9") == "Mediaan: ondergrens 90%"
     assert report_label("at_risk") == "Aantal nog in de uitkering"
+    assert report_label("household") == "Leefvorm" and report_label("end_reason", "en") == "End reason"
 
 
 # ------------------------------------------------------------------ 2. names, not codes
@@ -316,3 +317,27 @@ def test_pdf_is_deterministic(tmp_path):
 def test_workbook_is_a_zip_with_fixed_dates(report):
     with zipfile.ZipFile(report / "tabellen.xlsx") as z:
         assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in z.infolist())
+
+
+def test_display_rules_on_a_small_table(tmp_path):
+    """Shares -> percent (one decimal), years plain, ISO text dates -> dates, booleans ja/nee,
+    codes -> names and labels, headers from the catalogue; the API table is not changed."""
+    df = pd.DataFrame({"municipality": ["GM0168", "GM9999"], "year": [2021, 2022],
+                       "household": ["alleenstaand", "paar"], "n": [1200, 40],
+                       "share": [0.12345, 0.5], "flag": [True, False],
+                       "telmoment": ["2021-12-31", "2022-12-31"]})
+    before = df.copy()
+    pub = Publication("t", "2025-12-31", "b")
+    pub.add_table("t", df, title="T", method="m", counts=["n"], percentages={"share": "n"},
+                  secondary=False)
+    out = write_report(pub, tmp_path / "r").out_dir
+    pd.testing.assert_frame_equal(df, before)
+    rows = (out / "tables" / "t.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0] == "Gemeente;Jaar;Leefvorm;Aantal;Aandeel (%);flag;telmoment"
+    assert rows[1] == "Losser;2021;Alleenstaande;1200;12,3;ja;31-12-2021"
+    assert rows[2] == "GM9999;2022;(Echt)paar zonder kinderen;40;50,0;nee;31-12-2022"
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert ">2021<" in html and ">1.200<" in html and ">12,3<" in html and ">31-12-2021<" in html
+    ws = load_workbook(out / "tabellen.xlsx")["t"]
+    assert isinstance(ws["G2"].value, datetime) and ws["G2"].number_format == "dd-mm-yyyy"
+    assert ws["E2"].value == pytest.approx(12.3) and ws["B2"].value == 2021

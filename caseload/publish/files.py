@@ -136,6 +136,11 @@ def _display_frame(item: TableItem, table: pd.DataFrame, lang: str = "nl",
             if pd.api.types.is_string_dtype(s):
                 s = s.astype("string")
                 codes = _code_list(key)
+                values = s.dropna()
+                if len(values) and values.str.fullmatch(r"\d{4}-\d{2}-\d{2}").all():
+                    out[c] = pd.to_datetime(s)  # ISO dates written as text: dates
+                    dates.append(headers[c])
+                    continue
                 if key in _MUNICIPALITY_COLUMNS or headers[c] in ("Gemeente", "Municipality"):
                     s = s.map(lambda v: municipality_name(v, municipality_names)
                               if isinstance(v, str) and _GM_CODE.fullmatch(v) else v)
