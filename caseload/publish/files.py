@@ -145,11 +145,11 @@ def _display_frame(item: TableItem, table: pd.DataFrame, lang: str = "nl",
                     s = s.map(lambda v: municipality_name(v, municipality_names)
                               if isinstance(v, str) and _GM_CODE.fullmatch(v) else v)
                 elif codes is not None:
-                    s = s.map(lambda v: codes.label(v, lang) if isinstance(v, str) and v in codes else v)
+                    s = s.map(lambda v, cl=codes: cl.label(v, lang) if isinstance(v, str) and v in cl else v)
                 elif key == "covariate":
                     s = s.map(lambda v: _covariate_label(v, lang) if isinstance(v, str) else v)
                 else:
-                    s = s.map(lambda v: report_value(key, v, lang) if isinstance(v, str) else v)
+                    s = s.map(lambda v, k=key: report_value(k, v, lang) if isinstance(v, str) else v)
                 out[c] = s.astype("string")
         if (pd.api.types.is_integer_dtype(out[c]) and
                 (key in _PLAIN_COLUMNS or key.endswith("_year") or headers[c].lower() in _PLAIN_LABELS)):

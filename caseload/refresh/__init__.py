@@ -175,10 +175,9 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
 def _folder_name(code: str, names: dict[str, str] | None = None) -> str:
     """``GM0168-losser``: the folder of a municipality's own report (the code alone without a name)."""
     import re as _re
+    import unicodedata
 
     from caseload.schema import municipality_name
-
-    import unicodedata
 
     name = unicodedata.normalize("NFKD", municipality_name(code, names)).encode("ascii", "ignore").decode()
     slug = _re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
