@@ -40,7 +40,7 @@ _PLAIN_COLUMNS = frozenset({"year", "inflow_year", "birth_year", "jaar", "row", 
                             "ladder_step", "quarter", "rank", "months", "years_since_start"})
 _PLAIN_LABELS = frozenset({"jaar", "year", "instroomjaar", "inflow year", "rij", "row"})
 # Columns that hold shares (fractions 0-1 in the API): shown as percentages.
-_SHARE_COLUMNS = frozenset({"survival", "share_active", "estimate", "naive_share", "share"})
+_SHARE_COLUMNS = frozenset({"survival", "share_active", "estimate", "naive_share", "share", "target"})
 # Columns whose values are codes of a code list: shown by their labels.
 _CODE_COLUMNS = ("household", "end_reason", "inflow_reason", "sex", "segment")
 _MUNICIPALITY_COLUMNS = frozenset({"municipality", "series", "gemeente"})

@@ -103,7 +103,8 @@ def _html_table(item: TableItem, shown: pd.DataFrame, suppressed_mask: pd.DataFr
             cls = ' class="num"' if numeric[j] else ""
             cells.append(f"<td{cls}>{html.escape(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table id="t-{item.name}"><thead><tr>{head}</tr></thead><tbody>'
+    cls = ' class="wide"' if len(shown.columns) > 8 else ""
+    return (f'<table id="t-{item.name}"{cls}><thead><tr>{head}</tr></thead><tbody>'
             + "\n".join(rows) + "</tbody></table>")
 
 
@@ -196,7 +197,8 @@ _PRINT_CSS = """
 body{max-width:none;margin:0;padding:0;font-size:9.5pt}
 h2{break-before:page;margin-top:0}h2.first{break-before:avoid}
 h3{break-after:avoid}figure,table,.muni{break-inside:avoid}
-table{font-size:7.5pt}th,td{padding:.15em .3em}
+table{font-size:7.5pt;max-width:100%%}th,td{padding:.15em .3em;hyphens:auto;overflow-wrap:break-word}
+table.wide{font-size:6.5pt;width:100%%;table-layout:fixed}
 figure img{max-height:150mm;width:auto;max-width:100%%}
 nav>ul{columns:2;font-size:8pt}a{color:#0b5394;text-decoration:none}
 """
