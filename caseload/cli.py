@@ -434,19 +434,28 @@ def refresh_command(
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
         result = refresh(config, out_dir=out, lang=lang, progress=progress)
+    from caseload.figures.style import fmt_number
+    from caseload.refresh import STEPS
+    from caseload.schema import report_text
+
+    used = result.report.manifest.get("language", "nl")
     table = Table(title="caseload refresh")
-    for col, just in (("step", "left"), ("rows", "right"), ("tables", "right"),
-                      ("figures", "right"), ("seconds", "right")):
-        table.add_column(col, justify=just)
+    for key, just in (("summary_step", "left"), ("summary_rows", "right"), ("summary_tables", "right"),
+                      ("summary_figures", "right"), ("summary_seconds", "right")):
+        table.add_column(report_text(key, used), justify=just)
+    titles = {st.name: st.title(used) for st in STEPS}
     for s in result.steps:
-        table.add_row(s.name, f"{s.rows:,}", str(len(s.tables)), str(len(s.figures)),
-                      f"{s.seconds:.2f}")
+        # The step's title in the report language, with its name as [report] steps takes it.
+        table.add_row(f"{titles.get(s.name, s.name)} ({s.name})", fmt_number(s.rows, 0, used),
+                      str(len(s.tables)), str(len(s.figures)), fmt_number(s.seconds, 2, used))
     console.print(table)
     n_supp = sum(t["suppressed"]["primary"] + t["suppressed"]["secondary"]
                  for t in result.report.manifest["tables"])
-    console.print(f"{len(result.report.manifest['tables'])} tables ({n_supp} cells suppressed), "
-                  f"{len(result.report.manifest['figures'])} figures in {result.seconds:.1f} s -> "
-                  f"{result.out_dir / 'index.html'}", highlight=False, soft_wrap=True)
+    n_tables, n_figures = len(result.report.manifest["tables"]), len(result.report.manifest["figures"])
+    secs = fmt_number(result.seconds, 1, used)
+    console.print(report_text("summary_line", used, tables=n_tables, cells=n_supp, figures=n_figures,
+                              seconds=secs, path=result.out_dir / "index.html"),
+                  highlight=False, soft_wrap=True)
 
 
 # --- audit ---

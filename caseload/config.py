@@ -100,6 +100,19 @@ class ReportConfig(_Section):
         "'validate' always runs). Names: validate, stock, segment, flows, durations, "
         "forecast, kpi, capacity.",
     )
+    csv: Literal["excel-nl", "plain"] = Field(
+        "excel-nl", description="CSV format: 'excel-nl' (';', decimal comma, UTF-8 with BOM: opens in "
+        "Excel with Dutch settings) or 'plain' (',', '.', UTF-8: for data teams and Power BI).")
+    pdf: bool = Field(True, description="Also write rapport.pdf (A4, page numbers) from the report "
+                      "with WeasyPrint (needs the pango library).")
+    per_municipality: bool = Field(False, description="Also write one report folder per municipality "
+                                   "(gemeenten/<code>-<name>/: index.html, tabellen.xlsx, rapport.pdf).")
+    municipality_names: dict[str, str] = Field(
+        default_factory=dict, description="Municipality code -> name, added to or overriding the bundled "
+        "RvIG table (e.g. municipalities created from 2021 on).")
+    reproductions: bool = Field(False, description="Include the reproductions of other municipalities' "
+                                "published tables (the Stadskanaal/Veendam 2017 forecast tables and "
+                                "their check).")
 
 
 class SegmentRule(_Section):

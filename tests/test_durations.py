@@ -774,7 +774,7 @@ def test_figures_return_figures_with_labels(synth_caseload):
     km = KaplanMeier().fit(d["duration_years"], d["exited"], entry=d["entry_years"], by=d["age_band"])
     fig = km_figure(km, peildatum=c.peildatum, source="synthetisch", max_time=8)
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert isinstance(fig, Figure) and "Aantal at risk" in texts
+    assert isinstance(fig, Figure) and "Aantal nog in de uitkering" in texts
     assert fig.axes[0].get_ylabel() == "Aandeel nog in de uitkering"
     aj = AalenJohansen().fit(d["duration_years"], d["event"], entry=d["entry_years"], by=d["age_band"])
     fig2 = cumulative_incidence_figure(aj, lang="en")
@@ -820,7 +820,7 @@ def test_analyse_durations_fits_cox_on_a_sample_and_says_so():
     cfg = DurationsConfig(cox_max_rows=1000, random_state=2, cohort_groupings=["inflow_year"])
     res = analyse_durations(c.spells, c.clients, c.peildatum, cfg)
     assert res.cox.sampled and res.cox.n == 1000 and res.cox.n_complete > 1000
-    assert any("random sample of 1,000" in n for n in res.notes)
+    assert any("aselecte steekproef van 1.000" in n for n in res.notes)
     # Kaplan-Meier keeps every spell
     assert int(res.km.n_.sum()) == res.cox.n_complete
     full = analyse_durations(c.spells, c.clients, c.peildatum, DurationsConfig(cox_max_rows=0, cohort_groupings=["inflow_year"]))

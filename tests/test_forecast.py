@@ -784,7 +784,7 @@ def test_cli_forecast_writes_csv_and_xlsx(tmp_path):
     xlsx = pd.read_excel(tmp_path / "tabellen.xlsx", sheet_name=None)
     assert {"prognose_nieuwe_doelgroepen", "prognose_beschut_werk", "prognose_controle_bron",
             "prognose_caseload_prognose"} <= set(xlsx)
-    csv = pd.read_csv(tmp_path / "tables" / "prognose_caseload_prognose.csv")
+    csv = pd.read_csv(tmp_path / "tables" / "prognose_caseload_prognose.csv", sep=";", encoding="utf-8-sig")
     assert {"Lower 80%", "Upper 80%", "Lower 95%", "Upper 95%", "Method", "Parameters",
             "Reference date"} <= set(csv.columns)
     assert (tmp_path / "index.html").is_file() and list((tmp_path / "figures").glob("*.png"))

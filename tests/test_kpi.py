@@ -415,7 +415,7 @@ def test_kpi_results_on_synthetic_extract(synth_caseload, tmp_path):
     add_kpi_to_publication(pub, res)
     report = write_report(pub, tmp_path / "kpi")
     assert (report.out_dir / "tables" / "kpi_uitstroom_werk.csv").is_file()
-    header = (report.out_dir / "tables" / "kpi_uitstroom_werk.csv").read_text(encoding="utf-8").splitlines()[0]
+    header = (report.out_dir / "tables" / "kpi_uitstroom_werk.csv").read_text(encoding="utf-8-sig").splitlines()[0]
     assert "Aandeel naar werk (Aalen-Johansen)" in header and "client_id" not in header
 
 

@@ -122,16 +122,33 @@ def test_layout(written):
 
 
 def test_csv_format(written):
+    """Default "excel-nl": UTF-8 with BOM, ';' separated, decimal comma."""
     out, _ = written
     raw = (out / "tables" / "trede_werk.csv").read_bytes()
     assert b"\r\n" not in raw
-    text = raw.decode("utf-8")
+    assert raw.startswith(b"\xef\xbb\xbf")
+    text = raw.decode("utf-8-sig")
     header, first, second = text.splitlines()[:3]
-    assert header == "trede,aantal,werk_binnen_jaar,percentage_werk"
+    # "aantal" has no label of its own: its header comes from the label catalogue.
+    assert header == "trede;Aantal;werk_binnen_jaar;percentage_werk"
     # Base 3 suppressed -> count, its numerator and its percentage are blank.
-    assert first == "1,,,"
-    assert second == "2,50,20,40.0"
-    model = (out / "tables" / "model.csv").read_text().splitlines()
+    assert first == "1;;;"
+    assert second == "2;50;20;40,0"
+    model = (out / "tables" / "model.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert model[1:] == ["a;0,123", "b;2,500"]
+
+
+def test_csv_format_plain(tmp_path):
+    """[report] csv = "plain": ',' separated, decimal point, UTF-8 without BOM."""
+    pub = _publication()
+    pub.csv = "plain"
+    pub.pdf = False
+    write_report(pub, tmp_path / "r")
+    raw = (tmp_path / "r" / "tables" / "trede_werk.csv").read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    assert raw.decode("utf-8").splitlines()[:3] == ["trede,Aantal,werk_binnen_jaar,percentage_werk",
+                                                    "1,,,", "2,50,20,40.0"]
+    model = (tmp_path / "r" / "tables" / "model.csv").read_text().splitlines()
     assert model[1:] == ["a,0.123", "b,2.500"]
 
 
@@ -404,7 +421,8 @@ def test_index_tables_and_gaps(tmp_path):
     pub = Publication("t", PEIL, "b")
     pub.add_table("idx", df, title="t", method="m", counts=["n"], secondary=False)
     out = write_report(pub, tmp_path / "r").out_dir
-    assert (out / "tables" / "idx.csv").read_text().splitlines() == ["groep,n", "a,10", "b,0"]
+    assert (out / "tables" / "idx.csv").read_text(encoding="utf-8-sig").splitlines() == [
+        "groep;Aantal", "a;10", "b;0"]
     gap = Publication("t", PEIL, "b")
     gap.add_table("gap", pd.DataFrame({"g": ["a", "b"], "n": [10.0, np.nan]}), title="t",
                   method="m", counts=["n"])

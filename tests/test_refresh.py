@@ -83,7 +83,8 @@ def test_no_table_is_empty_and_html_has_every_item(run):
     manifest = json.loads((out / "manifest.json").read_text())
     for t in manifest["tables"]:
         assert t["rows"] > 0, t["name"]
-        assert f'id="t-{t["name"]}"' in html
+        # Every table has its place (long ones are linked, fully suppressed ones one sentence).
+        assert f'id="s-{t["name"]}"' in html
     for f in manifest["figures"]:
         assert f'id="f-{f["name"]}"' in html
     assert "http://" not in html and "https://" not in html
@@ -124,6 +125,20 @@ def test_no_personal_numbers_or_pseudonyms_in_any_file(run):
     token = re.compile(r"[0-9a-f]{20}")
     files = [p for p in out.rglob("*") if p.is_file()]
     for p in files:
+        if p.suffix == ".pdf":
+            # The PDF's text, as a reader copies it (the writer checks the HTML it prints).
+            import subprocess
+
+            text = subprocess.run(["pdftotext", str(p), "-"], capture_output=True, text=True,
+                                  check=True).stdout
+            txt = p.parent / ".rapport_pdf_text.txt"
+            txt.write_text(text, encoding="utf-8")
+            try:
+                check_file_no_bsn(txt)
+            finally:
+                txt.unlink()
+            assert not (set(token.findall(text)) & (pseudonyms | dossiers)), "pseudonym in the PDF"
+            continue
         check_file_no_bsn(p)
         if p.suffix == ".png":
             continue
@@ -135,7 +150,7 @@ def test_no_personal_numbers_or_pseudonyms_in_any_file(run):
         found = set(token.findall(text))
         assert not (found & (pseudonyms | dossiers)), f"pseudonym in {p.name}"
         if p.suffix == ".csv":
-            cells = {c for row in csv.reader(io.StringIO(text)) for c in row}
+            cells = {c for row in csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";") for c in row}
             assert not (cells & client_numbers), f"client number in {p.name}"
 
 
@@ -188,8 +203,8 @@ def test_english_report(tmp_path):
     res = rf.refresh(SAMPLE, out_dir=tmp_path / "r", lang="en", steps=["validate", "stock"])
     html = (res.out_dir / "index.html").read_text(encoding="utf-8")
     assert "Reference date" in html and "Caseload by age" in html
-    header = (res.out_dir / "tables" / "bestand_geslacht.csv").read_text().splitlines()[0]
-    assert header == "Sex,Count,Percent"
+    header = (res.out_dir / "tables" / "bestand_geslacht.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header == "Sex;Count;Percent"
 
 
 def test_stock_composition_matches_hand_count():
@@ -245,8 +260,10 @@ def test_candidates_table_shows_exactly_the_published_pmc_cells(run):
     or the two tables together could reveal a suppressed count."""
 
     _, _, out = run
-    pmc = pd.read_csv(out / "tables" / "segment_pmc.csv", dtype=str)
-    cand = pd.read_csv(out / "tables" / "segment_kandidaten.csv", dtype=str)
+    pmc = pd.read_csv(out / "tables" / "segment_pmc.csv", dtype=str, sep=";", encoding="utf-8-sig")
+    cand = pd.read_csv(out / "tables" / "segment_kandidaten.csv", dtype=str, sep=";", encoding="utf-8-sig")
+    # Groups are published by their labels ("A: direct bemiddelbaar"): the letter is the code.
+    pmc.iloc[:, 1] = pmc.iloc[:, 1].str[0]
     muni, group, profile, market, n = pmc.columns[[0, 1, 2, 4, 6]]
     published = {(r[muni], f"{r[profile]}-{r[market]}", r[group]): r[n] for _, r in pmc.iterrows()
                  if r[group] in ("A", "B")}
@@ -264,7 +281,7 @@ def test_overrides_of_the_sample_are_applied_and_reported(run):
     """data/sample/overrides.csv has 12 changed groups and 1 confirmation (Clientnummer based)."""
 
     _, _, out = run
-    t = pd.read_csv(out / "tables" / "segment_overschrijvingen.csv", dtype=str)
+    t = pd.read_csv(out / "tables" / "segment_overschrijvingen.csv", dtype=str, sep=";", encoding="utf-8-sig")
     overridden = pd.to_numeric(t.iloc[:, 2], errors="coerce")
     assert overridden.sum() >= 5  # small cells may be blanked, but the changes show
     cfg = cl.load_config(SAMPLE)

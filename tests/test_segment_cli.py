@@ -54,7 +54,7 @@ def test_outputs_and_no_ids_in_published_tables(run):
 
 def test_pmc_table_is_suppressed(run):
     out, _ = run
-    t = pd.read_csv(out / "tables" / "segment_pmc.csv")
+    t = pd.read_csv(out / "tables" / "segment_pmc.csv", sep=";", decimal=",", encoding="utf-8-sig")
     shown = t.iloc[:, -1].dropna()
     assert t.iloc[:, -1].isna().any()
     assert ((shown == 0) | (shown >= 5)).all()

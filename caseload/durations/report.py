@@ -27,6 +27,7 @@ from caseload.durations.tables import (
     spell_durations,
 )
 from caseload.errors import CaseloadError
+from caseload.schema import HOUSEHOLD, SEX, inflow_reasons, report_text
 
 __all__ = ["analyse_durations", "DurationAnalysis", "add_durations_to_publication"]
 
@@ -69,6 +70,7 @@ class DurationAnalysis:
     lang: str = "nl"
     notes: list[str] = field(default_factory=list)
     age_rule: str = DEFAULT_AGE_RULE
+    age_bands: list[tuple[int, int]] = field(default_factory=lambda: [(15, 26), (27, 44), (45, 64)])
 
     def figures(self, source: str | None = None, min_cell: int = 5) -> dict:
         """The four standard figures plus one cohort figure per grouping, by name."""
@@ -104,6 +106,48 @@ _BY_LABEL = {
     "age_class": {"nl": "leeftijdsklasse", "en": "age class"},
     "age_class_sex": {"nl": "leeftijdsklasse en geslacht", "en": "age class and sex"},
 }
+
+
+def _group_sort_key(part: str, by: str):
+    """Order of a group code: numbers numerically (codes, years), age classes by their first age."""
+    import re
+
+    m = re.match(r"\s*[<>]?\s*(\d+)", part)
+    if by in ("inflow_reason", "inflow_year", "age_class") and m:
+        return (0, int(m.group(1)) - (1 if part.strip().startswith("<") else 0), part)
+    return (1, 0, part)
+
+
+def _group_label(part: str, by: str, lang: str) -> str:
+    if by == "household":
+        return HOUSEHOLD.label(part, lang)
+    if by == "sex":
+        return SEX.label(part, lang)
+    if by == "inflow_reason":
+        reasons = inflow_reasons()
+        return f"{part} {reasons.label(part, lang)}" if part in reasons else part
+    if by == "age_class":
+        return f"{part} {'jaar' if lang == 'nl' else 'years'}"
+    return part
+
+
+def _label_groups(curves: pd.DataFrame, by: list[str], lang: str) -> pd.DataFrame:
+    """Cohort curves with the groups by their labels, in a meaningful order.
+
+    Codes become labels (households, sex, inflow reasons with their code); groups are
+    ordered numerically (inflow years, reason codes) or by age (age classes), not as text.
+    """
+    if curves.empty:
+        return curves
+    codes = curves["group"].astype(str)
+    parts = codes.str.split(" / ")
+    key = parts.map(lambda ps: tuple(_group_sort_key(p, b) for p, b in zip(ps, by, strict=False)))
+    order = sorted(set(zip(key, codes, strict=True)))
+    rank = {code: i for i, (_, code) in enumerate(order)}
+    labels = parts.map(lambda ps: ", ".join(_group_label(p, b, lang) for p, b in zip(ps, by, strict=False)))
+    out = curves.assign(group=labels.astype("string"), _rank=codes.map(rank))
+    return (out.sort_values(["_rank", "years_since_start"], kind="mergesort")
+            .drop(columns="_rank").reset_index(drop=True))
 
 
 def _grid(horizon: float, per_year: float) -> np.ndarray:
@@ -152,8 +196,7 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
               *([cfg.cox_strata] if cfg.cox_strata else [])]
     usable = d.loc[d["age_band"].notna().to_numpy(), [c for c in dict.fromkeys(wanted) if c in d.columns]]
     if len(usable) < len(d):
-        notes.append(f"{len(d) - len(usable)} spell(s) with an age at start outside the bands are left out "
-                     "of the curves.")
+        notes.append(report_text("outside_bands", lang, n=len(d) - len(usable)))
     km = KaplanMeier(alpha=cfg.alpha, conf_type=cfg.conf_type).fit(
         usable["duration"], usable["exited"], entry=usable["entry"], by=usable["age_band"])
     aj = AalenJohansen(alpha=cfg.alpha, conf_type=cfg.conf_type, variance=cfg.aj_variance).fit(
@@ -197,10 +240,11 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
                                  strata=strata, alpha=cfg.alpha, max_rows=cfg.cox_max_rows,
                                  random_state=cfg.random_state)
         if cox.sampled:
-            notes.append(f"Cox model fitted on a random sample of {cox.n:,} of {cox.n_complete:,} spells "
-                         f"(cox_max_rows, random_state={cfg.random_state}).")
+            big = (lambda x: f"{x:,}".replace(",", ".")) if lang == "nl" else (lambda x: f"{x:,}")
+            notes.append(report_text("cox_sampled", lang, n=big(cox.n), total=big(cox.n_complete),
+                                     seed=cfg.random_state))
     except (CaseloadError, np.linalg.LinAlgError, ValueError) as exc:
-        notes.append(f"Cox model not fitted: {exc}")
+        notes.append(report_text("cox_failed", lang, error=exc))
 
     tables = {
         "elapsed_table": elapsed_duration_table(spells, clients, peil, bands=bands, lang=lang,
@@ -218,10 +262,10 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
     for by, curves in zip(groupings, cohort, strict=True):
         name = "_".join([by] if isinstance(by, str) else by)
         curves["share_active"] = curves["share_active"].where(curves["n"] >= min_cell)
-        tables[f"cohort_{name}"] = curves
+        tables[f"cohort_{name}"] = _label_groups(curves, [by] if isinstance(by, str) else list(by), lang)
     return DurationAnalysis(durations=d, km=km, aj=aj, cox=cox, tables=tables, window_start=window,
                             peildatum=peil, time_unit=cfg.time_unit, plot_time=cfg.plot_years * per_year,
-                            lang=lang, notes=notes, age_rule=cfg.age_rule)
+                            lang=lang, notes=notes, age_rule=cfg.age_rule, age_bands=bands)
 
 
 def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: int | None = None) -> list[str]:
@@ -255,12 +299,23 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
     aj_ci = {"log-log": "log(-log)", "log": "log"}[analysis.aj.conf_type]
     aj_var = {"delta": w("delta-methode", "delta method"),
               "jackknife": w("infinitesimale jackknife", "infinitesimal jackknife")}[analysis.aj.variance]
+    outside = int(el.attrs.get("outside_bands", 0))
+    lo_age, hi_age = int(analysis.age_bands[0][0]), int(analysis.age_bands[-1][1])
+    outside_txt = (str(outside) if outside == 0 or outside >= min_cell
+                   else w(f"minder dan {min_cell}", f"fewer than {min_cell}"))
     el_method = w(f"Bestand op de peildatum; {age}, op de peildatum; verstreken duur = "
                   "(peildatum - begindatum) / 365,25. Overschat de duur: lange uitkeringen zijn "
-                  "oververtegenwoordigd in een bestand.",
+                  "oververtegenwoordigd in een bestand. Telt lopende uitkeringen van personen van "
+                  f"{lo_age} tot en met {hi_age} jaar; {outside_txt} lopende uitkering(en) van jongere of "
+                  "oudere personen of zonder geboortejaar tellen niet mee. Daarom is het totaal kleiner "
+                  "dan het bestand in de tabellen naar geslacht, leefvorm en groep A/B/C (cliënten van "
+                  "alle leeftijden, elk één keer geteld).",
                   f"Stock on the reference date; {age}, on the reference date; elapsed "
                   "duration = (reference date - start) / 365.25. Over-states duration: long spells are "
-                  "over-represented in a stock.")
+                  f"over-represented in a stock. Counts running benefits of persons aged {lo_age} to "
+                  f"{hi_age}; {outside_txt} running benefit(s) of younger or older persons or without "
+                  "a birth year are left out. The total is therefore smaller than the stock in the "
+                  "tables by sex, household and group A/B/C (clients of all ages, each counted once).")
     pub.add_table("duur_losser_tabel", el, title=w("Verband leeftijd en duur in de uitkering (verstreken duur)",
                                                    "Age and duration on benefit (elapsed duration)"),
                   method=el_method, counts=[count], percentages={share: int(el[count].iloc[-1])},
@@ -282,12 +337,19 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
     pub.add_table("duur_kaplan_meier", s, title=w("Duur in de uitkering: mediaan en beperkt gemiddelde",
                                                   "Duration on benefit: median and restricted mean"),
                   method=km_method, counts=["events", "censored", "n"], col_total="n",
-                  derived={c: "n" for c in est_cols}, decimals=3, section=sec)
+                  derived={c: "n" for c in est_cols}, decimals=3, section=sec,
+                  labels={"horizon": w(f"Tijdshorizon ({unit})", f"Time horizon ({unit})"),
+                          "median": w(f"Mediane duur ({unit})", f"Median duration ({unit})"),
+                          "restricted_mean": w(f"Gemiddelde duur binnen de tijdshorizon ({unit})",
+                                               f"Mean duration within the horizon ({unit})")})
     curve = t["km_curve"]
+    time_label = {"time": w(f"Duur sinds instroom ({unit})", f"Time since inflow ({unit})")}
+    group_col = curve.columns[0]
     pub.add_table("duur_kaplan_meier_curve", curve, title=w("Aandeel nog in de uitkering", "Share still on benefit"),
                   method=km_method, counts=["at_risk"],
                   derived={c: "at_risk" for c in curve.columns if c.startswith(("survival", "lower", "upper"))},
-                  layout="long", by=[], secondary=False, decimals=4, section=sec)
+                  layout="long", by=[], secondary=False, decimals=4, section=sec, labels=time_label,
+                  wide=(["time"], group_col, "survival"))
     added += ["duur_kaplan_meier", "duur_kaplan_meier_curve"]
     cif_method = w(f"Cumulatieve incidentie (Aalen-Johansen) van uitstroom naar werk (werk, werk deels) en "
                    f"overige uitstroom als concurrerende uitkomsten, duur in {unit}. {window} "
@@ -295,9 +357,11 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
                    f"Cumulative incidence (Aalen-Johansen) of exit to work (full or partial) and other exits as "
                    f"competing outcomes, duration in {unit}. {window} Variance: {aj_var}; {aj_ci} interval. "
                    f"Age at inflow: {age}.")
-    pub.add_table("duur_uitstroom_werk", t["cumulative_incidence"],
+    cif = t["cumulative_incidence"]
+    pub.add_table("duur_uitstroom_werk", cif,
                   title=w("Uitstroom naar werk en overige uitstroom", "Exit to work and other exits"),
-                  method=cif_method, decimals=4, section=sec,
+                  method=cif_method, decimals=4, section=sec, labels=time_label,
+                  wide=([cif.columns[0], "cause"], "time", "estimate"),
                   suppression_note=w("Geschatte kansen, geen aantallen.", "Estimated probabilities, no counts."))
     added.append("duur_uitstroom_werk")
     if "cox" in t:
@@ -329,6 +393,7 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
                                                           "Exit to work and other exits"), cif_method),
     }
     coh_method = cohort_method(analysis.age_rule, lang)
+    titles = {}
     for name, fig in figs.items():
         if name in fig_titles:
             stem, title, method = fig_titles[name]
@@ -336,15 +401,23 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
             stem, title, method = f"duur_{name}", fig.texts[0].get_text() if fig.texts else name, coh_method
             if fig._suptitle is not None:
                 title = fig._suptitle.get_text()
+        titles[name] = title
         pub.add_figure(stem, fig, title=title, method=method, section=sec)
         added.append(stem)
     for name, table in t.items():
         if name.startswith("cohort_"):
-            pub.add_table(f"duur_{name}", table, title=w("Actieve uitkeringen per aantal jaren na start",
-                                                         "Benefits still active by years since start")
-                          + f" ({name.removeprefix('cohort_')})", method=coh_method, counts=["n"],
+            by = name.removeprefix("cohort_")
+            # The figure's title: the table is the figure's table (one heading in the report).
+            title = titles.get(name) or w("Actieve uitkeringen per aantal jaren na start",
+                                          "Benefits still active by years since start") + \
+                f" ({_BY_LABEL.get(by, {}).get(lang, by)})"
+            group = {"nl": "Instroomjaar", "en": "Inflow year"} if by == "inflow_year" else None
+            pub.add_table(f"duur_{name}", table, title=title, method=coh_method, counts=["n"],
                           derived={"share_active": "n"}, layout="long", by=[], secondary=False, decimals=4,
-                          section=sec)
+                          section=sec,
+                          labels={"group": group[lang] if group else _BY_LABEL.get(by, {}).get(
+                              lang, by).capitalize()},
+                          wide=(["group"], "years_since_start", "share_active"))
             added.append(f"duur_{name}")
     pub.notes.extend(analysis.notes)
     return added

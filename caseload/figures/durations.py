@@ -30,7 +30,7 @@ _W = {
                   "lopende uitkeringen gecensureerd",
                   "Kaplan-Meier with delayed entry (left truncation), {lvl}% interval (log-log); "
                   "open spells censored"),
-    "at_risk": ("Aantal at risk", "Number at risk"),
+    "at_risk": ("Aantal nog in de uitkering", "Number at risk"),
     "x_years": ("Jaren sinds begin uitkering", "Years since start of benefit"),
     "x_months": ("Maanden sinds begin uitkering", "Months since start of benefit"),
     "x_days": ("Dagen sinds begin uitkering", "Days since start of benefit"),

@@ -20,7 +20,7 @@ from caseload.errors import CaseloadError
 from caseload.kpi import benchmark as bm
 from caseload.kpi import monitoring as mon
 from caseload.kpi import outflow as of
-from caseload.schema import Caseload
+from caseload.schema import Caseload, municipality_name
 
 __all__ = ["KpiResults", "kpi_results", "add_kpi_to_publication", "capacity_results",
            "add_capacity_to_publication", "KPI_LABELS"]
@@ -134,7 +134,9 @@ def kpi_results(cs: Caseload, config: Config | None = None, *, sheltered_targets
     has_assess = len(cs.assessments) > 0 and cs.assessments["caseworker_segment"].notna().any()
     segments = list(k.segments) or None
     if segments and not has_assess:
-        notes.append("No caseworker segments in the extract: the cohort is every spell, not only "
+        notes.append(f"Geen groepen (A/B/C) van consulenten in het bestand: het cohort bestaat uit alle "
+                     f"uitkeringen, niet alleen groep {', '.join(segments)}." if lang == "nl" else
+                     "No caseworker segments in the extract: the cohort is every spell, not only "
                      f"segments {', '.join(segments)}.")
         segments = None
     cohort = of.select_cohort(cs.spells, inflow_start=start, inflow_end=end,
@@ -191,7 +193,9 @@ def kpi_results(cs: Caseload, config: Config | None = None, *, sheltered_targets
             bench = bm.benchmark_municipality(cbs, muni, lang=lang, **kw)
             peers = bm.peer_values(cbs, muni, **kw)
         else:
-            notes.append(f"Municipality {muni} is not in the CBS figures 2015-2017: no benchmark.")
+            notes.append(f"Gemeente {muni} staat niet in de CBS-cijfers 2015-2017: geen vergelijking."
+                         if lang == "nl" else
+                         f"Municipality {muni} is not in the CBS figures 2015-2017: no benchmark.")
     return KpiResults(peildatum=peil, outflow=outflow, durability=dur, revolving_door=rev,
                       spells_per_client=spc, monitoring=monitoring, benchmark=bench, peers=peers,
                       cohort=(start, end), by=by, notes=notes)
@@ -246,6 +250,10 @@ def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Co
     drawn = shown(kpi_item, res.outflow)
     if "judgement" in res.outflow:  # the codes, not the labels of the table
         drawn = drawn.assign(judgement=res.outflow["judgement"].to_numpy())
+    names = getattr(pub, "municipality_names", None)
+    if "municipality" in drawn.columns:  # names, not codes, on the figure's rows
+        drawn = drawn.assign(municipality=drawn["municipality"].map(
+            lambda m: municipality_name(m, names)))
     fig = fk.kpi_target_figure(drawn, by=res.by, peildatum=res.peildatum, source=pub.source, lang=lang,
                               min_cell=pub.min_cell)
     pub.add_figure("kpi_uitstroom_werk", fig, title=w("Uitstroom naar werk tegen het doel",
@@ -300,15 +308,19 @@ def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Co
                      "waarden half). CBS rondt aantallen af op tientallen; niet gepubliceerde cijfers tellen niet mee.",
                      f", {year}. Percentile = share of similar municipalities with a lower value (ties half). "
                      "CBS rounds counts to tens; unpublished figures are left out.")
-        pub.add_table("kpi_benchmark", b, title=w(f"Positie van {b.attrs.get('municipality')} tussen vergelijkbare "
-                                                  "gemeenten", f"Position of {b.attrs.get('municipality')} among "
+        muni_name = municipality_name(b.attrs.get("municipality"), getattr(pub, "municipality_names", None))
+        # The CBS figures have their own period (a calendar year), not the extract's peildatum.
+        period = w(f"jaar {year} (CBS)", f"year {year} (CBS)")
+        pub.add_table("kpi_benchmark", b, title=w(f"Positie van {muni_name} tussen vergelijkbare "
+                                                  "gemeenten", f"Position of {muni_name} among "
                                                   "similar municipalities"),
                       method=bmethod, source=bm.CBS_SOURCE, labels=_labels(b, lang), decimals=1, section=sec_bm,
+                      peildatum=period,
                       suppression_note=w("Gepubliceerde CBS-cijfers (door CBS al afgerond op tientallen).",
                                          "Published CBS figures (already rounded to tens by CBS)."))
         pub.add_figure("kpi_benchmark", fk.benchmark_figure(res.peers, b, year=year, lang=lang),
                        title=w("Positie tussen vergelijkbare gemeenten", "Position among similar municipalities"),
-                       method=bmethod, source=bm.CBS_SOURCE, section=sec_bm)
+                       method=bmethod, source=bm.CBS_SOURCE, section=sec_bm, peildatum=period)
         added.append("kpi_benchmark")
     for note in res.notes:
         pub.notes.append(note)

@@ -20,11 +20,19 @@ checks, manifest, swap).
 Layout of the output folder::
 
     reports/
-      index.html            self-contained report (figures embedded), to open or mail
-      tabellen.xlsx         one sheet per table + sheet "Toelichting"
-      tables/<name>.csv     one CSV per table (utf-8, ';' free: ',' separated, '.' decimals)
+      index.html            self-contained report (figures embedded), to open or mail;
+                            opens with the Kernpunten (key findings)
+      rapport.pdf           the same on A4 with page numbers (Publication.pdf; WeasyPrint)
+      tabellen.xlsx         one sheet per table + sheet "Toelichting"; dates as dates
+      tables/<name>.csv     one CSV per table: "excel-nl" (';', decimal comma, UTF-8 with
+                            BOM; default) or "plain" (',', '.', UTF-8) by Publication.csv
       figures/<name>.png    and <name>.svg
-      manifest.json         inputs (sha256), config, package versions, steps, timings
+      manifest.json         inputs (sha256), config, package versions, steps, findings, timings
+
+Headers without a label of their own come from the label catalogue
+(:func:`caseload.schema.report_label`), municipality codes become names
+(:func:`caseload.schema.municipality_name`), shares (fractions) become percentages
+with one decimal; see ``docs/report.md``.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import io
 import re
 import zipfile
 from collections.abc import Mapping
+from datetime import date as _date
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +36,79 @@ def file_sha256(path: Path | str, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _display_frame(item: TableItem, table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Round floats, format dates, rename headers: the table as published.
+# Code columns whose integers are years, codes or ranks: never a thousands separator.
+_PLAIN_COLUMNS = frozenset({"year", "inflow_year", "birth_year", "jaar", "row", "code", "profile",
+                            "ladder_step", "quarter", "rank", "months", "years_since_start"})
+_PLAIN_LABELS = frozenset({"jaar", "year", "instroomjaar", "inflow year", "rij", "row"})
+# Columns that hold shares (fractions 0-1 in the API): shown as percentages.
+_SHARE_COLUMNS = frozenset({"survival", "share_active", "estimate", "naive_share", "share", "target"})
+# Columns whose values are codes of a code list: shown by their labels.
+_CODE_COLUMNS = ("household", "end_reason", "inflow_reason", "sex", "segment")
+_MUNICIPALITY_COLUMNS = frozenset({"municipality", "series", "gemeente"})
+_GM_CODE = re.compile(r"GM\d{4}")
+
+
+def _code_list(column: str):
+    from caseload import schema
+
+    if column == "inflow_reason":
+        return schema.inflow_reasons()
+    return {"household": schema.HOUSEHOLD, "end_reason": schema.END_REASON, "sex": schema.SEX,
+            "segment": schema.SEGMENT}.get(column)
+
+
+def _share_columns(item: TableItem, table: pd.DataFrame) -> set[str]:
+    """The float columns of ``table`` that are shares 0-1 (shown as percentages)."""
+    cols = set()
+    candidates = {c for c in item.percentages} | (_SHARE_COLUMNS & set(map(str, table.columns)))
+    if candidates and "hazard_ratio" not in table.columns:
+        candidates |= {c for c in table.columns
+                       if re.fullmatch(r"(lower|upper)_\d+(\.\d+)?", str(c))}
+    for c in candidates:
+        if c not in table.columns or not pd.api.types.is_numeric_dtype(table[c]):
+            continue
+        vals = table[c].to_numpy(dtype="float64", na_value=np.nan)
+        finite = vals[np.isfinite(vals)]
+        if item.scale == 100 or (item.scale is None and len(finite) and np.nanmax(np.abs(finite)) > 1):
+            continue
+        cols.add(c)
+    return cols
+
+
+def _display_frame(item: TableItem, table: pd.DataFrame, lang: str = "nl",
+                   municipality_names: Mapping[str, str] | None = None
+                   ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Round floats, label codes, name municipalities, rename headers: the table as published.
 
     Returns the table and the decimals of each float column (by published
-    header). Float columns that hold only whole numbers become integers.
+    header). Float columns that hold only whole numbers become integers; shares
+    (fractions 0-1) become percentages with one decimal; municipality codes
+    become names (:func:`caseload.schema.municipality_name`); codes of a code
+    list become their labels; headers without a label of the table's own come
+    from the catalogue :func:`caseload.schema.report_label`. Dates stay dates.
+
+    ``attrs`` of the result: ``plain`` (integer columns never written with a
+    thousands separator: years, codes), ``dates`` (date columns) and ``percent``
+    (columns shown as percentages), all by published header.
     """
+    from caseload.schema import municipality_name, report_label, report_value
+
     out = table.copy()
     decimals: dict[str, int] = {}
+    shares = _share_columns(item, table)
+    headers = {c: str(item.labels[c]) if c in item.labels else report_label(str(c), lang)
+               for c in out.columns}
+    for c in list(shares):
+        if "%" not in headers[c]:
+            headers[c] = f"{headers[c]} (%)"
+    plain, dates = [], []
     for c in out.columns:
         s = out[c]
-        if pd.api.types.is_float_dtype(s):
+        key = str(c)
+        if c in shares:
+            out[c] = (s.astype("float64") * 100).round(1)
+            decimals[headers[c]] = 1
+        elif pd.api.types.is_float_dtype(s):
             d = item.decimals.get(c, 2) if isinstance(item.decimals, Mapping) else item.decimals
             vals = s.to_numpy(dtype="float64", na_value=np.nan)
             finite = vals[np.isfinite(vals)]
@@ -55,28 +118,91 @@ def _display_frame(item: TableItem, table: pd.DataFrame) -> tuple[pd.DataFrame, 
                 out.loc[~np.isfinite(vals), c] = pd.NA
             else:
                 out[c] = s.round(d)
-                decimals[str(item.labels.get(c, c))] = int(d)
+                decimals[headers[c]] = int(d)
         elif pd.api.types.is_datetime64_any_dtype(s):
-            out[c] = s.dt.strftime("%Y-%m-%d")
-        elif isinstance(s.dtype, pd.CategoricalDtype):
-            out[c] = s.astype("string")
+            out[c] = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+            dates.append(headers[c])
         elif pd.api.types.is_timedelta64_dtype(s):
             out[c] = s.dt.days
-    out.columns = [str(item.labels.get(c, c)) for c in out.columns]
+        elif pd.api.types.is_bool_dtype(s):
+            out[c] = s.map(lambda v: "" if pd.isna(v) else report_value("_bool", bool(v), lang)
+                           ).astype("string")
+        elif s.dtype == object and s.notna().any() and all(
+                isinstance(v, (pd.Timestamp, _date)) for v in s.dropna()):
+            out[c] = pd.to_datetime(s)
+            dates.append(headers[c])
+        else:
+            if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object:
+                s = s.astype("string")
+            if pd.api.types.is_string_dtype(s):
+                s = s.astype("string")
+                codes = _code_list(key)
+                values = s.dropna()
+                if len(values) and values.str.fullmatch(r"\d{4}-\d{2}-\d{2}").all():
+                    out[c] = pd.to_datetime(s)  # ISO dates written as text: dates
+                    dates.append(headers[c])
+                    continue
+                if key in _MUNICIPALITY_COLUMNS or headers[c] in ("Gemeente", "Municipality"):
+                    s = s.map(lambda v: municipality_name(v, municipality_names)
+                              if isinstance(v, str) and _GM_CODE.fullmatch(v) else v)
+                elif codes is not None:
+                    s = s.map(lambda v, cl=codes: cl.label(v, lang) if isinstance(v, str) and v in cl else v)
+                elif key == "covariate":
+                    s = s.map(lambda v: _covariate_label(v, lang) if isinstance(v, str) else v)
+                else:
+                    s = s.map(lambda v, k=key: report_value(k, v, lang) if isinstance(v, str) else v)
+                out[c] = s.astype("string")
+        if (pd.api.types.is_integer_dtype(out[c]) and
+                (key in _PLAIN_COLUMNS or key.endswith("_year") or headers[c].lower() in _PLAIN_LABELS)):
+            plain.append(headers[c])
+    out.columns = [headers[c] for c in out.columns]
     if out.columns.duplicated().any():
         raise PublishError(f"table {item.name!r}: duplicate column headers after labelling.",
                            fix="Give every column its own label.")
+    out.attrs = {"plain": plain, "dates": dates, "headers": {str(c): headers[c] for c in table.columns},
+                 "percent": [headers[c] for c in table.columns if c in shares]}
     return out, decimals
 
 
-def _write_csv(df: pd.DataFrame, path: Path, decimals: dict[str, int]) -> None:
+def _covariate_label(v: str, lang: str) -> str:
+    """``age_band=27-44 jaar`` -> ``Leeftijd bij instroom: 27-44 jaar`` (Cox covariates)."""
+    from caseload.schema import CLIENTS, SPELLS, report_label
+
+    name, _, level = v.partition("=")
+    names = {"age_band": ("Leeftijd bij instroom", "Age at inflow")}
+    if name in names:
+        head = names[name][0 if lang == "nl" else 1]
+    elif name in SPELLS.columns or name in CLIENTS.columns:
+        col = SPELLS[name] if name in SPELLS.columns else CLIENTS[name]
+        head = (col.label_nl if lang == "nl" else col.label_en) or name
+        codes = _code_list(name)
+        if codes is not None and level in codes:
+            level = codes.label(level, lang)
+    else:
+        head = report_label(name, lang)
+    return f"{head}: {level}" if level else head
+
+
+#: CSV formats: separator, decimal mark, encoding, date format.
+CSV_FORMATS = {
+    "excel-nl": (";", ",", "utf-8-sig", "%d-%m-%Y"),
+    "plain": (",", ".", "utf-8", "%Y-%m-%d"),
+}
+
+
+def _write_csv(df: pd.DataFrame, path: Path, decimals: dict[str, int], fmt: str = "excel-nl") -> None:
+    """One published table as CSV: ``excel-nl`` (``;``, decimal comma, BOM) or ``plain``."""
+    if fmt not in CSV_FORMATS:
+        raise PublishError(f"unknown CSV format {fmt!r}.", fix='Use [report] csv = "excel-nl" or "plain".')
+    sep, mark, encoding, date_fmt = CSV_FORMATS[fmt]
     out = df.copy()
     for c, d in decimals.items():
         # Fixed decimals per column, empty for missing: the same bytes on every run.
-        out[c] = [("" if not np.isfinite(v) else f"{v:.{d}f}")
+        out[c] = [("" if not np.isfinite(v) else f"{v:.{d}f}".replace(".", mark))
                   for v in out[c].to_numpy(dtype="float64", na_value=np.nan)]
-    neutralise_frame(out).to_csv(path, index=False, encoding="utf-8", lineterminator="\n",
-                                 date_format="%Y-%m-%d")
+    for c in df.attrs.get("dates", []):
+        out[c] = pd.to_datetime(out[c]).dt.strftime(date_fmt).fillna("")
+    neutralise_frame(out).to_csv(path, index=False, sep=sep, encoding=encoding, lineterminator="\n")
 
 
 def _sheet_names(names: list[str]) -> list[str]:
@@ -113,6 +239,10 @@ def _write_sheet(ws, df: pd.DataFrame, decimals: dict[str, int]) -> None:
     for row in df.itertuples(index=False, name=None):
         ws.append([_xlsx_value(v) for v in row])
     for i, c in enumerate(df.columns):
+        if str(c) in df.attrs.get("dates", []):
+            for (cell,) in ws.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
+                cell.number_format = "dd-mm-yyyy"
+            continue
         if str(c) not in decimals:
             continue
         d = decimals[str(c)]

@@ -109,9 +109,10 @@ class TableItem:
     suppression_note : str, optional
         For tables without counts of persons: why no suppression applies (shown
         instead of the rule); otherwise a remark added to the rule.
-    peildatum : date-like, optional
+    peildatum : date-like or str, optional
         Reference date of this table when it differs from the report's (a table
-        from a published source).
+        from a published source); a text such as ``"jaar 2017"`` for the period
+        of bundled data.
     sums : sequence of str
         Columns other than the counts whose value in the ``row_total`` row is the
         sum of the rows (e.g. contacts per year): a relation a reader can use.
@@ -122,6 +123,10 @@ class TableItem:
         ``col_total`` and ``sums`` they are written to ``relations.json``; the
         suppression adds complementary cells until no suppressed cell can be
         narrowed below the protection level, and the audit checks it.
+    wide : (index columns, column, value), optional
+        For a long table: how the HTML and PDF show it compactly, as a cross
+        table (e.g. ``(["group"], "years_since_start", "share_active")``); the
+        CSV and the workbook keep the long table.
     """
 
     name: str
@@ -145,6 +150,7 @@ class TableItem:
     peildatum: Any = None
     sums: Sequence[str] = ()
     relations: Sequence[Any] = ()
+    wide: tuple[Sequence[str], str, str] | None = None
 
 
 @dataclass
@@ -191,6 +197,18 @@ class Publication:
     protection_level : float, optional
         A suppressed cell must keep a feasible interval at least this wide under
         the declared relations (default ``min_cell``; never below it).
+    csv : {"excel-nl", "plain"}
+        CSV format: ``excel-nl`` (``;``, decimal comma, UTF-8 with BOM, dates
+        ``dd-mm-jjjj``) opens as columns in Excel with Dutch settings; ``plain``
+        (``,``, ``.``, UTF-8, ISO dates) for data teams and Power BI.
+    municipality_names : dict
+        Code -> name, added to or overriding the bundled RvIG table.
+    findings : list of Finding
+        The key findings (:class:`caseload.publish.findings.Finding`) that open
+        the report in a section "Kernpunten".
+    pdf : bool
+        Also write ``rapport.pdf`` (A4, from the HTML with WeasyPrint); the batch run sets
+        it from ``[report] pdf`` (default true).
 
     Examples
     --------
@@ -216,6 +234,10 @@ class Publication:
     config: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     order: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    csv: Literal["excel-nl", "plain"] = "excel-nl"
+    municipality_names: dict[str, str] = field(default_factory=dict)
+    findings: list[Any] = field(default_factory=list)
+    pdf: bool = False
 
     def __post_init__(self) -> None:
         self.peildatum = pd.Timestamp(self.peildatum)

@@ -51,7 +51,7 @@ from caseload.publish.items import (
     _frame,
     _tx,
 )
-from caseload.publish.report_html import _peil_text, _write_html
+from caseload.publish.report_html import _peil_text, _write_html, _write_pdf
 from caseload.publish.suppression import (
     _guard,
     audit_published,
@@ -63,12 +63,12 @@ from caseload.publish.suppression import (
 
 #: Packages whose versions the manifest records.
 MANIFEST_PACKAGES = ("caseload", "pandas", "numpy", "scikit-learn", "statsmodels", "matplotlib",
-                     "pyarrow", "openpyxl", "scipy")
+                     "pyarrow", "openpyxl", "scipy", "weasyprint")
 
 #: What write_report generates in the output folder (besides attachments such as models/).
 GENERATED = frozenset({"tables", "figures", "index.html", "tabellen.xlsx", "manifest.json",
                        "README.md", ".caseload-report",
-                       "relations.json"})
+                       "relations.json", "rapport.pdf", "gemeenten"})
 
 #: The file that marks a folder as a report written by caseload.
 MARKER = ".caseload-report"
@@ -100,6 +100,8 @@ def _check_files(paths: list[Path]) -> None:
     from caseload import privacy
 
     for p in paths:
+        if p.suffix == ".pdf":  # checked as the HTML it is printed from (_write_pdf)
+            continue
         privacy.check_file_no_bsn(p)
 
 
@@ -459,14 +461,14 @@ def _write_all(pub: Publication, stage: Path, extra: dict,
     protected, _ = protect_publication(pub)
     for item in pub.tables:
         table, stats = protected[item.name]
-        shown, decimals[item.name] = _display_frame(item, table)
+        shown, decimals[item.name] = _display_frame(item, table, lang, pub.municipality_names)
         _guard(item, shown)
         before = _frame(item.data).reindex(columns=table.columns)
         mask = pd.DataFrame(table.isna().to_numpy() & before.notna().to_numpy(), columns=shown.columns)
         masks[item.name] = mask
         frames.append((item, shown))
         p = stage / "tables" / f"{item.name}.csv"
-        _write_csv(shown, p, decimals[item.name])
+        _write_csv(shown, p, decimals[item.name], pub.csv)
         written.append(p)
         table_meta.append({"name": item.name, "title": item.title, "file": f"tables/{item.name}.csv",
                            "rows": int(len(shown)), "columns": [str(c) for c in shown.columns],
@@ -501,15 +503,23 @@ def _write_all(pub: Publication, stage: Path, extra: dict,
         figure_meta.append({"name": fig.name, "title": fig.title,
                             "files": [f"figures/{p.name}" for p in paths],
                             "sha256": {p.name: file_sha256(p) for p in paths}})
+    sheet_of = {m["name"]: m["sheet"] for m in table_meta}
     index = stage / "index.html"
-    _write_html(index, pub, frames, masks, decimals, figure_png)
+    _write_html(index, pub, frames, masks, decimals, figure_png, sheet_of)
     written.append(index)
+    if pub.pdf:
+        pdf = stage / "rapport.pdf"
+        _write_pdf(pdf, pub, frames, masks, decimals, figure_png, sheet_of)
+        written.append(pdf)
     _check_files(written)
     manifest = {
         "kind": MANIFEST_KIND,
         "title": pub.title,
         "peildatum": pub.peildatum.date().isoformat(),
         "language": lang,
+        "csv": pub.csv,
+        "findings": [{"group": f.group, "topic": f.topic, "headline": f.headline,
+                      "sentence": f.sentence} for f in pub.findings],
         "created_utc": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
         "inputs": [{"path": str(p), "bytes": Path(p).stat().st_size, "sha256": file_sha256(p)}
                    for p in pub.inputs],

@@ -33,6 +33,7 @@ from caseload.privacy import key_fingerprint, load_key, warn_if_key_changed
 from caseload.publish import Publication, StepRecord, write_report
 from caseload.publish.report import check_report_folder
 from caseload.refresh.context import RefreshError, RefreshResult, RunContext, Step
+from caseload.refresh.findings import key_findings
 from caseload.refresh.steps import (
     _step_capacity,
     _step_durations,
@@ -139,6 +140,7 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
                       protection_level=config.privacy.protection_level)
     pub.inputs.extend(inputs)
     pub.config = config.model_dump(mode="json")
+    _report_settings(pub, config)
     ctx = RunContext(config=config, lang=lang, publication=pub)
     selected = _select_steps(steps if steps is not None else rc.steps)
     ctx.steps = tuple(s.name for s in selected)
@@ -152,8 +154,16 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
         raise RefreshError(f"cannot write the report to '{target}': {exc.message}",
                            fix=exc.fix) from exc
     _run(ctx, selected, progress)
+    pub.findings = key_findings(ctx)
+    if rc.per_municipality and ctx.caseload is not None:
+        folders = [f"gemeenten/{_folder_name(c, rc.municipality_names)}/index.html"
+                   for c in sorted(str(m) for m in ctx.caseload.spells["municipality"].dropna().unique())]
+        pub.notes.append(("Rapporten per gemeente: " if lang == "nl" else "Reports per municipality: ")
+                         + ", ".join(folders) + ".")
     # The extract and the intermediate results are not needed for writing; free them
-    # before the figures are rendered (matters at national size).
+    # before the figures are rendered (matters at national size). With per_municipality
+    # the extract is kept for the reports per municipality.
+    caseload = ctx.caseload if rc.per_municipality else None
     ctx.caseload = None
     ctx.results.clear()
     if progress is not None:
@@ -174,7 +184,83 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
                                "reports were left untouched.") from exc
     if progress is not None:
         progress.update(task, completed=1)
+    if caseload is not None:
+        _per_municipality(config, caseload, selected, lang, target / "gemeenten", progress)
     return RefreshResult(report, pub.steps, time.perf_counter() - t0)
+
+
+def _folder_name(code: str, names: dict[str, str] | None = None) -> str:
+    """``GM0168-losser``: the folder of a municipality's own report (the code alone without a name)."""
+    import re as _re
+    import unicodedata
+
+    from caseload.schema import municipality_name
+
+    name = unicodedata.normalize("NFKD", municipality_name(code, names)).encode("ascii", "ignore").decode()
+    slug = _re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return f"{code}-{slug}" if slug and slug != code.lower() else code
+
+
+def _report_settings(pub: Publication, config: Config) -> None:
+    """Copy the ``[report]`` output settings (CSV format, PDF, municipality names) onto ``pub``."""
+    rc = config.report
+    pub.csv = rc.csv
+    pub.pdf = rc.pdf
+    pub.municipality_names = dict(rc.municipality_names)
+
+
+def _per_municipality(config: Config, caseload, selected: Sequence[Step], lang: str, folder: Path,
+                      progress=None) -> list[Path]:
+    """One report per municipality in ``folder/<code>-<name>/``: the steps rerun on its part.
+
+    A municipality's part of the extract is its spells, the clients with a spell
+    there, and those clients' assessments and activities. The combined report's
+    folder is already in place; each municipality's folder is replaced atomically
+    by :func:`write_report`.
+    """
+    from caseload.schema import Caseload, municipality_name
+
+    codes = sorted(str(m) for m in caseload.spells["municipality"].dropna().unique())
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    names = dict(config.report.municipality_names)
+    task = None
+    if progress is not None:
+        task = progress.add_task("Rapporten per gemeente" if lang == "nl" else "Reports per municipality",
+                                 total=len(codes))
+    for code in codes:
+        sp = caseload.spells[caseload.spells["municipality"].astype(str) == code]
+        ids = set(sp["client_id"])
+        part = Caseload(
+            clients=caseload.clients[caseload.clients["client_id"].isin(ids)].reset_index(drop=True),
+            spells=sp.reset_index(drop=True),
+            assessments=caseload.assessments[caseload.assessments["client_id"].isin(ids)].reset_index(drop=True),
+            activities=caseload.activities[caseload.activities["client_id"].isin(ids)].reset_index(drop=True),
+            peildatum=caseload.peildatum, rejected=caseload.rejected.iloc[0:0], report=caseload.report)
+        name = municipality_name(code, names)
+        pub = Publication(f"{config.report.title}: {name}", caseload.peildatum, config.report.source,
+                          lang=lang, min_cell=config.privacy.min_cell)
+        pub.config = config.model_dump(mode="json")
+        _report_settings(pub, config)
+        ctx = RunContext(config=config, lang=lang, publication=pub, caseload=part)
+        steps = [s for s in selected if s.name != "validate"]
+        ctx.steps = tuple(s.name for s in steps)
+        _run(ctx, steps)
+        pub.findings = key_findings(ctx)
+        ctx.caseload = None
+        ctx.results.clear()
+        out = folder / _folder_name(code, names)
+        try:
+            write_report(pub, out, extra_manifest={"municipality": code, "steps_run": list(ctx.steps)})
+        except (CaseloadError, OSError) as exc:
+            for fig in pub.figures:
+                _close(fig.figure)
+            raise RefreshError(f"writing the report of {name} ({code}) to '{out}' failed: {exc}",
+                               fix="Correct the cause named above and run again.") from exc
+        written.append(out)
+        if task is not None:
+            progress.update(task, advance=1)
+    return written
 
 
 def _run(ctx: RunContext, selected: Sequence[Step], progress=None) -> None:
@@ -243,6 +329,7 @@ def run_steps(config: Config, caseload, steps: Sequence[str], *, lang: str | Non
     pub = Publication(title or config.report.title, peil, config.report.source, lang=lang,
                       min_cell=config.privacy.min_cell, protection_level=config.privacy.protection_level)
     pub.config = config.model_dump(mode="json")
+    _report_settings(pub, config)
     if caseload is not None and len(caseload.report):
         pub.inputs.extend(Path(str(f)) for f in caseload.report["file"])
     ctx = RunContext(config=config, lang=lang, publication=pub, caseload=caseload, keep_results=True)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from caseload.refresh.context import RefreshError, RunContext
 from caseload.refresh.stock import _TOTAL, age_rule_method, stock_composition, stock_on
-from caseload.schema import HOUSEHOLD, LADDER, SEX
+from caseload.schema import HOUSEHOLD, LADDER, SEX, municipality_name
 
 # ----------------------------------------------------------------- step: validate
 
@@ -156,10 +156,14 @@ def _step_flows(ctx: RunContext) -> int:
     method = w("Uitkeringen (personen) per maand volgens caseload.flows: in het bestand aan het eind "
                "van de maand als begonnen op of voor de laatste dag en niet daarvoor geëindigd; "
                "bestand(t) = bestand(t-1) + instroom(t) - uitstroom(t). Uitstroom naar werk: reden "
-               "werk of werk deels.",
+               "werk of werk deels. Dit bestand telt uitkeringen: een cliënt met twee lopende "
+               "uitkeringen (in twee gemeenten of na elkaar zonder einddatum) telt twee keer; de "
+               "tabellen naar geslacht, leefvorm en groep A/B/C tellen elke cliënt één keer.",
                "Benefits (persons) per month by caseload.flows: in the stock at month end when started "
                "on or before the last day and not ended before it; stock(t) = stock(t-1) + inflow(t) "
-               "- outflow(t). Outflow to work: end reason werk or werk_deels.")
+               "- outflow(t). Outflow to work: end reason werk or werk_deels. This stock counts "
+               "benefits: a client with two running benefits counts twice; the tables by sex, "
+               "household and group A/B/C count every client once.")
     work_cols = [c for c in ("outflow_werk", "outflow_werk_deels") if c in flows.columns]
     f = flows.assign(outflow_work=flows[work_cols].sum(axis=1) if work_cols else 0,
                      year=flows["month"].dt.year)
@@ -193,7 +197,7 @@ def _step_flows(ctx: RunContext) -> int:
     for i, (muni, g) in enumerate(f.groupby("municipality", sort=True)):
         g = g[g["month"] > g["month"].max() - 120]
         ax.plot(g["month"].dt.to_timestamp(), g["stock"], color=PALETTE[i % len(PALETTE)],
-                label=str(muni), linewidth=1.6)
+                label=municipality_name(muni, pub.municipality_names), linewidth=1.6)
     ax.set_ylabel(w("uitkeringen einde maand", "benefits at month end"))
     # From zero (a stock is a level), with headroom so the legend stays clear of the lines.
     ax.set_ylim(0, ax.get_ylim()[1] * 1.18)
@@ -342,6 +346,12 @@ def _step_forecast(ctx: RunContext) -> int:
 
     cfg, pub, w = ctx.config, ctx.publication, ctx.words
     tables = forecast_tables(ctx.caseload, cfg)
+    if not (cfg.report.reproductions or ctx.keep_results):
+        # Other municipalities' published tables (Stadskanaal/Veendam 2017) and their check:
+        # in the batch report only when [report] reproductions = true (the `caseload forecast`
+        # command and the notebooks show them).
+        tables = {k: v for k, v in tables.items()
+                  if k not in ("nieuwe_doelgroepen", "beschut_werk", "controle_bron")}
     ctx.results["forecast"] = tables
     section = w("Prognoses", "Forecasts")
     source_2017 = w("Raadsinformatie Stadskanaal en Veendam (2017); SZW taakstelling beschut werk",
@@ -438,11 +448,12 @@ def _forecast_figures(ctx: RunContext, tables: dict[str, pd.DataFrame], section:
         ids = [u for u in dict.fromkeys(fc["unique_id"].astype(str))
                if u in set(history["unique_id"].astype(str))][:6]
         for uid in ids:
+            name = municipality_name(uid, pub.municipality_names)
+            title = w(f"Prognose van het bestand: {name}", f"Caseload forecast: {name}")
             pub.add_figure(f"prognose_bestand_{uid.lower()}",
                            ff.fan_chart_figure(history, fc, uid, lang=lang, source=src,
-                                               peildatum=pub.peildatum),
-                           title=w(f"Prognose van het bestand: {uid}", f"Caseload forecast: {uid}"),
-                           method=str(fc["method"].iloc[0]), section=section)
+                                               peildatum=pub.peildatum, title=title),
+                           title=title, method=str(fc["method"].iloc[0]), section=section)
     if "caseload_scenarios" in tables and len(tables["caseload_scenarios"]):
         t = tables["caseload_scenarios"]
         history = monthly_stock(ctx.caseload.spells, peildatum=ctx.caseload.peildatum)
@@ -450,10 +461,11 @@ def _forecast_figures(ctx: RunContext, tables: dict[str, pd.DataFrame], section:
 
         names = {s.name: s.label or s.describe(lang) for s in scenarios_from_config(ctx.config.forecast.scenarios)}
         for uid in list(dict.fromkeys(t["unique_id"].astype(str)))[:3]:
+            name = municipality_name(uid, pub.municipality_names)
             pub.add_figure(f"prognose_scenarios_{uid.lower()}",
                            ff.scenarios_figure(history, t, uid, lang=lang, labels=names, source=src,
                                                peildatum=pub.peildatum),
-                           title=w(f"Prognose met scenario's: {uid}", f"Forecast with scenarios: {uid}"),
+                           title=w(f"Prognose met scenario's: {name}", f"Forecast with scenarios: {name}"),
                            method=str(t["method"].iloc[0]), section=section)
     if "kandidaten" in tables and len(tables["kandidaten"]):
         t = tables["kandidaten"]
@@ -685,7 +697,13 @@ def _step_segment(ctx: RunContext) -> int:
     per_gemeente = pub.add_table(
         "segment_per_gemeente", summary,
         title=w("Cliënten naar groep A/B/C per gemeente", "Clients by group A/B/C per municipality"),
-        method=method, counts=[c for c in summary.columns if c != "municipality"],
+        method=method + w(" Telt ook cliënten van wie de uitkering op de peildatum eindigt (de "
+                          "peildatum is hun laatste dag); de tabellen naar geslacht en leefvorm en het "
+                          "bestand per maand tellen alleen uitkeringen die na de peildatum doorlopen. "
+                          "Het totaal kan daardoor iets hoger zijn.",
+                          " Also counts clients whose benefit ends on the reference date (their last "
+                          "day); the tables by sex and household and the monthly stock count only "
+                          "benefits that run on after it. The total can therefore be slightly higher."), counts=[c for c in summary.columns if c != "municipality"],
         row_total=total, col_total=total, labels=labels, section=section)
     pmc_item = pub.add_table(
         "segment_pmc", res.pmc_table,
@@ -756,8 +774,9 @@ def _step_segment(ctx: RunContext) -> int:
     # The figures draw the published (suppressed) tables, so they cannot reveal a cell
     # the tables hide.
     shown_summary = suppress_table(per_gemeente, pub.min_cell, protection=pub.protection_level)[0].set_index("municipality")
+    names = {str(m): municipality_name(m, pub.municipality_names) for m in shown_summary.index}
     pub.add_figure("segment_piramide", pyramid_figure(res, lang, src, min_cell=pub.min_cell,
-                                                      table=shown_summary),
+                                                      table=shown_summary, municipality_names=names),
                    title=w("Groepen A/B/C per gemeente", "Groups A/B/C per municipality"),
                    method=method, section=section)
     pub.add_figure("segment_pmc_heatmap", pmc_heatmap_figure(res, lang, src, min_cell=pub.min_cell,
