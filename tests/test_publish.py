@@ -449,15 +449,13 @@ def test_text_that_starts_a_formula_is_neutralised_in_csv_and_xlsx(tmp_path):
     pub.add_table("uitval_redenen", reasons, title="+titel", method="=1+1", counts=["aantal"],
                   decimals=2, labels={"reden": "=Reden"})
     out = write_report(pub, tmp_path / "r").out_dir
-    with open(out / "tables" / "uitval_redenen.csv", newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    assert rows[0] == ["'=Reden", "aantal", "saldo"]
-    assert [r[0] for r in rows[1:9]] == ["'" + _EVIL, "'+cmd|' /C calc'!A0", "'@SUM(1+1)",
-                                         "'\t=1+1", "'-", "Werk", "-3", "'  =1"]
-    # (csv's writer leaves a field with a CR unquoted, so a reader splits that line: check bytes.)
-    assert b"\n'\r-2+3,90," in (out / "tables" / "uitval_redenen.csv").read_bytes()
-    # Numbers stay numbers: negative amounts are written as numbers, not quoted.
-    assert rows[1][2] == "-5.50" and rows[3][2] == "-0.50"
+    with open(out / "tables" / "uitval_redenen.csv", newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))  # the default excel-nl format
+    assert rows[0][0] == "'=Reden" and len(rows) == 10
+    assert [r[0] for r in rows[1:10]] == ["'" + _EVIL, "'+cmd|' /C calc'!A0", "'@SUM(1+1)",
+                                          "'\t=1+1", "'-", "Werk", "-3", "'  =1", "'\r-2+3"]
+    # Numbers stay numbers: negative amounts are written as numbers (decimal comma), not quoted.
+    assert rows[1][2] == "-5,50" and rows[3][2] == "-0,50"
     wb = load_workbook(out / "tabellen.xlsx")
     formulas = [(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows()
                 for c in row if c.data_type == "f"]

@@ -202,7 +202,9 @@ def _write_csv(df: pd.DataFrame, path: Path, decimals: dict[str, int], fmt: str 
                   for v in out[c].to_numpy(dtype="float64", na_value=np.nan)]
     for c in df.attrs.get("dates", []):
         out[c] = pd.to_datetime(out[c]).dt.strftime(date_fmt).fillna("")
-    neutralise_frame(out).to_csv(path, index=False, sep=sep, encoding=encoding, lineterminator="\n")
+    neutralise_frame(out).to_csv(path, index=False, sep=sep, encoding=encoding,
+                                 # CRLF as RFC 4180 and Excel: a CR inside a text cell is then quoted
+                                 lineterminator="\r\n")
 
 
 def _sheet_names(names: list[str]) -> list[str]:
