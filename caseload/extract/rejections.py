@@ -126,7 +126,9 @@ class RowChecks:
                 det = np.asarray(detail(idx) if callable(detail) else detail[idx], dtype=object)
                 # A detail computed from a masked value (an age from a birth year) would give
                 # the value back: say it is hidden instead.
-                det[shown != values] = "(hidden: it would reveal the masked value)"
+                # (A detail without digits, such as "no possible age", gives nothing back.)
+                risky = (shown != values) & np.array([any(ch.isdigit() for ch in str(d)) for d in det], dtype=bool)
+                det[risky] = "(hidden: it would reveal the masked value)"
             msgs = [message.format(value=v, column=column, detail=d) for v, d in zip(shown, det, strict=True)]
             parts.append(pd.DataFrame({
                 "file": file, "row": rows[idx], "column": column, "value": shown,
