@@ -189,7 +189,8 @@ def segment_command(
         with console.status("Fitting the model on the history..."):
             fitted, fit_report = fit_segment_model(cs, base, lang=lang)
         skops_path, card_path = save_model(fitted, intern / "models" / f"segment_{fitted.method}")
-        attachments = {f"models/{p.name}": p for p in (skops_path, card_path)}
+        page_path = card_path.with_name(card_path.name.replace(".card.json", ".card.md"))
+        attachments = {f"models/{p.name}": p for p in (skops_path, card_path, page_path) if p.exists()}
         settings["model_file"] = str(skops_path.resolve())
         m = fitted.metrics_
         console.print(f"Model fitted on {fitted.training_['n']:,} assessments; hold-out from "
