@@ -106,7 +106,7 @@ class ReportConfig(_Section):
     pdf: bool = Field(True, description="Also write rapport.pdf (A4, page numbers) from the report "
                       "with WeasyPrint (needs the pango library).")
     per_municipality: bool = Field(False, description="Also write one report folder per municipality "
-                                   "(gemeenten/<code>-<name>/: index.html, tabellen.xlsx, rapport.pdf).")
+                                   "(<out_dir>-gemeenten/<code>-<name>/ beside the report: index.html, tabellen.xlsx, rapport.pdf).")
     municipality_names: dict[str, str] = Field(
         default_factory=dict, description="Municipality code -> name, added to or overriding the bundled "
         "RvIG table (e.g. municipalities created from 2021 on).")

@@ -235,7 +235,9 @@ def test_report_folder_has_relations_and_passes_the_cli_audit(tmp_path):
     assert re.search(r":\s+0\s+disclosed", out.output)
     # A suppressed cell that appears in the CSV after all is caught: exit code 1.
     csv = res.out_dir / "tables" / "t.csv"
-    csv.write_text(csv.read_text().replace("b,\n", "b,3\n"))
+    raw = csv.read_bytes()
+    assert b"\r\nb;\r\n" in raw  # excel-nl: ';' separated, CRLF, the blank is the hidden 3
+    csv.write_bytes(raw.replace(b"\r\nb;\r\n", b"\r\nb;3\r\n"))
     out = CliRunner().invoke(app, ["audit", str(res.out_dir)])
     assert out.exit_code == 1 and "DISCLOSED" in out.output
 

@@ -265,16 +265,22 @@ def test_reproductions_only_when_asked_and_bundled_period(report, tmp_path):
 
 def test_per_municipality_folders(tmp_path):
     cfg = cl.load_config(SAMPLE, report={"per_municipality": True})
-    res = rf.refresh(cfg, out_dir=tmp_path / "r", steps=["validate", "stock", "segment"])
-    folders = sorted(p.name for p in (res.out_dir / "gemeenten").iterdir())
+    with pytest.warns(UserWarning, match="audited each on its own"):
+        res = rf.refresh(cfg, out_dir=tmp_path / "r", steps=["validate", "stock", "segment"])
+    beside = res.out_dir.parent / "r-gemeenten"  # beside the combined report, never inside it
+    assert not (res.out_dir / "gemeenten").exists()
+    folders = sorted(p.name for p in beside.iterdir())
     assert folders == ["GM0037-stadskanaal", "GM0047-veendam", "GM0168-losser"]
     combined = _csv(res.out_dir / "tables" / "segment_per_gemeente.csv").set_index("Gemeente")
     for f in folders:
-        d = res.out_dir / "gemeenten" / f
+        d = beside / f
         assert {"index.html", "tabellen.xlsx", "rapport.pdf"} <= {p.name for p in d.iterdir()}
         own = _csv(d / "tables" / "segment_per_gemeente.csv").set_index("Gemeente")
         name = own.index[0]
-        assert own.loc[name, "Totaal"] == combined.loc[name, "Totaal"]
+        # Where both reports show the total it is the same number. The two reports are audited
+        # each on its own (a known limit, warned about): one may hide what the other shows.
+        if own.loc[name, "Totaal"] and combined.loc[name, "Totaal"]:
+            assert own.loc[name, "Totaal"] == combined.loc[name, "Totaal"]
         assert name in (d / "index.html").read_text(encoding="utf-8")
 
 

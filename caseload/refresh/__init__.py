@@ -22,6 +22,7 @@ config selects a subset.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -156,7 +157,9 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
     _run(ctx, selected, progress)
     pub.findings = key_findings(ctx)
     if rc.per_municipality and ctx.caseload is not None:
-        folders = [f"gemeenten/{_folder_name(c, rc.municipality_names)}/index.html"
+        # Beside the combined report, not inside it: a report folder is replaced whole by
+        # its next run and never holds another report (caseload.publish.check_report_folder).
+        folders = [f"../{target.name}-gemeenten/{_folder_name(c, rc.municipality_names)}/index.html"
                    for c in sorted(str(m) for m in ctx.caseload.spells["municipality"].dropna().unique())]
         pub.notes.append(("Rapporten per gemeente: " if lang == "nl" else "Reports per municipality: ")
                          + ", ".join(folders) + ".")
@@ -185,7 +188,11 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
     if progress is not None:
         progress.update(task, completed=1)
     if caseload is not None:
-        _per_municipality(config, caseload, selected, lang, target / "gemeenten", progress)
+        warnings.warn("the reports per municipality are audited each on its own, not together with the "
+                      "combined report: a count hidden in one may be shown in another. Publish either the "
+                      "combined report or the reports per municipality.", UserWarning, stacklevel=2)
+        _per_municipality(config, caseload, selected, lang, target.parent / f"{target.name}-gemeenten",
+                          progress, protected=protected)
     return RefreshResult(report, pub.steps, time.perf_counter() - t0)
 
 
@@ -210,8 +217,11 @@ def _report_settings(pub: Publication, config: Config) -> None:
 
 
 def _per_municipality(config: Config, caseload, selected: Sequence[Step], lang: str, folder: Path,
-                      progress=None) -> list[Path]:
+                      progress=None, protected=()) -> list[Path]:
     """One report per municipality in ``folder/<code>-<name>/``: the steps rerun on its part.
+
+    ``folder`` lies beside the combined report (``reports-gemeenten/`` next to
+    ``reports/``); each municipality's folder follows the same folder rules.
 
     A municipality's part of the extract is its spells, the clients with a spell
     there, and those clients' assessments and activities. The combined report's
@@ -251,7 +261,8 @@ def _per_municipality(config: Config, caseload, selected: Sequence[Step], lang: 
         ctx.results.clear()
         out = folder / _folder_name(code, names)
         try:
-            write_report(pub, out, extra_manifest={"municipality": code, "steps_run": list(ctx.steps)})
+            write_report(pub, out, protected=protected,
+                         extra_manifest={"municipality": code, "steps_run": list(ctx.steps)})
         except (CaseloadError, OSError) as exc:
             for fig in pub.figures:
                 _close(fig.figure)
