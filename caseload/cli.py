@@ -214,7 +214,8 @@ def segment_command(
         "INTERN: deze map bevat per cliënt het pseudoniem, de groep en de reden. Niet publiceren of "
         "delen buiten het team dat de cliënten begeleidt.\n", encoding="utf-8")
     neutralise_frame(result.clients).to_csv(intern / "segment_clienten_INTERN.csv", sep=";",
-                                            decimal=",", index=False, encoding="utf-8-sig")
+                                            decimal=",", index=False, encoding="utf-8-sig",
+                                            lineterminator="\r\n")  # a CR in a reason stays in its cell
 
     table = Table(title=f"caseload segment (peildatum {cs.peildatum:%d-%m-%Y}, {result.decided_by})")
     table.add_column("gemeente" if lang == "nl" else "municipality")

@@ -744,3 +744,18 @@ def test_clients_disagreeing_on_birth_year_or_sex_are_reported(tmp_path):
         cs = read_extract(write_csv(tmp_path / "d.csv", rows), peildatum="2021-12-31")
     assert "geslacht" not in str(record[0].message)  # V and v are the same sex
     assert cs.clients.set_index("client_id").loc[pseudo("1001"), "birth_year"] == 1981  # the latest
+
+
+def test_rejected_rows_file_keeps_a_cr_or_lf_inside_its_cell(tmp_path):
+    """CRLF line ends: a message with a CR or LF is quoted, so every rejected row stays one CSV row."""
+    import csv
+
+    from caseload.extract import write_rejected
+
+    rej = pd.DataFrame({"file": ["u.csv", "u.csv"], "row": [2, 3], "column": ["reden", "reden"],
+                        "value": ["a\rb", "c\nd"], "reason": ["unknown_code"] * 2,
+                        "message": ["x", "y"], "fix": ["f", "g"]})
+    path = write_rejected(rej, tmp_path / "afgewezen.csv")
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))
+    assert len(rows) == 3 and [r[3] for r in rows[1:]] == ["a\rb", "c\nd"]

@@ -426,6 +426,7 @@ def write_rejected(rejected: pd.DataFrame, path: str | Path) -> Path:
     tmp = path.with_name(path.name + ".tmp")
     from caseload.publish.safe import neutralise_frame  # no live formulas (OWASP)
 
-    neutralise_frame(rejected).to_csv(tmp, sep=";", index=False, encoding="utf-8-sig")
+    # CRLF line ends (RFC 4180, Excel): a CR or LF inside a text cell is then quoted, not a row break
+    neutralise_frame(rejected).to_csv(tmp, sep=";", index=False, encoding="utf-8-sig", lineterminator="\r\n")
     tmp.replace(path)
     return path
