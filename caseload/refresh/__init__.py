@@ -252,7 +252,7 @@ def _per_municipality(config: Config, caseload, selected: Sequence[Step], lang: 
                           lang=lang, min_cell=config.privacy.min_cell)
         pub.config = config.model_dump(mode="json")
         _report_settings(pub, config)
-        ctx = RunContext(config=config, lang=lang, publication=pub, caseload=part)
+        ctx = RunContext(config=config, lang=lang, publication=pub, caseload=part, subset=True)
         steps = [s for s in selected if s.name != "validate"]
         ctx.steps = tuple(s.name for s in steps)
         _run(ctx, steps)

@@ -29,6 +29,9 @@ class RunContext:
     ``steps`` names the steps of this run (a step can leave a table to another).
     ``keep_results`` asks steps to keep their full result objects too (for the
     single-analysis commands, which print from them).
+    ``subset`` marks a run on one municipality's part of the extract (the
+    reports per municipality): the overrides of other municipalities' clients
+    are then left out without a warning.
     """
 
     config: Config
@@ -38,6 +41,7 @@ class RunContext:
     results: dict[str, Any] = field(default_factory=dict)
     steps: tuple[str, ...] = ()
     keep_results: bool = False
+    subset: bool = False
 
     def words(self, nl: str, en: str) -> str:
         """The text in the run's language."""

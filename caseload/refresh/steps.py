@@ -677,6 +677,8 @@ def _step_segment(ctx: RunContext) -> int:
         path = cfg.resolve(cfg.segment.overrides_file)
         key_file = cfg.privacy.key_file
         overrides = read_overrides(path, load_key(cfg.resolve(key_file) if key_file else None))
+        if ctx.subset:  # one municipality's part: the other municipalities' overrides are not unknown
+            overrides = overrides[overrides["client_id"].isin(ctx.caseload.clients["client_id"])]
         pub.inputs.append(path)
     res = segment(ctx.caseload, cfg, overrides=overrides, model=model, lang=lang)
     if ctx.keep_results:  # the single-analysis command prints from it
