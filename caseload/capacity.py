@@ -1,6 +1,6 @@
 """Coach capacity: FTE from a clients-per-FTE norm or from a contact scheme.
 
-Losser (DOMAIN.md figure 3) planned its trajectory coaches in two ways:
+Losser (Losser, plan and report Participatiewet 2015/2016) planned its trajectory coaches in two ways:
 
 - a **norm**: 174 clients in a trajectory / 60 clients per FTE = 2,9 FTE;
 - a **contact scheme** by age group x chance of work: under 27 and 27-44 with
@@ -165,14 +165,14 @@ LOSSER_SCHEME = ContactScheme([
     ContactGroup("sollicitatietraining", "Deelnemer sollicitatietraining", "Job-application training participant",
                  10, source=f"{_SRC}: wekelijks gedurende 10 weken (bovenop de groep)"),
 ])
-"""The Losser contact scheme (DOMAIN.md figure 3), with "in overleg" read as monthly."""
+"""The Losser contact scheme (Losser, plan and report Participatiewet 2015/2016), with "in overleg" read as monthly."""
 
 
 def losser_mix(n_clients: float = 174, *, age_shares=(0.098, 0.396, 0.506),
                chance_share: float = 159 / 409) -> dict[str, float]:
     """Split a trajectory caseload over the Losser contact groups.
 
-    Age shares are the Losser stock (DOMAIN.md figure 1: 9,8% under 27, 39,6%
+    Age shares are the Losser stock (Losser, plan and report Participatiewet 2015/2016: 9,8% under 27, 39,6%
     27-44, 50,6% 45-64); the share "with chances" is the share expecting ladder
     step 5 or 6 (figure 2: 117 + 42 of 409). Fractional clients are kept so the
     expected workload is exact.

@@ -624,7 +624,7 @@ def capacity_command(
 ) -> None:
     """Coach capacity: FTE from the clients-per-FTE norm and from the contact scheme.
 
-    Without files or --clients: Losser's 174 clients (DOMAIN.md figure 3), which
+    Without files or --clients: Losser's 174 clients (Losser, plan and report Participatiewet 2015/2016), which
     both methods put at 2,9 FTE with the default settings.
     """
     from rich.table import Table

@@ -47,7 +47,7 @@ def test_target_groups_reproduced_with_structural_constraint(published):
     yearly, struct = published_long(published, "nieuwe_doelgroepen", "stock")
     assert struct == {"Stadskanaal": 637.0, "Veendam": 519.0}
     m = StockFlowModel().fit(yearly, structural=struct)
-    # DOMAIN.md figure 4: every year within 2 persons ...
+    # Stadskanaal and Veendam tables (2017): every year within 2 persons ...
     assert m.residuals_["residual"].abs().max() < 2.0
     # ... with the published structural level as inflow / exit ...
     np.testing.assert_allclose(m.params_["structural_implied"], [637, 519], rtol=1e-9)
@@ -150,7 +150,7 @@ def test_sheltered_work_reproduced_from_national_targets(published):
 
 def test_both_municipalities_imply_same_national_targets(published):
     municipal, _ = published_long(published, "beschut_werk", "places")
-    nat = pd.DataFrame({"year": [2017, 2018], "target": [2600, 4591]})  # DOMAIN.md
+    nat = pd.DataFrame({"year": [2017, 2018], "target": [2600, 4591]})  # SZW targets
     imp = implied_national(municipal, nat, base_year=2018)
     inter = imp[imp["municipality"] == "doorsnede"].set_index("year")
     assert inter.index.tolist() == [2019, 2020, 2021]

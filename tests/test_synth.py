@@ -1,4 +1,4 @@
-"""Tests of caseload.synth: determinism, schema, calibration to DOMAIN.md, ground truth, writer."""
+"""Tests of caseload.synth: determinism, schema, calibration to published municipal figures, ground truth, writer."""
 
 from __future__ import annotations
 
@@ -363,7 +363,7 @@ def test_disparity_shows_as_under_prediction_and_none_does_not():
     assert j.loc[g & in_c, "y"].mean() > 1.5 * j.loc[~g & in_c, "y"].mean()
 
 
-# --------------------------------------------------------------------- calibration (DOMAIN.md)
+# --------------------------------------------------------------------- calibration (published figures)
 
 
 def test_stock_age_mix_and_elapsed_duration_match_losser(large):

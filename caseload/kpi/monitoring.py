@@ -1,4 +1,4 @@
-"""Monitoring tables of a re-integration report (DOMAIN.md figure 8).
+"""Monitoring tables of a re-integration report (as in the Werkplein Drentsche Aa annual account 2018).
 
 Stadskanaal/Veendam list what a monitoring report contains: participants per
 activity; composition by age, education, sex and limitation; outflow results

@@ -1,6 +1,6 @@
 """Outcome KPIs on spells: outflow to work within N months, durability, revolving door.
 
-The outcome agreement of DOMAIN.md figure 5 ("of clients judged able to work, 71%
+The outcome agreement of Werkplein Drentsche Aa (annual account 2018) ("of clients judged able to work, 71%
 left for work within two years; target 80%") is a cumulative incidence: the chance
 that a spell ends *in work* within N months when other exits (move, partner income,
 education, ...) compete with it and recent spells are still open (censored). The
@@ -100,7 +100,7 @@ def _id_codes(*ids: pd.Series) -> list[np.ndarray]:
 def first_segment(spells: pd.DataFrame, assessments: pd.DataFrame) -> pd.Series:
     """The caseworker segment of each spell's first assessment on or after its start.
 
-    "Clients judged able to work" (DOMAIN.md figure 5) are read as segment A or B at
+    "Clients judged able to work" (Werkplein Drentsche Aa, annual account 2018) are read as segment A or B at
     the first assessment within the spell (the intake assessment). Spells without an
     assessment on or after their start get the client's latest assessment before the
     start; spells with no assessment at all get ``<NA>``.

@@ -37,13 +37,13 @@ from caseload.privacy.disclosure import (
 )
 from caseload.privacy.pseudonyms import (
     KEY_ENV,
-    PSEUDONYM_LENGTH,
     MIN_KEY_BYTES,
+    PSEUDONYM_LENGTH,
     default_key_file,
     key_fingerprint,
     load_key,
-    warn_if_key_changed,
     pseudonymize,
+    warn_if_key_changed,
 )
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Synthetic caseload extracts with ground truth, calibrated to DOMAIN.md.
+"""Synthetic caseload extracts with ground truth, calibrated to the published municipal figures (Losser 2015/2016, Werkplein Drentsche Aa 2018, Drechtsteden 2019).
 
 ``generate`` simulates clients, benefit spells, assessments and activities;
 ``write_extract`` writes them as files in the ``gws`` (one row per payment period,

@@ -69,7 +69,7 @@ PROFILE_MARKETS: MappingProxyType = MappingProxyType(
     {int(p): tuple(markets) for p, markets in DEFAULT_MARKETS.items()})
 """Markets (``MARKET`` codes) linked to each profile, most typical first. The
 source links 'aanpakker en doorzetter' to logistics and 'handig en sociaal' to
-services; the rest follows the growth sectors named in DOMAIN.md."""
+services; the rest follows the growth sectors named in the Drechtsteden "Perspectief op Werk" application (2019)."""
 
 DROPOUT_REASONS: tuple[str, ...] = (
     "Ziekte of gezondheidsproblemen",
