@@ -892,3 +892,22 @@ def test_km_input_errors_on_both_paths(bad, match):
     args.update(bad)
     with pytest.raises(CaseloadError, match=match):
         KaplanMeier().fit(args["durations"], args["event"], entry=args["entry"])
+
+
+def test_figure_method_text_names_the_interval_and_variance_used():
+    """The figures' method line follows the estimators' settings instead of a fixed 'log-log'."""
+    import matplotlib.pyplot as plt
+
+    from caseload.durations import AalenJohansen, KaplanMeier
+    from caseload.figures.durations import cumulative_incidence_figure, km_figure
+
+    d = pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    km = KaplanMeier(conf_type="log").fit(d, pd.Series([1, 0, 1, 1, 0, 1]))
+    aj = AalenJohansen(conf_type="log", variance="jackknife").fit(d, pd.Series(["werk", None, "overig",
+                                                                                 "werk", None, "werk"]))
+    texts = []
+    for fig in (km_figure(km, lang="en"), cumulative_incidence_figure(aj, lang="en")):
+        texts.append(" ".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))))
+        plt.close(fig)
+    assert "interval (log)" in texts[0] and "log-log" not in texts[0]
+    assert "infinitesimal jackknife, log" in texts[1]

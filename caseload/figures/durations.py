@@ -26,9 +26,9 @@ __all__ = ["km_figure", "cumulative_incidence_figure", "cohort_figure", "elapsed
 _W = {
     "km_title": ("Nog in de uitkering naar leeftijd bij instroom", "Still on benefit by age at inflow"),
     "km_y": ("Aandeel nog in de uitkering", "Share still on benefit"),
-    "km_method": ("Kaplan-Meier met late instap (links afgekapt), {lvl}%-interval (log-log); "
+    "km_method": ("Kaplan-Meier met late instap (links afgekapt), {lvl}%-interval ({ci}); "
                   "lopende uitkeringen gecensureerd",
-                  "Kaplan-Meier with delayed entry (left truncation), {lvl}% interval (log-log); "
+                  "Kaplan-Meier with delayed entry (left truncation), {lvl}% interval ({ci}); "
                   "open spells censored"),
     "at_risk": ("Aantal nog in de uitkering", "Number at risk"),
     "x_years": ("Jaren sinds begin uitkering", "Years since start of benefit"),
@@ -37,9 +37,9 @@ _W = {
     "cif_title": ("Uitstroom naar werk en andere uitstroom", "Exit to work and other exits"),
     "cif_y": ("Cumulatief aandeel uitgestroomd", "Cumulative share exited"),
     "cif_method": ("cumulatieve incidentie (Aalen-Johansen) met concurrerende uitstroom, late instap, "
-                   "{lvl}%-interval (delta-methode, log-log)",
+                   "{lvl}%-interval ({var}, {ci})",
                    "cumulative incidence (Aalen-Johansen) with competing exits, delayed entry, "
-                   "{lvl}% interval (delta method, log-log)"),
+                   "{lvl}% interval ({var}, {ci})"),
     "cohort_title": ("Actieve uitkeringen per cohort per aantal jaren na start",
                      "Benefits still active per cohort by years since start"),
     "cohort_title_by": ("Actieve uitkeringen naar {by} per aantal jaren na start",
@@ -82,6 +82,13 @@ def _level(alpha: float) -> str:
     return f"{100 * (1 - alpha):g}"
 
 
+def _variance_words(variance: str, lang: str) -> str:
+    """The AJ variance method in words (the estimator's ``variance`` setting)."""
+    nl = {"delta": "delta-methode", "jackknife": "infinitesimale jackknife"}
+    en = {"delta": "delta method", "jackknife": "infinitesimal jackknife"}
+    return (nl if lang == "nl" else en).get(variance, variance)
+
+
 def km_figure(km, *, title: str | None = None, source: str | None = None, peildatum=None, lang: str = "nl",
               time_unit: str = "years", at_risk_counts: bool = True, labels: dict | None = None,
               max_time: float | None = None):
@@ -118,7 +125,7 @@ def km_figure(km, *, title: str | None = None, source: str | None = None, peilda
     if at_risk_counts:
         _at_risk_table(ax, km, labels or {}, _w("at_risk", lang), lang)
     return finish(fig, title=title or _w("km_title", lang), source=source, peildatum=peildatum,
-                  method=_w("km_method", lang, lvl=_level(km.alpha)), lang=lang)
+                  method=_w("km_method", lang, lvl=_level(km.alpha), ci=getattr(km, "conf_type", "log-log")), lang=lang)
 
 
 def _at_risk_table(ax, km, labels: dict, title: str, lang: str) -> None:
@@ -174,7 +181,8 @@ def cumulative_incidence_figure(aj, *, causes=None, title: str | None = None, so
     axes[0][0].set_ylabel(_w("cif_y", lang))
     axes[0][0].yaxis.set_major_formatter(NumberFormatter(lang, percent=True))
     return finish(fig, title=title or _w("cif_title", lang), source=source, peildatum=peildatum,
-                  method=_w("cif_method", lang, lvl=_level(aj.alpha)), lang=lang)
+                  method=_w("cif_method", lang, lvl=_level(aj.alpha), ci=getattr(aj, "conf_type", "log-log"),
+                             var=_variance_words(getattr(aj, "variance", "delta"), lang)), lang=lang)
 
 
 def cohort_figure(curves: pd.DataFrame, *, by_label: str | None = None, min_n: int = 5,
