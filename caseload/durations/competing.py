@@ -42,7 +42,7 @@ import pandas as pd
 from scipy import stats
 
 from caseload.durations._counts import GroupCounts, aggregate, as_float_array, group_codes, step_at
-from caseload.durations.kaplan_meier import check_conf_type
+from caseload.durations.kaplan_meier import check_conf_type, log_interval
 from caseload.errors import CaseloadError, NotFittedError
 
 __all__ = ["AalenJohansen"]
@@ -75,13 +75,9 @@ def _loglog_cif_interval(f, var, z):
 
 
 def _log_cif_interval(f, var, z):
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        half = z * np.sqrt(var) / f
-        lower = f * np.exp(-half)
-        upper = np.minimum(f * np.exp(half), 1.0)
-    lower = np.where(f <= 0, 0.0, np.where(np.isnan(lower), 0.0, lower))
-    upper = np.where(f <= 0, 0.0, np.where(np.isnan(upper), 1.0, upper))
-    return lower, upper
+    """log interval of a cumulative incidence: Kaplan-Meier's, with Var(log F) = Var(F) / F^2."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return log_interval(f, var / np.square(f), z)
 
 
 _CIF_INTERVALS = {"log-log": _loglog_cif_interval, "log": _log_cif_interval}
