@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -638,3 +639,19 @@ def test_disparity_text_in_the_api_and_the_cli(tmp_path):
     assert ok.exit_code == 0, ok.output
     bad = runner.invoke(app, ["synth", "--clients", "200", "--out", str(out), "--disparity", "sex=Q:1.5"])
     assert bad.exit_code == 2 and "level of sex" in bad.output
+
+
+def test_committed_sample_is_the_generators_output(tmp_path):
+    """data/sample/ is made by `caseload synth` as its README says, byte for byte (issue 14)."""
+    from typer.testing import CliRunner
+
+    from caseload.cli import app
+
+    sample = Path(__file__).parents[1] / "data" / "sample"
+    res = CliRunner().invoke(app, ["synth", "--clients", "2000", "--seed", "2025",
+                                   "--bad-rows", "0.002", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    names = ["uitkeringen.csv", "clienten.csv", "diagnoses.csv", "activiteiten.csv", "bad_rows_truth.csv"]
+    differ = [n for n in names
+              if (tmp_path / n).read_bytes() != (sample / n).read_bytes()]
+    assert not differ, f"data/sample differs from the generator in {differ}: regenerate it (data/sample/README.md)"
