@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,49 @@ console = Console(stderr=False)
 err_console = Console(stderr=True)
 
 
+#: The language of the console's own words ("nl" unless the command's config or --lang says
+#: "en"); set by a command with :func:`set_console_language` once it knows the language.
+_CONSOLE = {"lang": "nl"}
+
+
+def set_console_language(lang: str | None) -> str:
+    """Use ``lang`` ("nl" or "en"; anything else: "nl") for the console's words; returns it."""
+    _CONSOLE["lang"] = lang if lang in ("nl", "en") else "nl"
+    return _CONSOLE["lang"]
+
+
+def say(key: str, **values) -> str:
+    """A console text of the label catalogue (:data:`caseload.schema.REPORT_TEXT`)."""
+    from caseload.schema import report_text
+
+    return report_text(key, _CONSOLE["lang"], **values)
+
+
+@functools.cache
+def _note_patterns() -> list[tuple[re.Pattern, str]]:
+    """(English message as a regex, key) for every library warning in the catalogue."""
+    from caseload.schema import REPORT_TEXT
+
+    out = []
+    for key, (_nl, en) in REPORT_TEXT.items():
+        if key.startswith("note_"):
+            parts = re.split(r"\{(\w+)\}", en)
+            rx = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+            out.append((re.compile(rx + r"\Z", re.S), key))
+    return out
+
+
+def console_text(message: str) -> str:
+    """A library warning in the console's language: its catalogue text (``note_*`` keys) if any."""
+    if _CONSOLE["lang"] == "en":
+        return message
+    for rx, key in _note_patterns():
+        m = rx.match(message)
+        if m:
+            return say(key, **m.groupdict())
+    return message
+
+
 def _version_callback(value: bool) -> None:
     if value:
         console.print(f"caseload {__version__}")
@@ -43,9 +87,11 @@ def _main(
     # Warnings from the library (a new pseudonym key, a heuristic used) are messages for the
     # user: print them as one readable line, not as a source location.
     def _show(message, category, filename, lineno, file=None, line=None):
-        err_console.print(f"[yellow]Note:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]{say('console_note')}:[/] {escape(console_text(str(message)))}",
+                          highlight=False, soft_wrap=True)
 
     warnings.showwarning = _show
+    set_console_language("nl")  # until the command knows its language
 
 
 def friendly_errors(func):
@@ -57,7 +103,8 @@ def friendly_errors(func):
             return func(*args, **kwargs)
         except CaseloadError as exc:
             # escape: messages quote config keys like [kpi.target], which rich would eat as markup
-            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]{say('console_error')}:[/] {escape(str(exc))}", highlight=False,
+                              soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper

@@ -12,6 +12,8 @@ from caseload.cli._app import (
     app,
     console,
     friendly_errors,
+    say,
+    set_console_language,
 )
 
 # --- config ---
@@ -119,18 +121,23 @@ def validate_command(
 
     from caseload.config import load_config
     from caseload.extract import read_extract, read_mapping, validation_summary, write_rejected
+    from caseload.figures.style import fmt_number
+    from caseload.schema import report_value
 
     cfg = load_config(config)
-    with console.status(f"Reading {len(files)} file(s)..."):
+    lang = set_console_language(cfg.report.language)
+    with console.status(say("console_reading", n=len(files))):
         cs = read_extract(files, mapping=read_mapping(mapping), peildatum=peildatum, config=cfg)
     summary = validation_summary(cs)
-    table = Table(title=f"caseload validate (peildatum {cs.peildatum:%d-%m-%Y})")
-    for col, just in (("Bestand", "left"), ("Tabel", "left"), ("Gelezen", "right"),
-                      ("Geladen", "right"), ("Afgewezen", "right"), ("Belangrijkste redenen", "left")):
-        table.add_column(col, justify=just)
+    table = Table(title=say("validate_title", peildatum=f"{cs.peildatum:%d-%m-%Y}"))
+    for key, just in (("validate_file", "left"), ("validate_table", "left"), ("validate_read", "right"),
+                      ("validate_loaded", "right"), ("validate_rejected", "right"),
+                      ("validate_reasons", "left")):
+        table.add_column(say(key), justify=just)
     for r in summary.itertuples(index=False):
-        table.add_row(Path(r.file).name, r.table, f"{r.rows_read:,}", f"{r.rows_loaded:,}",
-                      f"{r.rows_rejected:,}", r.top_reasons)
+        table.add_row(Path(r.file).name, report_value("table", r.table, lang), fmt_number(r.rows_read, 0, lang),
+                      fmt_number(r.rows_loaded, 0, lang), fmt_number(r.rows_rejected, 0, lang),
+                      r.top_reasons)
     console.print(table)
     for r in summary.itertuples(index=False):
         if r.notes:
@@ -138,7 +145,7 @@ def validate_command(
     n_rejected = int(summary["rows_rejected"].sum())
     if out is not None:
         write_rejected(cs.rejected, out)
-        console.print(f"{n_rejected:,} rejected row(s) written to {out}", highlight=False)
+        console.print(say("validate_written", n=fmt_number(n_rejected, 0, lang), path=out), highlight=False)
     elif n_rejected:
-        console.print("Use --out rejected.csv to list every rejected row with the fix.", highlight=False)
+        console.print(say("validate_hint"), highlight=False)
     raise typer.Exit(1 if n_rejected else 0)

@@ -13,6 +13,7 @@ from caseload.cli._app import (
     app,
     console,
     friendly_errors,
+    set_console_language,
 )
 
 # --- refresh ---
@@ -36,10 +37,12 @@ def refresh_command(
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from caseload.config import load_config
     from caseload.refresh import refresh
 
     if lang is not None and lang not in ("nl", "en"):
         raise typer.BadParameter("use nl or en.", param_hint="--lang")
+    set_console_language(lang or load_config(config).report.language)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
         result = refresh(config, out_dir=out, lang=lang, progress=progress)
