@@ -77,6 +77,42 @@ def test_the_sample_report_passes_the_disclosure_audit(run):
 
 
 @pytest.mark.slow
+def test_kernpunten_reconcile_with_the_published_tables_and_pass_the_audit(run):
+    """Issue 12: "A niet getoond, B 51, C 48" beside a stock of 108 gave A back as 108 - 51 - 48,
+    and printed B and C that the table (after its complementary suppression) hides."""
+    from caseload.privacy.audit import audit_report
+
+    code, output, out = run
+    assert code == 0, output
+    doc = json.loads((out / "relations.json").read_text(encoding="utf-8"))
+    kern = doc["tables"]["kernpunten"]
+    assert kern["rows"] >= 10 and kern["file"] is None
+    rels = [r for r in doc["relations"] if r["terms"][0][0] == "kernpunten"]
+    assert len(rels) == kern["rows"]
+    tables = {n: list(csv.reader(io.StringIO((out / spec["file"]).read_text(encoding="utf-8-sig")),
+                                 delimiter=";"))[1:]
+              for n, spec in doc["tables"].items() if spec["file"]}
+    for rel in rels:  # every printed count is the (sum of the) published cell(s), none of them hidden
+        value = kern["values"][rel["terms"][0][1]][0]
+        cells = [tables[t][r][c] for t, r, c, _ in rel["terms"][1:]]
+        assert cells
+        if all(c != "" for c in cells):  # shown cells (a sum: over the municipalities)
+            assert sum(float(c.replace(".", "")) for c in cells) == value, rel["note"]
+        else:  # hidden cells only as their sum (a row's total minus its shown cells), never one
+            assert len(cells) >= 2 and all(c == "" for c in cells), rel["note"]
+    assert audit_report(out).disclosed == []
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    seg = [f for f in manifest["findings"] if f["topic"] == "segments"]
+    assert seg and all("cliënten in de indeling naar groep" in f["sentence"] for f in seg)
+    rows = {r[0]: r for r in tables["segment_per_gemeente"]}
+    for f in seg:  # a number printed for a group is the one the table shows
+        row = rows["Totaal" if f["group"] == "Alle gemeenten samen" else f["group"]]
+        for col, cell in zip(("A", "B", "C"), row[1:4], strict=True):
+            printed = re.search(rf"\b{col} (\d[\d.]*)", f["sentence"])
+            assert (printed.group(1) if printed else "") == cell, (f["sentence"], row)
+
+
+@pytest.mark.slow
 def test_no_table_is_empty_and_html_has_every_item(run):
     _, _, out = run
     html = (out / "index.html").read_text(encoding="utf-8")
