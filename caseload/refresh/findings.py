@@ -18,6 +18,8 @@ with the tables. A count in no table below ``min_cell`` is printed as "minder da
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -72,7 +74,9 @@ class _Published:
 
         self.items = {t.name: t for t in pub.tables}
         self.raw = {n: _frame(t.data) for n, t in self.items.items()}
-        self.shown = ({n: r[0] for n, r in protect_publication(pub)[0].items()} if pub.tables else {})
+        with warnings.catch_warnings():  # write_report warns about the same tables again
+            warnings.simplefilter("ignore")
+            self.shown = ({n: r[0] for n, r in protect_publication(pub)[0].items()} if pub.tables else {})
 
     def row(self, table: str, **where) -> int | None:
         """Position of the one row whose columns hold these values (compared as text)."""
