@@ -594,6 +594,29 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {
                      "-> {path}",
                      "{tables} tables ({cells} cells suppressed), {figures} figures in {seconds} s "
                      "-> {path}"),
+    # --- console of `caseload refresh` / `validate` (caseload.cli) ---
+    "console_note": ("Let op", "Note"),
+    "console_error": ("Fout", "Error"),
+    "console_reading": ("{n} bestand(en) lezen...", "Reading {n} file(s)..."),
+    "validate_title": ("caseload validate (peildatum {peildatum})",
+                       "caseload validate (reference date {peildatum})"),
+    "validate_file": ("Bestand", "File"),
+    "validate_table": ("Tabel", "Table"),
+    "validate_read": ("Gelezen", "Read"),
+    "validate_loaded": ("Geladen", "Loaded"),
+    "validate_rejected": ("Afgewezen", "Rejected"),
+    "validate_reasons": ("Belangrijkste redenen", "Main reasons"),
+    "validate_written": ("{n} afgewezen rij(en) geschreven naar {path}",
+                         "{n} rejected row(s) written to {path}"),
+    "validate_hint": ("Met --out afgewezen.csv staat elke afgewezen rij met de oplossing in een bestand.",
+                      "Use --out rejected.csv to list every rejected row with the fix."),
+    # Library warnings shown on the console: the English text is the warning's message as the
+    # library issues it ({n} etc. stand for its numbers); the console prints the Dutch one.
+    "note_unprotected_single_row": (
+        "{n} onderdrukte telling(en) zijn de enige rij van hun groep en zijn niet te beschermen; "
+        "publiceer de totalen van die groepen niet.",
+        "{n} suppressed count(s) are the only row of their group and cannot be protected; do not "
+        "publish the totals of those groups."),
 }
 """Sentences and words of reports and the console: key -> (Dutch, English)."""
 

@@ -72,3 +72,51 @@ def test_mapping_file_option(tmp_path):
     assert result.exit_code == 0, result.output
     bad = runner.invoke(app, ["validate", str(path), "--mapping", "nope"])
     assert bad.exit_code == 2 and "neither a preset nor a file" in bad.output
+
+
+def _english_words(text: str) -> set[str]:
+    return {w for w in ("Read", "Loaded", "Rejected", "rejected row", "Use --out", "File", "Note:",
+                        "Error:") if w in text}
+
+
+def test_console_is_dutch_by_default_and_english_with_language_en(tmp_path):
+    """Issue 12: the console of `validate` mixed English lines into a Dutch run."""
+    lines = [HEADER, GOOD, "D2;1002;1980;M;31-02-2020;;01-01-2020;Alleenstaande;11;;GM0168"] + \
+        [GOOD.replace("D1;1001", f"D{i};{1000 + i}") for i in range(10, 1210)]
+    path = _write(tmp_path / "in.csv", lines)
+    nl = runner.invoke(app, ["validate", str(path), "--peildatum", "2021-12-31"])
+    assert nl.exit_code == 1, nl.output
+    assert "Afgewezen" in nl.output and "Met --out afgewezen.csv" in nl.output
+    assert "Uitkeringen" in nl.output and "1.202" in nl.output  # Dutch table name, thousands dot
+    assert not _english_words(nl.output), nl.output
+    toml = tmp_path / "en.toml"
+    toml.write_text('[report]\nlanguage = "en"\n', encoding="utf-8")
+    en = runner.invoke(app, ["validate", str(path), "--peildatum", "2021-12-31", "--config", str(toml)])
+    assert en.exit_code == 1, en.output
+    assert "Rejected" in en.output and "Use --out rejected.csv" in en.output and "1,202" in en.output
+    assert "Afgewezen" not in en.output
+
+
+def test_error_prefix_and_library_warnings_follow_the_language(tmp_path):
+    """A library warning in the catalogue is printed in Dutch; the prefix too."""
+    import warnings
+
+    from caseload.cli import _app
+    from caseload.privacy.disclosure import suppress_long
+
+    # The warning as the library issues it (a group of one row with a small count).
+    df = pd.DataFrame({"g": ["a", "b", "b"], "k": ["x", "y", "z"], "n": [3, 10, 20]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        suppress_long(df, "n", by="g", threshold=5)
+    messages = [str(w.message) for w in caught if "only row of their group" in str(w.message)]
+    assert messages, [str(w.message) for w in caught]
+    _app.set_console_language("nl")
+    dutch = _app.console_text(messages[0])
+    assert dutch.startswith("1 onderdrukte telling(en) zijn de enige rij van hun groep"), dutch
+    _app.set_console_language("en")
+    assert _app.console_text(messages[0]) == messages[0]
+    _app.set_console_language("nl")
+    assert _app.console_text("some other message") == "some other message"
+    bad = runner.invoke(app, ["validate", str(tmp_path / "missing.csv")])
+    assert bad.exit_code == 2 and "Fout:" in bad.output

