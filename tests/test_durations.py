@@ -812,8 +812,8 @@ def test_cli_durations_writes_tables_and_figures(tmp_path):
 def test_analyse_durations_fits_cox_on_a_sample_and_says_so():
     from caseload.config import DurationsConfig
     from caseload.durations import analyse_durations
-    from caseload.durations.report import add_durations_to_publication
     from caseload.publish import Publication
+    from caseload.refresh.sections.durations import add_durations_to_publication
     from caseload.synth import generate
 
     c = generate(n_clients=1500, random_state=6)
@@ -835,9 +835,9 @@ def test_analyse_durations_fits_cox_on_a_sample_and_says_so():
 def test_analyse_durations_passes_age_rule_and_interval_settings_through():
     from caseload.config import DurationsConfig, load_config
     from caseload.durations import analyse_durations
-    from caseload.durations.report import add_durations_to_publication
     from caseload.errors import ConfigError
     from caseload.publish import Publication
+    from caseload.refresh.sections.durations import add_durations_to_publication
     from caseload.synth import generate
 
     c = generate(n_clients=600, random_state=9)

@@ -397,8 +397,9 @@ def synth_caseload():
 
 
 def test_kpi_results_on_synthetic_extract(synth_caseload, tmp_path):
-    from caseload.kpi.report import add_kpi_to_publication, kpi_results
+    from caseload.kpi.report import kpi_results
     from caseload.publish import Publication, write_report
+    from caseload.refresh.sections.kpi import add_kpi_to_publication
 
     cs = synth_caseload
     res = kpi_results(cs)

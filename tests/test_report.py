@@ -127,6 +127,20 @@ def test_names_not_codes_in_tables_and_legends(report):
     assert "Alleenstaande" in households and "alleenstaand" not in households
 
 
+@pytest.mark.slow
+def test_fairness_attribute_by_label_and_benchmark_by_name(report):
+    for name in ("segment_fairness", "segment_fairness_verhoudingen"):
+        t = _csv(report / "tables" / f"{name}.csv")
+        assert t.columns[0] == "Kenmerk" and "Kenmerk (code)" not in t.columns, name
+        assert {"Geslacht", "Leeftijd", "Statushouder"} <= set(t["Kenmerk"]), name
+        assert not set(t["Kenmerk"]) & {"sex", "age_band", "statushouder", "migration_background"}, name
+    fair = _csv(report / "tables" / "segment_fairness.csv")
+    assert {"Vrouw", "Man", "45-64 jaar"} <= set(fair["Waarde"]) and not {"V", "M"} & set(fair["Waarde"])
+    # The CBS benchmark names the municipality (the most frequent one of the sample), not its code.
+    html = _text((report / "index.html").read_text(encoding="utf-8"))
+    assert "Positie van Stadskanaal tussen vergelijkbare gemeenten" in html and "GM0037" not in html
+
+
 def test_municipality_names_setting(tmp_path):
     cfg = cl.load_config(SAMPLE, report={"municipality_names": {"GM0168": "Losser (eigen naam)"},
                                          "pdf": False})

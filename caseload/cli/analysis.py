@@ -44,8 +44,8 @@ def kpi_command(
     from rich.table import Table
 
     from caseload.kpi.outflow import JUDGEMENT
-    from caseload.kpi.report import add_kpi_to_publication, kpi_results
     from caseload.publish import Publication, write_report
+    from caseload.refresh.sections.kpi import add_kpi_to_publication, kpi_results
 
     cfg, cs = _read_for_analysis(files or [], config, mapping)
     lang = _lang(lang, cfg)
@@ -135,8 +135,8 @@ def capacity_command(
     from rich.table import Table
 
     from caseload.config import load_config
-    from caseload.kpi.report import add_capacity_to_publication, capacity_results
     from caseload.publish import Publication, write_report
+    from caseload.refresh.sections.kpi import add_capacity_to_publication, capacity_results
 
     if files and clients is not None:
         raise typer.BadParameter("give extract files or --clients, not both.", param_hint="--clients")
@@ -253,9 +253,9 @@ def durations_command(
     from rich.table import Table
 
     from caseload.config import load_config
-    from caseload.durations.report import add_durations_to_publication, analyse_durations
     from caseload.extract import read_extract
     from caseload.publish import Publication, write_report
+    from caseload.refresh.sections.durations import add_durations_to_publication, analyse_durations
 
     cfg = load_config(config)
     lang = _lang(lang, cfg)

@@ -29,7 +29,7 @@ from caseload.durations.cohorts import (
 from caseload.durations.competing import AalenJohansen
 from caseload.durations.cox import CoxResult, cox_regression
 from caseload.durations.kaplan_meier import KaplanMeier
-from caseload.durations.report import DurationAnalysis, analyse_durations
+from caseload.durations.report import DurationAnalysis, DurationSettings, analyse_durations
 from caseload.durations.tables import (
     AGE_RULES,
     DAYS_PER_YEAR,
@@ -45,6 +45,7 @@ from caseload.durations.tables import (
 __all__ = [
     "analyse_durations",
     "DurationAnalysis",
+    "DurationSettings",
     "KaplanMeier",
     "AalenJohansen",
     "cox_regression",

@@ -7,7 +7,7 @@ draws on an optional ``ax`` and returns the matplotlib ``Figure``; save it with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,11 @@ _W = {
     "peers": ("vergelijkbare gemeenten", "similar municipalities"),
     "median": ("mediaan", "median"),
     "own": ("eigen gemeente", "own municipality"),
+    # judgement codes of caseload.kpi.judge_against_target (default words; callers may pass their own)
+    "j_onder_doel": ("onder doel", "below target"),
+    "j_boven_doel": ("boven doel", "above target"),
+    "j_niet_verschillend": ("niet aantoonbaar verschillend", "not demonstrably different"),
+    "j_onbekend": ("onbekend", "unknown"),
     "bm_method": ("gemeenten met 0,5 tot 2 keer zoveel inwoners (15+); percentiel binnen die groep",
                   "municipalities with 0.5 to 2 times the inhabitants (15+); percentile within that group"),
     "cap_title": ("Benodigde formatie trajectbegeleiding", "Coach capacity needed"),
@@ -78,7 +83,8 @@ def _group_labels(df: pd.DataFrame, by: Sequence[str] | None, lang: str) -> list
 
 def kpi_target_figure(kpi: pd.DataFrame, *, by: Sequence[str] | str | None = None, target: float | None = None,
                       show_naive: bool = True, min_cell: int = 5, ax=None, title: str | None = None,
-                      source: str | None = None, peildatum=None, lang: str = "nl"):
+                      source: str | None = None, peildatum=None, lang: str = "nl",
+                      judgement_labels: Mapping[str, str] | None = None):
     """Estimate with interval per cohort or group against the target line.
 
     Parameters
@@ -93,9 +99,18 @@ def kpi_target_figure(kpi: pd.DataFrame, *, by: Sequence[str] | str | None = Non
         Also mark the naive share (open circle).
     min_cell : int, default 5
         Groups with fewer spells are not drawn (disclosure control, as in the tables).
+    judgement_labels : mapping, optional
+        Text of each code in the ``judgement`` column; default the figure's own words
+        for the codes of :func:`caseload.kpi.judge_against_target`.
     """
     by = [by] if isinstance(by, str) else (list(by) if by else [])
     lo, hi, lvl = _interval_cols(kpi)
+
+    def judgement(code) -> str:
+        if judgement_labels is not None and code in judgement_labels:
+            return str(judgement_labels[code])
+        return _w(f"j_{code}", lang) if f"j_{code}" in _W else str(code)
+
     # A count missing (suppressed in the published table) counts as small: nothing drawn.
     n_spells = pd.to_numeric(kpi["n_spells"]).to_numpy(dtype=float, na_value=np.nan) if "n_spells" in kpi \
         else np.full(len(kpi), np.inf)
@@ -129,9 +144,7 @@ def kpi_target_figure(kpi: pd.DataFrame, *, by: Sequence[str] | str | None = Non
     for j in dict.fromkeys(judged):
         text = _w("estimate", lang, lvl=lvl)
         if "judgement" in kpi:
-            from caseload.kpi.outflow import JUDGEMENT
-
-            text += f": {JUDGEMENT[j][0 if lang == 'nl' else 1]}"
+            text += f": {judgement(j)}"
         handles.append(ax.plot([], [], "o-", color=_JUDGE_COLOR.get(j, PALETTE[0]), label=text)[0])
     if show_naive and "naive_share" in kpi:
         ax.plot(kpi["naive_share"], y, "o", mfc="none", mec="#555555", ms=7)
@@ -140,12 +153,10 @@ def kpi_target_figure(kpi: pd.DataFrame, *, by: Sequence[str] | str | None = Non
         handles.append(ax.axvline(target, color="#000000", ls="--", lw=1.2,
                                   label=f"{_w('target', lang)} {fmt_number(100 * target, 0, lang)}%"))
     if "judgement" in kpi:
-        from caseload.kpi.outflow import JUDGEMENT
-
         for yi, j, c, sm in zip(y, kpi["judgement"], colors, small, strict=True):
             if sm:
                 continue
-            ax.annotate(JUDGEMENT[j][0 if lang == "nl" else 1], (1.01, yi), xycoords=("axes fraction", "data"),
+            ax.annotate(judgement(j), (1.01, yi), xycoords=("axes fraction", "data"),
                         va="center", fontsize=8, color=c)
     ax.set_yticks(y, _group_labels(kpi, by, lang))
     ax.set_ylim(-0.6, len(kpi) - 0.4)
@@ -212,7 +223,8 @@ def durability_figure(table: pd.DataFrame, *, by: Sequence[str] | str | None = N
 
 
 def benchmark_figure(peers: pd.DataFrame, summary: pd.DataFrame | None = None, *, year: int | None = None,
-                     title: str | None = None, source: str | None = None, lang: str = "nl"):
+                     title: str | None = None, source: str | None = None, lang: str = "nl",
+                     indicator_labels: Mapping[str, str] | None = None):
     """Position of a municipality among its peers, one panel per indicator.
 
     Parameters
@@ -222,8 +234,12 @@ def benchmark_figure(peers: pd.DataFrame, summary: pd.DataFrame | None = None, *
         value, is_self).
     summary : DataFrame, optional
         From :func:`caseload.kpi.benchmark_municipality`, for labels and percentiles.
+    source : str, optional
+        Source line (e.g. :data:`caseload.kpi.benchmark.CBS_SOURCE`); none when omitted.
+    indicator_labels : mapping, optional
+        Panel title of each indicator code; default the ``label`` column of ``summary``,
+        else the code.
     """
-    from caseload.kpi.benchmark import CBS_SOURCE, INDICATORS
 
     inds = list(dict.fromkeys(peers["indicator"]))
     fig, axes = new_figure(8, 1.1 + 1.05 * len(inds), nrows=len(inds), ncols=1, squeeze=False)
@@ -241,7 +257,12 @@ def benchmark_figure(peers: pd.DataFrame, summary: pd.DataFrame | None = None, *
         if own.notna().any():
             ov = float(own.iloc[0])
             ax.plot([ov], [0], "D", color=PALETTE[5], ms=9, label=_w("own", lang))
-        panel = INDICATORS[ind][0 if lang == "nl" else 1]
+        if indicator_labels is not None and ind in indicator_labels:
+            panel = str(indicator_labels[ind])
+        elif summ is not None and "label" in summ.columns and ind in summ.index:
+            panel = str(summ.loc[ind, "label"])
+        else:
+            panel = str(ind)
         if summ is not None and own.notna().any() and np.isfinite(summ.loc[ind, "percentile"]):
             # In the panel title, not above the marker: the median line would run through it.
             panel += f" · {_w('own', lang)}: " + _w("pct_label", lang,
@@ -256,7 +277,7 @@ def benchmark_figure(peers: pd.DataFrame, summary: pd.DataFrame | None = None, *
     n = peers["municipality"].nunique()
     method = _w("bm_method", lang) + f" (n = {n})"
     return finish(fig, title=title or _w("bm_title", lang, year=year if year is not None else ""),
-                  source=source or CBS_SOURCE, method=method, lang=lang)
+                  source=source, method=method, lang=lang)
 
 
 def capacity_figure(table: pd.DataFrame, *, norm: dict | None = None, min_cell: int = 5, ax=None,

@@ -39,6 +39,7 @@ from caseload.forecast.sheltered import (
 )
 from caseload.forecast.stockflow import StockFlowModel, project_stock, yearly_target_group_counts
 from caseload.forecast.tables import (
+    ForecastSettings,
     caseload_scenario_table,
     current_candidates,
     forecast_tables,
@@ -75,6 +76,7 @@ __all__ = [
     "transition_matrix",
     "project_candidates",
     "forecast_tables",
+    "ForecastSettings",
     "target_group_table",
     "sheltered_work_table",
     "monthly_stock",

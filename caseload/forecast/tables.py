@@ -9,6 +9,7 @@ Writing them (CSV + one XLSX) is left to the CLI and the refresh job.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -21,8 +22,34 @@ from caseload.forecast.series import forecast_series, load_cbs_bijstand_series, 
 from caseload.forecast.sheltered import load_national_sheltered_work, project_sheltered_work
 from caseload.forecast.stockflow import StockFlowModel, yearly_target_group_counts
 
-__all__ = ["forecast_tables", "target_group_table", "sheltered_work_table", "current_candidates",
+__all__ = ["ForecastSettings", "forecast_tables", "target_group_table", "sheltered_work_table", "current_candidates",
            "monthly_stock", "caseload_scenario_table"]
+
+
+@dataclass(frozen=True)
+class ForecastSettings:
+    """The ``[forecast]`` settings :func:`forecast_tables` reads, with their defaults.
+
+    Plain values, so the analysis does not depend on the configuration layer. Any
+    object with these attributes will do, e.g. :class:`caseload.config.ForecastConfig`
+    (whose defaults ``tests/test_layering.py`` checks against these).
+    """
+
+    horizon: int = 12
+    season_length: int = 12
+    levels: list = field(default_factory=lambda: [80, 95])
+    ets_model: str = "ZZZ"
+    method: str = "combined"
+    scenarios: dict = field(default_factory=dict)
+    history_months: int = 120
+    include_cbs: bool = True
+    constrain_structural: bool = True
+    origin_year: int | None = None
+    project_until: int = 2025
+    sheltered_base_year: int = 2018
+    candidate_quarters: int = 4
+    segment_column: str = "caseworker_segment"
+    pmc_column: str = "caseworker_profile"
 
 
 def _stamp(df: pd.DataFrame, method: str, params: dict, peildatum) -> pd.DataFrame:
@@ -192,8 +219,10 @@ def forecast_tables(caseload=None, config=None, current: pd.DataFrame | None = N
     caseload : Caseload, optional
         An extract (``caseload.read_extract``). Without it only the tables from
         bundled sources are made (published Stadskanaal/Veendam table, CBS series).
-    config : Config or ForecastConfig, optional
-        Settings of the ``[forecast]`` section; defaults when absent.
+    config : ForecastSettings, optional
+        Settings of the ``[forecast]`` section: :class:`ForecastSettings` or any object
+        with its attributes (``caseload.config.ForecastConfig``, or a whole config with
+        a ``forecast`` attribute); defaults when absent.
     current : DataFrame, optional
         The current caseload with ``segment``, ``pmc`` (and ``municipality``),
         e.g. ``caseload.segment(cs).clients``. Default: the latest assessment's
@@ -208,9 +237,8 @@ def forecast_tables(caseload=None, config=None, current: pd.DataFrame | None = N
         ``caseload_scenarios`` (base and scenarios per municipality). Each has ``method``,
         ``parameters`` and ``peildatum`` columns.
     """
-    from caseload.config import ForecastConfig
-
-    cfg = getattr(config, "forecast", config) or ForecastConfig()
+    cfg = getattr(config, "forecast", config)
+    cfg = cfg if cfg is not None else ForecastSettings()
     levels = tuple(cfg.levels)
     peil = None if caseload is None else caseload.peildatum
     out: dict[str, pd.DataFrame] = {}

@@ -1,0 +1,370 @@
+"""KPI and capacity sections: the tables of :func:`caseload.kpi.report.kpi_results` and
+:func:`caseload.kpi.report.capacity_results` with Dutch headers, disclosure-control specs and
+figures, added to a :class:`caseload.publish.Publication`.
+
+The ``caseload kpi`` and ``caseload capacity`` commands and the batch refresh use them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from caseload.config import Config
+from caseload.kpi import benchmark as bm
+from caseload.kpi import monitoring as mon
+from caseload.kpi import outflow as of
+from caseload.kpi.report import KPI_LABELS, KpiResults, capacity_results, kpi_results
+from caseload.publish import suppress_table
+from caseload.refresh.context import RunContext
+from caseload.schema import municipality_name
+
+__all__ = ["add_kpi_to_publication", "add_capacity_to_publication"]
+
+
+def _step_kpi(ctx: RunContext) -> int:
+    cfg = ctx.config
+    targets = None
+    if cfg.kpi.sheltered_targets is not None:
+        path = cfg.resolve(cfg.kpi.sheltered_targets)
+        ctx.publication.inputs.append(path)
+        targets = pd.read_csv(path)
+    res = kpi_results(ctx.caseload, cfg, sheltered_targets=targets, lang=ctx.lang)
+    ctx.results["kpi"] = res
+    add_kpi_to_publication(ctx.publication, res, lang=ctx.lang, config=cfg)
+    return int(res.outflow["n_spells"].iloc[-1]) if len(res.outflow) else 0
+
+
+def _step_capacity(ctx: RunContext) -> int:
+    res = capacity_results(cs=ctx.caseload, config=ctx.config, lang=ctx.lang)
+    ctx.results["capacity"] = res
+    add_capacity_to_publication(ctx.publication, res, lang=ctx.lang, config=ctx.config)
+    return int(sum(v for k, v in res["clients_by_group"].items() if k != "sollicitatietraining"))
+
+
+def _labels(df: pd.DataFrame, lang: str) -> dict[str, str]:
+    out = {}
+    for c in df.columns:
+        if c in KPI_LABELS:
+            out[c] = KPI_LABELS[c][0 if lang == "nl" else 1]
+        elif c.startswith(("lower_", "upper_")):
+            side, level = c.split("_", 1)
+            pct = f"{100 * float(level):g}%"
+            out[c] = (f"{'Ondergrens' if side == 'lower' else 'Bovengrens'} {pct}-interval" if lang == "nl"
+                      else f"{'Lower' if side == 'lower' else 'Upper'} {pct} bound")
+    return out
+
+
+def _judgement_labels(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    if "judgement" not in df:
+        return df
+    return df.assign(judgement=df["judgement"].map(lambda j: of.JUDGEMENT[j][0 if lang == "nl" else 1]))
+
+
+def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Config | None = None) -> list[str]:
+    """Add the KPI tables and figures of :func:`kpi_results` to a Publication.
+
+    Returns the names of the tables and figures added.
+    """
+    from caseload.figures import kpi as fk
+
+    cfg = config or Config()
+    w = (lambda nl, en: nl) if lang == "nl" else (lambda nl, en: en)
+    level = f"{1 - cfg.kpi.alpha:g}"
+    lo, hi = f"lower_{level}", f"upper_{level}"
+    added = []
+    sec_kpi = w("Uitstroom naar werk", "Outflow to work")
+    start, end = res.cohort
+    cohort_txt = w(f"uitkeringen gestart van {start:%d-%m-%Y} tot en met {end:%d-%m-%Y}",
+                   f"spells started {start:%d-%m-%Y} to {end:%d-%m-%Y}")
+    seg = ", ".join(cfg.kpi.segments)
+    if seg:
+        cohort_txt += w(f", groep {seg} bij de eerste diagnose", f", group {seg} at the first assessment")
+    m = cfg.kpi.months
+    method = w(f"Cohort: {cohort_txt}. Aalen-Johansen cumulatieve incidentie van uitstroom naar werk "
+               f"(werk, werk deels) binnen {m} maanden; andere uitstroom concurrerend, lopende uitkeringen "
+               "gecensureerd; interval log(-log). Oordeel: onder doel als de bovengrens onder het doel ligt, "
+               "boven doel als de ondergrens erboven ligt.",
+               f"Cohort: {cohort_txt}. Aalen-Johansen cumulative incidence of exit to work (full or partial) "
+               f"within {m} months; other exits competing, open spells censored; log(-log) interval. "
+               "Judgement: below target when the upper bound is below it, above when the lower bound is above.")
+    t = _judgement_labels(res.outflow, lang)
+    kpi_item = pub.add_table("kpi_uitstroom_werk", t, title=w(f"Uitstroom naar werk binnen {m} maanden",
+                                                    f"Outflow to work within {m} months"),
+                  method=method, counts=["n_spells", "n_work", "n_other", "n_censored", "n_at_risk", "naive_n"],
+                  percentages={"estimate": "n_spells", lo: "n_spells", hi: "n_spells", "naive_share": "naive_n"},
+                  labels=_labels(t, lang), decimals=3, section=sec_kpi)
+    # The figures draw the published (suppressed) tables: no value or count the table hides.
+
+    def shown(item, like: pd.DataFrame) -> pd.DataFrame:
+        out = suppress_table(item, pub.min_cell, protection=pub.protection_level)[0]
+        return out.set_axis(list(like.columns), axis=1) if len(out.columns) == len(like.columns) else out
+
+    drawn = shown(kpi_item, res.outflow)
+    if "judgement" in res.outflow:  # the codes, not the labels of the table
+        drawn = drawn.assign(judgement=res.outflow["judgement"].to_numpy())
+    names = getattr(pub, "municipality_names", None)
+    if "municipality" in drawn.columns:  # names, not codes, on the figure's rows
+        drawn = drawn.assign(municipality=drawn["municipality"].map(
+            lambda m: municipality_name(m, names)))
+    judgements = {code: words[0 if lang == "nl" else 1] for code, words in of.JUDGEMENT.items()}
+    fig = fk.kpi_target_figure(drawn, by=res.by, peildatum=res.peildatum, source=pub.source, lang=lang,
+                               min_cell=pub.min_cell, judgement_labels=judgements)
+    pub.add_figure("kpi_uitstroom_werk", fig, title=w("Uitstroom naar werk tegen het doel",
+                                                       "Outflow to work against the target"),
+                   method=method, section=sec_kpi)
+    added += ["kpi_uitstroom_werk"]
+    sec_dur = w("Duurzaamheid en draaideur", "Durability and revolving door")
+    dmethod = w("Uitstroom naar werk (werk, werk deels) tot de peildatum; duurzaam = geen nieuwe uitkering "
+                "binnen de termijn; uitstroom waarvan de termijn na de peildatum eindigt is te recent en niet "
+                "meegeteld. Interval: Wilson.",
+                "Exits to work up to the reference date; durable = no new benefit within the window; exits whose "
+                "window ends after the reference date are too recent and left out. Interval: Wilson.")
+    cnt = ["n_exits", "n_too_recent", "n_judged", "n_returned", "n_durable"]
+    pct = {"share": "n_judged", lo: "n_judged", hi: "n_judged"}
+    dur_item = pub.add_table("kpi_duurzaamheid", res.durability, title=w("Duurzaamheid van uitstroom naar werk",
+                                                             "Durability of exits to work"),
+                  method=dmethod, counts=cnt, percentages=pct, labels=_labels(res.durability, lang), decimals=3,
+                  section=sec_dur)
+    pub.add_figure("kpi_duurzaamheid", fk.durability_figure(shown(dur_item, res.durability), peildatum=res.peildatum,
+                                                            source=pub.source, lang=lang, min_cell=pub.min_cell),
+                   title=w("Duurzaamheid van uitstroom naar werk", "Durability of exits to work"),
+                   method=dmethod, section=sec_dur)
+    rm = cfg.kpi.revolving_months
+    rmethod = w(f"Uitstroom ({'alle redenen behalve overlijden en AOW' if cfg.kpi.revolving_exits == 'all' else 'naar werk'}) "
+                f"met een nieuwe uitkering binnen {rm} maanden; te recente uitstroom niet meegeteld.",
+                f"Exits ({'all reasons except death and pension age' if cfg.kpi.revolving_exits == 'all' else 'to work'}) "
+                f"with a new benefit within {rm} months; too recent exits left out.")
+    pub.add_table("kpi_draaideur", res.revolving_door, title=w("Draaideur: terug in de uitkering",
+                                                              "Revolving door: back on benefit"),
+                  method=rmethod, counts=cnt, percentages=pct, labels=_labels(res.revolving_door, lang),
+                  decimals=3, section=sec_dur)
+    spc = res.spells_per_client.rename(columns={"n_spells": "n_spells_client"})
+    pub.add_table("kpi_uitkeringen_per_client", spc, title=w("Aantal uitkeringen per cliënt",
+                                                            "Number of spells per client"),
+                  method=w("Alle uitkeringen in het bestand per cliënt.", "All spells in the extract per client."),
+                  counts=["n_clients"], percentages={"share": "n_clients"}, layout="long", by=[],
+                  labels=_labels(spc, lang), decimals=3, section=sec_dur)
+    added += ["kpi_duurzaamheid", "kpi_draaideur", "kpi_uitkeringen_per_client"]
+    if res.monitoring:
+        added += _add_monitoring(pub, res, lang, w)
+    if res.benchmark is not None:
+        sec_bm = w("Vergelijking met andere gemeenten", "Comparison with other municipalities")
+        b = res.benchmark
+        year = b.attrs.get("year")
+        bmethod = w(f"Gemeenten met {cfg.kpi.benchmark_band[0]:g} tot {cfg.kpi.benchmark_band[1]:g} keer zoveel "
+                    "inwoners (15+) als de eigen gemeente" if cfg.kpi.benchmark_method == "band"
+                    else "Gemeenten in dezelfde grootteklasse (inwoners 15+)",
+                    f"Municipalities with {cfg.kpi.benchmark_band[0]:g} to {cfg.kpi.benchmark_band[1]:g} times the "
+                    "inhabitants (15+)" if cfg.kpi.benchmark_method == "band"
+                    else "Municipalities in the same size class (inhabitants 15+)")
+        bmethod += w(f", {year}. Percentiel = aandeel vergelijkbare gemeenten met een lagere waarde (gelijke "
+                     "waarden half). CBS rondt aantallen af op tientallen; niet gepubliceerde cijfers tellen niet mee.",
+                     f", {year}. Percentile = share of similar municipalities with a lower value (ties half). "
+                     "CBS rounds counts to tens; unpublished figures are left out.")
+        muni_name = municipality_name(b.attrs.get("municipality"), getattr(pub, "municipality_names", None))
+        # The CBS figures have their own period (a calendar year), not the extract's peildatum.
+        period = w(f"jaar {year} (CBS)", f"year {year} (CBS)")
+        pub.add_table("kpi_benchmark", b, title=w(f"Positie van {muni_name} tussen vergelijkbare "
+                                                  "gemeenten", f"Position of {muni_name} among "
+                                                  "similar municipalities"),
+                      method=bmethod, source=bm.CBS_SOURCE, labels=_labels(b, lang), decimals=1, section=sec_bm,
+                      peildatum=period,
+                      suppression_note=w("Gepubliceerde CBS-cijfers (door CBS al afgerond op tientallen).",
+                                         "Published CBS figures (already rounded to tens by CBS)."))
+        pub.add_figure("kpi_benchmark", fk.benchmark_figure(
+                           res.peers, b, year=year, lang=lang, source=bm.CBS_SOURCE,
+                           indicator_labels={k: v[0 if lang == "nl" else 1] for k, v in bm.INDICATORS.items()}),
+                       title=w("Positie tussen vergelijkbare gemeenten", "Position among similar municipalities"),
+                       method=bmethod, source=bm.CBS_SOURCE, section=sec_bm, peildatum=period)
+        added.append("kpi_benchmark")
+    for note in res.notes:
+        pub.notes.append(note)
+    return added
+
+
+def _monitoring_relations(mtx: dict, lang: str) -> dict[str, list]:
+    """What a reader can compute between the monitoring tables (for the disclosure audit).
+
+    Per activity: participants = ended + ongoing; dropouts <= ended; the ended count of the
+    dropout table and of the completed durations = that of the participants table; over
+    all activities: the dropout reasons add up to the dropouts, the outcomes to the ended
+    activities. Each is declared only where it holds in the numbers.
+    """
+    from caseload.privacy import audit as au
+
+    H = mon._w  # noqa: N806
+    frames = {f"monitoring_{k}": v.reset_index(drop=True) for k, v in mtx.items()
+              if isinstance(v, pd.DataFrame) and len(v)}
+    out: dict[str, list] = {}
+
+    def add(table: str, rel) -> None:
+        try:
+            ok = au.relation_holds(rel, frames)
+        except (KeyError, IndexError, TypeError, ValueError):
+            ok = False
+        if ok:
+            out.setdefault(table, []).append(rel)
+
+    def col(name: str, key: str) -> str | None:
+        return H(key, lang) if name in frames and H(key, lang) in frames[name].columns else None
+
+    def rows_by_label(name: str) -> dict[str, int]:
+        return {str(v): i for i, v in enumerate(frames[name].iloc[:, 0])} if name in frames else {}
+
+    D, U = "monitoring_deelnemers", "monitoring_uitval"  # noqa: N806
+    total = H("total", lang)
+    if col(D, "participants") and col(D, "ended") and col(D, "ongoing"):
+        for r in range(len(frames[D])):
+            add(D, au.sum_relation([au.Cell(D, r, col(D, "ended")), au.Cell(D, r, col(D, "ongoing"))],
+                                   au.Cell(D, r, col(D, "participants")), kind="identity",
+                                   note="participants = ended + ongoing"))
+    d_rows = rows_by_label(D)
+    if col(U, "ended") and col(U, "dropouts"):
+        for lab, r in rows_by_label(U).items():
+            add(U, au.at_most(au.Cell(U, r, col(U, "dropouts")), au.Cell(U, r, col(U, "ended")),
+                              note="dropouts <= ended"))
+            if col(D, "ended") and lab in d_rows:
+                add(U, au.same_count(au.Cell(U, r, col(U, "ended")), au.Cell(D, d_rows[lab], col(D, "ended")),
+                                     note="ended activities, as in the participants table"))
+    for name, key, target, tcol in (("monitoring_uitval_redenen", "count", U, "dropouts"),
+                                    ("monitoring_uitstroomrichting", "count", D, "ended")):
+        t_rows = rows_by_label(target)
+        if col(name, key) and col(target, tcol) and total in t_rows:
+            parts = [au.Cell(name, r, col(name, key)) for r in range(len(frames[name]))
+                     if str(frames[name].iat[r, 0]) != total]
+            add(name, au.sum_relation(parts, au.Cell(target, t_rows[total], col(target, tcol)),
+                                      kind="same_count", note=f"{name} adds up to the total of {target}"))
+    A = "monitoring_duur_activiteiten"  # noqa: N806
+    if col(A, "n_completed") and col(D, "ended"):
+        for lab, r in rows_by_label(A).items():
+            if lab in d_rows:
+                add(A, au.same_count(au.Cell(A, r, col(A, "n_completed")),
+                                     au.Cell(D, d_rows[lab], col(D, "ended")),
+                                     note="completed activities = ended activities"))
+    return out
+
+
+def _add_monitoring(pub, res: KpiResults, lang: str, w) -> list[str]:
+    H = mon._w  # noqa: N806 (short alias for the header words)
+    sec = w("Monitoring re-integratie", "Re-integration monitoring")
+    mtx = res.monitoring
+    specs = {
+        "deelnemers": (w("Deelnemers per activiteit", "Participants per activity"),
+                       ["participants", "started", "ended", "ongoing"], {}, "wide"),
+        "samenstelling": (w("Samenstelling van de deelnemers", "Composition of participants"),
+                          ["count"], {"share": "count"}, "long"),
+        "uitstroomrichting": (w("Resultaat van beëindigde activiteiten", "Outcome of ended activities"),
+                              ["count"], {"share": "count"}, "long"),
+        "uitstroom_sector": (w("Uitstroom naar werk per sector", "Exits to work by sector"),
+                             None, {"share": "total"}, "wide"),
+        "uitval": (w("Uitval per activiteit", "Dropout per activity"),
+                   ["ended", "dropouts"], {"dropout_share": "ended"}, "wide"),
+        "uitval_redenen": (w("Redenen van uitval", "Dropout reasons"), ["count"], {"share": "count"}, "long"),
+        "duur_activiteiten": (w("Duur van activiteiten", "Duration of activities"), ["n_completed", "ongoing"],
+                              {}, "wide"),
+        "duur_trajecten": (w("Duur van hele trajecten", "Duration of whole trajectories"), ["n_completed", "ongoing"],
+                           {}, "wide"),
+        "beschut_werk": (w("Beschut werk: gerealiseerd en taakstelling", "Sheltered work: realised and target"),
+                         ["realised"], {"realisation": "realised"}, "wide"),
+    }
+    method = w("Activiteiten uit het bestand; periode: het kalenderjaar van de peildatum (of [kpi] monitoring_year).",
+               "Activities in the extract; period: the calendar year of the reference date (or [kpi] monitoring_year).")
+    added = []
+    relations = _monitoring_relations(mtx, lang)
+    for name, (title, counts, pcts, layout) in specs.items():
+        df = mtx[name]
+        if counts is None:  # sector table: one count column per destination plus the total
+            counts = [c for c in df.columns if c not in (H("sector", lang), H("share", lang))]
+            pcts = {H("share", lang): H("total", lang)}
+            pub.add_table(f"monitoring_{name}", df, title=title, method=method, counts=counts,
+                          percentages=pcts, col_total=H("total", lang), decimals=3, section=sec,
+                          relations=relations.get(f"monitoring_{name}", []))
+        else:
+            cts = [H(c, lang) for c in counts]
+            pc = {H(p, lang): H(b, lang) for p, b in pcts.items() if H(p, lang) in df.columns}
+            by = [df.columns[0]] if layout == "long" and name == "samenstelling" else []
+            kw = {"layout": "long", "by": by} if layout == "long" else {}
+            total_label = H("total", lang)
+            if layout == "wide" and len(df) and (df.iloc[:, 0].astype(str) == total_label).sum() == 1:
+                kw["row_total"] = total_label
+            # Means and quartiles over the completed activities: blank wherever that count is.
+            derived = {H(d, lang): H("n_completed", lang) for d in
+                       ("mean_months", "median_months", "p25_months", "p75_months", "mean_activities")
+                       if H(d, lang) in df.columns}
+            pub.add_table(f"monitoring_{name}", df, title=title, method=method, counts=cts, percentages=pc,
+                          derived=derived, decimals=2, section=sec,
+                          relations=relations.get(f"monitoring_{name}", []), **kw)
+        added.append(f"monitoring_{name}")
+    return added
+
+
+def _capacity_relations(t: pd.DataFrame) -> list:
+    """What a reader of the capacity table can compute (for the disclosure audit).
+
+    Per group contacts = clients x contacts per client, hours = contacts x minutes / 60,
+    fte = hours / productive hours (the factors are published or follow from a published
+    row); the client total is the sum of the groups other than the application training.
+    """
+    from caseload.privacy import audit as au
+
+    name = "capaciteit_contactschema"
+    rows = t.reset_index(drop=True)
+    groups = rows.index[rows["clients"].notna() & rows["contacts_per_year"].notna()].tolist()
+    total = int(rows.index[rows["contacts_per_year"].isna()][-1])
+    rels = au.product_relations(name, "contacts", "clients",
+                                {r: float(rows.at[r, "contacts_per_year"]) for r in groups},
+                                note="contacts = clients x contacts per client per year")
+    rels += au.product_relations(name, "hours", "contacts",
+                                 {r: float(rows.at[r, "minutes_per_contact"]) / 60 for r in groups},
+                                 note="hours = contacts x minutes per contact / 60")
+    ratio = (rows["fte"] / rows["hours"]).where(rows["hours"] > 0).dropna()
+    if len(ratio):
+        rels += au.product_relations(name, "fte", "hours", {r: float(ratio.iloc[0]) for r in groups},
+                                     note="fte = hours / productive hours per fte")
+    training = [r for r in groups if rows.at[r, "code"] == "sollicitatietraining"]
+    if any(rows.at[r, "clients"] != 0 for r in training):
+        # Otherwise the total is also the sum of all rows, the relation the table spec implies.
+        rels.append(au.sum_relation([au.Cell(name, r, "clients") for r in groups if r not in training],
+                                    au.Cell(name, total, "clients"),
+                                    note="client total = groups other than the application training"))
+    return rels
+
+
+def add_capacity_to_publication(pub, res: dict, *, lang: str = "nl", config: Config | None = None) -> list[str]:
+    """Add the capacity table and figure of :func:`capacity_results` to a Publication."""
+    from caseload.figures import kpi as fk
+
+    cfg = config or Config()
+    c = cfg.capacity
+    w = (lambda nl, en: nl) if lang == "nl" else (lambda nl, en: en)
+    sec = w("Formatie trajectbegeleiding", "Coach capacity")
+    norm = res["norm"]
+    method = w(f"Contacten per jaar volgens het contactschema x {c.minutes_per_contact:g} minuten per contact "
+               f"(incl. voorbereiding en verslag; aanname) / {c.productive_hours_per_fte:g} productieve uren per fte "
+               f"(aanname). Norm: {norm['n_clients']:.0f} cliënten / {c.clients_per_fte:g} per fte = "
+               f"{norm['fte_rounded']:g} fte.",
+               f"Contacts per year from the contact scheme x {c.minutes_per_contact:g} minutes per contact (incl. "
+               f"preparation and reporting; assumption) / {c.productive_hours_per_fte:g} productive hours per FTE "
+               f"(assumption). Norm: {norm['n_clients']:.0f} clients / {c.clients_per_fte:g} per FTE = "
+               f"{norm['fte_rounded']:g} FTE.")
+    t = res["contacts"].drop(columns=["code"])
+    total_label = "Totaal" if lang == "nl" else "Total"
+    spec = ({"counts": ["clients"], "derived": {"contacts": "clients", "hours": "clients", "fte": "clients"},
+             "row_total": total_label, "sums": ["contacts", "hours", "fte"],
+             "relations": _capacity_relations(res["contacts"])} if res.get("from_extract") else
+            {"suppression_note": w("Planningscijfers: verwachte aantallen per groep, geen telling van personen.",
+                                   "Planning figures: expected numbers per group, not a count of persons.")})
+    item = pub.add_table("capaciteit_contactschema", t, title=w("Benodigde formatie volgens het contactschema",
+                                                                "Capacity needed by the contact scheme"),
+                         method=method, labels=_labels(t, lang), decimals=2, section=sec, **spec)
+    # The figure labels the published (suppressed) table, so it cannot show a hidden cell.
+
+    shown = suppress_table(item, pub.min_cell, protection=pub.protection_level)[0]
+    shown = shown.assign(code=res["contacts"]["code"].to_numpy(),
+                         clients=shown["clients"].astype("Float64").to_numpy(dtype=float, na_value=float("nan")))
+    pub.add_figure("capaciteit_contactschema",
+                   fk.capacity_figure(shown, norm=norm, source=pub.source, peildatum=pub.peildatum,
+                                      lang=lang, min_cell=pub.min_cell),
+                   title=w("Benodigde formatie trajectbegeleiding", "Coach capacity needed"), method=method,
+                   section=sec)
+    return ["capaciteit_contactschema"]

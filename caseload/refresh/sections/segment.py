@@ -1,0 +1,328 @@
+"""Segment section: groups A/B/C, PMCs, candidates, overrides, cut-offs and fairness."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from caseload.refresh.context import RunContext
+from caseload.refresh.stock import _TOTAL
+from caseload.schema import municipality_name
+
+_FAIRNESS_LABELS = {
+    "work_rate": ("Uitstroom naar werk", "Exit to work"), "work_rate_lo": ("Uitstroom: ondergrens", "Exit: lower"),
+    "work_rate_hi": ("Uitstroom: bovengrens", "Exit: upper"),
+    "calibration_lo": ("Kalibratie: ondergrens", "Calibration: lower"),
+    "calibration_hi": ("Kalibratie: bovengrens", "Calibration: upper"),
+    "n_work": ("Aantal met werk", "Found work"), "n_nowork": ("Aantal zonder werk", "No work"),
+    "missed": ("Gemiste kansen", "Missed chances"), "missed_lo": ("Gemiste kansen: ondergrens", "Missed: lower"),
+    "missed_hi": ("Gemiste kansen: bovengrens", "Missed: upper"),
+    "missed_expected": ("Gemiste kansen: verwacht", "Missed: expected"),
+    "wrong_A": ("Onterecht A", "Wrongly A"), "wrong_A_lo": ("Onterecht A: ondergrens", "Wrongly A: lower"),
+    "wrong_A_hi": ("Onterecht A: bovengrens", "Wrongly A: upper"),
+    "wrong_A_expected": ("Onterecht A: verwacht", "Wrongly A: expected"),
+    "expected_work": ("Verwachte uitstroom binnen kansklassen", "Expected exits within bands"),
+    "band_ratio": ("Uitstroom binnen kansklassen (w/v)", "Exits within bands (o/e)"),
+    "band_ratio_lo": ("Binnen kansklassen: ondergrens", "Within bands: lower"),
+    "band_ratio_hi": ("Binnen kansklassen: bovengrens", "Within bands: upper"),
+    "flag_unexplained": ("Signaal niet verklaard", "Flag unexplained"),
+    "metric": ("Maat (code)", "Measure (code)"), "metric_label": ("Maat", "Measure"),
+    "level_high": ("Groep hoog", "Group high"), "level_low": ("Groep laag", "Group low"),
+    "value_high": ("Waarde hoog", "Value high"), "value_low": ("Waarde laag", "Value low"),
+    "ratio": ("Verhouding", "Ratio"), "ratio_lo": ("Verhouding: ondergrens", "Ratio: lower"),
+    "ratio_hi": ("Verhouding: bovengrens", "Ratio: upper"),
+    "expected_ratio": ("Verklaard door basiskans", "Explained by base rates"),
+    "residual_ratio": ("Restverhouding", "Residual ratio"),
+    "residual_lo": ("Rest: ondergrens", "Residual: lower"), "residual_hi": ("Rest: bovengrens", "Residual: upper"),
+    "explanation": ("Duiding", "Reading"),
+    "method": ("Methode", "Method"), "p_from": ("Kans vanaf", "Chance from"),
+    "p_below": ("Kans onder", "Chance below"), "share": ("Aandeel", "Share"),
+    "precision": ("Precisie", "Precision"), "precision_lo": ("Precisie: ondergrens", "Precision: lower"),
+    "precision_hi": ("Precisie: bovengrens", "Precision: upper"),
+    "status": ("Status (code)", "Status (code)"), "status_label": ("Status", "Status"),
+    "pairs": ("Vergeleken paren", "Pairs compared"),
+}
+
+_SEGMENT_LABELS = {
+    "municipality": ("Gemeente", "Municipality"), "segment": ("Groep", "Group"),
+    "profile": ("Profiel", "Profile"), "profile_label": ("Profielnaam", "Profile name"),
+    "market": ("Markt", "Market"), "market_label": ("Marktnaam", "Market name"),
+    "n": ("Aantal", "Count"), "pmc": ("PMC", "PMC"), "pmc_label": ("Profiel-marktcombinatie",
+                                                              "Profile-market combination"),
+    "candidates_A": ("Kandidaten A (nu)", "Candidates A (now)"),
+    "candidates_B": ("Kandidaten B (3-6 maanden)", "Candidates B (3-6 months)"),
+    "segment_computed": ("Berekende groep", "Computed group"), "label": ("Omschrijving", "Label"),
+    "overridden": ("Overschreven", "Overridden"), "override_rate": ("Aandeel overschreven",
+                                                                   "Share overridden"),
+    "to_A": ("Naar A", "To A"), "to_B": ("Naar B", "To B"), "to_C": ("Naar C", "To C"),
+    "group": ("Kenmerk", "Characteristic"), "group_label": ("Kenmerk", "Characteristic"),
+    "level": ("Waarde", "Value"), "share_A": ("Aandeel A", "Share A"),
+    "share_B": ("Aandeel B", "Share B"), "share_C": ("Aandeel C", "Share C"),
+    "exit_rate": ("Uitstroom naar werk binnen 6 mnd", "Exit to work within 6 months"),
+    "mean_p": ("Gemiddelde modelkans", "Mean model probability"),
+    "calibration": ("Kalibratie", "Calibration"), "n_C": ("Aantal in C", "Count in C"),
+    "exit_rate_C": ("Uitstroom naar werk in C", "Exit to work in C"),
+    "expected_rate_C": ("Verwachte uitstroom in C", "Expected exit in C"),
+    "ratio_share_C": ("Verhouding aandeel C", "Ratio share C"),
+    "ratio_calibration": ("Verhouding kalibratie", "Ratio calibration"),
+    "ratio_exit_rate_C": ("Verhouding uitstroom C", "Ratio exit C"),
+    "flag_share_C": ("Signaal aandeel C", "Flag share C"),
+    "flag_calibration": ("Signaal kalibratie", "Flag calibration"),
+    "flag_exit_rate_C": ("Signaal uitstroom C", "Flag exit C"), "flag": ("Signaal", "Flag"),
+    **_FAIRNESS_LABELS,
+}
+
+
+def _attribute_by_label(frame: pd.DataFrame) -> pd.DataFrame:
+    """The attribute under "Kenmerk" by its label (Geslacht, Leeftijd), not by its code (sex, age_band)."""
+    if "group" in frame.columns and "group_label" in frame.columns:
+        return frame.drop(columns="group")
+    return frame
+
+
+def _publish_fairness(pub, fair: pd.DataFrame, w, labels: dict, section: str) -> None:
+    """The fairness report (per level) and its pairwise ratios (per attribute and metric)."""
+    from caseload.segment import fairness_ratios
+
+    ratios = _attribute_by_label(fairness_ratios(fair))
+    fair = _attribute_by_label(fair).dropna(axis=1, how="all")
+    base = {"share_": "n", "work_rate": "n", "missed": "n_work", "wrong_A": "n_nowork"}
+    pcts = {c: b for c in fair.columns for k, b in base.items() if c.startswith(k)}
+    derived = {c: "n" for c in ("mean_p", "calibration", "calibration_lo", "calibration_hi", "expected_work",
+                                "band_ratio", "band_ratio_lo", "band_ratio_hi") if c in fair.columns}
+    pub.add_table("segment_fairness", fair,
+                  title=w("Eerlijkheid: groepen, uitkomsten en fouten per groep",
+                          "Fairness: groups, outcomes and errors per group"),
+                  method=w("Diagnoses uit de geschiedenis met een afgesloten periode van zes maanden. Per "
+                           "kenmerk: aandeel A/B/C, uitstroom naar werk, kalibratie, gemiste kansen (werk "
+                           "gevonden maar in C) en onterecht A (geen werk maar in A), elk met een "
+                           "95%-Wilson-interval; 'verwacht': de foutkans als de groep binnen elke kansklasse "
+                           "even vaak werk vond als iedereen. Signaal: de groep hoort bij een paar in de "
+                           "tabel segment_fairness_verhoudingen met een signaal.",
+                           "Past assessments with a closed six-month window. Per characteristic: share "
+                           "A/B/C, exit to work, calibration, missed chances (found work but in C) and "
+                           "wrongly A (no work but in A), each with a 95% Wilson interval; 'expected': the "
+                           "error rate if the group found work as often as everyone within each probability "
+                           "band. Flag: the group is one side of a flagged pair in segment_fairness_verhoudingen."),
+                  counts=["n", "n_work", "n_nowork"], percentages=pcts, derived=derived, scale=1,
+                  labels=labels, decimals=3, section=section)
+    if len(ratios):
+        pub.add_table("segment_fairness_verhoudingen", ratios,
+                      title=w("Eerlijkheid: grootste verhouding tussen twee groepen",
+                              "Fairness: largest ratio between two groups"),
+                      method=w("Per kenmerk en maat de grootste verhouding tussen twee groepen (met ten "
+                               "minste [segment] fairness_min_n personen in de noemer) met een 95%-interval "
+                               "(deltamethode op de log-verhouding). Signaal: verhouding boven [segment] "
+                               "fairness_ratio en het interval sluit 1 uit. 'Verklaard door basiskans': de "
+                               "verhouding die volgt uit de verdeling van de groepen over kansklassen; wat "
+                               "overblijft is de restverhouding.",
+                               "Per characteristic and measure the largest ratio between two groups (with at "
+                               "least [segment] fairness_min_n people in the denominator) with a 95% interval "
+                               "(delta method on the log ratio). Flag: ratio above [segment] fairness_ratio and "
+                               "the interval excludes 1. 'Explained by base rates': the ratio that follows from "
+                               "the groups' spread over probability bands; what remains is the residual ratio."),
+                      labels=labels, decimals=3, section=section)
+
+
+def _candidates_as_published(candidates: pd.DataFrame, shown_pmc: pd.DataFrame) -> pd.DataFrame:
+    """The candidates table with the A and B cells of the published (suppressed) PMC table.
+
+    A PMC without clients in a group has no row in the PMC table and stays 0; a cell
+    suppressed there is missing here.
+    """
+    ab = shown_pmc[shown_pmc["segment"].astype(str).isin(["A", "B"])]
+    key = ab["municipality"].astype(str) + "|" + ab["profile"].astype(str) + "-" + ab["market"].astype(str)
+    out = candidates.copy()
+    out_key = out["municipality"].astype(str) + "|" + out["pmc"].astype(str)
+    for seg in ("A", "B"):
+        col = f"candidates_{seg}"
+        shown = pd.Series(ab["n"].to_numpy(), index=key.to_numpy())[ab["segment"].astype(str).to_numpy() == seg]
+        present = out_key.isin(shown.index)
+        out[col] = pd.array(out[col], dtype="Int64")
+        out.loc[present, col] = pd.array(shown.reindex(out_key[present]).to_numpy(), dtype="Int64")
+    return out
+
+
+def _pmc_relations(pmc: pd.DataFrame, summary: pd.DataFrame) -> list:
+    """The PMC counts of a municipality and group add up to its cell in segment_per_gemeente.
+
+    Declared only where that holds (a group without any PMC row has nothing to add up).
+    """
+    from caseload.privacy import audit as au
+
+    pmc = pmc.reset_index(drop=True)
+    frames = {"segment_pmc": pmc, "segment_per_gemeente": summary}
+    rows = {str(m): i for i, m in enumerate(summary["municipality"].astype(str))}
+    out = []
+    for (muni, seg), g in pmc.groupby([pmc["municipality"].astype(str), pmc["segment"].astype(str)],
+                                      sort=False):
+        if muni not in rows or seg not in summary.columns:
+            continue
+        rel = au.sum_relation([au.Cell("segment_pmc", int(r), "n") for r in g.index],
+                              au.Cell("segment_per_gemeente", rows[muni], seg), kind="same_count",
+                              note="PMC counts of a municipality and group = its cell per municipality")
+        if au.relation_holds(rel, frames):
+            out.append(rel)
+    return out
+
+
+def _override_relations(rates: pd.DataFrame, summary: pd.DataFrame, total: str) -> list:
+    """What a reader can compute from the overrides table (for the disclosure audit).
+
+    Per computed group: overridden = to A + to B + to C, overridden <= clients; and per
+    group the clients after the overrides (the total row of segment_per_gemeente) =
+    clients computed - overridden away + overridden into it. Declared where they hold.
+    """
+    from caseload.privacy import audit as au
+
+    name = "segment_overschrijvingen"
+    rates = rates.reset_index(drop=True)
+    frames = {name: rates, "segment_per_gemeente": summary}
+    to = [c for c in rates.columns if str(c).startswith("to_")]
+    rels = []
+    for r in range(len(rates)):
+        rels.append(au.sum_relation([au.Cell(name, r, c) for c in to], au.Cell(name, r, "overridden"),
+                                    kind="total", note="overridden = to A + to B + to C"))
+        rels.append(au.at_most(au.Cell(name, r, "overridden"), au.Cell(name, r, "n"),
+                               note="overridden <= clients"))
+    tot = [i for i, m in enumerate(summary["municipality"].astype(str)) if m == total]
+    for r, seg in enumerate(rates["segment_computed"].astype(str)):
+        if len(tot) != 1 or seg not in summary.columns or f"to_{seg}" not in rates.columns:
+            continue
+        into = [au.Cell(name, h, f"to_{seg}") for h in range(len(rates)) if h != r]
+        rels.append(au.Relation(((au.Cell(name, r, "n"), 1.0), (au.Cell(name, r, "overridden"), -1.0),
+                                 *((c, 1.0) for c in into),
+                                 (au.Cell("segment_per_gemeente", tot[0], seg), -1.0)), "==", 0.0,
+                                "identity", "clients after overrides = computed - away + into"))
+        rels.append(au.same_count(au.Cell(name, r, "n"), au.Cell("segment_per_gemeente", tot[0], seg),
+                                  note="clients per group, as in the table per municipality"))
+    return [r for r in rels if au.relation_holds(r, frames)]
+
+
+def _step_segment(ctx: RunContext) -> int:
+    from caseload.extract import read_overrides
+    from caseload.figures.segments import pmc_heatmap_figure, pyramid_figure
+    from caseload.privacy import load_key
+    from caseload.publish import suppress_table
+    from caseload.segment import load_model, segment
+
+    cfg, pub, w, lang = ctx.config, ctx.publication, ctx.words, ctx.lang
+    model = overrides = None
+    if cfg.segment.model_file is not None:
+        path = cfg.resolve(cfg.segment.model_file)
+        model = load_model(path)
+        pub.inputs.append(path.with_suffix(".skops"))
+    if cfg.segment.overrides_file is not None:
+        path = cfg.resolve(cfg.segment.overrides_file)
+        key_file = cfg.privacy.key_file
+        overrides = read_overrides(path, load_key(cfg.resolve(key_file) if key_file else None))
+        if ctx.subset:  # one municipality's part: the other municipalities' overrides are not unknown
+            overrides = overrides[overrides["client_id"].isin(ctx.caseload.clients["client_id"])]
+        pub.inputs.append(path)
+    res = segment(ctx.caseload, cfg, overrides=overrides, model=model, lang=lang)
+    if ctx.keep_results:  # the single-analysis command prints from it
+        ctx.results["segment"] = res
+    section = w("Segmenten en profiel-marktcombinaties", "Segments and profile-market combinations")
+    labels = {k: w(*v) for k, v in _SEGMENT_LABELS.items()}
+    method = w(f"Cliënten met een lopende uitkering op de peildatum; A/B/C volgens "
+               f"{'de regels' if res.decided_by == 'rules' else 'het model'} van [segment], profiel "
+               "uit de competentiescores, markt volgens de koppeling profiel-markt.",
+               f"Clients with a benefit running on the reference date; A/B/C by the "
+               f"{'rules' if res.decided_by == 'rules' else 'model'} of [segment], profile from the "
+               "competence scores, market by the profile-market links.")
+    total = _TOTAL[lang]
+    summary = res.summary()
+    summary.columns = [str(c) for c in summary.columns]
+    summary = summary.rename_axis("municipality").reset_index()
+    summary["municipality"] = summary["municipality"].astype(str)
+    per_gemeente = pub.add_table(
+        "segment_per_gemeente", summary,
+        title=w("Cliënten naar groep A/B/C per gemeente", "Clients by group A/B/C per municipality"),
+        method=method + w(" Telt ook cliënten van wie de uitkering op de peildatum eindigt (de "
+                          "peildatum is hun laatste dag); de tabellen naar geslacht en leefvorm en het "
+                          "bestand per maand tellen alleen uitkeringen die na de peildatum doorlopen. "
+                          "Het totaal kan daardoor iets hoger zijn.",
+                          " Also counts clients whose benefit ends on the reference date (their last "
+                          "day); the tables by sex and household and the monthly stock count only "
+                          "benefits that run on after it. The total can therefore be slightly higher."), counts=[c for c in summary.columns if c != "municipality"],
+        row_total=total, col_total=total, labels=labels, section=section)
+    pmc_item = pub.add_table(
+        "segment_pmc", res.pmc_table,
+        title=w("Cliënten naar gemeente, groep, profiel en markt",
+                "Clients by municipality, group, profile and market"),
+        method=method, counts=["n"], layout="long", by=["municipality", "segment"],
+        labels=labels, section=section, relations=_pmc_relations(res.pmc_table, summary),
+        suppression_note=w("Secundaire onderdrukking binnen elke combinatie van gemeente "
+                           "en groep (die totalen staan in de tabel per gemeente).",
+                           "Secondary suppression within each municipality and group "
+                           "(those totals are in the table per municipality)."))
+    # The candidates are the A and B cells of segment_pmc. Suppressing them again on their
+    # own would give another pattern of complementary cells, and the two tables together
+    # could reveal a hidden cell; so they are taken from segment_pmc as published.
+    shown_pmc = suppress_table(pmc_item, pub.min_cell, protection=pub.protection_level)[0]
+    pub.add_table("segment_kandidaten", _candidates_as_published(res.candidates, shown_pmc),
+                  title=w("Kandidaten voor werkgevers per profiel-marktcombinatie",
+                          "Candidates for employers per profile-market combination"),
+                  method=w("A: nu bemiddelbaar; B: binnen 3-6 maanden. ", "A: can start now; B: within "
+                           "3-6 months. ") + method,
+                  labels=labels, section=section,
+                  suppression_note=w("De cellen van groep A en B uit de tabel naar gemeente, groep, "
+                                     "profiel en markt, met de onderdrukking van die tabel (x).",
+                                     "The group A and B cells of the table by municipality, group, "
+                                     "profile and market, suppressed as in that table (x)."))
+    pub.add_table("segment_overschrijvingen", res.override_rates,
+                  relations=_override_relations(res.override_rates, summary, total),
+                  title=w("Overschrijvingen door consulenten", "Caseworker overrides"),
+                  method=w("Per berekende groep: hoe vaak een consulent de groep met een reden "
+                           "wijzigde, en naar welke groep.", "Per computed group: how often a "
+                           "caseworker changed the group with a reason, and to which group."),
+                  counts=["n", "overridden", "to_A", "to_B", "to_C"],
+                  percentages={"override_rate": "n"}, derived={"override_rate": "overridden"},
+                  labels=labels, section=section)
+    if res.overrides_log is not None and len(res.overrides_log):
+        # Counts per status only: the log itself holds client ids (INTERNAL).
+        status = (res.overrides_log.groupby(["status", "status_label"], sort=False).size()
+                  .rename("n").reset_index())
+        pub.add_table("segment_overschrijvingen_status", status,
+                      title=w("Overschrijvingen die niet (gewoon) zijn toegepast",
+                              "Overrides not applied (or applied with a remark)"),
+                      method=w("Per reden: onbekende cliënt, datum na de peildatum, verlopen (ouder dan de "
+                               "laatste diagnose), vervangen door een latere; toegepast met opmerking: "
+                               "geschreven tegen de groepen van een andere methode, datum dd/mm of mm/dd "
+                               "(gelezen als dag/maand).",
+                               "Per reason: unknown client, date after the peildatum, expired (older than the "
+                               "latest assessment), superseded by a later one; applied with a remark: written "
+                               "against another method's groups, date dd/mm or mm/dd (read day first)."),
+                      counts=["n"], labels=labels, section=section)
+    if res.cutoff_table is not None and len(res.cutoff_table):
+        pub.add_table("segment_afkappunten", res.cutoff_table,
+                      title=w("Afkappunten A/B/C en wat ze opleveren", "Cut-offs A/B/C and what they deliver"),
+                      method=w("Afkappunten volgens [segment] cutoffs (vast, 'capacity': B = de b_capacity "
+                               "cliënten met de hoogste kans onder A, of 'quantile'), toegepast op de "
+                               "geschiedenis: per groep aantal, aandeel, uitstroom naar werk (95%-Wilson-"
+                               "interval) en precisie (A: vond werk; C: vond geen werk).",
+                               "Cut-offs by [segment] cutoffs (fixed, 'capacity': B = the b_capacity clients "
+                               "with the highest chance below A, or 'quantile'), applied to history: per group "
+                               "count, share, exit to work (95% Wilson interval) and precision (A: found work; "
+                               "C: did not)."),
+                      counts=["n", "n_work"],
+                      percentages={"share": "n", "work_rate": "n", "work_rate_lo": "n", "work_rate_hi": "n",
+                                   "precision": "n", "precision_lo": "n", "precision_hi": "n"},
+                      scale=1, labels=labels, decimals=3, section=section)
+    if res.fairness is not None and len(res.fairness):
+        _publish_fairness(pub, res.fairness, w, labels, section)
+    src = pub.source
+    # The figures draw the published (suppressed) tables, so they cannot reveal a cell
+    # the tables hide.
+    shown_summary = suppress_table(per_gemeente, pub.min_cell, protection=pub.protection_level)[0].set_index("municipality")
+    names = {str(m): municipality_name(m, pub.municipality_names) for m in shown_summary.index}
+    pub.add_figure("segment_piramide", pyramid_figure(res, lang, src, min_cell=pub.min_cell,
+                                                      table=shown_summary, municipality_names=names),
+                   title=w("Groepen A/B/C per gemeente", "Groups A/B/C per municipality"),
+                   method=method, section=section)
+    pub.add_figure("segment_pmc_heatmap", pmc_heatmap_figure(res, lang, src, min_cell=pub.min_cell,
+                                                             table=shown_pmc),
+                   title=w("Cliënten per profiel en markt", "Clients per profile and market"),
+                   method=method, section=section)
+    return len(res.clients)
+
+
