@@ -47,15 +47,25 @@ RESULTS = Path(__file__).resolve().parent / "results" / "fairness.json"
 
 
 def run_one(seed: int, n_clients: int, disparity: str | None, default_features: bool) -> dict:
-    from caseload.segment import DEFAULT_FEATURES, fairness_ratios, fit_segment_model
+    from caseload.segment import (
+        DEFAULT_FEATURES,
+        fairness_ratios,
+        fairness_report,
+        fit_segment_model,
+    )
     from caseload.synth import generate
 
     t0 = time.perf_counter()
     cl = generate(n_clients=n_clients, random_state=seed, disparity=disparity)
-    cfg = {} if default_features else {"features": [*DEFAULT_FEATURES, "barrier_language"],
+    cfg = {} if default_features else {"features": [*DEFAULT_FEATURES, "barrier_language", "new_target_group"],
                                        "proxy_features": ["barrier_language"]}
     model, rep = fit_segment_model(cl, cfg)
     r = fairness_ratios(rep["fairness"])
+    # The same report with the generator's true chance as the outcome (expected counts,
+    # no sampling noise, no clusters): is there a real within-band difference?
+    h = rep["holdout"]
+    truth = fairness_ratios(fairness_report(h.assign(exit_work_6m=h["true_p_work_6m"]), cluster=None))
+    truth = truth[truth["metric"] == "band_odds"].set_index("group")["ratio"]
     m = model.metrics_
     per_group = {}
     for g, sub in r.groupby("group", sort=False):
@@ -68,13 +78,46 @@ def run_one(seed: int, n_clients: int, disparity: str | None, default_features: 
             "band_odds_ci": None if band.empty else [round(float(band["ratio_lo"].iloc[0]), 4),
                                                      round(float(band["ratio_hi"].iloc[0]), 4)],
             "band_odds_levels": None if band.empty else [band["level_high"].iloc[0], band["level_low"].iloc[0]],
+            "band_odds_truth": round(float(truth[g]), 4) if g in truth.index else None,
         }
+    implied = _implied(rep["holdout"], disparity) if disparity else None
     return {
-        "seed": seed, "disparity": disparity, "n_holdout": m["n"],
+        "seed": seed, "disparity": disparity, "n_holdout": m["n"], "implied": implied,
         "auc_model": m["roc_auc"], "auc_true": m.get("roc_auc_true"),
         "shares": {"A": m["share_A"], "B": m["share_B"], "C": m["share_C"]},
         "groups": per_group, "seconds": round(time.perf_counter() - t0, 1),
     }
+
+
+def _implied(h, disparity: str) -> dict:
+    """What the disparity does to the error rates, from the generator's true chances.
+
+    On the hold-out, with the model's segments: the expected "gemiste kansen"
+    (sum p [C] / sum p) and "onterecht A" (sum (1-p) [A] / sum (1-p)) of the
+    disparity level and of everyone else, with the true chance with the
+    disparity (``true_p_work_6m``) and without it (``true_p_work_6m_base``); and
+    the true odds ratio between them averaged over the level's rows. This is the
+    effect size the flag has to find, free of sampling noise in the outcome.
+    """
+    from caseload.synth import parse_disparity
+
+    d = parse_disparity(disparity)
+    col = h[d["column"]]
+    lv = (col.astype("boolean").fillna(False) if isinstance(d["value"], bool) else col == d["value"]).to_numpy(bool)
+    in_c = (h["segment"] == "C").to_numpy()
+    in_a = (h["segment"] == "A").to_numpy()
+    out = {"n_level": int(lv.sum()), "n_rest": int((~lv).sum())}
+    for key, name in (("true_p_work_6m", "with"), ("true_p_work_6m_base", "without")):
+        p = h[key].to_numpy("float64")
+        miss = [float((p * in_c)[m].sum() / p[m].sum()) for m in (lv, ~lv)]
+        wrong = [float(((1 - p) * in_a)[m].sum() / (1 - p)[m].sum()) for m in (lv, ~lv)]
+        out[name] = {"missed_level": round(miss[0], 4), "missed_rest": round(miss[1], 4),
+                     "missed_ratio": round(miss[1] / miss[0], 4) if miss[0] > 0 else None,
+                     "wrong_A_level": round(wrong[0], 4), "wrong_A_rest": round(wrong[1], 4)}
+    p, b = h["true_p_work_6m"].to_numpy("float64")[lv], h["true_p_work_6m_base"].to_numpy("float64")[lv]
+    ok = (b > 0) & (b < 1)
+    out["true_or_level"] = round(float(np.exp(np.mean(np.log(p[ok] / (1 - p[ok]) * (1 - b[ok]) / b[ok])))), 4)
+    return out
 
 
 def main() -> None:
@@ -82,13 +125,14 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--clients", type=int, default=20_000)
     ap.add_argument("--disparity", action="append",
-                    help="column=value:odds_ratio (repeat); default sex=V:1.5 and "
-                         "migration_background=buiten_europa:1.5")
+                    help="column=value:odds_ratio (repeat); default sex=V:1.5, "
+                         "migration_background=buiten_europa:1.5 and statushouder=ja:1.5")
     ap.add_argument("--default-features", action="store_true",
                     help="Fit the model on the default features (no barrier_language).")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
-    disparities = args.disparity or ["sex=V:1.5", "migration_background=buiten_europa:1.5"]
+    disparities = args.disparity or ["sex=V:1.5", "migration_background=buiten_europa:1.5",
+                                     "statushouder=ja:1.5"]
     from caseload.synth import parse_disparity
 
     t0 = time.perf_counter()

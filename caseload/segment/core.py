@@ -496,7 +496,8 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
         # Without a model the rules and the report need a few columns of the forty:
         # those the rule conditions name, and age (for the age bands). A model may use
         # any (its features), so then the whole frame is built.
-        columns = None if model is not None else ["age", "sex", *_rule_columns(rules, rule_barriers), *groups]
+        columns = None if model is not None else ["age", "sex", "dossier_id",
+                                                   *_rule_columns(rules, rule_barriers), *groups]
         history = _training_frame(caseload, _get(cfg, "horizon_months", 6), columns, codes)
         hist_counts = history.attrs.get("counts", {})
         if len(history) and history[LABEL].nunique() == 2:
@@ -804,7 +805,8 @@ def fit_segment_model(caseload: Caseload, config=None, lang: str = "nl") -> tupl
     -------
     (SegmentModel, dict)
         The fitted model and ``{"metrics", "calibration", "confusion",
-        "fairness", "coefficients", "split_date"}``.
+        "fairness", "coefficients", "split_date", "cutoff_table", "holdout"}``
+        (``holdout``: the hold-out frame with ``p_work_6m`` and ``segment``).
     """
     cfg = _settings(config)
     frame = training_frame(caseload, _get(cfg, "horizon_months", 6))
@@ -849,4 +851,4 @@ def fit_segment_model(caseload: Caseload, config=None, lang: str = "nl") -> tupl
         model.attach_covariance(train)
         coefs = model.coef_table(lang)
     return model, {**ev, "fairness": fair, "coefficients": coefs, "split_date": split,
-                   "cutoff_table": cut_table}
+                   "cutoff_table": cut_table, "holdout": h}
