@@ -686,7 +686,7 @@ def test_auc_interval_against_simulation():
     """Hanley-McNeil's standard error matches the spread of the AUC over simulated samples."""
     from sklearn.metrics import roc_auc_score
 
-    from caseload.segment.core import auc_interval
+    from caseload.segment.metrics import auc_interval
 
     rng = np.random.default_rng(1)
     n_pos, n_neg = 150, 450
