@@ -46,7 +46,8 @@ import numpy as np
 RESULTS = Path(__file__).resolve().parent / "results" / "fairness.json"
 
 
-def run_one(seed: int, n_clients: int, disparity: str | None, default_features: bool) -> dict:
+def run_one(seed: int, n_clients: int, disparity: str | None, default_features: bool,
+            ratio: float = 1.25) -> dict:
     from caseload.segment import (
         DEFAULT_FEATURES,
         fairness_ratios,
@@ -59,16 +60,17 @@ def run_one(seed: int, n_clients: int, disparity: str | None, default_features: 
     cl = generate(n_clients=n_clients, random_state=seed, disparity=disparity)
     cfg = {} if default_features else {"features": [*DEFAULT_FEATURES, "barrier_language", "new_target_group"],
                                        "proxy_features": ["barrier_language"]}
+    cfg["fairness_ratio"] = ratio
     model, rep = fit_segment_model(cl, cfg)
     r = fairness_ratios(rep["fairness"])
     # The same report with the generator's true chance as the outcome (expected counts,
     # no sampling noise, no clusters): is there a real within-band difference?
     h = rep["holdout"]
-    truth = fairness_ratios(fairness_report(h.assign(exit_work_6m=h["true_p_work_6m"]), cluster=None))
+    truth = fairness_ratios(fairness_report(h.assign(exit_work_6m=h["true_p_work_6m"]), cluster=None, ratio=ratio))
     truth = truth[truth["metric"] == "band_odds"].set_index("group")["ratio"]
     # The same hold-out report with every row independent (no dossier clusters), to
     # show what the cluster-robust intervals change.
-    naive = fairness_ratios(fairness_report(h, cluster=None))
+    naive = fairness_ratios(fairness_report(h, cluster=None, ratio=ratio))
     naive = naive.groupby("group")["flag_unexplained"].any()
     m = model.metrics_
     per_group = {}
@@ -132,6 +134,8 @@ def main() -> None:
     ap.add_argument("--disparity", action="append",
                     help="column=value:odds_ratio (repeat); default sex=V:1.5, "
                          "migration_background=buiten_europa:1.5 and statushouder=ja:1.5")
+    ap.add_argument("--ratio", type=float, default=1.25,
+                    help="Flag threshold of the pairwise ratios ([segment] fairness_ratio; default 1.25).")
     ap.add_argument("--default-features", action="store_true",
                     help="Fit the model on the default features (no barrier_language).")
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -144,7 +148,7 @@ def main() -> None:
     runs = []
     for seed in range(args.seeds):
         for dis in [None, *disparities]:
-            r = run_one(seed, args.clients, dis, args.default_features)
+            r = run_one(seed, args.clients, dis, args.default_features, args.ratio)
             runs.append(r)
             print(f"seed {seed} {dis or 'none'}: AUC model {r['auc_model']:.4f} true {r['auc_true']:.4f}; "
                   + ", ".join(f"{g} {'U' if v['flag_unexplained'] else '-'} {v['band_odds']}"
@@ -176,7 +180,7 @@ def main() -> None:
     out = {
         "what": "fairness flag over seeds with and without an injected disparity (issue 14)",
         "clients": args.clients, "seeds": args.seeds, "default_features": args.default_features,
-        "ratio_threshold": 1.25, "summary": summary,
+        "ratio_threshold": args.ratio, "summary": summary,
         "without_disparity_any_attribute_unexplained": {
             "seeds_with_any": sum(bool(a) for a in any_flag), "attributes_per_seed": any_flag,
             "seeds_with_any_unclustered": sum(bool(a) for a in any_naive)},
