@@ -46,16 +46,32 @@ import numpy as np
 RESULTS = Path(__file__).resolve().parent / "results" / "fairness.json"
 
 
-def run_one(seed: int, n_clients: int, disparity: str | None, default_features: bool) -> dict:
-    from caseload.segment import DEFAULT_FEATURES, fairness_ratios, fit_segment_model
+def run_one(seed: int, n_clients: int, disparity: str | None, default_features: bool,
+            ratio: float = 1.25) -> dict:
+    from caseload.segment import (
+        DEFAULT_FEATURES,
+        fairness_ratios,
+        fairness_report,
+        fit_segment_model,
+    )
     from caseload.synth import generate
 
     t0 = time.perf_counter()
     cl = generate(n_clients=n_clients, random_state=seed, disparity=disparity)
-    cfg = {} if default_features else {"features": [*DEFAULT_FEATURES, "barrier_language"],
+    cfg = {} if default_features else {"features": [*DEFAULT_FEATURES, "barrier_language", "new_target_group"],
                                        "proxy_features": ["barrier_language"]}
+    cfg["fairness_ratio"] = ratio
     model, rep = fit_segment_model(cl, cfg)
     r = fairness_ratios(rep["fairness"])
+    # The same report with the generator's true chance as the outcome (expected counts,
+    # no sampling noise, no clusters): is there a real within-band difference?
+    h = rep["holdout"]
+    truth = fairness_ratios(fairness_report(h.assign(exit_work_6m=h["true_p_work_6m"]), cluster=None, ratio=ratio))
+    truth = truth[truth["metric"] == "band_odds"].set_index("group")["ratio"]
+    # The same hold-out report with every row independent (no dossier clusters), to
+    # show what the cluster-robust intervals change.
+    naive = fairness_ratios(fairness_report(h, cluster=None, ratio=ratio))
+    naive = naive.groupby("group")["flag_unexplained"].any()
     m = model.metrics_
     per_group = {}
     for g, sub in r.groupby("group", sort=False):
@@ -68,13 +84,47 @@ def run_one(seed: int, n_clients: int, disparity: str | None, default_features: 
             "band_odds_ci": None if band.empty else [round(float(band["ratio_lo"].iloc[0]), 4),
                                                      round(float(band["ratio_hi"].iloc[0]), 4)],
             "band_odds_levels": None if band.empty else [band["level_high"].iloc[0], band["level_low"].iloc[0]],
+            "band_odds_truth": round(float(truth[g]), 4) if g in truth.index else None,
+            "flag_unexplained_unclustered": bool(naive.get(g, False)),
         }
+    implied = _implied(rep["holdout"], disparity) if disparity else None
     return {
-        "seed": seed, "disparity": disparity, "n_holdout": m["n"],
+        "seed": seed, "disparity": disparity, "n_holdout": m["n"], "implied": implied,
         "auc_model": m["roc_auc"], "auc_true": m.get("roc_auc_true"),
         "shares": {"A": m["share_A"], "B": m["share_B"], "C": m["share_C"]},
         "groups": per_group, "seconds": round(time.perf_counter() - t0, 1),
     }
+
+
+def _implied(h, disparity: str) -> dict:
+    """What the disparity does to the error rates, from the generator's true chances.
+
+    On the hold-out, with the model's segments: the expected "gemiste kansen"
+    (sum p [C] / sum p) and "onterecht A" (sum (1-p) [A] / sum (1-p)) of the
+    disparity level and of everyone else, with the true chance with the
+    disparity (``true_p_work_6m``) and without it (``true_p_work_6m_base``); and
+    the true odds ratio between them averaged over the level's rows. This is the
+    effect size the flag has to find, free of sampling noise in the outcome.
+    """
+    from caseload.synth import parse_disparity
+
+    d = parse_disparity(disparity)
+    col = h[d["column"]]
+    lv = (col.astype("boolean").fillna(False) if isinstance(d["value"], bool) else col == d["value"]).to_numpy(bool)
+    in_c = (h["segment"] == "C").to_numpy()
+    in_a = (h["segment"] == "A").to_numpy()
+    out = {"n_level": int(lv.sum()), "n_rest": int((~lv).sum())}
+    for key, name in (("true_p_work_6m", "with"), ("true_p_work_6m_base", "without")):
+        p = h[key].to_numpy("float64")
+        miss = [float((p * in_c)[m].sum() / p[m].sum()) for m in (lv, ~lv)]
+        wrong = [float(((1 - p) * in_a)[m].sum() / (1 - p)[m].sum()) for m in (lv, ~lv)]
+        out[name] = {"missed_level": round(miss[0], 4), "missed_rest": round(miss[1], 4),
+                     "missed_ratio": round(miss[1] / miss[0], 4) if miss[0] > 0 else None,
+                     "wrong_A_level": round(wrong[0], 4), "wrong_A_rest": round(wrong[1], 4)}
+    p, b = h["true_p_work_6m"].to_numpy("float64")[lv], h["true_p_work_6m_base"].to_numpy("float64")[lv]
+    ok = (b > 0) & (b < 1)
+    out["true_or_level"] = round(float(np.exp(np.mean(np.log(p[ok] / (1 - p[ok]) * (1 - b[ok]) / b[ok])))), 4)
+    return out
 
 
 def main() -> None:
@@ -82,20 +132,23 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--clients", type=int, default=20_000)
     ap.add_argument("--disparity", action="append",
-                    help="column=value:odds_ratio (repeat); default sex=V:1.5 and "
-                         "migration_background=buiten_europa:1.5")
+                    help="column=value:odds_ratio (repeat); default sex=V:1.5, "
+                         "migration_background=buiten_europa:1.5 and statushouder=ja:1.5")
+    ap.add_argument("--ratio", type=float, default=1.25,
+                    help="Flag threshold of the pairwise ratios ([segment] fairness_ratio; default 1.25).")
     ap.add_argument("--default-features", action="store_true",
                     help="Fit the model on the default features (no barrier_language).")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
-    disparities = args.disparity or ["sex=V:1.5", "migration_background=buiten_europa:1.5"]
+    disparities = args.disparity or ["sex=V:1.5", "migration_background=buiten_europa:1.5",
+                                     "statushouder=ja:1.5"]
     from caseload.synth import parse_disparity
 
     t0 = time.perf_counter()
     runs = []
     for seed in range(args.seeds):
         for dis in [None, *disparities]:
-            r = run_one(seed, args.clients, dis, args.default_features)
+            r = run_one(seed, args.clients, dis, args.default_features, args.ratio)
             runs.append(r)
             print(f"seed {seed} {dis or 'none'}: AUC model {r['auc_model']:.4f} true {r['auc_true']:.4f}; "
                   + ", ".join(f"{g} {'U' if v['flag_unexplained'] else '-'} {v['band_odds']}"
@@ -113,18 +166,24 @@ def main() -> None:
             "fires_without_disparity": sum(r["groups"].get(col, {}).get("flag_unexplained", False)
                                            for r in none_runs),
             "seeds": len(with_runs),
+            "fires_with_disparity_unclustered": sum(r["groups"].get(col, {}).get("flag_unexplained_unclustered",
+                                                                                 False) for r in with_runs),
+            "fires_without_disparity_unclustered": sum(r["groups"].get(col, {}).get(
+                "flag_unexplained_unclustered", False) for r in none_runs),
             "band_odds_with": [r["groups"].get(col, {}).get("band_odds") for r in with_runs],
             "band_odds_without": [r["groups"].get(col, {}).get("band_odds") for r in none_runs],
         }
     any_flag = [sorted(g for g, v in r["groups"].items() if v["flag_unexplained"]) for r in none_runs]
+    any_naive = [sorted(g for g, v in r["groups"].items() if v["flag_unexplained_unclustered"]) for r in none_runs]
     auc_m = np.array([r["auc_model"] for r in runs])
     auc_t = np.array([r["auc_true"] for r in runs])
     out = {
         "what": "fairness flag over seeds with and without an injected disparity (issue 14)",
         "clients": args.clients, "seeds": args.seeds, "default_features": args.default_features,
-        "ratio_threshold": 1.25, "summary": summary,
+        "ratio_threshold": args.ratio, "summary": summary,
         "without_disparity_any_attribute_unexplained": {
-            "seeds_with_any": sum(bool(a) for a in any_flag), "attributes_per_seed": any_flag},
+            "seeds_with_any": sum(bool(a) for a in any_flag), "attributes_per_seed": any_flag,
+            "seeds_with_any_unclustered": sum(bool(a) for a in any_naive)},
         "auc": {"model_mean": round(float(auc_m.mean()), 4), "true_mean": round(float(auc_t.mean()), 4),
                 "gap_mean": round(float((auc_t - auc_m).mean()), 4),
                 "gap_min": round(float((auc_t - auc_m).min()), 4),

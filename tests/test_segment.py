@@ -236,7 +236,9 @@ def test_training_frame_labels_by_hand():
     assert tf.attrs["counts"]["censored"] == 1
     assert tf.attrs["counts"]["used"] == 3
     assert_allclose(tf["duration_months"], 366 / 30.4375)
-    assert tf["age"].tolist() == [31, 41, 51]
+    # born 1990/1980/1970, assessed 1 January 2021: before 1 July, so the durations
+    # package's rule (completed years since 1 July of the birth year) gives 30/40/50
+    assert tf["age"].tolist() == [30, 40, 50]
 
 
 # --------------------------------------------------------------------------- model
@@ -613,11 +615,78 @@ def test_mantel_haenszel_against_statsmodels():
     assert se == pytest.approx(st.logodds_pooled_se, rel=1e-12)
 
 
+def _strata_rows(rng, n, n_strata=8, log_or=np.log(1.3)):
+    stratum = rng.integers(0, n_strata, n)
+    side = rng.integers(1, 3, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(1 - 0.3 * stratum - log_or * (side == 1)))).astype(float)
+    return y, side, stratum
+
+
+def test_mh_cluster_se_without_clusters_agrees_with_statsmodels():
+    """One row per cluster: the sandwich SE is close to Robins-Breslow-Greenland (statsmodels)."""
+    from statsmodels.stats.contingency_tables import StratifiedTable
+
+    from caseload.segment.fairness import mh_cluster_se
+
+    y, side, stratum = _strata_rows(np.random.default_rng(0), 6000)
+    tables = [np.array([[((side == s) & (y == v) & (stratum == k)).sum() for v in (1, 0)] for s in (1, 2)])
+              for k in range(8)]
+    st = StratifiedTable(tables)
+    orr, se = mh_cluster_se(y, side, stratum)
+    assert orr == pytest.approx(st.oddsratio_pooled, rel=1e-12)
+    # different estimators of one variance: measured 0.2% apart here; 3% tolerance
+    assert se == pytest.approx(st.logodds_pooled_se, rel=0.03)
+    # rows of neither level are ignored
+    orr0, se0 = mh_cluster_se(np.r_[y, 1.0], np.r_[side, 0], np.r_[stratum, 3])
+    assert (orr0, se0) == pytest.approx((orr, se), rel=1e-12)
+
+
+def test_mh_cluster_se_matches_a_bootstrap_over_couples():
+    """Couples (two rows, one outcome, one level): the robust SE matches a bootstrap over
+    couples, and the naive SE is about 1/sqrt(2) of it (it counts each couple twice)."""
+    from caseload.segment.fairness import mh_cluster_se
+
+    rng = np.random.default_rng(3)
+    y, side, stratum = _strata_rows(rng, 3000)
+    Y, S, K, C = (np.repeat(v, 2) for v in (y, side, stratum, np.arange(3000)))
+    _, se = mh_cluster_se(Y, S, K, C)
+    _, se_naive = mh_cluster_se(Y, S, K)
+    boot = []
+    for _ in range(300):
+        i = rng.integers(0, 3000, 3000)
+        boot.append(np.log(mh_cluster_se(y[i], side[i], stratum[i])[0]))  # a couple's two rows: same ratio
+    # the bootstrap SD has a Monte Carlo error of about 1/sqrt(2*300) = 4%; tolerance 12%
+    assert se == pytest.approx(np.std(boot, ddof=1), rel=0.12)
+    assert se / se_naive == pytest.approx(np.sqrt(2), rel=0.05)
+
+
+def test_fairness_report_uses_the_dossier_as_cluster():
+    from caseload.segment import fairness_ratios
+
+    rng = np.random.default_rng(5)
+    n = 4000
+    mig = rng.choice(["nederland", "buiten_europa"], n)
+    y = (rng.random(n) < 0.3).astype(int)
+    couple = pd.DataFrame({"segment": rng.choice(list("ABC"), n), "exit_work_6m": y,
+                           "migration_background": mig, "dossier_id": np.arange(n)})
+    twice = pd.concat([couple, couple], ignore_index=True)  # every dossier a couple, sharing all
+    r1 = fairness_ratios(fairness_report(twice, groups=["migration_background"], p=None)).set_index("metric")
+    r0 = fairness_ratios(fairness_report(twice, groups=["migration_background"], p=None, cluster=None)
+                         ).set_index("metric")
+    single = fairness_ratios(fairness_report(couple, groups=["migration_background"], p=None)).set_index("metric")
+    for m in ("band_odds", "missed"):
+        w1 = np.log(r1.loc[m, "ratio_hi"] / r1.loc[m, "ratio_lo"])
+        w0 = np.log(r0.loc[m, "ratio_hi"] / r0.loc[m, "ratio_lo"])
+        ws = np.log(single.loc[m, "ratio_hi"] / single.loc[m, "ratio_lo"])
+        assert w1 / w0 == pytest.approx(np.sqrt(2), rel=0.03)  # duplicated rows add no information
+        assert w1 == pytest.approx(ws, rel=0.03)
+
+
 def test_auc_interval_against_simulation():
     """Hanley-McNeil's standard error matches the spread of the AUC over simulated samples."""
     from sklearn.metrics import roc_auc_score
 
-    from caseload.segment.core import auc_interval
+    from caseload.segment.metrics import auc_interval
 
     rng = np.random.default_rng(1)
     n_pos, n_neg = 150, 450

@@ -331,6 +331,17 @@ def test_disparity_multiplies_the_odds_for_the_group_only(disparity):
     np.testing.assert_allclose(ratio[ok & in_group], disparity["odds_ratio"], rtol=1e-6)
     np.testing.assert_allclose(p[single & ~in_group], base[single & ~in_group], rtol=1e-12)
     assert (c["true_disparity_group"] == (c[disparity["column"]] == disparity["value"])).all()
+    # A couple shares one outcome: the dossier's odds are multiplied by OR ** (share of
+    # its two partners in the group): OR when both are, sqrt(OR) for a mixed couple.
+    sp = cl.spells.drop_duplicates("client_id").set_index("client_id")["dossier_id"]
+    grp = c["true_disparity_group"].astype(float)
+    share = grp.groupby(sp.reindex(grp.index).to_numpy()).mean()
+    expected = disparity["odds_ratio"] ** share.reindex(sp.loc[a["client_id"]].to_numpy()).to_numpy()
+    ok = (base > 1e-9) & (base < 1 - 1e-9)
+    mixed = ok & (np.abs(expected - disparity["odds_ratio"] ** 0.5) < 1e-12)
+    if disparity["column"] == "sex":
+        assert mixed.sum() > 20  # a man and a woman: the couples of this generator are mixed
+    np.testing.assert_allclose(ratio[ok], expected[ok], rtol=1e-6)
 
 
 def _observed_over_predicted(cl, column, value):

@@ -13,6 +13,8 @@ shares and errors per group.
 - :mod:`~caseload.segment.fairness`: the fairness report;
 - :mod:`~caseload.segment.cards`: model files (skops) with a JSON card;
 - :mod:`~caseload.segment.core`: :func:`segment`, the whole run.
+- :mod:`~caseload.segment.overrides`: caseworker overrides;
+- :mod:`~caseload.segment.metrics`: cut-offs, metric intervals, the fairness summary.
 
 The module itself is callable, so ``cl.segment(caseload)`` is
 ``cl.segment.segment(caseload)`` while ``cl.segment.rules`` and

@@ -147,7 +147,9 @@ def _data_sources(features) -> list[dict]:
             return "uitkeringsperiode (leefvorm, gedateerd)"
         if f.startswith(("age_", "years_over")):
             return "geboortejaar (cliënten) en diagnosedatum"
-        if f == "duration_years":
+        if f == "duration_years_age_27_plus":
+            return "uitkeringsperiode (startdatum), geboortejaar (cliënten) en diagnosedatum"
+        if f.startswith("duration_years"):
             return "uitkeringsperiode (startdatum) en diagnosedatum"
         if f.startswith("education") or f == "new_target_group":
             return "cliëntenbestand (NIET gedateerd: kan lekken)"

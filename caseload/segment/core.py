@@ -1,4 +1,9 @@
-"""The segmentation run: rules (or model), profiles, PMCs, overrides, fairness."""
+"""The segmentation run: rules (or model), profiles, PMCs, overrides, fairness.
+
+Overrides live in :mod:`caseload.segment.overrides`, cut-offs and metric
+intervals in :mod:`caseload.segment.metrics`; their public names are re-exported
+here (``__all__``) and in :mod:`caseload.segment`.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from caseload.errors import CaseloadError
-from caseload.schema import BARRIERS, COMPETENCES, MARKET, PROFILE, SEGMENT, Caseload
-from caseload.segment.fairness import FAIRNESS_GROUPS, fairness_ratios, fairness_report
+from caseload.schema import BARRIERS, COMPETENCES, MARKET, PROFILE, Caseload
+from caseload.segment.fairness import FAIRNESS_GROUPS, fairness_report
 from caseload.segment.frames import (
     LABEL,
     _client_codes,
@@ -19,7 +24,14 @@ from caseload.segment.frames import (
     time_split,
     training_frame,
 )
+from caseload.segment.metrics import (
+    cutoff_table,
+    fairness_summary,
+    metric_intervals,
+    resolve_cutoffs,
+)
 from caseload.segment.model import SegmentModel, evaluate
+from caseload.segment.overrides import _overrides_from_config, apply_overrides, override_rates
 from caseload.segment.profiles import (
     DEFAULT_MARKETS,
     DEFAULT_PROTOTYPES,
@@ -135,201 +147,6 @@ def _settings(config) -> dict:
 def _get(cfg: dict, key: str, default):
     v = cfg.get(key)
     return default if v is None else v
-
-
-_AMBIGUOUS_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
-
-_REJECTION = {
-    "unknown_client": ("onbekende cliënt (niet in het huidige bestand)", "unknown client (not in the current caseload)"),
-    "future_date": ("datum na de peildatum", "date after the peildatum"),
-    "expired": ("verlopen: ouder dan de laatste diagnose", "expired: older than the latest assessment"),
-    "superseded": ("vervangen door een latere overschrijving", "superseded by a later override"),
-    "other_method": ("geschreven tegen de groepen van een andere methode (wel toegepast)",
-                     "written against another method's groups (applied)"),
-    "ambiguous_date": ("datum dd/mm of mm/dd: gelezen als dag/maand (wel toegepast)",
-                       "date dd/mm or mm/dd: read as day/month (applied)"),
-}
-
-
-def _override_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Dates of the overrides and which were ambiguous (``03/04/2025``: 3 April or March 4).
-
-    The documented rule: a date with slashes whose first two numbers could both be a
-    month is read day first (the Dutch order, like ``dd-mm-jjjj``), with a warning.
-    Dates already parsed (datetime) are not ambiguous.
-    """
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return pd.to_datetime(values), np.zeros(len(values), dtype=bool)
-    text = values.astype("string")
-    parts = text.str.extract(_AMBIGUOUS_DATE)
-    a = pd.to_numeric(parts[0], errors="coerce")
-    b = pd.to_numeric(parts[1], errors="coerce")
-    ambiguous = ((a <= 12) & (b <= 12) & (a != b)).fillna(False).to_numpy(bool)
-    return pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=True), ambiguous
-
-
-def apply_overrides(clients: pd.DataFrame, overrides: pd.DataFrame | None, lang: str = "nl",
-                    peildatum=None, assessed_on: pd.Series | None = None,
-                    decided_by: str | None = None) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    """Apply the caseworkers' overrides last; keep the computed segment; log what is not applied.
-
-    Parameters
-    ----------
-    clients : DataFrame
-        With ``client_id, segment_computed, segment_reason_computed``.
-    overrides : DataFrame or None
-        ``client_id, segment, reason, date`` and optionally ``method`` (the method
-        whose groups the caseworker overrode: ``rules``/``regels`` or ``model``);
-        the latest date per client wins. ``client_id`` is the pseudonym of the
-        internal client list.
-    peildatum : date-like, optional
-        Overrides dated after it are rejected (a decision cannot come from the future).
-    assessed_on : Series, optional
-        Per row of ``clients`` the date of the assessment that decides its group.
-        An override dated before it has expired: the situation was reassessed since,
-        so it is kept in the log and not applied.
-    decided_by : {"rules", "model"}, optional
-        The method that computed the groups; overrides written against the other
-        method's groups are applied but reported.
-
-    Returns
-    -------
-    (DataFrame, dict, DataFrame)
-        Clients with ``segment, segment_reason, overridden, override_reason,
-        override_date``; counts (read, applied, unmatched, rejected per reason);
-        and the log of overrides that were not applied or need attention:
-        ``client_id, segment, reason, date, status`` (``status`` one of
-        ``unknown_client, future_date, expired, superseded`` (not applied) or
-        ``other_method, ambiguous_date`` (applied)) and ``status_label``.
-        The log holds client ids: INTERNAL, like the client list.
-
-    Warns
-    -----
-    UserWarning
-        For unknown clients and ambiguous dates (how many, and the rule used).
-    """
-    import warnings
-
-    out = clients.copy()
-    out["segment"] = out["segment_computed"]
-    out["segment_reason"] = out["segment_reason_computed"].astype("object")
-    out["overridden"] = False
-    out["override_reason"] = pd.Series(pd.NA, index=out.index, dtype="string")
-    out["override_date"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
-    counts = {"overrides_read": 0, "overrides_applied": 0, "overrides_unmatched": 0,
-              **{f"overrides_{k}": 0 for k in _REJECTION}}
-    log_cols = ["client_id", "segment", "reason", "date", "status", "status_label"]
-    log = pd.DataFrame(columns=log_cols)
-    if overrides is None or len(overrides) == 0:
-        return out, counts, log
-    need = ["client_id", "segment", "reason", "date"]
-    missing = [c for c in need if c not in overrides]
-    if missing:
-        raise CaseloadError(f"the overrides table lacks column(s) {missing}.", column=missing[0],
-                            fix="Give columns client_id, segment, reason, date (one row per override).")
-    ov = overrides[need + (["method"] if "method" in overrides else [])].copy()
-    ov["segment"] = ov["segment"].astype("string").str.strip().str.upper()
-    bad = ~ov["segment"].isin(list("ABC"))
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise CaseloadError("override segment must be A, B or C.", row=i + 2, column="segment",
-                            value=str(ov["segment"].iloc[i]), fix="Correct the row in the overrides file.")
-    empty = ov["reason"].isna() | (ov["reason"].astype("string").str.strip() == "")
-    if empty.any():
-        i = int(np.flatnonzero(empty.to_numpy())[0])
-        raise CaseloadError("an override needs a reason.", row=i + 2, column="reason",
-                            fix="Write down why the caseworker chose another group.")
-    ov["date"], ambiguous = _override_dates(overrides["date"])
-    if ov["date"].isna().any():
-        i = int(np.flatnonzero(ov["date"].isna().to_numpy())[0])
-        raise CaseloadError("override date is missing or not a date.", row=i + 2, column="date",
-                            value=str(overrides["date"].iloc[i]), fix="Use dd-mm-jjjj or jjjj-mm-dd.")
-    ov["client_id"] = ov["client_id"].astype("string")
-    ov["_row"] = np.arange(len(ov)) + 2
-    counts["overrides_read"] = int(len(ov))
-    entries: list[pd.DataFrame] = []
-
-    def reject(mask: np.ndarray, status: str, frame: pd.DataFrame) -> pd.DataFrame:
-        if mask.any():
-            entries.append(frame.loc[mask].assign(status=status))
-            counts[f"overrides_{status}"] += int(mask.sum())
-        return frame.loc[~mask]
-
-    if ambiguous.any():
-        rows = ov.loc[ambiguous, "_row"].tolist()
-        warnings.warn(f"{int(ambiguous.sum())} override date(s) could be dd/mm or mm/dd (rows "
-                      f"{', '.join(map(str, rows[:10]))}{', ...' if len(rows) > 10 else ''}); read as "
-                      "day/month (dd/mm/jjjj). Write dates as dd-mm-jjjj or jjjj-mm-dd.", stacklevel=2)
-        entries.append(ov.loc[ambiguous].assign(status="ambiguous_date"))
-        counts["overrides_ambiguous_date"] = int(ambiguous.sum())
-    if peildatum is not None:
-        ov = reject((ov["date"] > pd.Timestamp(peildatum)).to_numpy(), "future_date", ov)
-    pos = pd.Index(out["client_id"].astype("string")).get_indexer(ov["client_id"])
-    unknown = pos < 0
-    if unknown.any():
-        warnings.warn(f"{int(unknown.sum())} override(s) name a client who is not in the current caseload "
-                      "(rows " + ", ".join(map(str, ov.loc[unknown, "_row"].tolist()[:10]))
-                      + "); they are not applied and listed in the rejected overrides.", stacklevel=2)
-    counts["overrides_unmatched"] = int(unknown.sum())
-    ov = reject(unknown, "unknown_client", ov)
-    # latest per client wins; the earlier ones are superseded (kept in the log)
-    ov = ov.sort_values(["client_id", "date", "_row"], kind="stable")
-    later = ov.duplicated("client_id", keep="last").to_numpy()
-    ov = reject(later, "superseded", ov)
-    pos = pd.Index(out["client_id"].astype("string")).get_indexer(ov["client_id"])
-    if assessed_on is not None:
-        latest = pd.to_datetime(pd.Series(assessed_on).reset_index(drop=True)).to_numpy()[pos]
-        expired = (~pd.isna(latest)) & (ov["date"].to_numpy() < latest)
-        ov = reject(expired, "expired", ov)
-        pos = pos[~expired]
-    if decided_by is not None and "method" in ov:
-        m = ov["method"].astype("string").str.strip().str.lower().replace({"regels": "rules"})
-        other = (m.notna() & (m != decided_by)).to_numpy()
-        if other.any():
-            entries.append(ov.loc[other].assign(status="other_method"))
-            counts["overrides_other_method"] = int(other.sum())
-    counts["overrides_applied"] = int(len(pos))
-    seg = out["segment"].astype("object").to_numpy()
-    was = seg[pos].copy()
-    seg[pos] = ov["segment"].to_numpy(dtype=object)
-    out["segment"] = pd.Categorical(seg, categories=list("ABC"))
-    reason = out["segment_reason"].to_numpy(dtype=object)
-    dates = ov["date"].dt.strftime("%d-%m-%Y").to_numpy()
-    # One sentence per override (a few hundred at most), so a plain loop is fine here.
-    for p, s, w, r, d in zip(pos, ov["segment"], was, ov["reason"], dates, strict=True):
-        w = ("geen" if lang == "nl" else "none") if pd.isna(w) else w
-        reason[p] = (f"Groep {s} door de consulent op {d} (berekend: {w}): {r}." if lang == "nl"
-                     else f"Group {s} set by the caseworker on {d} (computed: {w}): {r}.")
-    out["segment_reason"] = reason
-    # An override that confirms the computed group is logged (reason, date) but is
-    # not counted as overridden: the override rate measures disagreement.
-    changed = np.zeros(len(out), dtype=bool)
-    changed[pos] = seg[pos] != was
-    out["overridden"] = changed
-    counts["overrides_confirming"] = int(len(pos) - changed.sum())
-    out.loc[out.index[pos], "override_reason"] = ov["reason"].astype("string").to_numpy()
-    out.loc[out.index[pos], "override_date"] = ov["date"].to_numpy()
-    if entries:
-        log = pd.concat(entries, ignore_index=True).sort_values("_row", kind="stable")
-        log["status_label"] = log["status"].map(lambda k: _REJECTION[k][lang == "en"])
-        log = log[log_cols].reset_index(drop=True)
-    return out, counts, log
-
-
-def override_rates(clients: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
-    """Per computed segment: number of clients, overridden, rate, and the final segment."""
-    c = clients[clients["segment_computed"].notna()]
-    rows = []
-    for s in "ABC":
-        sel = c["segment_computed"] == s
-        n = int(sel.sum())
-        ov = c["overridden"] & sel
-        row = {"segment_computed": s, "label": SEGMENT.label(s, lang), "n": n,
-               "overridden": int(ov.sum()), "override_rate": float(ov.sum() / n) if n else np.nan}
-        for t in "ABC":
-            row[f"to_{t}"] = int((ov & (c["segment"] == t)).sum())
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def _assign_market(profiles: pd.DataFrame, markets: dict, lang: str) -> pd.DataFrame:
@@ -496,7 +313,8 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
         # Without a model the rules and the report need a few columns of the forty:
         # those the rule conditions name, and age (for the age bands). A model may use
         # any (its features), so then the whole frame is built.
-        columns = None if model is not None else ["age", "sex", *_rule_columns(rules, rule_barriers), *groups]
+        columns = None if model is not None else ["age", "sex", "dossier_id",
+                                                   *_rule_columns(rules, rule_barriers), *groups]
         history = _training_frame(caseload, _get(cfg, "horizon_months", 6), columns, codes)
         hist_counts = history.attrs.get("counts", {})
         if len(history) and history[LABEL].nunique() == 2:
@@ -542,24 +360,6 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
         cutoff_table=cut_table,
         overrides_log=ov_log,
     )
-
-
-def _overrides_from_config(config) -> pd.DataFrame | None:
-    """The overrides of ``[segment] overrides_file`` when ``config`` is a loaded Config.
-
-    So that ``cl.segment(caseload, cfg)`` applies the same overrides as the batch
-    run (``caseload refresh``); a plain dict of settings has no file to resolve
-    against, so its ``overrides_file`` must be read by the caller.
-    """
-    sec = getattr(config, "segment", None)
-    path = getattr(sec, "overrides_file", None)
-    if path is None or not hasattr(config, "resolve"):
-        return None
-    from caseload.extract import read_overrides
-    from caseload.privacy import load_key
-
-    key_file = getattr(getattr(config, "privacy", None), "key_file", None)
-    return read_overrides(config.resolve(path), load_key(config.resolve(key_file) if key_file else None))
 
 
 _REASSESS = {"nl": "herbeoordelen", "en": "reassess"}
@@ -625,151 +425,6 @@ def _model_with_cutoffs(model: SegmentModel, cfg: dict, p: np.ndarray) -> tuple[
     return model, info
 
 
-def fairness_summary(fair: pd.DataFrame) -> dict:
-    """The fairness part of a model card: every level and every pairwise ratio, rounded.
-
-    Results for all groups (not only flagged ones), with their intervals, so that a
-    reader of the card sees the size and the uncertainty of each difference.
-    """
-    levels = fair[["group", "level", "n", "share_A", "share_B", "share_C", "work_rate", "work_rate_lo",
-                   "work_rate_hi", "calibration", "calibration_lo", "calibration_hi", "missed", "missed_lo",
-                   "missed_hi", "missed_expected", "wrong_A", "wrong_A_lo", "wrong_A_hi", "wrong_A_expected",
-                   "band_ratio", "band_ratio_lo", "band_ratio_hi"]]
-    ratios = fairness_ratios(fair)
-    num = ratios.select_dtypes("number").columns
-    ratios[num] = ratios[num].round(3)
-    return {
-        "ratio": fair.attrs.get("ratio"),
-        "interval": fair.attrs.get("interval"),
-        "groups_checked": sorted(fair["group"].unique().tolist()),
-        "levels": levels.round(4).astype(object).where(levels.notna(), None).to_dict("records"),
-        "ratios": ratios.astype(object).where(ratios.notna(), None).to_dict("records"),
-        "flagged": ratios.loc[ratios["flag"], ["group", "metric", "level_high", "level_low", "ratio",
-                                               "explanation"]].to_dict("records"),
-        "flagged_unexplained": ratios.loc[ratios["flag_unexplained"], ["group", "metric", "level_high",
-                                                                         "level_low", "ratio"]].to_dict("records"),
-    }
-
-
-def resolve_cutoffs(p: np.ndarray, cutoffs, b_capacity: int = 1500, a_from: float = 0.66,
-                    quantiles: tuple[float, float] = (0.6, 0.9)) -> tuple[float, float]:
-    """The probability cut-offs ``(c_below, a_from)`` for a cut-off method.
-
-    Parameters
-    ----------
-    p : array of float
-        Predicted chances of the current caseload (clients with an assessment).
-    cutoffs : (float, float) or {"capacity", "quantile"}
-        Fixed cut-offs are returned as they are. ``"capacity"``: A from ``a_from``;
-        B is the ``b_capacity`` clients with the highest chance among those not in A
-        (the people a programme can work with: 1,500 in Drechtsteden), so
-        ``c_below`` is the chance of the last of them; C is the rest. With fewer
-        than ``b_capacity`` clients below ``a_from`` all of them are B. Equal
-        chances at the boundary all go to B. ``"quantile"``: C below the
-        ``quantiles[0]`` quantile of ``p``, A from the ``quantiles[1]`` quantile.
-
-    Returns
-    -------
-    (float, float)
-
-    Examples
-    --------
-    >>> resolve_cutoffs(np.array([0.05, 0.1, 0.2, 0.3, 0.7]), "capacity", b_capacity=2)
-    (0.2, 0.66)
-    """
-    if not isinstance(cutoffs, str):
-        lo, hi = (float(c) for c in cutoffs)
-        return lo, hi
-    p = np.asarray(p, dtype="float64")
-    p = p[np.isfinite(p)]
-    if cutoffs == "capacity":
-        if int(b_capacity) < 1:
-            raise CaseloadError(f"segment.b_capacity must be at least 1, got {b_capacity}.",
-                                column="segment.b_capacity", fix="E.g. b_capacity = 1500.")
-        rest = np.sort(p[p < a_from])[::-1]
-        if len(rest) == 0:
-            return float(a_from), float(a_from)
-        lo = rest[min(int(b_capacity), len(rest)) - 1]
-        return float(lo), float(a_from)
-    if cutoffs == "quantile":
-        q_c, q_a = (float(q) for q in quantiles)
-        if not 0 < q_c < q_a < 1:
-            raise CaseloadError(f"segment.quantiles {quantiles} must satisfy 0 < C < A < 1.",
-                                column="segment.quantiles", fix="E.g. quantiles = [0.6, 0.9].")
-        if len(p) == 0:
-            return 0.25, 0.66
-        lo, hi = np.quantile(p, [q_c, q_a])
-        return float(lo), float(max(hi, np.nextafter(lo, 1)))
-    raise CaseloadError(f"unknown cut-off method {cutoffs!r}.", column="segment.cutoffs",
-                        fix='Use two numbers [C below, A from], "capacity" or "quantile".')
-
-
-def auc_interval(auc: float, n_pos: int, n_neg: int, level: float = 0.95) -> tuple[float, float]:
-    """Hanley and McNeil (1982) normal interval of a ROC AUC."""
-    from scipy.stats import norm
-
-    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
-    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (n_pos * n_neg)
-    z = float(norm.isf((1 - level) / 2))
-    se = float(np.sqrt(max(var, 0.0)))
-    return max(0.0, auc - z * se), min(1.0, auc + z * se)
-
-
-def metric_intervals(y: np.ndarray, p: np.ndarray, p_true: np.ndarray | None = None) -> dict:
-    """95% intervals of the hold-out metrics: AUC (Hanley-McNeil), Brier (normal), rates (Wilson)."""
-    from scipy.stats import norm
-    from sklearn.metrics import roc_auc_score
-
-    from caseload.segment.fairness import wilson_interval
-
-    y = np.asarray(y, dtype="float64")
-    p = np.asarray(p, dtype="float64")
-    n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
-    out: dict = {"method": "AUC: Hanley-McNeil; Brier: normal; rates: Wilson; 95%"}
-    if n_pos and n_neg:
-        out["roc_auc"] = [round(v, 4) for v in auc_interval(float(roc_auc_score(y, p)), n_pos, n_neg)]
-        if p_true is not None:
-            out["roc_auc_true"] = [round(v, 4) for v in auc_interval(float(roc_auc_score(y, p_true)), n_pos, n_neg)]
-    sq = (p - y) ** 2
-    z = float(norm.isf(0.025))
-    half = z * sq.std(ddof=1) / np.sqrt(len(sq)) if len(sq) > 1 else np.nan
-    out["brier"] = [round(float(sq.mean() - half), 4), round(float(sq.mean() + half), 4)]
-    lo, hi = wilson_interval(n_pos, len(y))
-    out["observed_rate"] = [round(float(lo), 4), round(float(hi), 4)]
-    return out
-
-
-def cutoff_table(history: pd.DataFrame, cutoffs: dict, outcome: str = LABEL, lang: str = "nl",
-                 alpha: float = 0.05) -> pd.DataFrame:
-    """Per group A/B/C on history: cut-offs, n, share, observed work rate and precision.
-
-    Precision is the share for whom the group's promise came true: for A, found
-    work within the horizon; for C, did not; B promises neither and has none.
-    Intervals are Wilson score intervals.
-    """
-    from caseload.segment.fairness import wilson_interval
-
-    seg = history["segment"].astype("object")
-    y = history[outcome].to_numpy("float64")
-    lo, hi = cutoffs["c_below"], cutoffs["a_from"]
-    rng = {"A": (hi, 1.0), "B": (lo, hi), "C": (0.0, lo)}
-    rows = []
-    for s in "ABC":
-        sel = (seg == s).to_numpy()
-        n = int(sel.sum())
-        x = int(y[sel].sum())
-        r_lo, r_hi = wilson_interval(x, n, 1 - alpha)
-        prec_x = x if s == "A" else n - x if s == "C" else None
-        p_lo, p_hi = (wilson_interval(prec_x, n, 1 - alpha) if prec_x is not None else (np.nan, np.nan))
-        rows.append({"segment": s, "label": SEGMENT.label(s, lang), "method": cutoffs["method"],
-                     "p_from": rng[s][0], "p_below": rng[s][1], "n": n,
-                     "share": n / len(seg) if len(seg) else np.nan, "n_work": x,
-                     "work_rate": x / n if n else np.nan, "work_rate_lo": float(r_lo), "work_rate_hi": float(r_hi),
-                     "precision": (prec_x / n if n else np.nan) if prec_x is not None else np.nan,
-                     "precision_lo": float(p_lo), "precision_hi": float(p_hi)})
-    return pd.DataFrame(rows)
-
-
 def _rule_columns(rules: list[dict], rule_barriers) -> list[str]:
     """The assessment columns the rule conditions refer to (by name)."""
     names = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", " ".join(str(r.get("when", "")) for r in rules)))
@@ -804,7 +459,8 @@ def fit_segment_model(caseload: Caseload, config=None, lang: str = "nl") -> tupl
     -------
     (SegmentModel, dict)
         The fitted model and ``{"metrics", "calibration", "confusion",
-        "fairness", "coefficients", "split_date"}``.
+        "fairness", "coefficients", "split_date", "cutoff_table", "holdout"}``
+        (``holdout``: the hold-out frame with ``p_work_6m`` and ``segment``).
     """
     cfg = _settings(config)
     frame = training_frame(caseload, _get(cfg, "horizon_months", 6))
@@ -849,4 +505,4 @@ def fit_segment_model(caseload: Caseload, config=None, lang: str = "nl") -> tupl
         model.attach_covariance(train)
         coefs = model.coef_table(lang)
     return model, {**ev, "fairness": fair, "coefficients": coefs, "split_date": split,
-                   "cutoff_table": cut_table}
+                   "cutoff_table": cut_table, "holdout": h}

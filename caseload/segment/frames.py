@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from caseload.durations.tables import age_at
 from caseload.errors import CaseloadError
 from caseload.schema import WORK_END_REASONS, Caseload
 
@@ -241,9 +242,10 @@ def _training_frame(caseload: Caseload, horizon_months: int, columns: Sequence[s
                                        .to_numpy(bool))
     del dossier
     if wanted("age"):
-        birth_year = (_take(clients["birth_year"], c_row) if "birth_year" in clients
-                      else pd.Series(np.full(n, np.nan)))
-        cols["age"] = pd.DatetimeIndex(at).year.to_numpy("float64") - birth_year.astype("float64").to_numpy()
+        # The durations package's age rule (exact age from a birth date, else completed
+        # years since 1 July of the birth year), so that age bands agree between reports.
+        cols["age"] = (age_at(clients, at, a["client_id"].take(rows)) if "birth_year" in clients
+                       else np.full(n, np.nan))
     if wanted("duration_months"):
         cols["duration_months"] = (at - s_start[spell]).astype("timedelta64[D]").astype("float64") / 30.4375
     f = pd.DataFrame(cols, copy=False)
@@ -321,8 +323,8 @@ def _client_frame(caseload: Caseload, only_open: bool,
         cols["household"] = (hh.fillna(pd.Series(cols["household"])) if "household" in cols else hh).array
     cols["has_assessment"] = a_row >= 0
     start = _take(s["start_date"], spell_row)
-    cols["age"] = float(peil.year) - pd.to_numeric(pd.Series(cols["birth_year"]), errors="coerce").to_numpy(
-        "float64", na_value=np.nan)
+    cols["age"] = age_at(clients, peil, pd.Series(cols["client_id"])) if "birth_year" in clients \
+        else np.full(len(sel), np.nan)
     cols["duration_months"] = (peil - start).dt.days.to_numpy() / 30.4375
     # Partner: another client on the dossier of the open spell, and their latest assessment.
     n = len(sel)

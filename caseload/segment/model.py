@@ -76,6 +76,8 @@ DEFAULT_FEATURES: tuple[str, ...] = (
     "years_over_45",
     "years_over_55",
     "duration_years",
+    "duration_years_over_3",
+    "duration_years_age_27_plus",
 )
 
 FEATURE_LABELS: dict[str, tuple[str, str]] = {
@@ -96,6 +98,10 @@ FEATURE_LABELS: dict[str, tuple[str, str]] = {
     "education_hoog": ("Opleiding hoog (t.o.v. laag/onbekend)", "Education high (vs low/unknown)"),
     "new_target_group": ("Nieuwe doelgroep (arbeidsbeperking)", "New target group (work limitation)"),
     "duration_years": ("Duur uitkering (per jaar)", "Benefit duration (per year)"),
+    "duration_years_over_3": ("Duur uitkering: per jaar boven 3 (bovenop de duur)",
+                              "Benefit duration: per year over 3 (on top of duration)"),
+    "duration_years_age_27_plus": ("Duur uitkering (per jaar) bij 27 jaar en ouder (bovenop de duur)",
+                                   "Benefit duration (per year) at age 27 and over (on top of duration)"),
     "partner": ("Partner op hetzelfde dossier", "Partner on the same dossier"),
     **{f"partner_ladder_{k}": (f"Partner op trede {k} (t.o.v. trede 4)", f"Partner at ladder step {k} (vs step 4)")
        for k in range(1, 7)},
@@ -155,10 +161,16 @@ def _design(frame: pd.DataFrame, features: Sequence[str], fill: dict | None = No
             cols[f] = equals("household", f.removeprefix("household_"))
         elif f.startswith("education_") and f not in frame:
             cols[f] = equals("education", f.removeprefix("education_"))
-        elif f == "duration_years":
+        elif f in ("duration_years", "duration_years_over_3", "duration_years_age_27_plus"):
             d = (pd.to_numeric(frame["duration_months"], errors="coerce").to_numpy("float64", na_value=np.nan)
-                 if "duration_months" in frame else np.full(n, np.nan))
-            cols[f] = d / 12.0
+                 if "duration_months" in frame else np.full(n, np.nan)) / 12.0
+            if f == "duration_years_over_3":
+                # a linear spline: the duration effect changes after three years
+                d = np.clip(d - 3.0, 0, None)
+            elif f == "duration_years_age_27_plus":
+                # the duration effect differs from age 27 (an age x duration interaction)
+                d = np.where(np.isnan(age), np.nan, d * (age >= 27))
+            cols[f] = d
         elif f in frame:
             s = frame[f]
             if s.dtype == bool or str(s.dtype) == "boolean":

@@ -236,8 +236,11 @@ def generate(
         by ``odds_ratio``, *without* any assessment feature carrying it. A model
         that does not see ``column`` then under-predicts the group's work exits.
         ``None`` (default): group membership is independent of the outcome given
-        the features. For a couple the member's own work hazard is adjusted as if
-        single; the dossier's hazard is the sum of the partners' hazards.
+        the features. The odds ratio is exact, per assessment, between the
+        dossier's true probability with and without the disparity (its work hazard
+        scaled, the scale found by bisection); a couple shares one outcome, so for
+        a couple with one partner in the group the odds are multiplied by
+        ``odds_ratio ** 0.5``.
 
     Returns
     -------
