@@ -12,7 +12,12 @@ from caseload.privacy import audit as au
 from caseload.privacy.joint_audit import audit_reports, check_reports
 from caseload.publish import Publication, write_report
 from caseload.publish.joint import SEP, joint_document, protect_jointly
-from caseload.publish.suppression import protect_publication, published_table, resolve_relations, table_relations
+from caseload.publish.suppression import (
+    protect_publication,
+    published_table,
+    resolve_relations,
+    table_relations,
+)
 
 
 def _pub(rows: dict[str, tuple[int, int]]) -> Publication:
