@@ -395,6 +395,9 @@ def protect_publication(pub) -> tuple[dict[str, tuple[pd.DataFrame, dict[str, in
     relations between tables (the same count in two tables, a yearly total of monthly
     counts) are audited together and further counts are suppressed until no suppressed
     cell can be narrowed below ``pub.protection_level``, or no further count helps.
+    Count cells in ``pub.joint_suppression`` (``{table: {count column: bool array}}``,
+    set by :func:`caseload.publish.joint.protect_jointly` when several reports are
+    published together) are suppressed in any case.
 
     Returns
     -------
@@ -407,9 +410,12 @@ def protect_publication(pub) -> tuple[dict[str, tuple[pd.DataFrame, dict[str, in
     """
     protection = float(max(pub.protection_level or pub.min_cell, pub.min_cell))
     items = {it.name: it for it in pub.tables}
-    forced: dict[str, dict[str, np.ndarray]] = {}
+    # Cells a joint protection with other reports chose (caseload.publish.joint) are kept.
+    forced: dict[str, dict[str, np.ndarray]] = {
+        n: {c: np.asarray(m, dtype=bool).copy() for c, m in masks.items()}
+        for n, masks in (getattr(pub, "joint_suppression", None) or {}).items() if n in items}
     cache: dict = {}  # intervals by linear programme, shared by all rounds
-    results = {n: suppress_table(it, pub.min_cell, protection=protection, _cache=cache)
+    results = {n: suppress_table(it, pub.min_cell, protection=protection, forced=forced.get(n), _cache=cache)
                for n, it in items.items()}
     relations = [r for it in pub.tables for r in table_relations(it)]
     return _protect_rounds(items, results, forced, relations, protection, cache,

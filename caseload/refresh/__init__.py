@@ -22,7 +22,6 @@ config selects a subset.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -169,6 +168,13 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
     caseload = ctx.caseload if rc.per_municipality else None
     ctx.caseload = None
     ctx.results.clear()
+    parts: list = []
+    if caseload is not None:
+        # One publication for disclosure control: protected jointly before anything is written.
+        parts = _per_municipality(config, caseload, selected, lang, target.parent / f"{target.name}-gemeenten",
+                                  progress, protected=protected)
+        caseload = None
+        cross = _protect_jointly(pub, parts, target)
     if progress is not None:
         task = progress.add_task("Rapport schrijven" if lang == "nl" else "Writing report", total=1)
     # the key's fingerprint (never the key) in the manifest; a change since the last report is a warning
@@ -187,12 +193,9 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
                                "reports were left untouched.") from exc
     if progress is not None:
         progress.update(task, completed=1)
-    if caseload is not None:
-        warnings.warn("the reports per municipality are audited each on its own, not together with the "
-                      "combined report: a count hidden in one may be shown in another. Publish either the "
-                      "combined report or the reports per municipality.", UserWarning, stacklevel=2)
-        _per_municipality(config, caseload, selected, lang, target.parent / f"{target.name}-gemeenten",
-                          progress, protected=protected)
+    if parts:
+        _write_municipalities(parts, protected)
+        _write_joint(pub, parts, target, cross)
     return RefreshResult(report, pub.steps, time.perf_counter() - t0)
 
 
@@ -217,15 +220,20 @@ def _report_settings(pub: Publication, config: Config) -> None:
 
 
 def _per_municipality(config: Config, caseload, selected: Sequence[Step], lang: str, folder: Path,
-                      progress=None, protected=()) -> list[Path]:
-    """One report per municipality in ``folder/<code>-<name>/``: the steps rerun on its part.
+                      progress=None, protected=()) -> list[tuple]:
+    """One report per municipality for ``folder/<code>-<name>/``: the steps rerun on its part.
+
+    Returns ``(code, name, out folder, publication, steps)`` per municipality; nothing is
+    written yet (:func:`_protect_jointly` first, then :func:`_write_municipalities`). All
+    publications are held until then, figures included: fine for the handful of
+    municipalities of a shared service, heavy for hundreds.
 
     ``folder`` lies beside the combined report (``reports-gemeenten/`` next to
     ``reports/``); each municipality's folder follows the same folder rules.
 
     A municipality's part of the extract is its spells, the clients with a spell
     there, and those clients' assessments and activities. The combined report's
-    folder is already in place; each municipality's folder is replaced atomically
+    folder is written after them; each municipality's folder is replaced atomically
     by :func:`write_report`.
     """
     from caseload.schema import Caseload, municipality_name
@@ -249,7 +257,8 @@ def _per_municipality(config: Config, caseload, selected: Sequence[Step], lang: 
             peildatum=caseload.peildatum, rejected=caseload.rejected.iloc[0:0], report=caseload.report)
         name = municipality_name(code, names)
         pub = Publication(f"{config.report.title}: {name}", caseload.peildatum, config.report.source,
-                          lang=lang, min_cell=config.privacy.min_cell)
+                          lang=lang, min_cell=config.privacy.min_cell,
+                          protection_level=config.privacy.protection_level)
         pub.config = config.model_dump(mode="json")
         _report_settings(pub, config)
         ctx = RunContext(config=config, lang=lang, publication=pub, caseload=part, subset=True)
@@ -259,19 +268,69 @@ def _per_municipality(config: Config, caseload, selected: Sequence[Step], lang: 
         pub.findings = key_findings(ctx)
         ctx.caseload = None
         ctx.results.clear()
-        out = folder / _folder_name(code, names)
-        try:
-            write_report(pub, out, protected=protected,
-                         extra_manifest={"municipality": code, "steps_run": list(ctx.steps)})
-        except (CaseloadError, OSError) as exc:
-            for fig in pub.figures:
-                _close(fig.figure)
-            raise RefreshError(f"writing the report of {name} ({code}) to '{out}' failed: {exc}",
-                               fix="Correct the cause named above and run again.") from exc
-        written.append(out)
+        written.append((code, name, folder / _folder_name(code, names), pub, list(ctx.steps)))
         if task is not None:
             progress.update(task, advance=1)
     return written
+
+
+def _protect_jointly(pub: Publication, parts: list, target: Path):
+    """Protect the combined report and the reports per municipality as one publication.
+
+    See :mod:`caseload.publish.joint`. A count still recoverable from the reports
+    together stops the run before anything is written.
+    """
+    from caseload.publish.joint import JointDisclosureError, protect_jointly
+
+    pubs = {f"../{target.name}": pub, **{out.name: p for _c, _n, out, p, _s in parts}}
+    try:
+        return protect_jointly(pubs, f"../{target.name}")
+    except JointDisclosureError as exc:
+        for p in pubs.values():
+            for fig in p.figures:
+                _close(fig.figure)
+        raise RefreshError(f"joint disclosure control of the reports per municipality: {exc.message}",
+                           fix=exc.fix) from exc
+
+
+def _write_municipalities(parts: list, protected) -> list[Path]:
+    """Write the reports per municipality (each folder replaced atomically)."""
+    written = []
+    for k, (code, name, out, pub, steps) in enumerate(parts):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            write_report(pub, out, protected=protected,
+                         extra_manifest={"municipality": code, "steps_run": steps})
+        except (CaseloadError, OSError) as exc:
+            for _c, _n, _o, p, _s in parts[k:]:
+                for fig in p.figures:
+                    _close(fig.figure)
+            raise RefreshError(f"writing the report of {name} ({code}) to '{out}' failed: {exc}",
+                               fix="Correct the cause named above and run again.") from exc
+        pub.figures.clear()
+        written.append(out)
+    return written
+
+
+def _write_joint(pub: Publication, parts: list, target: Path, cross: list) -> Path:
+    """Write ``joint-relations.json`` beside the reports per municipality and audit them together."""
+    import json
+
+    from caseload.privacy.audit import AuditError
+    from caseload.privacy.joint_audit import JOINT_FILE, check_reports
+    from caseload.publish.joint import joint_document
+
+    folder = parts[0][2].parent
+    pubs = {f"../{target.name}": pub, **{out.name: p for _c, _n, out, p, _s in parts}}
+    doc = joint_document(cross, pubs, {k: k for k in pubs})
+    path = folder / JOINT_FILE
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    try:
+        check_reports(path)
+    except AuditError as exc:
+        raise RefreshError(f"the joint disclosure audit of the reports failed: {exc.message}",
+                           fix="Do not publish these folders; report this as a bug.") from exc
+    return path
 
 
 def _run(ctx: RunContext, selected: Sequence[Step], progress=None) -> None:
