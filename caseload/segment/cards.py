@@ -309,8 +309,10 @@ def model_card_page(card: dict) -> str:
               "aandeel in A. Intervallen: 95% Wilson.", "",
               "| kenmerk | groep | n | aandeel C | uitstroom | gemiste kansen (interval) | onterecht A (interval) "
               "| binnen kansklassen w/v |", "|---|---|---|---|---|---|---|---|"]
+    # Dutch names of the attributes (the ratios carry them), not their codes.
+    names = {r["group"]: r.get("group_label", r["group"]) for r in fs.get("ratios") or []}
     for r in fs.get("levels") or []:
-        lines.append(f"| {r['group']} | {r['level']} | {_fmt(r['n'])} | {_fmt(r['share_C'], True)} "
+        lines.append(f"| {names.get(r['group'], r['group'])} | {r['level']} | {_fmt(r['n'])} | {_fmt(r['share_C'], True)} "
                      f"| {_fmt(r['work_rate'], True)} | {_fmt(r['missed'], True)} ({_fmt(r['missed_lo'], True)} - "
                      f"{_fmt(r['missed_hi'], True)}) | {_fmt(r['wrong_A'], True)} ({_fmt(r['wrong_A_lo'], True)} - "
                      f"{_fmt(r['wrong_A_hi'], True)}) | {_fmt(r['band_ratio'])} |")
@@ -318,7 +320,7 @@ def model_card_page(card: dict) -> str:
               "", "| kenmerk | maat | hoog / laag | verhouding (interval) | verklaard door basiskans | duiding |",
               "|---|---|---|---|---|---|"]
     for r in fs.get("ratios") or []:
-        lines.append(f"| {r['group']} | {r['metric']} | {r['level_high']} / {r['level_low']} | {_fmt(r['ratio'])} "
+        lines.append(f"| {r.get('group_label', r['group'])} | {r.get('metric_label', r['metric'])} | {r['level_high']} / {r['level_low']} | {_fmt(r['ratio'])} "
                      f"({_fmt(r['ratio_lo'])} - {_fmt(r['ratio_hi'])}) | {_fmt(r['expected_ratio'])} | {r['explanation']} |")
     lines.append("")
     return "\n".join(lines)
