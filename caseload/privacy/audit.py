@@ -487,6 +487,38 @@ def _read_published_csv(path, rows: int, columns: int) -> tuple[list[str], np.nd
     return header, values.reshape(rows, columns), [r[0] if r else "" for r in data]
 
 
+
+def published_tables(root, meta: dict, prefix: str = "") -> tuple[dict[str, PublishedTable], list[CellInterval]]:
+    """The tables of a report folder as its ``relations.json`` (``meta``) describes them.
+
+    Numbers come from ``tables/*.csv``, or inline for the Kernpunten pseudo-table; a cell
+    listed as suppressed that holds a number is returned in the second list (disclosed,
+    interval of width 0). Table names get ``prefix`` (the joint audit of several reports).
+    """
+    from pathlib import Path
+
+    root = Path(root)
+    tables: dict[str, PublishedTable] = {}
+    leaked: list[CellInterval] = []
+    for name, spec in meta["tables"].items():
+        if spec.get("file") is None:  # numbers printed in the text (the Kernpunten), inline
+            values = np.asarray(spec["values"], dtype=float).reshape(int(spec["rows"]),
+                                                                     int(spec["columns"]))
+            header, labels = list(spec["column_names"]), list(spec["row_labels"])
+        else:
+            header, values, labels = _read_published_csv(root / spec["file"], int(spec["rows"]),
+                                                         int(spec["columns"]))
+        name = prefix + name
+        supp = np.zeros(values.shape, dtype=bool)
+        for r, c in spec["suppressed"]:
+            supp[r, c] = True
+            if np.isfinite(values[r, c]):
+                leaked.append(CellInterval(name, r, c, values[r, c], values[r, c], True, 0))
+        tables[name] = PublishedTable(name, values, supp, np.asarray(spec["halfwidth"], dtype=float),
+                                      np.asarray(spec["nonnegative"], dtype=bool), header, labels,
+                                      np.asarray(spec["protect"], dtype=bool))
+    return tables, leaked
+
 def audit_report(report_dir, protection: float | None = None) -> AuditReport:
     """Audit a published report folder: every suppressed cell's interval under its relations.
 
@@ -519,24 +551,7 @@ def audit_report(report_dir, protection: float | None = None) -> AuditReport:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         level = float(meta["protection_level"] if protection is None else
                       max(protection, meta.get("min_cell", 0)))
-        tables: dict[str, PublishedTable] = {}
-        leaked: list[CellInterval] = []
-        for name, spec in meta["tables"].items():
-            if spec.get("file") is None:  # numbers printed in the text (the Kernpunten), inline
-                values = np.asarray(spec["values"], dtype=float).reshape(int(spec["rows"]),
-                                                                         int(spec["columns"]))
-                header, labels = list(spec["column_names"]), list(spec["row_labels"])
-            else:
-                header, values, labels = _read_published_csv(root / spec["file"], int(spec["rows"]),
-                                                             int(spec["columns"]))
-            supp = np.zeros(values.shape, dtype=bool)
-            for r, c in spec["suppressed"]:
-                supp[r, c] = True
-                if np.isfinite(values[r, c]):
-                    leaked.append(CellInterval(name, r, c, values[r, c], values[r, c], True, 0))
-            tables[name] = PublishedTable(name, values, supp, np.asarray(spec["halfwidth"], dtype=float),
-                                          np.asarray(spec["nonnegative"], dtype=bool), header, labels,
-                                          np.asarray(spec["protect"], dtype=bool))
+        tables, leaked = published_tables(root, meta)
         relations = [([((t[0], int(t[1]), int(t[2])), float(t[3])) for t in rel["terms"]],
                       rel["op"], float(rel["rhs"])) for rel in meta["relations"]]
     except (KeyError, TypeError, ValueError, IndexError) as exc:

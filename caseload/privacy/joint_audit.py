@@ -18,15 +18,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from caseload.privacy.audit import (
     RELATIONS_FILE,
     AuditError,
     CellInterval,
     PublishedTable,
-    _read_published_csv,
     audit_cells,
+    published_tables,
 )
 
 #: The file with the reports and the relations between them (see caseload.publish.joint).
@@ -74,19 +72,13 @@ def _load_folder(root: Path, key: str, tables: dict, relations: list, leaked: li
                          file=str(meta_path), fix="Refresh the reports with this version of caseload.")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        for name, spec in meta["tables"].items():
-            header, values, labels = _read_published_csv(root / spec["file"], int(spec["rows"]),
-                                                         int(spec["columns"]))
-            supp = np.zeros(values.shape, dtype=bool)
-            ns = f"{key}{SEP}{name}"
-            for r, c in spec["suppressed"]:
-                if np.isfinite(values[r, c]):  # listed as suppressed, yet a number in the CSV
-                    leaked.append(CellInterval(ns, r, c, values[r, c], values[r, c], True, 0))
-                else:
-                    supp[r, c] = True
-            tables[ns] = PublishedTable(ns, values, supp, np.asarray(spec["halfwidth"], dtype=float),
-                                        np.asarray(spec["nonnegative"], dtype=bool), header, labels,
-                                        np.asarray(spec["protect"], dtype=bool))
+        own, own_leaked = published_tables(root, meta, prefix=f"{key}{SEP}")
+        for name, t in own.items():  # a leaked value is known exactly (as in audit_report)
+            for iv in own_leaked:
+                if iv.table == name:
+                    t.suppressed[iv.row, iv.column] = False
+        tables.update(own)
+        leaked.extend(own_leaked)
         for rel in meta["relations"]:
             relations.append(([((f"{key}{SEP}{t[0]}", int(t[1]), int(t[2])), float(t[3]))
                                for t in rel["terms"]], rel["op"], float(rel["rhs"])))

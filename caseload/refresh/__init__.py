@@ -154,27 +154,29 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
         raise RefreshError(f"cannot write the report to '{target}': {exc.message}",
                            fix=exc.fix) from exc
     _run(ctx, selected, progress)
-    pub.findings = key_findings(ctx)
-    if rc.per_municipality and ctx.caseload is not None:
+    per_municipality = rc.per_municipality and ctx.caseload is not None
+    if per_municipality:
         # Beside the combined report, not inside it: a report folder is replaced whole by
         # its next run and never holds another report (caseload.publish.check_report_folder).
         folders = [f"../{target.name}-gemeenten/{_folder_name(c, rc.municipality_names)}/index.html"
                    for c in sorted(str(m) for m in ctx.caseload.spells["municipality"].dropna().unique())]
         pub.notes.append(("Rapporten per gemeente: " if lang == "nl" else "Reports per municipality: ")
                          + ", ".join(folders) + ".")
-    # The extract and the intermediate results are not needed for writing; free them
-    # before the figures are rendered (matters at national size). With per_municipality
-    # the extract is kept for the reports per municipality.
-    caseload = ctx.caseload if rc.per_municipality else None
-    ctx.caseload = None
-    ctx.results.clear()
     parts: list = []
-    if caseload is not None:
+    contexts: list = []
+    if per_municipality:
         # One publication for disclosure control: protected jointly before anything is written.
-        parts = _per_municipality(config, caseload, selected, lang, target.parent / f"{target.name}-gemeenten",
-                                  progress, protected=protected)
-        caseload = None
+        parts, contexts = _per_municipality(config, ctx.caseload, selected, lang,
+                                            target.parent / f"{target.name}-gemeenten", progress,
+                                            protected=protected)
         cross = _protect_jointly(pub, parts, target)
+    # The key findings quote the tables as they will be published, so they come after the
+    # (joint) protection. Then the extract and the intermediate results are freed before the
+    # figures are rendered (matters at national size).
+    for c in (ctx, *contexts):
+        c.publication.findings = key_findings(c)
+        c.caseload = None
+        c.results.clear()
     if progress is not None:
         task = progress.add_task("Rapport schrijven" if lang == "nl" else "Writing report", total=1)
     # the key's fingerprint (never the key) in the manifest; a change since the last report is a warning
@@ -220,10 +222,11 @@ def _report_settings(pub: Publication, config: Config) -> None:
 
 
 def _per_municipality(config: Config, caseload, selected: Sequence[Step], lang: str, folder: Path,
-                      progress=None, protected=()) -> list[tuple]:
+                      progress=None, protected=()) -> tuple[list[tuple], list[RunContext]]:
     """One report per municipality for ``folder/<code>-<name>/``: the steps rerun on its part.
 
-    Returns ``(code, name, out folder, publication, steps)`` per municipality; nothing is
+    Returns ``(code, name, out folder, publication, steps)`` per municipality and the run
+    contexts (for the key findings, made after the joint protection); nothing is
     written yet (:func:`_protect_jointly` first, then :func:`_write_municipalities`). All
     publications are held until then, figures included: fine for the handful of
     municipalities of a shared service, heavy for hundreds.
@@ -241,6 +244,7 @@ def _per_municipality(config: Config, caseload, selected: Sequence[Step], lang: 
     codes = sorted(str(m) for m in caseload.spells["municipality"].dropna().unique())
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    contexts = []
     names = dict(config.report.municipality_names)
     task = None
     if progress is not None:
@@ -265,13 +269,11 @@ def _per_municipality(config: Config, caseload, selected: Sequence[Step], lang: 
         steps = [s for s in selected if s.name != "validate"]
         ctx.steps = tuple(s.name for s in steps)
         _run(ctx, steps)
-        pub.findings = key_findings(ctx)
-        ctx.caseload = None
-        ctx.results.clear()
+        contexts.append(ctx)  # the key findings come after the joint protection
         written.append((code, name, folder / _folder_name(code, names), pub, list(ctx.steps)))
         if task is not None:
             progress.update(task, advance=1)
-    return written
+    return written, contexts
 
 
 def _protect_jointly(pub: Publication, parts: list, target: Path):
