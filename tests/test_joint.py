@@ -7,7 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from caseload.cli import app
 from caseload.privacy import audit as au
 from caseload.privacy.joint_audit import audit_reports, check_reports
 from caseload.publish import Publication, write_report
@@ -87,6 +89,10 @@ def test_joint_audit_of_written_folders(tmp_path):
         (base / "parts" / "joint-relations.json").write_text(json.dumps(doc), encoding="utf-8")
         rep = audit_reports(base / "parts")
         assert rep.n_cross == len(cross) > 0
+        # `caseload audit <folder>` audits the folder with joint-relations.json together
+        res = CliRunner().invoke(app, ["audit", str(base / "parts")])
+        assert res.exit_code == (0 if joint else 1), res.output
+        assert "between reports" in " ".join(res.output.split())
         if joint:
             assert not rep.disclosed, rep.summary()
             check_reports(base / "parts")

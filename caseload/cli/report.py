@@ -76,7 +76,9 @@ def refresh_command(
 @app.command("audit")
 @friendly_errors
 def audit_command(
-    report_dir: Annotated[Path, typer.Argument(help="A report folder written by `caseload refresh`.")],
+    report_dir: Annotated[Path, typer.Argument(
+        help="A report folder written by `caseload refresh`, or the folder of the reports per "
+             "municipality (with joint-relations.json: audited together with the combined report).")],
     protection: Annotated[
         float | None,
         typer.Option("--protection", help="Protection level (default: the report's, at least min_cell)."),
@@ -87,13 +89,17 @@ def audit_command(
 ) -> None:
     """Disclosure audit: the feasible interval of every suppressed cell under the report's relations.
 
-    Exits with code 1 when a suppressed cell's interval is narrower than the protection level.
+    A folder with ``joint-relations.json`` (``[report] per_municipality``) is audited together
+    with the reports it lists. Exits with code 1 when a suppressed cell's interval is narrower
+    than the protection level.
     """
     from rich.table import Table
 
     from caseload.privacy.audit import audit_report
+    from caseload.privacy.joint_audit import JOINT_FILE, audit_reports
 
-    rep = audit_report(report_dir, protection)
+    joint = report_dir.name == JOINT_FILE or (report_dir / JOINT_FILE).is_file()
+    rep = audit_reports(report_dir, protection) if joint else audit_report(report_dir, protection)
     table = Table(title=f"caseload audit {escape(str(report_dir))}")
     for col, just in (("table", "left"), ("row", "left"), ("column", "left"), ("low", "right"),
                       ("high", "right"), ("width", "right"), ("", "left")):
