@@ -286,7 +286,7 @@ def test_per_municipality_folders(tmp_path):
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = rf.refresh(cfg, out_dir=tmp_path / "r", steps=["validate", "stock", "segment"])
+        res = rf.refresh(cfg, out_dir=tmp_path / "r", steps=["validate", "stock", "segment", "flows"])
     assert not [w for w in caught if "audited each on its own" in str(w.message)]
     # The other municipalities' overrides are not "unknown clients" in a municipality's own run.
     assert not [w for w in caught if "not in the current caseload" in str(w.message)]
@@ -311,6 +311,12 @@ def test_per_municipality_folders(tmp_path):
             if not pd.isna(a):
                 assert a == b
         assert name in (d / "index.html").read_text(encoding="utf-8")
+    # The key findings come after the joint protection; a count it hides is said in words,
+    # never put into a sentence as "hadden niet getoond cliënten".
+    for d in [res.out_dir, *(beside / f for f in folders)]:
+        html = (d / "index.html").read_text(encoding="utf-8")
+        assert "Kernpunten" in html
+        assert not re.search(r"(hadden|begonnen|eindigden er|waarvan) niet getoond", html), d
 
 
 # ------------------------------------------------------------------ 7. the PDF

@@ -216,6 +216,11 @@ def key_findings(ctx: RunContext) -> list[Finding]:
                          f"eerder ({text0}).",
                          f"On {peil:%d-%m-%Y}, {text} clients had a benefit: {change} a year earlier "
                          f"({text0}).")
+        elif text == hidden:  # no number to put in the sentence: say so plainly
+            sentence = w(f"Het aantal cliënten met een uitkering op {peil:%d-%m-%Y} is niet getoond "
+                         "(onthullingscontrole: het zou andere, kleine aantallen terug laten rekenen).",
+                         f"The number of clients with a benefit on {peil:%d-%m-%Y} is suppressed "
+                         "(disclosure control: it would give back other, small counts).")
         else:
             sentence = w(f"Op {peil:%d-%m-%Y} hadden {text} cliënten een uitkering.",
                          f"On {peil:%d-%m-%Y}, {text} clients had a benefit.")
@@ -246,10 +251,22 @@ def key_findings(ctx: RunContext) -> list[Finding]:
                              else _count(n, min_cell, lang))
                 figs.append(fig)
             ti, to, tw = texts
-            sentence = w(f"Van {start:%d-%m-%Y} tot en met {peil:%d-%m-%Y} begonnen {ti} uitkeringen en "
-                         f"eindigden er {to}, waarvan {tw} door werk.",
-                         f"From {start:%d-%m-%Y} to {peil:%d-%m-%Y}, {ti} benefits started and {to} ended, "
-                         f"{tw} of them through work.")
+            if hidden not in texts:
+                sentence = w(f"Van {start:%d-%m-%Y} tot en met {peil:%d-%m-%Y} begonnen {ti} uitkeringen en "
+                             f"eindigden er {to}, waarvan {tw} door werk.",
+                             f"From {start:%d-%m-%Y} to {peil:%d-%m-%Y}, {ti} benefits started and {to} "
+                             f"ended, {tw} of them through work.")
+            else:  # name what is shown, then what is not (no "niet getoond" inside the sentence)
+                names = (w("instroom", "inflow"), w("uitstroom", "outflow"),
+                         w("uitstroom naar werk", "outflow to work"))
+                shown_parts = [f"{n} {t}" for n, t in zip(names, texts, strict=True) if t != hidden]
+                hidden_parts = [n for n, t in zip(names, texts, strict=True) if t == hidden]
+                sentence = w(f"Van {start:%d-%m-%Y} tot en met {peil:%d-%m-%Y}: ",
+                             f"From {start:%d-%m-%Y} to {peil:%d-%m-%Y}: ")
+                if shown_parts:
+                    sentence += ", ".join(shown_parts) + w(" uitkeringen; ", " benefits; ")
+                sentence += (w("niet getoond: ", "suppressed: ") + _join(hidden_parts, w("en", "and"))
+                             + w(" (onthullingscontrole).", " (disclosure control)."))
             if g is None and linked and len(codes) > 1:
                 sentence += w(" (De som van de gemeenten in de tabel per jaar.)",
                               " (The sum of the municipalities in the table per year.)")
