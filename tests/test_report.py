@@ -132,6 +132,7 @@ def test_fairness_attribute_by_label_and_benchmark_by_name(report):
     for name in ("segment_fairness", "segment_fairness_verhoudingen"):
         t = _csv(report / "tables" / f"{name}.csv")
         assert t.columns[0] == "Kenmerk" and "Kenmerk (code)" not in t.columns, name
+        assert not [c for c in t.columns if "(code)" in c], (name, list(t.columns))
         assert {"Geslacht", "Leeftijd", "Statushouder"} <= set(t["Kenmerk"]), name
         assert not set(t["Kenmerk"]) & {"sex", "age_band", "statushouder", "migration_background"}, name
     fair = _csv(report / "tables" / "segment_fairness.csv")

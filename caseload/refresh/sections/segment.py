@@ -25,7 +25,7 @@ _FAIRNESS_LABELS = {
     "band_ratio_lo": ("Binnen kansklassen: ondergrens", "Within bands: lower"),
     "band_ratio_hi": ("Binnen kansklassen: bovengrens", "Within bands: upper"),
     "flag_unexplained": ("Signaal niet verklaard", "Flag unexplained"),
-    "metric": ("Maat (code)", "Measure (code)"), "metric_label": ("Maat", "Measure"),
+    "metric_label": ("Maat", "Measure"),
     "level_high": ("Groep hoog", "Group high"), "level_low": ("Groep laag", "Group low"),
     "value_high": ("Waarde hoog", "Value high"), "value_low": ("Waarde laag", "Value low"),
     "ratio": ("Verhouding", "Ratio"), "ratio_lo": ("Verhouding: ondergrens", "Ratio: lower"),
@@ -38,7 +38,7 @@ _FAIRNESS_LABELS = {
     "p_below": ("Kans onder", "Chance below"), "share": ("Aandeel", "Share"),
     "precision": ("Precisie", "Precision"), "precision_lo": ("Precisie: ondergrens", "Precision: lower"),
     "precision_hi": ("Precisie: bovengrens", "Precision: upper"),
-    "status": ("Status (code)", "Status (code)"), "status_label": ("Status", "Status"),
+    "status_label": ("Status", "Status"),
     "pairs": ("Vergeleken paren", "Pairs compared"),
 }
 
@@ -73,10 +73,10 @@ _SEGMENT_LABELS = {
 
 
 def _attribute_by_label(frame: pd.DataFrame) -> pd.DataFrame:
-    """The attribute under "Kenmerk" by its label (Geslacht, Leeftijd), not by its code (sex, age_band)."""
-    if "group" in frame.columns and "group_label" in frame.columns:
-        return frame.drop(columns="group")
-    return frame
+    """Attribute, measure and status by their labels (Geslacht, Gemiste kansen, verlopen: ...),
+    not by their codes (sex, missed, expired): a published table has no code column."""
+    codes = [c for c in ("group", "metric", "status") if c in frame.columns and f"{c}_label" in frame.columns]
+    return frame.drop(columns=codes)
 
 
 def _publish_fairness(pub, fair: pd.DataFrame, w, labels: dict, section: str) -> None:
@@ -282,7 +282,7 @@ def _step_segment(ctx: RunContext) -> int:
         # Counts per status only: the log itself holds client ids (INTERNAL).
         status = (res.overrides_log.groupby(["status", "status_label"], sort=False).size()
                   .rename("n").reset_index())
-        pub.add_table("segment_overschrijvingen_status", status,
+        pub.add_table("segment_overschrijvingen_status", _attribute_by_label(status),
                       title=w("Overschrijvingen die niet (gewoon) zijn toegepast",
                               "Overrides not applied (or applied with a remark)"),
                       method=w("Per reden: onbekende cliënt, datum na de peildatum, verlopen (ouder dan de "
