@@ -493,7 +493,7 @@ def published_tables(root, meta: dict, prefix: str = "") -> tuple[dict[str, Publ
 
     Numbers come from ``tables/*.csv``, or inline for the Kernpunten pseudo-table; a cell
     listed as suppressed that holds a number is returned in the second list (disclosed,
-    interval of width 0). Table names get ``prefix`` (the joint audit of several reports).
+    interval of width 0) and counts as published. Table names get ``prefix`` (the joint audit of several reports).
     """
     from pathlib import Path
 
@@ -511,9 +511,10 @@ def published_tables(root, meta: dict, prefix: str = "") -> tuple[dict[str, Publ
         name = prefix + name
         supp = np.zeros(values.shape, dtype=bool)
         for r, c in spec["suppressed"]:
-            supp[r, c] = True
-            if np.isfinite(values[r, c]):
+            if np.isfinite(values[r, c]):  # a leaked value is known exactly, not a variable
                 leaked.append(CellInterval(name, r, c, values[r, c], values[r, c], True, 0))
+            else:
+                supp[r, c] = True
         tables[name] = PublishedTable(name, values, supp, np.asarray(spec["halfwidth"], dtype=float),
                                       np.asarray(spec["nonnegative"], dtype=bool), header, labels,
                                       np.asarray(spec["protect"], dtype=bool))
@@ -563,10 +564,6 @@ def audit_report(report_dir, protection: float | None = None) -> AuditReport:
                                           and 0 <= c < tables[name].values.shape[1]):
                 raise AuditError(f"a relation refers to a cell outside the report ({name}, {r}, {c}).",
                                  file=str(meta_path), fix="Refresh the report to write it again.")
-    for name, t in tables.items():  # a leaked value is known exactly, not a variable
-        for iv in leaked:
-            if iv.table == name:
-                t.suppressed[iv.row, iv.column] = False
     intervals = audit_cells(tables, relations, level)
     intervals = sorted([*intervals, *leaked], key=lambda iv: (list(tables).index(iv.table), iv.row, iv.column))
     return AuditReport(str(root), level, intervals, tables, len(relations), time.perf_counter() - t0)

@@ -73,10 +73,6 @@ def _load_folder(root: Path, key: str, tables: dict, relations: list, leaked: li
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         own, own_leaked = published_tables(root, meta, prefix=f"{key}{SEP}")
-        for name, t in own.items():  # a leaked value is known exactly (as in audit_report)
-            for iv in own_leaked:
-                if iv.table == name:
-                    t.suppressed[iv.row, iv.column] = False
         tables.update(own)
         leaked.extend(own_leaked)
         for rel in meta["relations"]:

@@ -209,6 +209,10 @@ class Publication:
     pdf : bool
         Also write ``rapport.pdf`` (A4, from the HTML with WeasyPrint); the batch run sets
         it from ``[report] pdf`` (default true).
+    joint_suppression : dict
+        ``{table: {count column: bool array}}``: cells hidden because another report
+        published with this one hides them (:func:`caseload.publish.joint.protect_jointly`);
+        empty for a report on its own.
 
     Examples
     --------
@@ -238,6 +242,7 @@ class Publication:
     municipality_names: dict[str, str] = field(default_factory=dict)
     findings: list[Any] = field(default_factory=list)
     pdf: bool = False
+    joint_suppression: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.peildatum = pd.Timestamp(self.peildatum)

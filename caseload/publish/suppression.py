@@ -413,7 +413,7 @@ def protect_publication(pub) -> tuple[dict[str, tuple[pd.DataFrame, dict[str, in
     # Cells a joint protection with other reports chose (caseload.publish.joint) are kept.
     forced: dict[str, dict[str, np.ndarray]] = {
         n: {c: np.asarray(m, dtype=bool).copy() for c, m in masks.items()}
-        for n, masks in (getattr(pub, "joint_suppression", None) or {}).items() if n in items}
+        for n, masks in pub.joint_suppression.items() if n in items}
     cache: dict = {}  # intervals by linear programme, shared by all rounds
     results = {n: suppress_table(it, pub.min_cell, protection=protection, forced=forced.get(n), _cache=cache)
                for n, it in items.items()}

@@ -243,8 +243,8 @@ def key_findings(ctx: RunContext) -> list[Finding]:
             rows = ([P.row("stromen_per_jaar", municipality=m, year=peil.year) for m in codes] if g is None
                     else [P.row("stromen_per_jaar", municipality=g, year=peil.year)]) if year_end else []
             texts, figs, linked = [], [], True
-            for col, n, what in (("inflow", i, w("instroom", "inflow")), ("outflow", o, w("uitstroom", "outflow")),
-                                 ("outflow_work", ow, w("uitstroom naar werk", "outflow to work"))):
+            names = (w("instroom", "inflow"), w("uitstroom", "outflow"), w("uitstroom naar werk", "outflow to work"))
+            for col, n, what in zip(("inflow", "outflow", "outflow_work"), (i, o, ow), names, strict=True):
                 same, shown, fig = _linked(P, what, "stromen_per_jaar", rows, col, n)
                 linked &= same
                 texts.append((_fmt(shown, 0, lang) if shown is not None else hidden) if same
@@ -257,8 +257,6 @@ def key_findings(ctx: RunContext) -> list[Finding]:
                              f"From {start:%d-%m-%Y} to {peil:%d-%m-%Y}, {ti} benefits started and {to} "
                              f"ended, {tw} of them through work.")
             else:  # name what is shown, then what is not (no "niet getoond" inside the sentence)
-                names = (w("instroom", "inflow"), w("uitstroom", "outflow"),
-                         w("uitstroom naar werk", "outflow to work"))
                 shown_parts = [f"{n} {t}" for n, t in zip(names, texts, strict=True) if t != hidden]
                 hidden_parts = [n for n, t in zip(names, texts, strict=True) if t == hidden]
                 sentence = w(f"Van {start:%d-%m-%Y} tot en met {peil:%d-%m-%Y}: ",
