@@ -19,6 +19,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from caseload.errors import ConfigError
+from caseload.settings import CapacitySettings, DurationSettings, ForecastSettings, KpiSettings
+
+# The analyses' defaults are written once, in caseload.settings; the sections below add validation
+# and descriptions.
+_DUR, _FC, _KPI, _CAP = DurationSettings(), ForecastSettings(), KpiSettings(), CapacitySettings()
 
 __all__ = [
     "Config",
@@ -224,48 +229,47 @@ class DurationsConfig(_Section):
     """``[durations]``: age bands and survival settings."""
 
     age_bands: list[tuple[int, int]] = Field(
-        default_factory=lambda: [(15, 26), (27, 44), (45, 64)],
+        default_factory=lambda: DurationSettings().age_bands,
         description="Inclusive age bands [low, high] of the Losser table and the Kaplan-Meier curves.")
     window_start: str | None = Field(
-        "auto",
+        _DUR.window_start,
         description="First day the extract covers; spells that started earlier are left-truncated there. "
                     "'auto': the first day of the month of the earliest end date in the extract; "
                     "empty/None: no truncation (only right for a complete inflow history).")
     time_unit: Literal["years", "months", "days"] = Field(
-        "years", description="Unit of durations in the Kaplan-Meier and cumulative-incidence output.")
-    horizon_years: float = Field(5.0, gt=0, description="Horizon of the restricted mean duration (years).")
-    plot_years: float = Field(10.0, gt=0, description="Right end of the x axis of the duration figures (years).")
-    alpha: float = Field(0.05, gt=0, lt=1, description="1 - confidence level of every interval.")
+        _DUR.time_unit, description="Unit of durations in the Kaplan-Meier and cumulative-incidence output.")
+    horizon_years: float = Field(_DUR.horizon_years, gt=0, description="Horizon of the restricted mean duration (years).")
+    plot_years: float = Field(_DUR.plot_years, gt=0, description="Right end of the x axis of the duration figures (years).")
+    alpha: float = Field(_DUR.alpha, gt=0, lt=1, description="1 - confidence level of every interval.")
     conf_type: Literal["log-log", "log"] = Field(
-        "log-log", description="Transform of the Kaplan-Meier and cumulative-incidence intervals: 'log-log' "
+        _DUR.conf_type, description="Transform of the Kaplan-Meier and cumulative-incidence intervals: 'log-log' "
                                "(Stata, SAS, lifelines; stays inside 0-1) or 'log' (R's default).")
     aj_variance: Literal["delta", "jackknife"] = Field(
-        "delta", description="Variance of the cumulative incidence: 'delta' method (Stata, SAS, lifelines) or "
+        _DUR.aj_variance, description="Variance of the cumulative incidence: 'delta' method (Stata, SAS, lifelines) or "
                              "the infinitesimal 'jackknife' (R's default).")
-    cohort_max_years: int = Field(10, ge=1, description="Last 'years since start' of the cohort curves.")
+    cohort_max_years: int = Field(_DUR.cohort_max_years, ge=1, description="Last 'years since start' of the cohort curves.")
     cohort_groupings: list[str | list[str]] = Field(
-        default_factory=lambda: ["inflow_year", "inflow_reason", "household", "sex", "age_class",
-                                 ["age_class", "sex"]],
+        default_factory=lambda: DurationSettings().cohort_groupings,
         description="Cohort-curve groupings (Sturen op bijstand): inflow_year, inflow_reason, household, sex, "
                     "age_class, or a list of them.")
     cohort_age_classes: list[tuple[int, int]] = Field(
-        default_factory=lambda: [(0, 29), (30, 50), (51, 150)],
+        default_factory=lambda: DurationSettings().cohort_age_classes,
         description="Inclusive age classes (age at start) of the cohort curves: < 30, 30-50, 50+.")
     age_rule: Literal["birth_date", "mid_year", "calendar_year"] = Field(
-        "birth_date",
+        _DUR.age_rule,
         description="How ages are computed (durations, cohort and stock tables): 'birth_date' the exact age "
                     "where the extract has dates of birth, else from 1 July of the birth year; 'mid_year' "
                     "completed years since 1 July of the birth year (as the VNG 'Sturen op bijstand' script); "
                     "'calendar_year' year - birth year (on average half a year too high).")
     cox_covariates: list[str] = Field(
-        default_factory=lambda: ["age_band", "sex", "household"],
+        default_factory=lambda: DurationSettings().cox_covariates,
         description="Covariates of the Cox model (columns of spell_durations).")
-    cox_strata: str | None = Field("municipality", description="Cox strata column (separate baselines); empty: none.")
+    cox_strata: str | None = Field(_DUR.cox_strata, description="Cox strata column (separate baselines); empty: none.")
     cox_max_rows: int = Field(
-        100_000, ge=0,
+        _DUR.cox_max_rows, ge=0,
         description="Fit the Cox model on a random sample of this many spells when there are more (the "
                     "report says so; standard errors are those of the sample); 0: all spells.")
-    random_state: int = Field(0, description="Seed of the Cox model's sample.")
+    random_state: int = Field(_DUR.random_state, description="Seed of the Cox model's sample.")
 
 
 class ScenarioConfig(_Section):
@@ -282,79 +286,79 @@ class ScenarioConfig(_Section):
 class ForecastConfig(_Section):
     """``[forecast]``: projections and time series."""
 
-    horizon: int = Field(12, ge=1, description="Months ahead for the caseload forecast.")
-    season_length: int = Field(12, ge=1, description="Months in a season (ETS seasonality).")
-    levels: list[int] = Field(default_factory=lambda: [80, 95],
+    horizon: int = Field(_FC.horizon, ge=1, description="Months ahead for the caseload forecast.")
+    season_length: int = Field(_FC.season_length, ge=1, description="Months in a season (ETS seasonality).")
+    levels: list[int] = Field(default_factory=lambda: ForecastSettings().levels,
                               description="Prediction-interval levels in percent.")
-    ets_model: str = Field("ZZZ", pattern="^[ZAM][ZAMN][ZAMN]$",
+    ets_model: str = Field(_FC.ets_model, pattern="^[ZAM][ZAMN][ZAMN]$",
                            description="ETS model space (error, trend, season; Z = choose by AICc).")
     method: Literal["combined", "autoets"] = Field(
-        "combined", description="Caseload forecast: 'combined' (AutoETS, damped ETS and Theta combined "
+        _FC.method, description="Caseload forecast: 'combined' (AutoETS, damped ETS and Theta combined "
                                 "by cross-validation, conformal intervals) or 'autoets' (AutoETS alone).")
     scenarios: dict[str, ScenarioConfig] = Field(
         default_factory=dict, description="Named what-if scenarios ([forecast.scenarios.<name>]).")
-    history_months: int = Field(120, ge=24, description="Months of extract history used per series.")
-    include_cbs: bool = Field(True, description="Also forecast the national CBS bijstand series (37789ksz).")
+    history_months: int = Field(_FC.history_months, ge=24, description="Months of extract history used per series.")
+    include_cbs: bool = Field(_FC.include_cbs, description="Also forecast the national CBS bijstand series (37789ksz).")
     constrain_structural: bool = Field(
-        True, description="Stock-flow fit: tie inflow to exit rate x published structural level.")
+        _FC.constrain_structural, description="Stock-flow fit: tie inflow to exit rate x published structural level.")
     origin_year: int | None = Field(
-        None, description="Stock-flow fit: year the stock was zero (e.g. 2015); default a free start stock.")
-    project_until: int = Field(2025, description="Last year of the new-target-group projection.")
-    sheltered_base_year: int = Field(2018, description="Year whose municipal share of the national "
+        _FC.origin_year, description="Stock-flow fit: year the stock was zero (e.g. 2015); default a free start stock.")
+    project_until: int = Field(_FC.project_until, description="Last year of the new-target-group projection.")
+    sheltered_base_year: int = Field(_FC.sheltered_base_year, description="Year whose municipal share of the national "
                                      "sheltered-work target is held constant afterwards.")
-    candidate_quarters: int = Field(4, ge=1, description="Quarters ahead in the candidate pipeline.")
-    segment_column: str = Field("caseworker_segment", description="Assessment column with A/B/C.")
-    pmc_column: str = Field("caseworker_profile",
+    candidate_quarters: int = Field(_FC.candidate_quarters, ge=1, description="Quarters ahead in the candidate pipeline.")
+    segment_column: str = Field(_FC.segment_column, description="Assessment column with A/B/C.")
+    pmc_column: str = Field(_FC.pmc_column,
                             description="Assessment column with the profile-market combination (or profile).")
 
 
 class KpiConfig(_Section):
     """``[kpi]``: outcome indicators."""
 
-    months: int = Field(24, gt=0, description="Horizon N of 'outflow to work within N months'.")
-    target: float = Field(0.80, ge=0, le=1, description="Target share of outflow to work within N months.")
-    alpha: float = Field(0.05, gt=0, lt=1, description="1 - confidence level of intervals.")
-    inflow_start: str | None = Field(None, description="First start date of the cohort (default: N months "
+    months: int = Field(_KPI.months, gt=0, description="Horizon N of 'outflow to work within N months'.")
+    target: float = Field(_KPI.target, ge=0, le=1, description="Target share of outflow to work within N months.")
+    alpha: float = Field(_KPI.alpha, gt=0, lt=1, description="1 - confidence level of intervals.")
+    inflow_start: str | None = Field(_KPI.inflow_start, description="First start date of the cohort (default: N months "
                                      "+ 2 years before the peildatum).")
-    inflow_end: str | None = Field(None, description="Last start date of the cohort (default: N months "
+    inflow_end: str | None = Field(_KPI.inflow_end, description="Last start date of the cohort (default: N months "
                                    "before the peildatum).")
-    segments: list[str] = Field(default_factory=lambda: ["A", "B"],
+    segments: list[str] = Field(default_factory=lambda: KpiSettings().segments,
                                 description="Caseworker segments at the first assessment in the spell that "
                                             "form the cohort ('judged able to work'); [] = everyone.")
-    by: list[str] = Field(default_factory=lambda: ["municipality"],
+    by: list[str] = Field(default_factory=lambda: KpiSettings().by,
                           description="Spell columns to report the KPI separately for ([] = one total).")
-    durability_windows: list[int] = Field(default_factory=lambda: [3, 6],
+    durability_windows: list[int] = Field(default_factory=lambda: KpiSettings().durability_windows,
                                           description="Months after an exit to work to check for a new benefit.")
-    revolving_months: int = Field(12, gt=0, description="Return window of the revolving-door share.")
-    revolving_exits: Literal["all", "work"] = Field("all", description="Exits judged for the revolving door.")
-    monitoring_year: int | None = Field(None, description="Year of the monitoring tables (default: year of "
+    revolving_months: int = Field(_KPI.revolving_months, gt=0, description="Return window of the revolving-door share.")
+    revolving_exits: Literal["all", "work"] = Field(_KPI.revolving_exits, description="Exits judged for the revolving door.")
+    monitoring_year: int | None = Field(_KPI.monitoring_year, description="Year of the monitoring tables (default: year of "
                                         "the peildatum).")
-    trajectory_gap_days: int = Field(31, ge=0, description="Activities at most this many days apart form "
+    trajectory_gap_days: int = Field(_KPI.trajectory_gap_days, ge=0, description="Activities at most this many days apart form "
                                      "one trajectory.")
-    sheltered_targets: Path | None = Field(None, description="CSV with columns year,target: the municipal "
+    sheltered_targets: Path | None = Field(_KPI.sheltered_targets, description="CSV with columns year,target: the municipal "
                                            "sheltered-work target (taakstelling).")
-    benchmark_municipality: str | None = Field(None, description="CBS code to benchmark (default: the most "
+    benchmark_municipality: str | None = Field(_KPI.benchmark_municipality, description="CBS code to benchmark (default: the most "
                                                "frequent municipality in the extract).")
-    benchmark_year: int = Field(2017, ge=2015, le=2017, description="Year of the bundled CBS figures.")
-    benchmark_method: Literal["band", "size_class"] = Field("band", description="Peers: size band or CBS "
+    benchmark_year: int = Field(_KPI.benchmark_year, ge=2015, le=2017, description="Year of the bundled CBS figures.")
+    benchmark_method: Literal["band", "size_class"] = Field(_KPI.benchmark_method, description="Peers: size band or CBS "
                                                             "size class.")
-    benchmark_band: tuple[float, float] = Field((0.5, 2.0), description="Peers have low x to high x the "
+    benchmark_band: tuple[float, float] = Field(_KPI.benchmark_band, description="Peers have low x to high x the "
                                                 "inhabitants (15+).")
     benchmark_age_group: Literal["15+ totaal", "15 tot AOW", "AOW+"] = Field(
-        "15+ totaal", description="CBS age group of the benchmarked figures.")
+        _KPI.benchmark_age_group, description="CBS age group of the benchmarked figures.")
 
 
 class CapacityConfig(_Section):
     """``[capacity]``: coach capacity planning."""
 
-    clients_per_fte: float = Field(60, gt=0, description="Norm: clients in a trajectory per full-time coach.")
-    minutes_per_contact: float = Field(124, gt=0, description="Minutes per contact incl. preparation and "
+    clients_per_fte: float = Field(_CAP.clients_per_fte, gt=0, description="Norm: clients in a trajectory per full-time coach.")
+    minutes_per_contact: float = Field(_CAP.minutes_per_contact, gt=0, description="Minutes per contact incl. preparation and "
                                        "reporting (calibrated on Losser; an assumption).")
-    productive_hours_per_fte: float = Field(1300, gt=0, description="Productive hours of one FTE per year "
+    productive_hours_per_fte: float = Field(_CAP.productive_hours_per_fte, gt=0, description="Productive hours of one FTE per year "
                                             "(an assumption).")
-    chance_steps: list[int] = Field(default_factory=lambda: [5, 6], description="Ladder steps that count "
+    chance_steps: list[int] = Field(default_factory=lambda: CapacitySettings().chance_steps, description="Ladder steps that count "
                                     "as 'with chances of work'.")
-    scheme: list[dict[str, Any]] = Field(default_factory=list, description="Contact scheme rows {code, "
+    scheme: list[dict[str, Any]] = Field(default_factory=lambda: CapacitySettings().scheme, description="Contact scheme rows {code, "
                                          "contacts_per_year, label_nl, minutes_per_contact}; [] = the "
                                          "Losser scheme.")
 

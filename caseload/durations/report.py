@@ -27,37 +27,12 @@ from caseload.durations.tables import (
 )
 from caseload.errors import CaseloadError
 from caseload.schema import HOUSEHOLD, SEX, inflow_reasons, report_text
+from caseload.settings import DurationSettings
 
 __all__ = ["analyse_durations", "DurationAnalysis", "DurationSettings", "BY_LABEL"]
 
 
 
-@dataclass(frozen=True)
-class DurationSettings:
-    """The ``[durations]`` settings :func:`analyse_durations` reads, with their defaults.
-
-    Plain values, so the analysis does not depend on the configuration layer. Any
-    object with these attributes will do, e.g. :class:`caseload.config.DurationsConfig`
-    (whose defaults ``tests/test_layering.py`` checks against these).
-    """
-
-    age_bands: list = field(default_factory=lambda: [(15, 26), (27, 44), (45, 64)])
-    window_start: str | None = "auto"
-    time_unit: str = "years"
-    horizon_years: float = 5.0
-    plot_years: float = 10.0
-    alpha: float = 0.05
-    conf_type: str = "log-log"
-    aj_variance: str = "delta"
-    cohort_max_years: int = 10
-    cohort_groupings: list = field(default_factory=lambda: [
-        "inflow_year", "inflow_reason", "household", "sex", "age_class", ["age_class", "sex"]])
-    cohort_age_classes: list = field(default_factory=lambda: [(0, 29), (30, 50), (51, 150)])
-    age_rule: str = DEFAULT_AGE_RULE
-    cox_covariates: list = field(default_factory=lambda: ["age_band", "sex", "household"])
-    cox_strata: str | None = "municipality"
-    cox_max_rows: int = 100_000
-    random_state: int = 0
 
 
 _PER_YEAR = {"years": 1.0, "months": 12.0, "days": DAYS_PER_YEAR}

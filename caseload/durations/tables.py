@@ -15,6 +15,7 @@ import pandas as pd
 
 from caseload.errors import CaseloadError
 from caseload.schema import AGE_BANDS_LOSSER, CLIENTS, SPELLS, WORK_END_REASONS, age_band
+from caseload.settings import DEFAULT_AGE_RULE
 
 __all__ = ["spell_durations", "elapsed_duration_table", "observation_start", "age_at", "age_rule_text",
            "AGE_RULES", "DEFAULT_AGE_RULE", "DAYS_PER_YEAR", "EVENT_WORK", "EVENT_OTHER"]
@@ -58,8 +59,6 @@ def _take(values, pos: np.ndarray):
 AGE_RULES = ("birth_date", "mid_year", "calendar_year")
 """How an age is computed (``[durations] age_rule``); see :func:`age_at`."""
 
-DEFAULT_AGE_RULE = "birth_date"
-"""Exact age where the extract has birth dates, else the VNG mid-year rule (see :func:`age_at`)."""
 
 _AGE_RULE_TEXT = {
     "birth_date": ("leeftijd in hele jaren uit de geboortedatum; zonder geboortedatum gerekend vanaf 1 juli "

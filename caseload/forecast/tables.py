@@ -9,7 +9,6 @@ Writing them (CSV + one XLSX) is left to the CLI and the refresh job.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -21,35 +20,12 @@ from caseload.forecast.scenarios import Scenario, apply_scenarios, flow_rates, s
 from caseload.forecast.series import forecast_series, load_cbs_bijstand_series, stock_series
 from caseload.forecast.sheltered import load_national_sheltered_work, project_sheltered_work
 from caseload.forecast.stockflow import StockFlowModel, yearly_target_group_counts
+from caseload.settings import ForecastSettings
 
 __all__ = ["ForecastSettings", "forecast_tables", "target_group_table", "sheltered_work_table", "current_candidates",
            "monthly_stock", "caseload_scenario_table"]
 
 
-@dataclass(frozen=True)
-class ForecastSettings:
-    """The ``[forecast]`` settings :func:`forecast_tables` reads, with their defaults.
-
-    Plain values, so the analysis does not depend on the configuration layer. Any
-    object with these attributes will do, e.g. :class:`caseload.config.ForecastConfig`
-    (whose defaults ``tests/test_layering.py`` checks against these).
-    """
-
-    horizon: int = 12
-    season_length: int = 12
-    levels: list = field(default_factory=lambda: [80, 95])
-    ets_model: str = "ZZZ"
-    method: str = "combined"
-    scenarios: dict = field(default_factory=dict)
-    history_months: int = 120
-    include_cbs: bool = True
-    constrain_structural: bool = True
-    origin_year: int | None = None
-    project_until: int = 2025
-    sheltered_base_year: int = 2018
-    candidate_quarters: int = 4
-    segment_column: str = "caseworker_segment"
-    pmc_column: str = "caseworker_profile"
 
 
 def _stamp(df: pd.DataFrame, method: str, params: dict, peildatum) -> pd.DataFrame:

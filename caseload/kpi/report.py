@@ -19,49 +19,13 @@ from caseload.kpi import benchmark as bm
 from caseload.kpi import monitoring as mon
 from caseload.kpi import outflow as of
 from caseload.schema import Caseload
+from caseload.settings import CapacitySettings, KpiSettings
 
 __all__ = ["KpiResults", "KpiSettings", "CapacitySettings", "kpi_results", "capacity_results", "KPI_LABELS"]
 
 
-@dataclass(frozen=True)
-class KpiSettings:
-    """The ``[kpi]`` settings :func:`kpi_results` reads, with their defaults.
-
-    Plain values, so the analysis does not depend on the configuration layer. Any
-    object with these attributes will do, e.g. :class:`caseload.config.KpiConfig`
-    (whose defaults ``tests/test_layering.py`` checks against these).
-    """
-
-    months: int = 24
-    target: float = 0.8
-    alpha: float = 0.05
-    inflow_start: str | None = None
-    inflow_end: str | None = None
-    segments: list = field(default_factory=lambda: ["A", "B"])
-    by: list = field(default_factory=lambda: ["municipality"])
-    durability_windows: list = field(default_factory=lambda: [3, 6])
-    revolving_months: int = 12
-    revolving_exits: str = "all"
-    monitoring_year: int | None = None
-    trajectory_gap_days: int = 31
-    sheltered_targets: str | None = None
-    benchmark_municipality: str | None = None
-    benchmark_year: int = 2017
-    benchmark_method: str = "band"
-    benchmark_band: tuple = (0.5, 2.0)
-    benchmark_age_group: str = "15+ totaal"
 
 
-@dataclass(frozen=True)
-class CapacitySettings:
-    """The ``[capacity]`` settings :func:`capacity_results` reads, with their defaults
-    (as :class:`KpiSettings`; ``caseload.config.CapacityConfig`` has the same attributes)."""
-
-    clients_per_fte: float = 60
-    minutes_per_contact: float = 124
-    productive_hours_per_fte: float = 1300
-    chance_steps: list = field(default_factory=lambda: [5, 6])
-    scheme: list = field(default_factory=list)
 
 
 def _settings(config, section: str, default):
