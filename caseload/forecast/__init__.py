@@ -19,18 +19,12 @@ Submodules (each one idea):
 - :mod:`~caseload.forecast.tables`: the published forecast tables.
 """
 
+from caseload.forecast.backtest import BacktestResult, backtest, seasonal_naive_mae
 from caseload.forecast.checks import check_published_table, load_published_table, published_long
 from caseload.forecast.combination import combination_weights, conformal_quantile, interval_coverage
 from caseload.forecast.pipeline import project_candidates, transition_matrix
 from caseload.forecast.scenarios import Scenario, apply_scenarios, flow_rates, scenarios_from_config
-from caseload.forecast.series import (
-    BacktestResult,
-    backtest,
-    forecast_series,
-    load_cbs_bijstand_series,
-    seasonal_naive_mae,
-    stock_series,
-)
+from caseload.forecast.series import forecast_series, load_cbs_bijstand_series, stock_series
 from caseload.forecast.sheltered import (
     implied_national,
     load_national_sheltered_work,
