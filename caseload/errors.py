@@ -34,18 +34,33 @@ class CaseloadError(Exception):
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, words: dict[str, str] | None = None) -> str:
+        """The message with where and the fix; ``words`` names the frame's parts (``file``,
+        ``row``, ``column``, ``value``, ``fix``) in another language, e.g. Dutch on the console.
+
+        Examples
+        --------
+        >>> err = CaseloadError("not a date.", file="a.csv", row=3, column="start", fix="Use dd-mm-jjjj.")
+        >>> str(err)
+        "file 'a.csv', row 3, column 'start': not a date. Fix: Use dd-mm-jjjj."
+        >>> err.describe({"file": "bestand", "row": "rij", "column": "kolom", "fix": "Oplossing"})
+        "bestand 'a.csv', rij 3, kolom 'start': not a date. Oplossing: Use dd-mm-jjjj."
+        """
+        w = {"file": "file", "row": "row", "column": "column", "value": "value", "fix": "Fix", **(words or {})}
         where = []
         if self.file is not None:
-            where.append(f"file '{self.file}'")
+            where.append(f"{w['file']} '{self.file}'")
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(f"{w['row']} {self.row}")
         if self.column is not None:
-            where.append(f"column '{self.column}'")
+            where.append(f"{w['column']} '{self.column}'")
         if self.value is not None:
-            where.append(f"value {self.value!r}")
+            where.append(f"{w['value']} {self.value!r}")
         text = (", ".join(where) + ": " if where else "") + self.message
         if self.fix:
-            text += f" Fix: {self.fix}"
+            text += f" {w['fix']}: {self.fix}"
         return text
 
 

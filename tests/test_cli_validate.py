@@ -120,3 +120,36 @@ def test_error_prefix_and_library_warnings_follow_the_language(tmp_path):
     assert _app.console_text("some other message") == "some other message"
     bad = runner.invoke(app, ["validate", str(tmp_path / "missing.csv")])
     assert bad.exit_code == 2 and "Fout:" in bad.output
+
+
+def test_error_frame_is_dutch_on_the_console_and_english_in_the_exception(tmp_path):
+    """Issue 12: 'Fout: file ..., row ... Fix: ...' mixed English frame words into a Dutch line."""
+    from caseload.errors import CaseloadError
+
+    err = CaseloadError("not a date.", file="a.csv", row=3, column="start", fix="Use dd-mm-jjjj.")
+    assert str(err) == "file 'a.csv', row 3, column 'start': not a date. Fix: Use dd-mm-jjjj."
+    missing = str(tmp_path / "missing.csv")
+    nl = runner.invoke(app, ["validate", missing], env={"COLUMNS": "300"})
+    flat = " ".join(nl.output.split())
+    assert nl.exit_code == 2 and f"Fout: bestand '{missing}'" in flat and "Oplossing:" in flat, flat
+    assert "Fix:" not in flat and "file '" not in flat
+    toml = tmp_path / "en.toml"
+    toml.write_text('[report]\nlanguage = "en"\n', encoding="utf-8")
+    en = runner.invoke(app, ["validate", missing, "--config", str(toml)], env={"COLUMNS": "300"})
+    flat = " ".join(en.output.split())
+    assert en.exit_code == 2 and f"Error: file '{missing}'" in flat and "Fix:" in flat, flat
+
+
+def test_synth_console_is_dutch_by_default_and_english_with_lang_en(tmp_path):
+    nl = runner.invoke(app, ["synth", "--clients", "50", "--out", str(tmp_path / "nl")], env={"COLUMNS": "200"})
+    assert nl.exit_code == 0, nl.output
+    flat = " ".join(nl.output.split())
+    assert "Gesimuleerd in" in flat and "Uitkeringen" in flat and "geschreven in" in flat and "rijen" in flat
+    assert not {w for w in ("Simulated", "written in", "rows", "Benefits", "rejected") if w in flat}, flat
+    en = runner.invoke(app, ["synth", "--clients", "50", "--out", str(tmp_path / "en"), "--lang", "en"],
+                       env={"COLUMNS": "200"})
+    flat = " ".join(en.output.split())
+    assert en.exit_code == 0 and "Simulated in" in flat and "Benefits" in flat and "written in" in flat, flat
+    with_error = runner.invoke(app, ["synth", "--clients", "10", "--out", str(tmp_path / "x"),
+                                     "--municipalities", "XX"])
+    assert with_error.exit_code == 2 and "Oplossing:" in with_error.output

@@ -92,7 +92,7 @@ def test_joint_audit_of_written_folders(tmp_path):
         # `caseload audit <folder>` audits the folder with joint-relations.json together
         res = CliRunner().invoke(app, ["audit", str(base / "parts")])
         assert res.exit_code == (0 if joint else 1), res.output
-        assert "between reports" in " ".join(res.output.split())
+        assert "tussen rapporten" in " ".join(res.output.split())
         if joint:
             assert not rep.disclosed, rep.summary()
             check_reports(base / "parts")

@@ -446,7 +446,7 @@ def test_cli_kpi_and_capacity(synth_caseload, tmp_path):
     assert (tmp_path / "out" / "figures" / "kpi_uitstroom_werk.png").is_file()
     res = runner.invoke(app, ["capacity"])
     assert res.exit_code == 0, res.output
-    assert "2.9 fte" in res.output
+    assert "2,9 fte" in res.output
     res = runner.invoke(app, ["capacity", "--clients", "120", "--out", str(tmp_path / "cap")])
     assert res.exit_code == 0 and (tmp_path / "cap" / "tables" / "capaciteit_contactschema.csv").is_file()
     res = runner.invoke(app, ["kpi", str(tmp_path / "missing.csv")])

@@ -232,14 +232,14 @@ def test_report_folder_has_relations_and_passes_the_cli_audit(tmp_path):
     assert res.manifest["disclosure_audit"]["disclosed"] == 0
     out = CliRunner().invoke(app, ["audit", str(res.out_dir)])
     assert out.exit_code == 0, out.output
-    assert re.search(r":\s+0\s+disclosed", out.output)
+    assert re.search(r":\s+0\s+onthuld", out.output)  # Dutch: the report's language
     # A suppressed cell that appears in the CSV after all is caught: exit code 1.
     csv = res.out_dir / "tables" / "t.csv"
     raw = csv.read_bytes()
     assert b"\r\nb;\r\n" in raw  # excel-nl: ';' separated, CRLF, the blank is the hidden 3
     csv.write_bytes(raw.replace(b"\r\nb;\r\n", b"\r\nb;3\r\n"))
     out = CliRunner().invoke(app, ["audit", str(res.out_dir)])
-    assert out.exit_code == 1 and "DISCLOSED" in out.output
+    assert out.exit_code == 1 and "ONTHULD" in out.output
 
 
 def test_write_report_refuses_a_report_that_discloses(tmp_path):

@@ -76,7 +76,7 @@ def test_saved_model_and_overrides(run, tmp_path):
     c = pd.read_csv(_intern(out2), sep=";", dtype=str)
     row = c[c["client_id"] == first["client_id"]].iloc[0]
     assert row["segment"] == new and row["overridden"] == "True"
-    assert "overrides applied 1" in result.output
+    assert "overschrijvingen verwerkt 1" in " ".join(result.output.split())
 
 
 def test_bad_override_gives_message_and_exit_2(tmp_path):
@@ -118,3 +118,14 @@ def test_internal_folder_inside_a_report_folder_is_refused(tmp_path, sample_conf
         assert "lies inside the report folder" in result.output and "internal_dir" in result.output
         assert not intern.exists()
     assert not (tmp_path / "seg").exists()
+
+
+def test_console_is_dutch_in_a_dutch_run(run):
+    """Issue 12: `segment` printed English lines (Read Caseload(...), Model fitted on, tables,) in Dutch."""
+    _, output = run
+    flat = " ".join(output.split())
+    assert "Gelezen: " in flat and "Model geschat op" in flat and "zonder diagnose" in flat
+    assert "lijst per cliënt in" in flat and "peildatum" in flat
+    english = ("Read ", "Caseload(", "Model fitted on", "assessments;", "without assessment", "overrides applied",
+               "tables,", "figures ->", "per-client list", "reference date")
+    assert not {w for w in english if w in flat}, flat

@@ -43,6 +43,35 @@ def say(key: str, **values) -> str:
     return report_text(key, _CONSOLE["lang"], **values)
 
 
+def num(x: float, decimals: int = 0) -> str:
+    """A number in the console's language: ``1.234,5`` in Dutch, ``1,234.5`` in English."""
+    from caseload.figures.style import fmt_number
+
+    return fmt_number(x, decimals, _CONSOLE["lang"])
+
+
+def pct(x: float, decimals: int = 1) -> str:
+    """A fraction as a percentage in the console's language (``0.123`` -> ``12,3%``)."""
+    return f"{num(100 * x, decimals)}%"
+
+
+def error_text(exc: CaseloadError) -> str:
+    """An error as the console prints it: the frame (file, row, column, fix) in the console's
+    language, the message itself as the library wrote it (English)."""
+    words = {part: say(f"error_{part}") for part in ("file", "row", "column", "value", "fix")}
+    return exc.describe(words)
+
+
+def extract_summary(cs) -> str:
+    """One line on an extract read or simulated: rows per table, rejected rows, peildatum."""
+    from caseload.schema import report_value
+
+    lang = _CONSOLE["lang"]
+    tables = ", ".join(f"{report_value('table', name, lang)} {num(len(df))}" for name, df in cs.tables().items())
+    peil = "-" if cs.peildatum is None else f"{cs.peildatum:%d-%m-%Y}"
+    return say("console_extract", peildatum=peil, tables=tables, rejected=num(len(cs.rejected)))
+
+
 @functools.cache
 def _note_patterns() -> list[tuple[re.Pattern, str]]:
     """(English message as a regex, key) for every library warning in the catalogue."""
@@ -103,7 +132,7 @@ def friendly_errors(func):
             return func(*args, **kwargs)
         except CaseloadError as exc:
             # escape: messages quote config keys like [kpi.target], which rich would eat as markup
-            err_console.print(f"[bold red]{say('console_error')}:[/] {escape(str(exc))}", highlight=False,
+            err_console.print(f"[bold red]{say('console_error')}:[/] {escape(error_text(exc))}", highlight=False,
                               soft_wrap=True)
             raise typer.Exit(2) from None
 
@@ -130,11 +159,12 @@ LangOption = Annotated[
 ]
 
 
-def _lang(lang: str | None, cfg) -> str:
-    """The --lang option, else the config's language; a clear error for anything else."""
+def _lang(lang: str | None, cfg=None) -> str:
+    """The --lang option, else the config's language (no config: Dutch); a clear error for
+    anything else. The console speaks that language from here on."""
     if lang is not None and lang not in ("nl", "en"):
-        raise typer.BadParameter("use nl or en.", param_hint="--lang")
-    return lang or cfg.report.language
+        raise typer.BadParameter(say("console_use_lang"), param_hint="--lang")
+    return set_console_language(lang or (cfg.report.language if cfg is not None else "nl"))
 
 
 # Commands are added below, one section per module.
@@ -151,12 +181,14 @@ def _beside_report(cfg, name: str) -> Path:
 
 
 
-def _read_for_analysis(files, config, mapping):
+def _read_for_analysis(files, config, mapping, lang: str | None = None):
+    """The config, the language (``--lang``, else the config's) and the extract."""
     from caseload.config import load_config
     from caseload.extract import read_extract
 
     cfg = load_config(config)
-    with console.status("Reading the extract..."):
+    lang = _lang(lang, cfg)
+    with console.status(say("console_reading_extract")):
         cs = read_extract(list(files) or None, mapping=mapping, config=cfg)
-    return cfg, cs
+    return cfg, cs, lang
 

@@ -19,6 +19,9 @@ from caseload.cli._app import (
     app,
     console,
     friendly_errors,
+    num,
+    pct,
+    say,
 )
 from caseload.errors import CaseloadError
 
@@ -46,9 +49,9 @@ def kpi_command(
     from caseload.kpi.outflow import JUDGEMENT
     from caseload.publish import Publication, write_report
     from caseload.refresh.sections.kpi import add_kpi_to_publication, kpi_results
+    from caseload.schema import pick_label
 
-    cfg, cs = _read_for_analysis(files or [], config, mapping)
-    lang = _lang(lang, cfg)
+    cfg, cs, lang = _read_for_analysis(files or [], config, mapping, lang)
     targets = None
     if cfg.kpi.sheltered_targets is not None:
         path = cfg.resolve(cfg.kpi.sheltered_targets)
@@ -56,56 +59,51 @@ def kpi_command(
             raise CaseloadError("sheltered-work target file not found.", file=path,
                                 fix="Point [kpi] sheltered_targets to a CSV with columns year,target.")
         targets = pd.read_csv(path)
-    with console.status("Computing KPIs..."):
+    with console.status(say("kpi_computing")):
         res = kpi_results(cs, cfg, sheltered_targets=targets, lang=lang)
         pub = Publication(f"{cfg.report.title}: KPI", cs.peildatum, cfg.report.source, lang=lang,
                           min_cell=cfg.privacy.min_cell)
         add_kpi_to_publication(pub, res, lang=lang, config=cfg)
     out_dir = out if out is not None else _beside_report(cfg, "kpi")
-    with console.status(f"Writing {out_dir}..."):
+    with console.status(say("console_writing", path=out_dir)):
         report = write_report(pub, out_dir)
     lvl = f"{1 - cfg.kpi.alpha:g}"
-    nl = lang == "nl"
-
-    def w(dutch: str, english: str) -> str:
-        return dutch if nl else english
-
-    table = Table(title=w(f"Uitstroom naar werk binnen {cfg.kpi.months} maanden, doel {cfg.kpi.target:.0%}",
-                          f"Exit to work within {cfg.kpi.months} months, target {cfg.kpi.target:.0%}")
+    small = cfg.privacy.min_cell
+    table = Table(title=say("kpi_title", months=cfg.kpi.months, target=pct(cfg.kpi.target, 0))
                   + f" (cohort {res.cohort[0]:%d-%m-%Y} - {res.cohort[1]:%d-%m-%Y})")
-    for col, just in ((w("groep", "group"), "left"), ("n", "right"),
-                      (w(f"schatting ({float(lvl):.0%}-interval)", f"estimate ({float(lvl):.0%} interval)"), "right"),
-                      (w("naïef", "naive"), "right"), (w("gecens.", "censored"), "right"),
-                      (w("oordeel", "judgement"), "left")):
+    for col, just in ((say("kpi_group"), "left"), ("n", "right"),
+                      (say("kpi_estimate", level=pct(float(lvl), 0)), "right"),
+                      (say("kpi_naive"), "right"), (say("kpi_censored"), "right"),
+                      (say("kpi_judgement"), "left")):
         table.add_column(col, justify=just)
     for r in res.outflow.to_dict("records"):
-        label = " ".join(str(r[c]) for c in res.by) or w("totaal", "total")
-        small = r["n_spells"] < cfg.privacy.min_cell
-        est = "x" if small else f"{r['estimate']:.1%} ({r[f'lower_{lvl}']:.1%} - {r[f'upper_{lvl}']:.1%})"
-        table.add_row(label, f"< {cfg.privacy.min_cell}" if small else f"{r['n_spells']:,}", est,
-                      "x" if small else f"{r['naive_share']:.1%}", f"{r['n_censored']:,}",
-                      JUDGEMENT[r["judgement"]][0 if nl else 1])
+        label = " ".join(str(r[c]) for c in res.by) or say("kpi_total")
+        hide = r["n_spells"] < small
+        est = "x" if hide else f"{pct(r['estimate'])} ({pct(r[f'lower_{lvl}'])} - {pct(r[f'upper_{lvl}'])})"
+        table.add_row(label, f"< {small}" if hide else num(r["n_spells"]), est,
+                      "x" if hide else pct(r["naive_share"]), num(r["n_censored"]),
+                      pick_label(JUDGEMENT[r["judgement"]], lang))
     console.print(table)
 
     def _n(v: int) -> str:
-        return f"< {cfg.privacy.min_cell}" if 0 < v < cfg.privacy.min_cell else f"{v:,}"
+        return f"< {small}" if 0 < v < small else num(v)
 
-    months, judged, recent = w("mnd", "months"), w("beoordeeld", "judged"), w("te recent", "too recent")
-    for name, t in ((w("duurzaamheid", "durability"), res.durability),
-                    (w("draaideur", "revolving door"), res.revolving_door)):
-        parts = [f"{r['months']} {months}: {r['share']:.1%} ({judged} {_n(r['n_judged'])}, "
-                 f"{recent} {_n(r['n_too_recent'])})" if r["n_judged"] >= cfg.privacy.min_cell else
+    months, judged, recent = say("kpi_months"), say("kpi_judged"), say("kpi_too_recent")
+    for name, t in ((say("kpi_durability"), res.durability), (say("kpi_revolving_door"), res.revolving_door)):
+        parts = [f"{r['months']} {months}: {pct(r['share'])} ({judged} {_n(r['n_judged'])}, "
+                 f"{recent} {_n(r['n_too_recent'])})" if r["n_judged"] >= small else
                  f"{r['months']} {months}: x ({judged} {_n(r['n_judged'])})" for r in t.to_dict("records")]
         console.print(f"{name}: " + "; ".join(parts), highlight=False)
     if res.benchmark is not None:
         b = res.benchmark
-        parts = [f"{r['label']}: {r['value']:.1f} ({w('percentiel', 'percentile')} {r['percentile']:.0f})"
+        parts = [f"{r['label']}: {num(r['value'], 1)} ({say('kpi_percentile')} {num(r['percentile'])})"
                  for r in b.to_dict("records") if pd.notna(r["percentile"])]
-        console.print(f"benchmark {b.attrs['municipality']} ({b.attrs['year']}, {len(b.attrs['peers'])} "
-                      f"{w('gemeenten', 'municipalities')}): " + "; ".join(parts), highlight=False, soft_wrap=True)
+        console.print(say("kpi_benchmark", municipality=b.attrs["municipality"], year=b.attrs["year"],
+                          n=len(b.attrs["peers"]), values="; ".join(parts)), highlight=False, soft_wrap=True)
     for note in res.notes:
-        console.print(f"[yellow]Note:[/] {note}", highlight=False)
-    console.print(f"{len(pub.tables)} tables, {len(pub.figures)} figures -> {report.out_dir}", highlight=False)
+        console.print(f"[yellow]{say('console_note')}:[/] {note}", highlight=False)
+    console.print(say("console_written", tables=len(pub.tables), figures=len(pub.figures), path=report.out_dir),
+                  highlight=False)
 
 
 @app.command("capacity")
@@ -139,10 +137,9 @@ def capacity_command(
     from caseload.refresh.sections.kpi import add_capacity_to_publication, capacity_results
 
     if files and clients is not None:
-        raise typer.BadParameter("give extract files or --clients, not both.", param_hint="--clients")
+        raise typer.BadParameter(say("capacity_files_or_clients"), param_hint="--clients")
     if files:
-        cfg, cs = _read_for_analysis(files, config, mapping)
-        lang = _lang(lang, cfg)
+        cfg, cs, lang = _read_for_analysis(files, config, mapping, lang)
         res = capacity_results(cs=cs, config=cfg, lang=lang)
         peil = cs.peildatum
     else:
@@ -151,25 +148,25 @@ def capacity_command(
         res = capacity_results(n_clients=clients, config=cfg, lang=lang)
         peil = None
     norm = res["norm"]
-    table = Table(title="Benodigde formatie trajectbegeleiding" if lang == "nl" else "Coach capacity needed")
-    for col, just in (("groep", "left"), ("cliënten", "right"), ("contacten/jaar", "right"),
-                      ("uren/jaar", "right"), ("fte", "right")):
-        table.add_column(col, justify=just)
+    table = Table(title=say("capacity_title"))
+    for key, just in (("capacity_group", "left"), ("capacity_clients", "right"), ("capacity_contacts", "right"),
+                      ("capacity_hours", "right"), ("capacity_fte", "right")):
+        table.add_column(say(key), justify=just)
     for r in res["contacts"].to_dict("records"):
-        table.add_row(r["label"], f"{r['clients']:.1f}", f"{r['contacts']:,.0f}", f"{r['hours']:,.0f}",
-                      f"{r['fte']:.2f}")
+        table.add_row(r["label"], num(r["clients"], 1), num(r["contacts"]), num(r["hours"]), num(r["fte"], 2))
     console.print(table)
-    console.print(f"contactschema: {res['contacts'].attrs['fte']:.2f} fte "
-                  f"({cfg.capacity.minutes_per_contact:g} min per contact, "
-                  f"{cfg.capacity.productive_hours_per_fte:g} productieve uren per fte); "
-                  f"norm: {norm['n_clients']:.0f} / {norm['clients_per_fte']:g} = {norm['fte']:.2f} "
-                  f"-> {norm['fte_rounded']:g} fte", highlight=False)
+    console.print(say("capacity_line", fte=num(res["contacts"].attrs["fte"], 2),
+                      minutes=f"{cfg.capacity.minutes_per_contact:g}",
+                      hours=f"{cfg.capacity.productive_hours_per_fte:g}", clients=num(norm["n_clients"]),
+                      per_fte=f"{norm['clients_per_fte']:g}", norm_fte=num(norm["fte"], 2),
+                      rounded=num(norm["fte_rounded"], 1)), highlight=False)
     if out is not None:
-        pub = Publication(f"{cfg.report.title}: formatie", peil if peil is not None else "today",
+        pub = Publication(say("capacity_report", title=cfg.report.title), peil if peil is not None else "today",
                           cfg.report.source, lang=lang, min_cell=cfg.privacy.min_cell)
         add_capacity_to_publication(pub, res, lang=lang, config=cfg)
         report = write_report(pub, out)
-        console.print(f"{len(pub.tables)} table, {len(pub.figures)} figure -> {report.out_dir}", highlight=False)
+        console.print(say("console_written", tables=len(pub.tables), figures=len(pub.figures),
+                          path=report.out_dir), highlight=False)
 
 
 # --- forecast ---
@@ -209,26 +206,27 @@ def forecast_command(
     if files or cfg.extract.files:
         from caseload.extract import read_extract
 
-        with console.status("Reading the extract..."):
+        with console.status(say("console_reading_extract")):
             cs = read_extract(list(files) if files else None, config=cfg)
-    with console.status("Fitting the forecasts..."):
+    with console.status(say("forecast_fitting")):
         pub, results = run_steps(cfg, cs, ["forecast"], lang=lang)
     out_dir = out if out is not None else _beside_report(cfg, "forecast")
     report = write_report(pub, out_dir)
     tables = results["forecast"]
     summary = Table(title="caseload forecast")
-    for col, just in (("tabel", "left"), ("rijen", "right"), ("methode", "left")):
-        summary.add_column(col, justify=just)
+    for key, just in (("forecast_table", "left"), ("forecast_rows", "right"), ("forecast_method", "left")):
+        summary.add_column(say(key), justify=just)
     for name, df in tables.items():
-        summary.add_row(name, f"{len(df):,}", str(df["method"].iloc[0]) if len(df) else "")
+        summary.add_row(name, num(len(df)), str(df["method"].iloc[0]) if len(df) else "")
     console.print(summary)
     tg = tables["nieuwe_doelgroepen"].drop_duplicates("municipality")
     for r in tg.itertuples(index=False):
-        console.print(f"{r.municipality}: instroom {r.inflow:.1f} per jaar, uitstroomkans {r.exit_rate:.4f}, "
-                      f"structureel {r.structural_implied:.0f}", highlight=False)
+        console.print(say("forecast_line", municipality=r.municipality, inflow=num(r.inflow, 1),
+                          exit_rate=num(r.exit_rate, 4), structural=num(r.structural_implied)), highlight=False)
     for r in tables["controle_bron"].itertuples(index=False):
-        console.print(f"[yellow]Controle bron:[/] {escape(str(r.message))}", highlight=False)
-    console.print(f"{len(pub.tables)} tables, {len(pub.figures)} figures -> {report.out_dir}", highlight=False)
+        console.print(f"[yellow]{say('forecast_check')}:[/] {escape(str(r.message))}", highlight=False)
+    console.print(say("console_written", tables=len(pub.tables), figures=len(pub.figures), path=report.out_dir),
+                  highlight=False)
 
 
 # --- durations ---
@@ -259,55 +257,48 @@ def durations_command(
 
     cfg = load_config(config)
     lang = _lang(lang, cfg)
-    with console.status("Reading the extract..."):
+    with console.status(say("console_reading_extract")):
         cs = read_extract(list(files or []) or None, mapping=mapping, config=cfg)
-    with console.status("Estimating durations..."):
+    with console.status(say("durations_estimating")):
         res = analyse_durations(cs.spells, cs.clients, cs.peildatum, cfg.durations, lang=lang,
                                 min_cell=cfg.privacy.min_cell)
-        pub = Publication(f"{cfg.report.title}: {'duur in de uitkering' if lang == 'nl' else 'duration on benefit'}",
+        pub = Publication(say("durations_report", title=cfg.report.title),
                           cs.peildatum, cfg.report.source, lang=lang, min_cell=cfg.privacy.min_cell)
         add_durations_to_publication(pub, res)
     out_dir = out if out is not None else _beside_report(cfg, "durations")
-    with console.status(f"Writing {out_dir}..."):
+    with console.status(say("console_writing", path=out_dir)):
         report = write_report(pub, out_dir)
 
-    nl = lang == "nl"
     el = res.tables["elapsed_table"]
-    table = Table(title=(f"Verstreken duur van het bestand (peildatum {res.peildatum:%d-%m-%Y})" if nl else
-                         f"Elapsed duration of the stock (reference date {res.peildatum:%d-%m-%Y})"))
+    table = Table(title=say("durations_elapsed_title", peildatum=f"{res.peildatum:%d-%m-%Y}"))
     for col in el.columns:
         table.add_column(str(col), justify="left" if col == el.columns[0] else "right")
     small = cfg.privacy.min_cell
     for r in el.itertuples(index=False):
         hide = r[3] < small
-        table.add_row(str(r[0]), "x" if hide else f"{r[1]:.1%}", "x" if hide else f"{r[2]:.2f}",
-                      f"< {small}" if hide else f"{r[3]:,}")
+        table.add_row(str(r[0]), "x" if hide else pct(r[1]), "x" if hide else num(r[2], 2),
+                      f"< {small}" if hide else num(r[3]))
     console.print(table)
     lvl = f"{1 - cfg.durations.alpha:g}"
     per_year = {"years": 1, "months": 12, "days": 365.25}[res.time_unit]
     s = res.km.summary.join(res.km.restricted_mean(cfg.durations.horizon_years * per_year), rsuffix="_rmst")
-    unit = {"years": "jaren", "months": "maanden", "days": "dagen"}[res.time_unit] if nl else res.time_unit
-    title = (f"Kaplan-Meier per leeftijdsklasse bij instroom (duur in {unit}" if nl else
-             f"Kaplan-Meier by age band at inflow (duration in {unit}")
-    if res.window_start is not None:
-        title += (f"; late instap vanaf {res.window_start:%d-%m-%Y})" if nl else
-                  f"; delayed entry from {res.window_start:%d-%m-%Y})")
-    else:
-        title += ")"
+    title = say("durations_km_title", unit=say(f"durations_{res.time_unit}"))
+    title += (say("durations_late_entry", date=f"{res.window_start:%d-%m-%Y}") if res.window_start is not None
+              else ")")
     km_table = Table(title=title)
-    heads = (("groep", "n", "uitstroom", "mediaan", "interval", "beperkt gemiddelde") if nl else
-             ("group", "n", "exits", "median", "interval", "restricted mean"))
+    heads = (say("durations_group"), "n", say("durations_exits"), say("durations_median"),
+             say("durations_interval", level=pct(float(lvl), 0)), say("durations_rmst"))
     for i, col in enumerate(heads):
-        km_table.add_column(f"{float(lvl):.0%}-{col}" if col == "interval" else col,
-                            justify="left" if i == 0 else "right")
+        km_table.add_column(col, justify="left" if i == 0 else "right")
     for label, r in s.iterrows():
         if r["n"] < small:
             km_table.add_row(str(label), f"< {small}", "x", "x", "x", "x")
             continue
-        km_table.add_row(str(label), f"{r['n']:,.0f}", f"{r['events']:,.0f}", f"{r['median']:.2f}",
-                         f"{r[f'lower_{lvl}']:.2f} - {r[f'upper_{lvl}']:.2f}",
-                         f"{r['rmst']:.2f} ({'tot' if nl else 'to'} {r['horizon']:g})")
+        km_table.add_row(str(label), num(r["n"]), num(r["events"]), num(r["median"], 2),
+                         f"{num(r[f'lower_{lvl}'], 2)} - {num(r[f'upper_{lvl}'], 2)}",
+                         say("durations_to", value=num(r["rmst"], 2), horizon=f"{r['horizon']:g}"))
     console.print(km_table)
     for note in res.notes:
-        console.print(f"[yellow]Note:[/] {note}", highlight=False)
-    console.print(f"{len(pub.tables)} tables, {len(pub.figures)} figures -> {report.out_dir}", highlight=False)
+        console.print(f"[yellow]{say('console_note')}:[/] {note}", highlight=False)
+    console.print(say("console_written", tables=len(pub.tables), figures=len(pub.figures), path=report.out_dir),
+                  highlight=False)

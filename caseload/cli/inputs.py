@@ -9,9 +9,12 @@ import typer
 
 from caseload.cli._app import (
     ConfigOption,
+    _lang,
     app,
     console,
+    extract_summary,
     friendly_errors,
+    num,
     say,
     set_console_language,
 )
@@ -57,6 +60,7 @@ def synth_command(
     disparity: Annotated[str | None, typer.Option(
         help="Inject a disparity: column=value:odds_ratio, e.g. sex=V:1.5 (odds of work x 1.5 for "
              "women, shown by no feature).")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="Language of the console: nl or en (default: nl).")] = None,
 ) -> None:
     """Generate a synthetic extract (clients, benefit periods, assessments, activities)."""
     from time import perf_counter
@@ -65,20 +69,22 @@ def synth_command(
 
     from caseload.synth import BAD_ROW_KINDS, generate, write_extract
 
+    _lang(lang)
     t0 = perf_counter()
     codes = tuple(m.strip() for m in municipalities.split(",") if m.strip())
-    with console.status(f"Simulating {clients:,} clients..."):
+    with console.status(say("synth_simulating", n=num(clients))):
         cl = generate(n_clients=clients, municipalities=codes, peildatum=peildatum, start=start,
                       random_state=seed, disparity=disparity)
-    console.print(f"Simulated {cl!r} in {perf_counter() - t0:.1f} s")
+    console.print(say("synth_simulated", seconds=num(perf_counter() - t0, 1), extract=extract_summary(cl)),
+                  highlight=False, soft_wrap=True)
     t1 = perf_counter()
     spoil = {k: bad_rows for k in BAD_ROW_KINDS} if bad_rows > 0 else None
-    with console.status(f"Writing {layout} files to {out}..."):
+    with console.status(say("synth_writing", layout=layout, path=out)):
         paths = write_extract(cl, out, layout=layout, bad_rows=spoil, random_state=seed,
                               formats=tuple(fmt))
-    table = Table(title=f"{out}: written in {perf_counter() - t1:.1f} s")
-    table.add_column("file")
-    table.add_column("rows", justify="right")
+    table = Table(title=say("synth_written", path=out, seconds=num(perf_counter() - t1, 1)))
+    table.add_column(say("synth_file"))
+    table.add_column(say("synth_rows"), justify="right")
     table.add_column("MB", justify="right")
     for path in paths.values():
         if path.suffix == ".csv":
@@ -86,7 +92,7 @@ def synth_command(
                 rows = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b"")) - 1
         else:
             rows = -1
-        table.add_row(path.name, f"{rows:,}" if rows >= 0 else "", f"{path.stat().st_size / 1e6:.1f}")
+        table.add_row(path.name, num(rows) if rows >= 0 else "", num(path.stat().st_size / 1e6, 1))
     console.print(table)
 
 

@@ -10,9 +10,12 @@ from rich.markup import escape
 
 from caseload.cli._app import (
     LangOption,
+    _lang,
     app,
     console,
     friendly_errors,
+    num,
+    say,
     set_console_language,
 )
 
@@ -41,7 +44,7 @@ def refresh_command(
     from caseload.refresh import refresh
 
     if lang is not None and lang not in ("nl", "en"):
-        raise typer.BadParameter("use nl or en.", param_hint="--lang")
+        raise typer.BadParameter(say("console_use_lang"), param_hint="--lang")
     set_console_language(lang or load_config(config).report.language)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
@@ -86,6 +89,8 @@ def audit_command(
     show_all: Annotated[
         bool, typer.Option("--all", help="Also list suppressed cells that are in no relation.")
     ] = False,
+    lang: Annotated[str | None, typer.Option(
+        "--lang", help="Language of the console: nl or en (default: the report's language).")] = None,
 ) -> None:
     """Disclosure audit: the feasible interval of every suppressed cell under the report's relations.
 
@@ -98,12 +103,14 @@ def audit_command(
     from caseload.privacy.audit import audit_report
     from caseload.privacy.joint_audit import JOINT_FILE, audit_reports
 
+    _lang(lang or _report_language(report_dir))
     joint = report_dir.name == JOINT_FILE or (report_dir / JOINT_FILE).is_file()
     rep = audit_reports(report_dir, protection) if joint else audit_report(report_dir, protection)
-    table = Table(title=f"caseload audit {escape(str(report_dir))}")
-    for col, just in (("table", "left"), ("row", "left"), ("column", "left"), ("low", "right"),
-                      ("high", "right"), ("width", "right"), ("", "left")):
-        table.add_column(col, justify=just)
+    table = Table(title=say("audit_title", path=escape(str(report_dir))))
+    for key, just in (("audit_table", "left"), ("audit_row", "left"), ("audit_column", "left"),
+                      ("audit_low", "right"), ("audit_high", "right"), ("audit_width", "right")):
+        table.add_column(say(key), justify=just)
+    table.add_column("", justify="left")
     hidden = 0
     for iv in rep.intervals:
         if iv.relations == 0 and not iv.disclosed and not show_all:
@@ -113,11 +120,30 @@ def audit_command(
         row = t.row_labels[iv.row] if iv.row < len(t.row_labels) else str(iv.row + 1)
         col = t.columns[iv.column] if iv.column < len(t.columns) else str(iv.column + 1)
         table.add_row(iv.table, escape(row), escape(col), f"{iv.low:g}", f"{iv.high:g}",
-                      f"{iv.width:g}", "[bold red]DISCLOSED[/]" if iv.disclosed else "ok")
+                      f"{iv.width:g}", f"[bold red]{say('audit_disclosed')}[/]" if iv.disclosed else say("audit_ok"))
     console.print(table)
     if hidden:
-        console.print(f"{hidden} suppressed cells are in no declared relation (interval [0, inf)); "
-                      "--all lists them.", highlight=False)
-    console.print(rep.summary(), highlight=False)
+        console.print(say("audit_hidden", n=num(hidden)), highlight=False)
+    words = {"cells": num(len(rep.intervals)), "tables": num(len(rep.tables)), "relations": num(rep.n_relations),
+             "protection": f"{rep.protection_level:g}", "disclosed": num(len(rep.disclosed)),
+             "seconds": num(rep.seconds, 2)}
+    if joint:
+        console.print(say("audit_summary_joint", reports=num(len(rep.reports)), cross=num(rep.n_cross), **words),
+                      highlight=False)
+    else:
+        console.print(say("audit_summary", **words), highlight=False)
     if rep.disclosed:
         raise typer.Exit(1)
+
+
+def _report_language(report_dir: Path) -> str | None:
+    """The language in the manifest of a report folder (or of the first report a joint folder lists)."""
+    import json
+
+    folder = report_dir.parent if report_dir.is_file() else report_dir
+    for manifest in [folder / "manifest.json", *sorted(folder.glob("*/manifest.json"))]:
+        try:
+            return json.loads(manifest.read_text(encoding="utf-8")).get("language")
+        except (OSError, ValueError):
+            continue
+    return None

@@ -15,7 +15,10 @@ from caseload.cli._app import (
     _lang,
     app,
     console,
+    extract_summary,
     friendly_errors,
+    num,
+    say,
 )
 
 # --- segment ---
@@ -79,23 +82,23 @@ def segment_command(
         settings["overrides_file"] = str(overrides.resolve())
     if model is not None:
         settings["model_file"] = str(model.resolve())
-    with console.status("Reading the extract..."):
+    with console.status(say("console_reading_extract")):
         cs = read_extract(files or None, config=base)
-    console.print(f"Read {cs!r}", highlight=False)
+    console.print(say("console_read", extract=extract_summary(cs)), highlight=False, soft_wrap=True)
     if fit_model:
-        with console.status("Fitting the model on the history..."):
+        with console.status(say("segment_fitting")):
             fitted, fit_report = fit_segment_model(cs, base, lang=lang)
         skops_path, card_path = save_model(fitted, intern / "models" / f"segment_{fitted.method}")
         page_path = card_path.with_name(card_path.name.replace(".card.json", ".card.md"))
         attachments = {f"models/{p.name}": p for p in (skops_path, card_path, page_path) if p.exists()}
         settings["model_file"] = str(skops_path.resolve())
         m = fitted.metrics_
-        console.print(f"Model fitted on {fitted.training_['n']:,} assessments; hold-out from "
-                      f"{m['holdout_from']}: ROC AUC {m['roc_auc']:.3f}, Brier {m['brier']:.4f}, "
-                      f"kappa vs caseworker {m.get('kappa_caseworker', float('nan')):.2f} -> {skops_path}",
+        console.print(say("segment_fitted", n=num(fitted.training_["n"]), start=m["holdout_from"],
+                          auc=num(m["roc_auc"], 3), brier=num(m["brier"], 4),
+                          kappa=num(m.get("kappa_caseworker", float("nan")), 2), path=skops_path),
                       highlight=False, soft_wrap=True)
     cfg = load_config(config, segment=settings) if settings else base
-    with console.status("Segmenting..."):
+    with console.status(say("segment_segmenting")):
         pub, results = run_steps(cfg, cs, ["segment"], lang=lang)
     result = results["segment"]
     if fit_model:
@@ -107,38 +110,38 @@ def segment_command(
     from caseload.publish.safe import neutralise_frame
 
     intern.mkdir(parents=True, exist_ok=True)
-    (intern / "LEESMIJ.txt").write_text(
-        "INTERN: deze map bevat per cliënt het pseudoniem, de groep en de reden. Niet publiceren of "
-        "delen buiten het team dat de cliënten begeleidt.\n", encoding="utf-8")
+    (intern / "LEESMIJ.txt").write_text(say("segment_readme") + "\n", encoding="utf-8")
     neutralise_frame(result.clients).to_csv(intern / "segment_clienten_INTERN.csv", sep=";",
                                             decimal=",", index=False, encoding="utf-8-sig",
                                             lineterminator="\r\n")  # a CR in a reason stays in its cell
 
-    table = Table(title=f"caseload segment (peildatum {cs.peildatum:%d-%m-%Y}, {result.decided_by})")
-    table.add_column("gemeente" if lang == "nl" else "municipality")
+    decided_by = say("segment_by_model" if result.decided_by == "model" else "segment_by_rules")
+    table = Table(title=say("segment_title", peildatum=f"{cs.peildatum:%d-%m-%Y}", decided_by=decided_by))
+    table.add_column(say("segment_municipality"))
     for col in result.summary().columns:
         table.add_column(str(col), justify="right")
     for muni, row in result.summary().iterrows():
-        table.add_row(str(muni), *[f"{int(v):,}" for v in row])
+        table.add_row(str(muni), *[num(int(v)) for v in row])
     console.print(table)
     c = result.counts
-    console.print(f"{c['without_assessment']:,} client(s) without assessment (segment missing, counted); "
-                  f"overrides applied {c['overrides_applied']:,}, unmatched {c['overrides_unmatched']:,}, "
-                  f"expired {c.get('overrides_expired', 0):,}, future-dated {c.get('overrides_future_date', 0):,}; "
-                  f"{c.get('reassess', 0):,} client(s) to reassess (assessment too old or from an earlier spell).",
+    console.print(say("segment_counts", without=num(c["without_assessment"]), applied=num(c["overrides_applied"]),
+                      unmatched=num(c["overrides_unmatched"]), expired=num(c.get("overrides_expired", 0)),
+                      future=num(c.get("overrides_future_date", 0)), reassess=num(c.get("reassess", 0))),
                   highlight=False, soft_wrap=True)
     if result.fairness is not None:
         from caseload.segment import fairness_ratios
 
         flagged = fairness_ratios(result.fairness)
         flagged = flagged[flagged["flag"]]
-        console.print(f"Fairness: {len(flagged)} pair(s) flagged (ratio {cfg.segment.fairness_ratio})"
-                      + (": " + ", ".join(f"{r.group} {r.metric} {r.level_high}/{r.level_low} {r.ratio:.2f}"
-                                          f" ({r.explanation})" for r in flagged.itertuples())
+        console.print(say("segment_fairness", n=len(flagged), ratio=num(cfg.segment.fairness_ratio, 2))
+                      + (": " + ", ".join(f"{r.group_label if 'group_label' in flagged else r.group} "
+                                          f"{r.metric_label if 'metric_label' in flagged else r.metric} "
+                                          f"{r.level_high}/{r.level_low} {num(r.ratio, 2)} ({r.explanation})"
+                                          for r in flagged.itertuples())
                          if len(flagged) else "."),
                       highlight=False, soft_wrap=True)
-    console.print(f"{len(pub.tables)} tables, {len(pub.figures)} figures -> {report.out_dir}; "
-                  f"per-client list in {intern} (INTERN).", highlight=False, soft_wrap=True)
+    console.print(say("segment_done", tables=len(pub.tables), figures=len(pub.figures), path=report.out_dir,
+                      intern=intern), highlight=False, soft_wrap=True)
 
 
 def _check_internal_dir(intern: Path, report_dirs: list[Path]) -> None:
@@ -164,25 +167,23 @@ def _check_internal_dir(intern: Path, report_dirs: list[Path]) -> None:
 
 def _publish_model_evaluation(pub, fit_report: dict, lang: str) -> None:
     """The hold-out evaluation of a freshly fitted model, as suppressed published tables."""
-    nl = lang == "nl"
-    section = "Model: evaluatie op de hold-out" if nl else "Model: hold-out evaluation"
+    from caseload.schema import label_table, pick_label
+
+    words = label_table("report.segment_model")
+    section = pick_label(words["section"], lang)
     split = f"{fit_report['split_date']:%d-%m-%Y}"
-    method = (f"Logistische regressie (of gbm) op diagnoses vóór {split}, getoetst op diagnoses vanaf "
-              f"{split}; uitkomst: uitstroom naar werk binnen de horizon." if nl else
-              f"Model fitted on assessments before {split}, tested on those from {split}; outcome: "
-              "exit to work within the horizon.")
+    method = pick_label(words["method"], lang, split=split)
     pub.add_table("segment_model_kalibratie", fit_report["calibration"],
-                  title="Kalibratie per deciel van de voorspelde kans" if nl else "Calibration by decile",
+                  title=pick_label(words["calibration"], lang),
                   method=method, counts=["n"], percentages={"observed": "n"}, scale=1, secondary=False,
                   decimals=4, section=section)
     confusion = fit_report["confusion"].reset_index()
     confusion.columns = [str(c) for c in confusion.columns]
     pub.add_table("segment_model_vs_consulent", confusion,
-                  title="Groep volgens model en volgens consulent" if nl else "Model group vs caseworker group",
+                  title=pick_label(words["confusion"], lang),
                   method=method, counts=list(confusion.columns[1:]), section=section)
     if fit_report.get("coefficients") is not None:
         pub.add_table("segment_model_coefficienten", fit_report["coefficients"],
-                      title="Odds ratio's van het model" if nl else "Model odds ratios", method=method,
+                      title=pick_label(words["coefficients"], lang), method=method,
                       decimals=4, section=section,
-                      suppression_note=("Modelcoëfficiënten, geen tellingen van personen." if nl else
-                                        "Model coefficients, not counts of persons."))
+                      suppression_note=pick_label(words["coefficients_note"], lang))

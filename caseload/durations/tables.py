@@ -15,6 +15,7 @@ import pandas as pd
 
 from caseload.errors import CaseloadError
 from caseload.schema import AGE_BANDS_LOSSER, CLIENTS, SPELLS, WORK_END_REASONS, age_band
+from caseload.schema.labels import label_table
 from caseload.settings import DEFAULT_AGE_RULE
 
 __all__ = ["spell_durations", "elapsed_duration_table", "observation_start", "age_at", "age_rule_text",
@@ -60,16 +61,7 @@ AGE_RULES = ("birth_date", "mid_year", "calendar_year")
 """How an age is computed (``[durations] age_rule``); see :func:`age_at`."""
 
 
-_AGE_RULE_TEXT = {
-    "birth_date": ("leeftijd in hele jaren uit de geboortedatum; zonder geboortedatum gerekend vanaf 1 juli "
-                   "van het geboortejaar",
-                   "age in whole years from the date of birth; without a date of birth counted from 1 July of "
-                   "the birth year"),
-    "mid_year": ("leeftijd in hele jaren gerekend vanaf 1 juli van het geboortejaar (als 'Sturen op bijstand')",
-                 "age in whole years counted from 1 July of the birth year (as 'Sturen op bijstand')"),
-    "calendar_year": ("leeftijd = kalenderjaar - geboortejaar (de leeftijd die in dat jaar bereikt wordt)",
-                      "age = calendar year - birth year (the age reached in that year)"),
-}
+_AGE_RULE_TEXT = label_table("values.age_rule")
 
 
 def check_age_rule(rule: str) -> str:

@@ -20,53 +20,11 @@ from caseload.figures.style import (
     fmt_number,
     new_figure,
 )
+from caseload.schema.labels import label_table
 
 __all__ = ["km_figure", "cumulative_incidence_figure", "cohort_figure", "elapsed_table_figure"]
 
-_W = {
-    "km_title": ("Nog in de uitkering naar leeftijd bij instroom", "Still on benefit by age at inflow"),
-    "km_y": ("Aandeel nog in de uitkering", "Share still on benefit"),
-    "km_method": ("Kaplan-Meier met late instap (links afgekapt), {lvl}%-interval ({ci}); "
-                  "lopende uitkeringen gecensureerd",
-                  "Kaplan-Meier with delayed entry (left truncation), {lvl}% interval ({ci}); "
-                  "open spells censored"),
-    "at_risk": ("Aantal nog in de uitkering", "Number at risk"),
-    "x_years": ("Jaren sinds begin uitkering", "Years since start of benefit"),
-    "x_months": ("Maanden sinds begin uitkering", "Months since start of benefit"),
-    "x_days": ("Dagen sinds begin uitkering", "Days since start of benefit"),
-    "cif_title": ("Uitstroom naar werk en andere uitstroom", "Exit to work and other exits"),
-    "cif_y": ("Cumulatief aandeel uitgestroomd", "Cumulative share exited"),
-    "cif_method": ("cumulatieve incidentie (Aalen-Johansen) met concurrerende uitstroom, late instap, "
-                   "{lvl}%-interval ({var}, {ci})",
-                   "cumulative incidence (Aalen-Johansen) with competing exits, delayed entry, "
-                   "{lvl}% interval ({var}, {ci})"),
-    "cohort_title": ("Actieve uitkeringen per cohort per aantal jaren na start",
-                     "Benefits still active per cohort by years since start"),
-    "cohort_title_by": ("Actieve uitkeringen naar {by} per aantal jaren na start",
-                        "Benefits still active by {by}, by years since start"),
-    "cohort_y": ("Aandeel nog actief", "Share still active"),
-    "cohort_x": ("Jaren na start", "Years since start"),
-    "cohort_method": ("aandeel uitkeringen dat k jaar na de start nog loopt; alleen uitkeringen die k jaar "
-                      "waarneembaar zijn tellen mee; punten met minder dan {n} uitkeringen niet getoond",
-                      "share of benefits still running k years after start; only benefits observable for k "
-                      "years count; points with fewer than {n} benefits not shown"),
-    "elapsed_title": ("Verband leeftijd en duur in de uitkering", "Age and duration on benefit"),
-    "elapsed_y": ("Gemiddelde verstreken duur (jaren)", "Mean elapsed duration (years)"),
-    "elapsed_x": ("Leeftijd op de peildatum", "Age on the reference date"),
-    "elapsed_method": ("gemiddelde verstreken duur van het bestand op de peildatum (overschat de duur: lange "
-                       "uitkeringen zijn oververtegenwoordigd in een bestand)",
-                       "mean elapsed duration of the stock on the reference date (over-states duration: long "
-                       "spells are over-represented in a stock)"),
-    "mean": ("gemiddeld", "mean"),
-    "total": ("Totaal", "Total"),
-    "dropped": ("minder dan {n} uitkeringen, of meer dan {k} groepen: de {k} grootste staan in de figuur",
-                "fewer than {n} benefits, or more than {k} groups: the {k} largest are drawn"),
-    "dropped_years": ("minder dan {n} uitkeringen, of meer dan {k} jaren: de {k} laatste staan in de figuur",
-                      "fewer than {n} benefits, or more than {k} years: the {k} latest are drawn"),
-    "of_stock": ("van het bestand", "of the stock"),
-    "werk": ("Werk", "Work"),
-    "overig": ("Overige uitstroom", "Other exits"),
-}
+_W = label_table("figures.durations")
 
 
 def _w(key: str, lang: str, **fmt) -> str:
@@ -84,9 +42,7 @@ def _level(alpha: float) -> str:
 
 def _variance_words(variance: str, lang: str) -> str:
     """The AJ variance method in words (the estimator's ``variance`` setting)."""
-    nl = {"delta": "delta-methode", "jackknife": "infinitesimale jackknife"}
-    en = {"delta": "delta method", "jackknife": "infinitesimal jackknife"}
-    return (nl if lang == "nl" else en).get(variance, variance)
+    return _w(f"variance_{variance}", lang) if f"variance_{variance}" in _W else variance
 
 
 def km_figure(km, *, title: str | None = None, source: str | None = None, peildatum=None, lang: str = "nl",

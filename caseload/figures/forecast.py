@@ -14,42 +14,12 @@ import pandas as pd
 
 from caseload.figures.style import PALETTE, finish, fmt_number, new_figure
 from caseload.schema import MARKET, PROFILE
+from caseload.schema.labels import label_table
 
 __all__ = ["target_groups_figure", "sheltered_work_figure", "fan_chart_figure", "candidates_figure",
            "scenarios_figure"]
 
-_W = {
-    "published": ("Gepubliceerd", "Published"),
-    "model": ("Model", "Model"),
-    "structural": ("Structureel niveau", "Structural level"),
-    "structural_model": ("structureel niveau (model)", "structural level (model)"),
-    "persons": ("Aantal personen", "Number of persons"),
-    "places": ("Aantal plaatsen", "Number of places"),
-    "year": ("Jaar", "Year"),
-    "tg_title": ("Nieuwe doelgroepen Participatiewet per jaar", "New target groups per year"),
-    "sw_title": ("Beschut werk: plaatsen per jaar", "Sheltered work: places per year"),
-    "taakstelling": ("taakstelling SZW", "ministry's target"),
-    "aandeel": ("aandeel x landelijke taakstelling", "share x national target"),
-    "history": ("Waargenomen", "Observed"),
-    "forecast": ("Prognose", "Forecast"),
-    "interval": ("{lv}%-voorspelinterval", "{lv}% prediction interval"),
-    "fan_title": ("Prognose van het bestand", "Caseload forecast"),
-    "month": ("Maand", "Month"),
-    "caseload": ("Aantal uitkeringen", "Number of benefits"),
-    "cand_title": ("Verwachte A-kandidaten per profiel-marktcombinatie",
-                   "Expected A-candidates per profile-market combination"),
-    "candidates": ("Verwacht aantal A-kandidaten", "Expected number of A-candidates"),
-    "quarter": ("Kwartaal", "Quarter"),
-    "src_2017": ("Ontwikkelprogramma TDC Stadskanaal en Veendam (2017); eigen bewerking",
-                 "Development programme TDC Stadskanaal and Veendam (2017); own calculation"),
-    "m_tg": ("S(t) = S(t-1)(1 - e) + I, kleinste kwadraten, I = e x structureel niveau",
-             "S(t) = S(t-1)(1 - e) + I, least squares, I = e x structural level"),
-    "m_sw": ("taakstelling SZW t/m basisjaar, daarna constant aandeel x landelijke taakstelling",
-             "ministry's target up to the base year, then constant share x national target"),
-    "m_fan": ("prognosemodel per reeks", "forecast model per series"),
-    "m_cand": ("Markov-keten over A, B, C en uitstroom per kwartaal; balk 80%-interval",
-               "Markov chain over A, B, C and exit per quarter; bar 80% interval"),
-}
+_W = label_table("figures.forecast")
 
 
 def _w(key: str, lang: str, **fmt) -> str:
@@ -243,14 +213,6 @@ def candidates_figure(projection: pd.DataFrame, *, level: int = 80, lang: str = 
                   method=_w("m_cand", lang), lang=lang)
 
 
-_SCEN_W = {
-    "scen_title": ("Prognose met scenario's", "Forecast with scenarios"),
-    "base": ("Basisprognose", "Base forecast"),
-    "m_scen": ("basisprognose met 80%-interval; scenario's: verschil volgens voorraad-stroommodel "
-               "met instroom en uitstroomkans van de laatste 12 maanden",
-               "base forecast with 80% interval; scenarios: difference by a stock-flow model with "
-               "the inflow and exit rate of the last 12 months"),
-}
 
 
 def scenarios_figure(history: pd.DataFrame, table: pd.DataFrame, unique_id: str | None = None, *,
@@ -291,7 +253,7 @@ def scenarios_figure(history: pd.DataFrame, table: pd.DataFrame, unique_id: str 
     if f"lo_{level}" in base.columns:
         ax.fill_between(x, np.r_[last_y, base[f"lo_{level}"]], np.r_[last_y, base[f"hi_{level}"]],
                         color=PALETTE[0], alpha=0.2, lw=0, label=_w("interval", lang, lv=level))
-    ax.plot(x, np.r_[last_y, base["forecast"]], color=PALETTE[0], lw=2, label=_SCEN_W["base"][lang != "nl"])
+    ax.plot(x, np.r_[last_y, base["forecast"]], color=PALETTE[0], lw=2, label=_w("base", lang))
     names = [n for n in dict.fromkeys(t["scenario"]) if n != "basis"]
     styles = ("--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)))
     for i, name in enumerate(names):
@@ -302,5 +264,5 @@ def scenarios_figure(history: pd.DataFrame, table: pd.DataFrame, unique_id: str 
     ax.set_xlabel(_w("month", lang))
     ax.set_ylabel(_w("caseload", lang))
     ax.legend(fontsize=8, loc="best", framealpha=0.8)
-    return finish(fig, title=title or f"{_SCEN_W['scen_title'][lang != 'nl']}: {uid}", source=source,
-                  peildatum=peildatum, method=_SCEN_W["m_scen"][lang != "nl"], lang=lang)
+    return finish(fig, title=title or f"{_w('scen_title', lang)}: {uid}", source=source,
+                  peildatum=peildatum, method=_w("m_scen", lang), lang=lang)

@@ -13,47 +13,11 @@ import numpy as np
 import pandas as pd
 
 from caseload.figures.style import PALETTE, NumberFormatter, finish, fmt_number, new_figure, t
+from caseload.schema.labels import label_table
 
 __all__ = ["kpi_target_figure", "durability_figure", "benchmark_figure", "capacity_figure"]
 
-_W = {
-    "kpi_title": ("Uitstroom naar werk binnen {m} maanden", "Outflow to work within {m} months"),
-    "share_work": ("Aandeel uitgestroomd naar werk", "Share exited to work"),
-    "target": ("Doel", "Target"),
-    "estimate": ("Schatting (Aalen-Johansen) met {lvl}%-interval", "Estimate (Aalen-Johansen) with {lvl}% interval"),
-    "naive": ("Naïef aandeel (zonder censurering)", "Naive share (ignoring censoring)"),
-    "kpi_method": ("cumulatieve incidentie (Aalen-Johansen), andere uitstroom concurrerend, lopende uitkeringen "
-                   "gecensureerd", "cumulative incidence (Aalen-Johansen), other exits competing, open spells "
-                   "censored"),
-    "all": ("Totaal", "All"),
-    "hidden": ("niet getoond", "suppressed"),
-    "dur_title": ("Duurzaamheid van uitstroom naar werk", "Durability of exits to work"),
-    "dur_y": ("Aandeel zonder nieuwe uitkering", "Share without new benefit"),
-    "rev_y": ("Aandeel terug in de uitkering", "Share back on benefit"),
-    "after": ("na {m} maanden", "after {m} months"),
-    "judged": ("{n} beoordeeld, {r} te recent", "{n} judged, {r} too recent"),
-    "dur_method": ("geen nieuwe uitkering binnen de termijn; uitstroom waarvan de termijn nog niet voorbij is, "
-                   "is niet meegeteld", "no new benefit within the window; exits whose window has not passed "
-                   "are left out"),
-    "bm_title": ("Positie tussen gemeenten van vergelijkbare omvang ({year})",
-                 "Position among municipalities of similar size ({year})"),
-    "peers": ("vergelijkbare gemeenten", "similar municipalities"),
-    "median": ("mediaan", "median"),
-    "own": ("eigen gemeente", "own municipality"),
-    # judgement codes of caseload.kpi.judge_against_target (default words; callers may pass their own)
-    "j_onder_doel": ("onder doel", "below target"),
-    "j_boven_doel": ("boven doel", "above target"),
-    "j_niet_verschillend": ("niet aantoonbaar verschillend", "not demonstrably different"),
-    "j_onbekend": ("onbekend", "unknown"),
-    "bm_method": ("gemeenten met 0,5 tot 2 keer zoveel inwoners (15+); percentiel binnen die groep",
-                  "municipalities with 0.5 to 2 times the inhabitants (15+); percentile within that group"),
-    "cap_title": ("Benodigde formatie trajectbegeleiding", "Coach capacity needed"),
-    "fte": ("fte", "FTE"),
-    "norm": ("norm {n} cliënten per fte: {f} fte", "norm {n} clients per FTE: {f} FTE"),
-    "cap_method": ("contacten per jaar x minuten per contact / productieve uren per fte",
-                   "contacts per year x minutes per contact / productive hours per FTE"),
-    "pct_label": ("percentiel {p}", "percentile {p}"),
-}
+_W = {**label_table("figures.kpi"), **{f"j_{k}": v for k, v in label_table("values.judgement").items()}}
 
 _JUDGE_COLOR = {"onder_doel": PALETTE[5], "boven_doel": PALETTE[2], "niet_verschillend": PALETTE[0],
                 "onbekend": "#999999"}

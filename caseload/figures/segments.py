@@ -21,25 +21,11 @@ from matplotlib.patches import Rectangle
 
 from caseload.figures.style import SEGMENT_COLORS, finish, fmt_number, new_figure
 from caseload.schema import SEGMENT
+from caseload.schema.labels import label_table
 
 __all__ = ["pyramid_figure", "pmc_heatmap_figure", "suppressed_summary", "suppressed_pmc_table"]
 
-_TEXT = {
-    "pyramid_title": ("Segmentatie van het bestand per gemeente (A/B/C)",
-                      "Caseload segments per municipality (A/B/C)"),
-    "pmc_title": ("Cliënten per groep en profiel-marktcombinatie",
-                  "Clients by group and profile-market combination"),
-    "clients": ("aantal cliënten", "number of clients"),
-    "pmc": ("profiel-marktcombinatie", "profile-market combination"),
-    "group": ("groep", "group"),
-    "method_rules": ("A/B/C volgens beslisregels; overschrijvingen door consulenten verwerkt",
-                     "A/B/C by decision rules; caseworker overrides applied"),
-    "method_model": ("A/B/C uit de geschatte kans op werk binnen 6 maanden; overschrijvingen verwerkt",
-                     "A/B/C from the estimated chance of work within 6 months; overrides applied"),
-    "small": ("gearceerd: niet getoond (aantal onder {n} of een cel die dat zou verraden)",
-              "hatched: suppressed (count below {n} or a cell that would give it away)"),
-    "hidden": ("niet getoond", "suppressed"),
-}
+_TEXT = label_table("figures.segments")
 
 
 def suppressed_summary(result, min_cell: int = 5) -> pd.DataFrame:

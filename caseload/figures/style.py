@@ -31,6 +31,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
+from caseload.schema.labels import label_table  # noqa: E402
+
 __all__ = ["PALETTE", "SEGMENT_COLORS", "new_figure", "finish", "save", "t", "fmt_number",
            "NumberFormatter", "format_axes", "year_axis", "dropped_note"]
 
@@ -47,19 +49,7 @@ PALETTE = [
 ]
 SEGMENT_COLORS = {"A": "#009E73", "B": "#E69F00", "C": "#D55E00"}
 
-_WORDS = {
-    "source": ("Bron", "Source"),
-    "peildatum": ("peildatum", "reference date"),
-    "method": ("Methode", "Method"),
-    "years": ("jaren", "years"),
-    "months": ("maanden", "months"),
-    "year": ("jaar", "year"),
-    "month": ("maand", "month"),
-    "count": ("aantal", "count"),
-    "persons": ("personen", "persons"),
-    "share": ("aandeel", "share"),
-    "suppressed": ("< {n}, niet getoond", "< {n}, suppressed"),
-}
+_WORDS = label_table("figures.style")
 
 
 def t(key: str, lang: str = "nl", **fmt) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from caseload.errors import CaseloadError
+from caseload.schema.labels import label_table
 
 __all__ = [
     "CBS_SOURCE",
@@ -49,16 +50,7 @@ _RENAME = {
     "WSWDichtheid": "wsw_density",
 }
 
-INDICATORS: dict[str, tuple[str, str]] = {
-    "density": ("Bijstandsdichtheid (per 1.000 inwoners)", "Benefit density (per 1,000 inhabitants)"),
-    "inflow_pct": ("Instroom (%, CBS)", "Inflow (%, CBS)"),
-    "outflow_pct": ("Uitstroom (%, CBS)", "Outflow (%, CBS)"),
-    "outflow_work_pct": ("Uitstroom naar werk (%, CBS)", "Outflow to work (%, CBS)"),
-    "outflow_work_share": ("Uitstroom naar werk als aandeel van uitstroom (%)",
-                           "Outflow to work as share of outflow (%)"),
-    "inflow_per_1000": ("Instroom per 1.000 inwoners", "Inflow per 1,000 inhabitants"),
-    "outflow_per_1000": ("Uitstroom per 1.000 inwoners", "Outflow per 1,000 inhabitants"),
-}
+INDICATORS: dict[str, tuple[str, str]] = label_table("values.indicator")
 """Indicators that can be benchmarked: code -> (Dutch label, English label).
 
 ``density``, ``*_pct`` are CBS's published figures. ``outflow_work_share`` =

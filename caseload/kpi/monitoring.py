@@ -30,6 +30,7 @@ from caseload.schema import (
     SEX,
     age_band,
 )
+from caseload.schema.labels import label_table
 
 __all__ = [
     "WORK_OUTCOMES",
@@ -48,42 +49,7 @@ __all__ = [
 WORK_OUTCOMES = ("regulier_werk", "banenafspraak", "beschut_werk")
 """Activity outcomes that are work (regular, jobs agreement, sheltered)."""
 
-_H = {
-    "instrument": ("Instrument", "Instrument"),
-    "participants": ("Deelnemers", "Participants"),
-    "started": ("Gestart", "Started"),
-    "ended": ("Beëindigd", "Ended"),
-    "ongoing": ("Lopend op einddatum periode", "Ongoing at end of period"),
-    "characteristic": ("Kenmerk", "Characteristic"),
-    "category": ("Categorie", "Category"),
-    "count": ("Aantal", "Count"),
-    "share": ("Aandeel", "Share"),
-    "destination": ("Uitstroomrichting", "Destination"),
-    "sector": ("Sector", "Sector"),
-    "dropouts": ("Uitval", "Dropouts"),
-    "dropout_share": ("Aandeel uitval", "Dropout share"),
-    "reason": ("Reden uitval", "Dropout reason"),
-    "n_completed": ("Afgerond", "Completed"),
-    "mean_months": ("Gemiddelde duur (maanden)", "Mean duration (months)"),
-    "median_months": ("Mediane duur (maanden)", "Median duration (months)"),
-    "p25_months": ("25e percentiel (maanden)", "25th percentile (months)"),
-    "p75_months": ("75e percentiel (maanden)", "75th percentile (months)"),
-    "mean_activities": ("Gemiddeld aantal activiteiten", "Mean number of activities"),
-    "year": ("Jaar", "Year"),
-    "reference_date": ("Telmoment", "Count date"),
-    "realised": ("Gerealiseerd", "Realised"),
-    "target": ("Taakstelling", "Target"),
-    "difference": ("Verschil", "Difference"),
-    "realisation": ("Realisatie (aandeel van taakstelling)", "Realisation (share of target)"),
-    "total": ("Totaal", "Total"),
-    "age": ("Leeftijd", "Age"),
-    "education": ("Opleidingsniveau", "Education"),
-    "sex": ("Geslacht", "Sex"),
-    "work_limitation": ("Arbeidsbeperking", "Work limitation"),
-    "yes": ("Ja", "Yes"),
-    "no": ("Nee", "No"),
-    "unknown": ("Onbekend", "Unknown"),
-}
+_H = label_table("headers.monitoring")
 
 
 def _w(key: str, lang: str) -> str:

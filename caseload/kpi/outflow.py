@@ -22,6 +22,7 @@ import pandas as pd
 
 from caseload.errors import CaseloadError
 from caseload.schema import ASSESSMENTS, CLIENTS, SPELLS, WORK_END_REASONS
+from caseload.schema.labels import label_table
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -38,12 +39,7 @@ __all__ = [
 DAYS_PER_MONTH = 365.25 / 12
 """Average month length used to turn day counts into months."""
 
-JUDGEMENT = {
-    "onder_doel": ("onder doel", "below target"),
-    "boven_doel": ("boven doel", "above target"),
-    "niet_verschillend": ("niet aantoonbaar verschillend", "not demonstrably different"),
-    "onbekend": ("onbekend", "unknown"),
-}
+JUDGEMENT: dict[str, tuple[str, str]] = label_table("values.judgement")
 """Judgement codes of :func:`judge_against_target` with Dutch and English labels."""
 
 

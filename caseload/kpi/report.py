@@ -19,13 +19,10 @@ from caseload.kpi import benchmark as bm
 from caseload.kpi import monitoring as mon
 from caseload.kpi import outflow as of
 from caseload.schema import Caseload
+from caseload.schema.labels import label_table
 from caseload.settings import CapacitySettings, KpiSettings
 
 __all__ = ["KpiResults", "KpiSettings", "CapacitySettings", "kpi_results", "capacity_results", "KPI_LABELS"]
-
-
-
-
 
 
 def _settings(config, section: str, default):
@@ -41,48 +38,7 @@ def _language(config, lang: str | None) -> str:
 def _age_rule(config, age_rule: str | None) -> str:
     return age_rule or getattr(getattr(config, "durations", None), "age_rule", None) or DEFAULT_AGE_RULE
 
-KPI_LABELS: dict[str, tuple[str, str]] = {
-    "municipality": ("Gemeente", "Municipality"),
-    "segment": ("Groep (A/B/C)", "Group (A/B/C)"),
-    "inflow_year": ("Instroomjaar", "Inflow year"),
-    "months": ("Termijn (maanden)", "Window (months)"),
-    "n_spells": ("Uitkeringen in cohort", "Spells in cohort"),
-    "n_work": ("Uitstroom naar werk binnen termijn", "Exits to work within window"),
-    "n_other": ("Andere uitstroom binnen termijn", "Other exits within window"),
-    "n_censored": ("Nog lopend, korter gevolgd (gecensureerd)", "Still open, followed shorter (censored)"),
-    "n_at_risk": ("Nog in uitkering na termijn", "Still on benefit after window"),
-    "estimate": ("Aandeel naar werk (Aalen-Johansen)", "Share to work (Aalen-Johansen)"),
-    "naive_share": ("Naïef aandeel", "Naive share"),
-    "naive_n": ("Basis naïef aandeel", "Base of naive share"),
-    "target": ("Doel", "Target"),
-    "judgement": ("Oordeel", "Judgement"),
-    "n_exits": ("Uitstroom", "Exits"),
-    "n_too_recent": ("Te recent om te beoordelen", "Too recent to judge"),
-    "n_judged": ("Beoordeeld", "Judged"),
-    "n_returned": ("Terug in uitkering", "Back on benefit"),
-    "n_durable": ("Zonder nieuwe uitkering", "Without new benefit"),
-    "share": ("Aandeel", "Share"),
-    "n_spells_client": ("Aantal uitkeringen per cliënt", "Spells per client"),
-    "n_clients": ("Cliënten", "Clients"),
-    "indicator": ("Indicator", "Indicator"),
-    "label": ("Omschrijving", "Description"),
-    "value": ("Waarde", "Value"),
-    "n_peers": ("Vergelijkbare gemeenten", "Similar municipalities"),
-    "rank": ("Rang (1 = hoogste)", "Rank (1 = highest)"),
-    "percentile": ("Percentiel", "Percentile"),
-    "peer_median": ("Mediaan", "Median"),
-    "peer_p25": ("25e percentiel", "25th percentile"),
-    "peer_p75": ("75e percentiel", "75th percentile"),
-    "peer_min": ("Minimum", "Minimum"),
-    "peer_max": ("Maximum", "Maximum"),
-    "code": ("Code", "Code"),
-    "clients": ("Cliënten", "Clients"),
-    "contacts_per_year": ("Contacten per cliënt per jaar", "Contacts per client per year"),
-    "minutes_per_contact": ("Minuten per contact", "Minutes per contact"),
-    "contacts": ("Contacten per jaar", "Contacts per year"),
-    "hours": ("Uren per jaar", "Hours per year"),
-    "fte": ("Fte", "FTE"),
-}
+KPI_LABELS: dict[str, tuple[str, str]] = label_table("headers.kpi")
 """Column headers of the KPI and capacity tables (Dutch, English)."""
 
 

@@ -166,10 +166,10 @@ def _display_frame(item: TableItem, table: pd.DataFrame, lang: str = "nl",
 
 def _covariate_label(v: str, lang: str) -> str:
     """``age_band=27-44 jaar`` -> ``Leeftijd bij instroom: 27-44 jaar`` (Cox covariates)."""
-    from caseload.schema import CLIENTS, SPELLS, report_label
+    from caseload.schema import CLIENTS, SPELLS, label_table, report_label
 
     name, _, level = v.partition("=")
-    names = {"age_band": ("Leeftijd bij instroom", "Age at inflow")}
+    names = label_table("headers.covariate")
     if name in names:
         head = names[name][0 if lang == "nl" else 1]
     elif name in SPELLS.columns or name in CLIENTS.columns:

@@ -11,33 +11,9 @@ from typing import Any, Literal
 import pandas as pd
 
 from caseload.errors import CaseloadError
+from caseload.schema.labels import label_table
 
-_TEXT = {
-    "contents": ("Inhoud", "Contents"),
-    "tables": ("Tabellen", "Tables"),
-    "figures": ("Figuren", "Figures"),
-    "method": ("Methode", "Method"),
-    "source": ("Bron", "Source"),
-    "peildatum": ("Peildatum", "Reference date"),
-    "suppression": ("Onthullingscontrole", "Disclosure control"),
-    "explanation": ("Toelichting", "Notes"),
-    "table": ("Tabel", "Table"),
-    "sheet": ("Tabblad", "Sheet"),
-    "title": ("Titel", "Title"),
-    "file": ("Bestand", "File"),
-    "rows": ("Rijen", "Rows"),
-    "primary": ("Primair onderdrukt", "Suppressed (primary)"),
-    "secondary": ("Secundair onderdrukt", "Suppressed (secondary)"),
-    "pct_suppressed": ("Percentages onderdrukt", "Percentages suppressed"),
-    "legend": ("x = niet getoond (onthullingscontrole); leeg = geen waarde.",
-               "x = suppressed (disclosure control); empty = no value."),
-    "downloads": ("Alle tabellen staan ook in tabellen.xlsx en tables/*.csv; de figuren in "
-                  "figures/ (PNG en SVG).",
-                  "All tables are also in tabellen.xlsx and tables/*.csv; the figures in "
-                  "figures/ (PNG and SVG)."),
-    "no_counts": ("Geen aantallen personen (modeluitkomsten of kengetallen); geen onderdrukking nodig.",
-                  "No counts of persons (model results or ratios); no suppression needed."),
-}
+_TEXT = label_table("report.items")
 
 
 def _tx(key: str, lang: str) -> str:

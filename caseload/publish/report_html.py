@@ -21,36 +21,12 @@ import pandas as pd
 
 from caseload.publish.items import Publication, TableItem, _frame, _tx
 from caseload.publish.suppression import suppression_rule
+from caseload.schema.labels import label_table
 
 #: Tables with more rows than this are not shown in the HTML and PDF, only linked.
 MAX_HTML_ROWS = 40
 
-_WORDS = {
-    "key_findings": ("Kernpunten", "Key findings"),
-    "all": ("Alle gemeenten samen", "All municipalities together"),
-    "see": ("zie", "see"),
-    "long_table": ("Deze tabel heeft {n} rijen: te lang voor dit rapport. Hij staat volledig in "
-                   "tabellen.xlsx (tabblad {sheet}) en in {link}.",
-                   "This table has {n} rows: too long for this report. It is complete in "
-                   "tabellen.xlsx (sheet {sheet}) and in {link}."),
-    "long_full": ("De volledige tabel ({n} rijen, met aantallen en intervallen) staat in "
-                  "tabellen.xlsx (tabblad {sheet}) en in {link}.",
-                  "The full table ({n} rows, with counts and intervals) is in tabellen.xlsx "
-                  "(sheet {sheet}) and in {link}."),
-    "all_suppressed": ("Alle aantallen in deze tabel zijn kleiner dan {n} of zouden daaruit af te "
-                       "leiden zijn; de tabel is daarom niet getoond (onthullingscontrole).",
-                       "All counts in this table are below {n} or could be derived from such "
-                       "counts; the table is therefore not shown (disclosure control)."),
-    "period": ("Periode", "Period"),
-    "page": ("pagina", "page"),
-    "of": ("van", "of"),
-    "csv_note": ("CSV-bestanden: scheidingsteken ';', decimale komma, UTF-8 met BOM (Excel met "
-                 "Nederlandse instellingen).",
-                 "CSV files: separator ';', decimal comma, UTF-8 with BOM (Excel with Dutch "
-                 "settings)."),
-    "csv_note_plain": ("CSV-bestanden: scheidingsteken ',', decimale punt, UTF-8.",
-                       "CSV files: separator ',', decimal point, UTF-8."),
-}
+_WORDS = label_table("report.html")
 
 
 def _w(key: str, lang: str, **kw) -> str:

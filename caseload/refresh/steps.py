@@ -18,6 +18,7 @@ from caseload.refresh.sections.kpi import _step_capacity, _step_kpi
 from caseload.refresh.sections.segment import _step_segment
 from caseload.refresh.stock import _TOTAL, age_rule_method, stock_composition, stock_on
 from caseload.schema import HOUSEHOLD, LADDER, SEX, municipality_name
+from caseload.schema.labels import label_table
 
 # ----------------------------------------------------------------- step: validate
 
@@ -144,12 +145,7 @@ def _step_stock(ctx: RunContext) -> int:
 
 # -------------------------------------------------------------------- step: flows
 
-_FLOW_LABELS = {
-    "municipality": ("Gemeente", "Municipality"), "year": ("Jaar", "Year"),
-    "month": ("Maand", "Month"), "stock_end": ("Bestand eind van het jaar", "Stock at year end"),
-    "stock": ("Bestand einde maand", "Stock at month end"), "inflow": ("Instroom", "Inflow"),
-    "outflow": ("Uitstroom", "Outflow"), "outflow_work": ("Uitstroom naar werk", "Outflow to work"),
-}
+_FLOW_LABELS = label_table("headers.flows")
 
 
 def _step_flows(ctx: RunContext) -> int:

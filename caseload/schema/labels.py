@@ -1,9 +1,10 @@
-"""The label catalogue of published output (headers, values, sentences) and municipality names."""
+"""The label catalogue (headers, values, sentences: `caseload/data/labels.toml`) and municipality names."""
 
 from __future__ import annotations
 
 import csv
 import re
+import tomllib
 from functools import lru_cache
 from importlib import resources
 
@@ -56,49 +57,48 @@ def municipality_name(code, overrides: dict[str, str] | None = None) -> str:
 
 # --------------------------------------------------------------------------- report labels
 
-REPORT_LABELS: dict[str, tuple[str, str]] = {
-    # durations: Kaplan-Meier, cumulative incidence, Cox, cohort curves
-    "time": ("Duur sinds instroom", "Time since inflow"),
-    "survival": ("Nog in de uitkering (%)", "Still on benefit (%)"),
-    "at_risk": ("Aantal nog in de uitkering", "Number still on benefit"),
-    "estimate": ("Schatting (%)", "Estimate (%)"),
-    "cause": ("Soort uitstroom", "Kind of exit"),
-    "covariate": ("Kenmerk", "Characteristic"),
-    "coef": ("Coëfficiënt", "Coefficient"),
-    "std_err": ("Standaardfout", "Standard error"),
-    "hazard_ratio": ("Verhouding uitstroomkans", "Hazard ratio"),
-    "z": ("Toetsgrootheid z", "Test statistic z"),
-    "p": ("Overschrijdingskans p", "p-value"),
-    "group": ("Groep", "Group"),
-    "years_since_start": ("Jaren sinds start", "Years since start"),
-    "share_active": ("Nog actief (%)", "Still active (%)"),
-    "n": ("Aantal", "Count"),
-    "horizon": ("Tijdshorizon", "Time horizon"),
-    "events": ("Uitgestroomd", "Exited"),
-    "censored": ("Nog lopend op de peildatum", "Still running on the reference date"),
-    "median": ("Mediane duur", "Median duration"),
-    "restricted_mean": ("Gemiddelde duur binnen de tijdshorizon", "Mean duration within the horizon"),
-    "rmst_std_err": ("Standaardfout gemiddelde duur", "Standard error of the mean duration"),
-    "entered_late": ("Later in de waarneming gekomen", "Entered observation late"),
-    # flows, stock, segments, forecasts, KPI: the common names
-    "municipality": ("Gemeente", "Municipality"),
-    "year": ("Jaar", "Year"),
-    "month": ("Maand", "Month"),
-    "aantal": ("Aantal", "Count"),
-    "percentage": ("Procent", "Percent"),
-    "share": ("Aandeel (%)", "Share (%)"),
-    "segment": ("Groep", "Group"),
-    "series": ("Reeks", "Series"),
-    "method": ("Methode", "Method"),
-    "parameters": ("Parameters", "Parameters"),
-    "peildatum": ("Peildatum", "Reference date"),
-    "label": ("Omschrijving", "Description"),
-    "value": ("Waarde", "Value"),
-    "count": ("Aantal", "Count"),
-    "total": ("Totaal", "Total"),
-    "ds": ("Maand", "Month"),
-    "y": ("Waarde", "Value"),
-}
+@lru_cache(maxsize=1)
+def _catalogue() -> dict:
+    text = resources.files("caseload").joinpath("data/labels.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def label_table(group: str) -> dict[str, tuple[str, str]]:
+    """One group of the label catalogue (``caseload/data/labels.toml``): key -> (Dutch, English).
+
+    Every word of the published output and the console is in that one file, grouped by where
+    it is used (``headers.kpi``, ``figures.durations``, ``console``, ...); the modules read their
+    group with this function instead of keeping words of their own.
+
+    Examples
+    --------
+    >>> label_table("values.judgement")["onder_doel"]
+    ('onder doel', 'below target')
+    """
+    node = _catalogue()
+    for part in group.split("."):
+        node = node[part]
+    return {k: (v["nl"], v["en"]) for k, v in node.items() if isinstance(v, dict) and "nl" in v}
+
+
+def label_groups() -> list[str]:
+    """The names of every group of the catalogue that holds entries (for the tests)."""
+    def walk(node: dict, prefix: str):
+        if any(isinstance(v, dict) and "nl" in v for v in node.values()):
+            yield prefix
+        for k, v in node.items():
+            if isinstance(v, dict) and "nl" not in v:
+                yield from walk(v, f"{prefix}.{k}" if prefix else k)
+    return list(walk(_catalogue(), ""))
+
+
+def pick_label(words: tuple[str, str], lang: str = "nl", **values) -> str:
+    """The ``lang`` member of a (Dutch, English) catalogue entry, with ``values`` filled in."""
+    text = words[0] if lang == "nl" else words[1]
+    return text.format(**values) if values else text
+
+
+REPORT_LABELS: dict[str, tuple[str, str]] = label_table("headers.common")
 """Column headers for published tables and figures: code name -> (Dutch, English).
 
 Every column without a header of its own gets its header here; the publisher
@@ -106,56 +106,10 @@ adds interval bounds (``lower_0.95`` -> "Ondergrens 95%") by rule
 (:func:`report_label`)."""
 
 REPORT_VALUES: dict[str, dict[str, tuple[str, str]]] = {
-    "cause": {"werk": ("Naar werk", "To work"), "overig": ("Overige uitstroom", "Other exits")},
-    "table": {"spells": ("Uitkeringen", "Benefits"), "clients": ("Cliënten", "Clients"),
-              "assessments": ("Diagnoses", "Assessments"), "activities": ("Activiteiten", "Activities")},
-    "_bool": {"True": ("ja", "yes"), "False": ("nee", "no")},
-}
+    column: label_table(f"values.{column}") for column in ("cause", "table", "_bool")}
 """Category values shown in published tables: code column -> code -> (Dutch, English)."""
 
-REPORT_TEXT: dict[str, tuple[str, str]] = {
-    "outside_bands": ("{n} uitkering(en) met een leeftijd bij de start buiten de leeftijdsklassen "
-                      "tellen niet mee in de curven.",
-                      "{n} spell(s) with an age at start outside the bands are left out of the curves."),
-    "cox_sampled": ("Cox-model geschat op een aselecte steekproef van {n} van de {total} uitkeringen "
-                    "(cox_max_rows, random_state={seed}).",
-                    "Cox model fitted on a random sample of {n} of {total} spells "
-                    "(cox_max_rows, random_state={seed})."),
-    "cox_failed": ("Cox-model niet geschat: {error}", "Cox model not fitted: {error}"),
-    "summary_step": ("stap", "step"),
-    "summary_rows": ("rijen", "rows"),
-    "summary_tables": ("tabellen", "tables"),
-    "summary_figures": ("figuren", "figures"),
-    "summary_seconds": ("seconden", "seconds"),
-    "fewer_than": ("minder dan {n}", "fewer than {n}"),
-    "summary_line": ("{tables} tabellen ({cells} cellen niet getoond), {figures} figuren in {seconds} s "
-                     "-> {path}",
-                     "{tables} tables ({cells} cells suppressed), {figures} figures in {seconds} s "
-                     "-> {path}"),
-    # --- console of `caseload refresh` / `validate` (caseload.cli) ---
-    "console_note": ("Let op", "Note"),
-    "console_error": ("Fout", "Error"),
-    "console_reading": ("{n} bestand(en) lezen...", "Reading {n} file(s)..."),
-    "validate_title": ("caseload validate (peildatum {peildatum})",
-                       "caseload validate (reference date {peildatum})"),
-    "validate_file": ("Bestand", "File"),
-    "validate_table": ("Tabel", "Table"),
-    "validate_read": ("Gelezen", "Read"),
-    "validate_loaded": ("Geladen", "Loaded"),
-    "validate_rejected": ("Afgewezen", "Rejected"),
-    "validate_reasons": ("Belangrijkste redenen", "Main reasons"),
-    "validate_written": ("{n} afgewezen rij(en) geschreven naar {path}",
-                         "{n} rejected row(s) written to {path}"),
-    "validate_hint": ("Met --out afgewezen.csv staat elke afgewezen rij met de oplossing in een bestand.",
-                      "Use --out rejected.csv to list every rejected row with the fix."),
-    # Library warnings shown on the console: the English text is the warning's message as the
-    # library issues it ({n} etc. stand for its numbers); the console prints the Dutch one.
-    "note_unprotected_single_row": (
-        "{n} onderdrukte telling(en) zijn de enige rij van hun groep en zijn niet te beschermen; "
-        "publiceer de totalen van die groepen niet.",
-        "{n} suppressed count(s) are the only row of their group and cannot be protected; do not "
-        "publish the totals of those groups."),
-}
+REPORT_TEXT: dict[str, tuple[str, str]] = {**label_table("text"), **label_table("console")}
 """Sentences and words of reports and the console: key -> (Dutch, English)."""
 
 

@@ -6,34 +6,9 @@ import pandas as pd
 
 from caseload.refresh.context import RunContext
 from caseload.schema import municipality_name
+from caseload.schema.labels import label_table
 
-_FORECAST_LABELS = {
-    "municipality": ("Gemeente", "Municipality"), "year": ("Jaar", "Year"),
-    "published": ("Gepubliceerd", "Published"), "fitted": ("Model", "Model"),
-    "residual": ("Verschil", "Residual"), "inflow": ("Instroom per jaar", "Inflow per year"),
-    "exit_rate": ("Uitstroomkans per jaar", "Exit rate per year"),
-    "structural_implied": ("Structureel niveau (model)", "Structural level (model)"),
-    "structural_published": ("Structureel niveau (bron)", "Structural level (source)"),
-    "places": ("Plaatsen", "Places"), "share": ("Aandeel landelijk", "Share of national"),
-    "national_target": ("Landelijke taakstelling", "National target"),
-    "basis": ("Grondslag", "Basis"), "difference": ("Verschil met bron", "Difference from source"),
-    "national_status": ("Status landelijk cijfer", "Status of national figure"),
-    "table": ("Tabel", "Table"), "row": ("Rij", "Row"), "column": ("Kolom", "Column"),
-    "check": ("Controle", "Check"), "value": ("Waarde", "Value"),
-    "expected": ("Verwacht", "Expected"), "message": ("Bevinding", "Finding"),
-    "series": ("Reeks", "Series"), "ds": ("Maand", "Month"),
-    "forecast": ("Prognose", "Forecast"), "model": ("Model", "Model"),
-    "observed": ("Waargenomen", "Observed"), "pmc": ("PMC", "PMC"),
-    "quarter": ("Kwartaal vooruit", "Quarters ahead"), "period": ("Kwartaal", "Quarter"),
-    "A": ("Verwacht in A", "Expected in A"), "B": ("Verwacht in B", "Expected in B"),
-    "C": ("Verwacht in C", "Expected in C"), "werk": ("Verwacht naar werk", "Expected to work"),
-    "overig": ("Verwacht overige uitstroom", "Expected other exits"),
-    "method": ("Methode", "Method"), "parameters": ("Parameters", "Parameters"),
-    "peildatum": ("Peildatum", "Reference date"),
-    "scenario": ("Scenario", "Scenario"), "scenario_difference": ("Verschil met basis", "Difference from base"),
-    "monthly_inflow": ("Instroom per maand", "Inflow per month"),
-    "monthly_exit_pct": ("Uitstroomkans per maand (%)", "Exit rate per month (%)"),
-}
+_FORECAST_LABELS = label_table("headers.forecast")
 
 
 def _labels(ctx: RunContext, columns, extra: dict | None = None) -> dict[str, str]:

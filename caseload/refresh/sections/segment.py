@@ -7,69 +7,11 @@ import pandas as pd
 from caseload.refresh.context import RunContext
 from caseload.refresh.stock import _TOTAL
 from caseload.schema import municipality_name
+from caseload.schema.labels import label_table
 
-_FAIRNESS_LABELS = {
-    "work_rate": ("Uitstroom naar werk", "Exit to work"), "work_rate_lo": ("Uitstroom: ondergrens", "Exit: lower"),
-    "work_rate_hi": ("Uitstroom: bovengrens", "Exit: upper"),
-    "calibration_lo": ("Kalibratie: ondergrens", "Calibration: lower"),
-    "calibration_hi": ("Kalibratie: bovengrens", "Calibration: upper"),
-    "n_work": ("Aantal met werk", "Found work"), "n_nowork": ("Aantal zonder werk", "No work"),
-    "missed": ("Gemiste kansen", "Missed chances"), "missed_lo": ("Gemiste kansen: ondergrens", "Missed: lower"),
-    "missed_hi": ("Gemiste kansen: bovengrens", "Missed: upper"),
-    "missed_expected": ("Gemiste kansen: verwacht", "Missed: expected"),
-    "wrong_A": ("Onterecht A", "Wrongly A"), "wrong_A_lo": ("Onterecht A: ondergrens", "Wrongly A: lower"),
-    "wrong_A_hi": ("Onterecht A: bovengrens", "Wrongly A: upper"),
-    "wrong_A_expected": ("Onterecht A: verwacht", "Wrongly A: expected"),
-    "expected_work": ("Verwachte uitstroom binnen kansklassen", "Expected exits within bands"),
-    "band_ratio": ("Uitstroom binnen kansklassen (w/v)", "Exits within bands (o/e)"),
-    "band_ratio_lo": ("Binnen kansklassen: ondergrens", "Within bands: lower"),
-    "band_ratio_hi": ("Binnen kansklassen: bovengrens", "Within bands: upper"),
-    "flag_unexplained": ("Signaal niet verklaard", "Flag unexplained"),
-    "metric_label": ("Maat", "Measure"),
-    "level_high": ("Groep hoog", "Group high"), "level_low": ("Groep laag", "Group low"),
-    "value_high": ("Waarde hoog", "Value high"), "value_low": ("Waarde laag", "Value low"),
-    "ratio": ("Verhouding", "Ratio"), "ratio_lo": ("Verhouding: ondergrens", "Ratio: lower"),
-    "ratio_hi": ("Verhouding: bovengrens", "Ratio: upper"),
-    "expected_ratio": ("Verklaard door basiskans", "Explained by base rates"),
-    "residual_ratio": ("Restverhouding", "Residual ratio"),
-    "residual_lo": ("Rest: ondergrens", "Residual: lower"), "residual_hi": ("Rest: bovengrens", "Residual: upper"),
-    "explanation": ("Duiding", "Reading"),
-    "method": ("Methode", "Method"), "p_from": ("Kans vanaf", "Chance from"),
-    "p_below": ("Kans onder", "Chance below"), "share": ("Aandeel", "Share"),
-    "precision": ("Precisie", "Precision"), "precision_lo": ("Precisie: ondergrens", "Precision: lower"),
-    "precision_hi": ("Precisie: bovengrens", "Precision: upper"),
-    "status_label": ("Status", "Status"),
-    "pairs": ("Vergeleken paren", "Pairs compared"),
-}
+_FAIRNESS_LABELS = label_table("headers.fairness")
 
-_SEGMENT_LABELS = {
-    "municipality": ("Gemeente", "Municipality"), "segment": ("Groep", "Group"),
-    "profile": ("Profiel", "Profile"), "profile_label": ("Profielnaam", "Profile name"),
-    "market": ("Markt", "Market"), "market_label": ("Marktnaam", "Market name"),
-    "n": ("Aantal", "Count"), "pmc": ("PMC", "PMC"), "pmc_label": ("Profiel-marktcombinatie",
-                                                              "Profile-market combination"),
-    "candidates_A": ("Kandidaten A (nu)", "Candidates A (now)"),
-    "candidates_B": ("Kandidaten B (3-6 maanden)", "Candidates B (3-6 months)"),
-    "segment_computed": ("Berekende groep", "Computed group"), "label": ("Omschrijving", "Label"),
-    "overridden": ("Overschreven", "Overridden"), "override_rate": ("Aandeel overschreven",
-                                                                   "Share overridden"),
-    "to_A": ("Naar A", "To A"), "to_B": ("Naar B", "To B"), "to_C": ("Naar C", "To C"),
-    "group": ("Kenmerk", "Characteristic"), "group_label": ("Kenmerk", "Characteristic"),
-    "level": ("Waarde", "Value"), "share_A": ("Aandeel A", "Share A"),
-    "share_B": ("Aandeel B", "Share B"), "share_C": ("Aandeel C", "Share C"),
-    "exit_rate": ("Uitstroom naar werk binnen 6 mnd", "Exit to work within 6 months"),
-    "mean_p": ("Gemiddelde modelkans", "Mean model probability"),
-    "calibration": ("Kalibratie", "Calibration"), "n_C": ("Aantal in C", "Count in C"),
-    "exit_rate_C": ("Uitstroom naar werk in C", "Exit to work in C"),
-    "expected_rate_C": ("Verwachte uitstroom in C", "Expected exit in C"),
-    "ratio_share_C": ("Verhouding aandeel C", "Ratio share C"),
-    "ratio_calibration": ("Verhouding kalibratie", "Ratio calibration"),
-    "ratio_exit_rate_C": ("Verhouding uitstroom C", "Ratio exit C"),
-    "flag_share_C": ("Signaal aandeel C", "Flag share C"),
-    "flag_calibration": ("Signaal kalibratie", "Flag calibration"),
-    "flag_exit_rate_C": ("Signaal uitstroom C", "Flag exit C"), "flag": ("Signaal", "Flag"),
-    **_FAIRNESS_LABELS,
-}
+_SEGMENT_LABELS = {**label_table("headers.segment"), **_FAIRNESS_LABELS}
 
 
 def _attribute_by_label(frame: pd.DataFrame) -> pd.DataFrame:

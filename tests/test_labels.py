@@ -1,0 +1,154 @@
+"""The label catalogue (``caseload/data/labels.toml``): complete, and the only home of words.
+
+Issue 12: Dutch throughout in an nl report, English throughout in an en one. Every header,
+category label, title, note, figure text and console line comes from one catalogue; a
+module keeping its own (Dutch, English) table would drift from it.
+"""
+
+from __future__ import annotations
+
+import ast
+import string
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from caseload.schema import REPORT_TEXT, label_table, pick_label, report_text
+from caseload.schema.labels import label_groups
+
+PACKAGE = Path(__file__).resolve().parents[1] / "caseload"
+CATALOGUE = PACKAGE / "data" / "labels.toml"
+
+#: Modules that still keep a (Dutch, English) table of their own, with the reason. The list
+#: may only shrink: a module that no longer has one must leave it (see the test below).
+NOT_YET_IN_CATALOGUE = {
+    # caseload/segment/* was being changed in parallel when the catalogue was made
+    "segment/cards.py": "model card page labels (Dutch only)",
+    "segment/fairness.py": "FAIRNESS_METRICS and its attribute/level labels",
+    "segment/overrides.py": "_REJECTION: reasons an override is not applied",
+}
+
+_JUSTIFY = {"left", "right", "center"}  # (header, justify) tuples of rich tables are no labels
+
+
+def _pair(node: ast.AST) -> tuple[str, str] | None:
+    if isinstance(node, ast.Tuple) and len(node.elts) == 2 and all(
+            isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
+        return node.elts[0].value, node.elts[1].value
+    return None
+
+
+def pair_tables(source: str, filename: str = "<source>") -> list[int]:
+    """Lines of every dict, tuple or list literal whose values are all (str, str) pairs (at least
+    two, not all equal), i.e. a (Dutch, English) label table; also a ``nl = {...}`` beside an
+    ``en = {...}`` in one scope."""
+    found = []
+    tree = ast.parse(source, filename=filename)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            pairs = [_pair(v) for v in node.values]
+        elif isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            pairs = [_pair(e) for e in node.elts]
+        else:
+            pairs = []
+        if len(pairs) >= 2 and all(pairs) and not any(b in _JUSTIFY for _, b in pairs) \
+                and any(a != b for a, b in pairs):
+            found.append(node.lineno)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            dicts = {t.id: stmt.lineno for stmt in node.body if isinstance(stmt, ast.Assign)
+                     and isinstance(stmt.value, ast.Dict) for t in stmt.targets if isinstance(t, ast.Name)}
+            if "nl" in dicts and "en" in dicts:
+                found.append(dicts["nl"])
+    return sorted(found)
+
+
+def test_no_module_keeps_a_dutch_english_table_of_its_own():
+    offenders = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        lines = pair_tables(path.read_text(encoding="utf-8"), rel)
+        if lines and rel not in NOT_YET_IN_CATALOGUE:
+            offenders[rel] = lines
+    assert not offenders, f"(Dutch, English) tables outside caseload/data/labels.toml: {offenders}"
+
+
+def test_the_exemption_list_only_shrinks():
+    for rel in NOT_YET_IN_CATALOGUE:
+        path = PACKAGE / rel
+        assert path.is_file() and pair_tables(path.read_text(encoding="utf-8"), rel), \
+            f"{rel} has no label table any more: remove it from NOT_YET_IN_CATALOGUE"
+
+
+@pytest.mark.parametrize("source, expected", [
+    # the shape the modules had before the catalogue (figures/kpi.py, kpi/outflow.py)
+    ('_W = {"target": ("Doel", "Target"), "all": ("Totaal", "All")}\n', [1]),
+    ('JUDGEMENT = (\n    ("onder doel", "below target"),\n    ("boven doel", "above target"),\n)\n', [1]),
+    ('def f(v):\n    nl = {"delta": "delta-methode"}\n    en = {"delta": "delta method"}\n'
+     '    return nl.get(v)\n', [2]),
+    # not label tables: a rich table's (header, justify), identifiers, a single pair
+    ('COLS = (("tabel", "left"), ("rijen", "right"))\n', []),
+    ('_EXPORTS = {"caseload.config": ("Config", "load_config"), "x": ("a", "b", "c")}\n', []),
+    ('x = ("Int64", "float64")\n', []),
+])
+def test_the_table_finder_finds_label_tables_and_nothing_else(source, expected):
+    assert pair_tables(source) == expected
+
+
+def _entries(text: str) -> list[tuple[str, dict]]:
+    def walk(node, prefix):
+        for key, value in node.items():
+            name = f"{prefix}.{key}" if prefix else key
+            if isinstance(value, dict) and ("nl" in value or "en" in value):
+                yield name, value
+            elif isinstance(value, dict):
+                yield from walk(value, name)
+            else:
+                yield name, {"value": value}  # neither a group nor an entry: reported below
+    return list(walk(tomllib.loads(text), ""))
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def catalogue_problems(text: str) -> list[str]:
+    """What is wrong with a catalogue text: entries without both languages, empty texts, and
+    placeholders that one language has and the other not."""
+    problems = []
+    for name, entry in _entries(text):
+        if set(entry) != {"nl", "en"}:
+            problems.append(f"{name}: keys {sorted(entry)}, not nl and en")
+        elif not all(isinstance(entry[k], str) and entry[k].strip() for k in ("nl", "en")):
+            problems.append(f"{name}: empty text")
+        elif _fields(entry["nl"]) != _fields(entry["en"]):
+            problems.append(f"{name}: placeholders {sorted(_fields(entry['nl']))} != {sorted(_fields(entry['en']))}")
+    return problems
+
+
+def test_every_entry_has_dutch_and_english_with_the_same_placeholders():
+    text = CATALOGUE.read_text(encoding="utf-8")
+    assert len(_entries(text)) > 400
+    assert catalogue_problems(text) == []
+
+
+def test_the_catalogue_check_can_fail():
+    bad = ('[console]\n'
+           'written = { nl = "{tables} tabellen, {figures} figuren", en = "{tables} tables, {figure} figures" }\n'
+           'note = { nl = "Let op", en = "" }\n'
+           'fix = { nl = "Oplossing" }\n'
+           'stray = "Oplossing"\n')
+    assert catalogue_problems(bad) == [
+        "console.written: placeholders ['figures', 'tables'] != ['figure', 'tables']",
+        "console.note: empty text", "console.fix: keys ['nl'], not nl and en",
+        "console.stray: keys ['value'], not nl and en"]
+
+
+def test_groups_and_lookups():
+    groups = label_groups()
+    assert {"headers.common", "values.judgement", "console", "figures.durations"} <= set(groups)
+    assert sum(len(label_table(g)) for g in groups) == len(_entries(CATALOGUE.read_text(encoding="utf-8")))
+    assert pick_label(label_table("figures.kpi")["kpi_title"], "nl", m=24) == "Uitstroom naar werk binnen 24 maanden"
+    assert pick_label(label_table("figures.kpi")["kpi_title"], "en", m=24) == "Outflow to work within 24 months"
+    assert report_text("console_error") == "Fout" and report_text("console_error", "en") == "Error"
+    assert {"console_note", "summary_line", "validate_title"} <= set(REPORT_TEXT)
