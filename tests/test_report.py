@@ -312,6 +312,11 @@ def test_per_municipality_folders(tmp_path):
             if not pd.isna(a):
                 assert a == b
         assert name in (d / "index.html").read_text(encoding="utf-8")
+    # The combined report links to each municipality's report by its name, and the link works.
+    links = dict((name, href) for href, name in re.findall(r'<a href="([^"]+)">([^<]+)</a>',
+                 (res.out_dir / "index.html").read_text(encoding="utf-8")) if "-gemeenten/" in href)
+    assert sorted(links) == ["Losser", "Stadskanaal", "Veendam"], links
+    assert all((res.out_dir / href).resolve().is_file() for href in links.values()), links
     # The key findings come after the joint protection; a count it hides is said in words,
     # never put into a sentence as "hadden niet getoond cliënten".
     for d in [res.out_dir, *(beside / f for f in folders)]:

@@ -296,6 +296,8 @@ def _write_workbook(path: Path, pub: Publication, frames: list[tuple[TableItem, 
     info.append([f"{_tx('peildatum', pub.lang)}: {pub.peildatum.strftime('%d-%m-%Y')}"])
     for line in pub.notes:
         info.append([line])
+    for name, href in pub.related_reports:
+        info.append([f"{_tx('related_reports', pub.lang)}: {name} ({href})"])
     info.append([])
     start = info.max_row + 1
     _write_sheet(info, notes, {})

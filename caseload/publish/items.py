@@ -189,6 +189,9 @@ class Publication:
         ``{table: {count column: bool array}}``: cells hidden because another report
         published with this one hides them (:func:`caseload.publish.joint.protect_jointly`);
         empty for a report on its own.
+    related_reports : list of (str, str)
+        ``(name, relative link)`` of reports published beside this one (the reports per
+        municipality), shown under the contents as links by name.
 
     Examples
     --------
@@ -219,6 +222,7 @@ class Publication:
     findings: list[Any] = field(default_factory=list)
     pdf: bool = False
     joint_suppression: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    related_reports: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.peildatum = pd.Timestamp(self.peildatum)

@@ -299,6 +299,9 @@ def _html_document(pub: Publication, frames: list[tuple[TableItem, pd.DataFrame]
                     + "".join(toc[s]) + "</ul></li>")
     body.append("</ul></nav>")
     notes = [f'<p class="meta">{html.escape(n)}</p>' for n in pub.notes]
+    if pub.related_reports:
+        links = ", ".join(f'<a href="{html.escape(href)}">{html.escape(name)}</a>' for name, href in pub.related_reports)
+        notes.append(f'<p class="meta">{_tx("related_reports", lang)}: {links}.</p>')
     if notes:
         body.extend(notes)
     for s, blocks in sections.items():

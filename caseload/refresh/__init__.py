@@ -156,12 +156,14 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
     _run(ctx, selected, progress)
     per_municipality = rc.per_municipality and ctx.caseload is not None
     if per_municipality:
+        from caseload.schema import municipality_name
+
         # Beside the combined report, not inside it: a report folder is replaced whole by
         # its next run and never holds another report (caseload.publish.check_report_folder).
-        folders = [f"../{target.name}-gemeenten/{_folder_name(c, rc.municipality_names)}/index.html"
-                   for c in sorted(str(m) for m in ctx.caseload.spells["municipality"].dropna().unique())]
-        pub.notes.append(("Rapporten per gemeente: " if lang == "nl" else "Reports per municipality: ")
-                         + ", ".join(folders) + ".")
+        codes = sorted(str(m) for m in ctx.caseload.spells["municipality"].dropna().unique())
+        pub.related_reports = [
+            (municipality_name(c, rc.municipality_names), f"../{target.name}-gemeenten/{_folder_name(c, rc.municipality_names)}/index.html")
+            for c in codes]
     parts: list = []
     contexts: list = []
     if per_municipality:
