@@ -1,7 +1,9 @@
 """The ``caseload`` command line. Thin: parse arguments, call the library, print.
 
 Every command catches :class:`caseload.errors.CaseloadError` and prints its
-message (never a traceback), exiting with code 2. The commands live in one module
+message (never a traceback), exiting with code 2. Every console word comes from the
+``[console]`` group of the label catalogue (``caseload/data/labels.toml``): Dutch unless
+the config's ``language`` or ``--lang`` says English. The commands live in one module
 per group; importing them registers them on :data:`app`.
 """
 

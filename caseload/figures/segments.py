@@ -39,7 +39,7 @@ def suppressed_summary(result, min_cell: int = 5) -> pd.DataFrame:
 
     t = result.summary()
     t.columns = [str(c) for c in t.columns]
-    total = "Totaal" if result.lang == "nl" else "Total"
+    total = _t("total", result.lang)
     res = suppress_small_cells(t, threshold=min_cell, row_total=total, col_total=total)
     return res.table
 
@@ -106,7 +106,7 @@ def pyramid_figure(result, lang: str | None = None, source: str | None = None,
     matplotlib.figure.Figure
     """
     lang = lang or result.lang
-    total = "Totaal" if result.lang == "nl" else "Total"
+    total = _t("total", result.lang)
     t = suppressed_summary(result, min_cell) if table is None else table
     if not isinstance(t.index, pd.MultiIndex) and t.index.dtype.kind in "iu" and t.shape[1] and \
             not pd.api.types.is_numeric_dtype(t.iloc[:, 0]):

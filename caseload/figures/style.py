@@ -149,7 +149,7 @@ class _DateFormatter(ticker.Formatter):
 def dropped_note(dropped, lang: str = "nl", reason: str | None = None) -> str:
     """The note naming every group a figure leaves out: ``"niet getoond: 2008, 2009"``."""
     names = ", ".join(str(g) for g in dropped)
-    head = "niet getoond" if lang == "nl" else "not shown"
+    head = t("not_shown", lang)
     return f"{head}: {names}" + (f" ({reason})" if reason else "")
 
 

@@ -154,10 +154,10 @@ def composition(clients: pd.DataFrame, *, client_ids: Sequence[str] | None = Non
     from caseload.durations.tables import age_at
 
     age = pd.Series(age_at(c, peil, c[CLIENTS.client_id].to_numpy(), rule=age_rule), index=c.index)
-    suffix = " jaar" if lang == "nl" else " years"
+    suffix = _w("age_suffix", lang)
     bands = age_band(age.to_numpy(), bands=tuple(age_bands), suffix=suffix)
     # An open top band reads "65 jaar en ouder" rather than "65-120 jaar".
-    bands = bands.rename_categories({f"{lo}-{hi}{suffix}": f"{lo}{suffix} {'en ouder' if lang == 'nl' else 'and over'}"
+    bands = bands.rename_categories({f"{lo}-{hi}{suffix}": f"{lo}{suffix} {_w('age_open', lang)}"
                                      for lo, hi in age_bands if hi >= 100})
     parts = {
         "age": (pd.Series(bands).astype(object).fillna(unknown), list(bands.categories) + [unknown]),

@@ -112,6 +112,8 @@ REPORT_VALUES: dict[str, dict[str, tuple[str, str]]] = {
 REPORT_TEXT: dict[str, tuple[str, str]] = {**label_table("text"), **label_table("console")}
 """Sentences and words of reports and the console: key -> (Dutch, English)."""
 
+_BOUNDS = label_table("headers.bounds")  # interval bounds, {pct} filled in by report_label
+
 
 def report_text(key: str, lang: str = "nl", **values) -> str:
     """A sentence of :data:`REPORT_TEXT` in ``lang``, with ``values`` filled in."""
@@ -142,15 +144,9 @@ def report_label(column: str, lang: str = "nl") -> str:
     m = re.fullmatch(r"(?:(median|rmst)_)?(lower|upper|lo|hi)_(\d+(?:\.\d+)?)", c)
     if m:
         what, side, level = m.groups()
-        low = side in ("lower", "lo")
-        pct = _level_pct(level)
-        if lang == "nl":
-            bound = "Ondergrens" if low else "Bovengrens"
-            prefix = {"median": "Mediaan: ", "rmst": "Gemiddelde duur: "}.get(what or "", "")
-            return f"{prefix}{bound.lower() if prefix else bound} {pct}%"
-        bound = "lower bound" if low else "upper bound"
-        prefix = {"median": "Median ", "rmst": "Mean duration "}.get(what or "", "")
-        return f"{prefix}{bound} {pct}%" if prefix else f"{bound.capitalize()} {pct}%"
+        key = ("lower" if side in ("lower", "lo") else "upper") if what is None else \
+            f"{what}_{'lower' if side in ('lower', 'lo') else 'upper'}"
+        return pick_label(_BOUNDS[key], lang, pct=_level_pct(level))
     for table in (SPELLS, CLIENTS, ASSESSMENTS, ACTIVITIES):  # the canonical columns' labels
         if c in table.columns and c not in ("client_id", "spell_id", "dossier_id", "activity_id"):
             col = table[c]

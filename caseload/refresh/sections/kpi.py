@@ -16,7 +16,7 @@ from caseload.kpi import outflow as of
 from caseload.kpi.report import KPI_LABELS, KpiResults, capacity_results, kpi_results
 from caseload.publish import suppress_table
 from caseload.refresh.context import RunContext
-from caseload.schema import municipality_name
+from caseload.schema import municipality_name, pick_label, report_text
 
 __all__ = ["add_kpi_to_publication", "add_capacity_to_publication"]
 
@@ -45,19 +45,18 @@ def _labels(df: pd.DataFrame, lang: str) -> dict[str, str]:
     out = {}
     for c in df.columns:
         if c in KPI_LABELS:
-            out[c] = KPI_LABELS[c][0 if lang == "nl" else 1]
+            out[c] = pick_label(KPI_LABELS[c], lang)
         elif c.startswith(("lower_", "upper_")):
             side, level = c.split("_", 1)
             pct = f"{100 * float(level):g}%"
-            out[c] = (f"{'Ondergrens' if side == 'lower' else 'Bovengrens'} {pct}-interval" if lang == "nl"
-                      else f"{'Lower' if side == 'lower' else 'Upper'} {pct} bound")
+            out[c] = report_text(f"kpi_interval_{side}", lang, pct=pct)
     return out
 
 
 def _judgement_labels(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     if "judgement" not in df:
         return df
-    return df.assign(judgement=df["judgement"].map(lambda j: of.JUDGEMENT[j][0 if lang == "nl" else 1]))
+    return df.assign(judgement=df["judgement"].map(lambda j: pick_label(of.JUDGEMENT[j], lang)))
 
 
 def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Config | None = None) -> list[str]:
@@ -106,7 +105,7 @@ def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Co
     if "municipality" in drawn.columns:  # names, not codes, on the figure's rows
         drawn = drawn.assign(municipality=drawn["municipality"].map(
             lambda m: municipality_name(m, names)))
-    judgements = {code: words[0 if lang == "nl" else 1] for code, words in of.JUDGEMENT.items()}
+    judgements = {code: pick_label(words, lang) for code, words in of.JUDGEMENT.items()}
     fig = fk.kpi_target_figure(drawn, by=res.by, peildatum=res.peildatum, source=pub.source, lang=lang,
                                min_cell=pub.min_cell, judgement_labels=judgements)
     pub.add_figure("kpi_uitstroom_werk", fig, title=w("Uitstroom naar werk tegen het doel",
@@ -173,7 +172,7 @@ def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Co
                                          "Published CBS figures (already rounded to tens by CBS)."))
         pub.add_figure("kpi_benchmark", fk.benchmark_figure(
                            res.peers, b, year=year, lang=lang, source=bm.CBS_SOURCE,
-                           indicator_labels={k: v[0 if lang == "nl" else 1] for k, v in bm.INDICATORS.items()}),
+                           indicator_labels={k: pick_label(v, lang) for k, v in bm.INDICATORS.items()}),
                        title=w("Positie tussen vergelijkbare gemeenten", "Position among similar municipalities"),
                        method=bmethod, source=bm.CBS_SOURCE, section=sec_bm, peildatum=period)
         added.append("kpi_benchmark")
@@ -348,7 +347,7 @@ def add_capacity_to_publication(pub, res: dict, *, lang: str = "nl", config: Con
                f"(assumption). Norm: {norm['n_clients']:.0f} clients / {c.clients_per_fte:g} per FTE = "
                f"{norm['fte_rounded']:g} FTE.")
     t = res["contacts"].drop(columns=["code"])
-    total_label = "Totaal" if lang == "nl" else "Total"
+    total_label = report_text("total", lang)
     spec = ({"counts": ["clients"], "derived": {"contacts": "clients", "hours": "clients", "fte": "clients"},
              "row_total": total_label, "sums": ["contacts", "hours", "fte"],
              "relations": _capacity_relations(res["contacts"])} if res.get("from_extract") else
