@@ -67,6 +67,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from caseload.errors import ConfigError
 from caseload.schema import AGE_BANDS_LOSSER, MIGRATION_BACKGROUND, SEX, age_band
 
 __all__ = ["fairness_report", "fairness_ratios", "wilson_interval", "mantel_haenszel", "mh_cluster_se",
@@ -95,6 +96,8 @@ _EXPLAIN = {
     "explained": ("verklaard door verschil in basiskans", "explained by different base rates"),
     "unexplained": ("niet verklaard door basiskans", "not explained by base rates"),
     "within": ("niet verklaard: verschil binnen kansklassen", "not explained: difference within probability bands"),
+    "chance": ("niet significant na Holm-correctie over alle toetsen",
+               "not significant after Holm's correction over all tests"),
 }
 
 
@@ -184,6 +187,7 @@ def fairness_report(
     lang: str = "nl",
     n_bands: int = 10,
     cluster: str | None = "dossier_id",
+    adjust: str | None = "holm",
 ) -> pd.DataFrame:
     """Shares, work rate, calibration and the two error rates per group level.
 
@@ -217,6 +221,13 @@ def fairness_report(
         the pairwise ratios are cluster-robust (:func:`mh_cluster_se`); rows
         with a missing cluster are their own cluster. ``None`` or an absent
         column: every row is independent.
+    adjust : {"holm", None}
+        Multiple-testing correction of the unexplained flags: the report makes one
+        test per attribute and metric (about 15), each already Bonferroni-adjusted
+        over the pairs of levels it compares. ``"holm"`` (default): Holm's step-down
+        correction over those tests (statsmodels ``multipletests``), so that the
+        chance of any false unexplained flag in the report stays near ``alpha``;
+        ``None``: each test at ``alpha``.
 
     Returns
     -------
@@ -327,7 +338,10 @@ def fairness_report(
             "n_nowork", "wrong_A", "wrong_A_lo", "wrong_A_hi", "wrong_A_expected", "expected_work",
             "band_ratio", "band_ratio_lo", "band_ratio_hi"]
     out = pd.DataFrame(rows, columns=[*cols, "_missed_x", "_wrong_x", "_v_work"])
-    ratios = _pair_ratios(out, cell_tables, ratio, min_n, z, lang, row_data)
+    if adjust not in ("holm", None):
+        raise ConfigError(f"unknown multiple-testing correction {adjust!r}.", column="segment.fairness_adjust",
+                          fix='Use "holm" or "none".')
+    ratios = _pair_ratios(out, cell_tables, ratio, min_n, z, lang, row_data, adjust=adjust, alpha=alpha)
     out = out[cols].copy()
     out["flag"] = False
     out["flag_unexplained"] = False
@@ -336,7 +350,8 @@ def fairness_report(
             sel = (out["group"] == r.group) & (out["level"] == lv)
             out.loc[sel, "flag"] |= bool(r.flag)
             out.loc[sel, "flag_unexplained"] |= bool(r.flag_unexplained)
-    out.attrs.update({"ratio": ratio, "alpha": alpha, "min_n": min_n, "n_bands": n_bands if has_p else 0,
+    out.attrs.update({"ratio": ratio, "alpha": alpha, "adjust": adjust, "min_n": min_n,
+                      "n_bands": n_bands if has_p else 0,
                       "interval": ("Wilson score (rates); delta method on the log ratio (error-rate ratios); "
                                   "Robins-Breslow-Greenland (Mantel-Haenszel odds ratio within bands)"
                                   + ("; ratios cluster-robust by " + cluster if clu is not None else "")),
@@ -447,7 +462,8 @@ def _rate_ratio_cluster_se(x: np.ndarray, den: np.ndarray, side: np.ndarray, clu
 
 
 def _pair_ratios(t: pd.DataFrame, cell_tables: dict, threshold: float, min_n: int, z: float,
-                 lang: str, row_data: dict | None = None) -> pd.DataFrame:
+                 lang: str, row_data: dict | None = None, adjust: str | None = None,
+                 alpha: float = 0.05) -> pd.DataFrame:
     """Per attribute and metric the largest pairwise ratio, its interval, flag and explanation.
 
     Every pair of levels with enough people is compared. The reported pair is the
@@ -521,9 +537,11 @@ def _pair_ratios(t: pd.DataFrame, cell_tables: dict, threshold: float, min_n: in
             flag = bool(flagged)
             resid = rt / exp_ratio if exp_ratio and np.isfinite(exp_ratio) else np.nan
             res_lo, res_hi = resid * np.exp(-zz * se), resid * np.exp(zz * se)
+            # p-value of "no unexplained difference" (log residual ratio 0), Bonferroni over
+            # the pairs like the interval: below alpha exactly when res_lo > 1.
+            p_un = (float(min(1.0, n_pairs * 2 * norm.sf(np.log(resid) / se)))
+                    if np.isfinite(resid) and resid > 0 and se > 0 else np.nan)
             unexplained = bool(flag and np.isfinite(resid) and resid > threshold and res_lo > 1)
-            key = ("none" if not flag else "within" if metric == "band_odds"
-                   else "unexplained" if unexplained else "explained")
             out.append({
                 "group": var, "group_label": g["group_label"].iloc[0], "metric": metric, "pairs": n_pairs,
                 "metric_label": FAIRNESS_METRICS[metric][en],
@@ -532,14 +550,28 @@ def _pair_ratios(t: pd.DataFrame, cell_tables: dict, threshold: float, min_n: in
                 "ratio": float(rt), "ratio_lo": float(r_lo), "ratio_hi": float(r_hi), "flag": flag,
                 "expected_ratio": exp_ratio, "residual_ratio": float(resid),
                 "residual_lo": float(res_lo), "residual_hi": float(res_hi),
-                "flag_unexplained": unexplained, "explanation": _EXPLAIN[key][en],
+                "flag_unexplained": unexplained, "p_unexplained": p_un, "p_adjusted": p_un,
             })
-    return pd.DataFrame(out, columns=_RATIO_COLUMNS)
+    res = pd.DataFrame(out, columns=[c for c in _RATIO_COLUMNS if c != "explanation"])
+    ok = res["p_unexplained"].notna().to_numpy()
+    if adjust == "holm" and ok.any():
+        from statsmodels.stats.multitest import multipletests
+
+        res.loc[ok, "p_adjusted"] = multipletests(res.loc[ok, "p_unexplained"].to_numpy(), alpha=alpha,
+                                                  method="holm")[1]
+        res["flag_unexplained"] = (res["flag_unexplained"] & (res["p_adjusted"] < alpha)).astype(bool)
+    adj_off = res["flag"] & ~res["flag_unexplained"] & (res["p_unexplained"] < alpha) \
+        & (res["residual_ratio"] > threshold)  # unexplained at alpha, not after Holm
+    key = np.where(~res["flag"], "none", np.where(adj_off, "chance", np.where(
+        res["metric"] == "band_odds", "within", np.where(res["flag_unexplained"], "unexplained", "explained"))))
+    res["explanation"] = [_EXPLAIN[k][en] for k in key]
+    return res[_RATIO_COLUMNS]
 
 
 _RATIO_COLUMNS = ["group", "group_label", "metric", "metric_label", "pairs", "level_high", "level_low", "value_high",
                   "value_low", "ratio", "ratio_lo", "ratio_hi", "flag", "expected_ratio", "residual_ratio",
-                  "residual_lo", "residual_hi", "flag_unexplained", "explanation"]
+                  "residual_lo", "residual_hi", "flag_unexplained", "p_unexplained", "p_adjusted",
+                  "explanation"]
 
 
 def fairness_ratios(report: pd.DataFrame) -> pd.DataFrame:
