@@ -86,8 +86,8 @@ DEFAULT_FEATURES: tuple[str, ...] = (
 
 SPLINE_QUANTILES = (0.05, 0.35, 0.65, 0.95)
 """Knots of the restricted cubic splines in age and duration: these quantiles of the
-training examples (Harrell's default for four knots; Regression Modeling Strategies,
-2nd ed., section 2.4.6). No knot is placed by hand."""
+training examples (the default for four knots in Harrell, Regression Modeling
+Strategies). No knot is placed by hand."""
 
 _SPLINE_SOURCE = {"age": "age", "duration": "duration_years"}
 
