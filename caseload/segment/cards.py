@@ -318,11 +318,14 @@ def model_card_page(card: dict) -> str:
                      f"{_fmt(r['missed_hi'], True)}) | {_fmt(r['wrong_A'], True)} ({_fmt(r['wrong_A_lo'], True)} - "
                      f"{_fmt(r['wrong_A_hi'], True)}) | {_fmt(r['band_ratio'])} |")
     lines += ["", f"### Grootste verhouding per kenmerk (signaal boven {_fmt(fs.get('ratio'))} met interval zonder 1)",
-              "", "| kenmerk | maat | hoog / laag | verhouding (interval) | verklaard door basiskans | duiding |",
-              "|---|---|---|---|---|---|"]
+              "", "Niet verklaard is een signaal alleen als het ook na Holm-correctie over alle toetsen van het "
+              "rapport significant is (kolom p, gecorrigeerd).",
+              "", "| kenmerk | maat | hoog / laag | verhouding (interval) | verklaard door basiskans | p (Holm) | duiding |",
+              "|---|---|---|---|---|---|---|"]
     for r in fs.get("ratios") or []:
         lines.append(f"| {r.get('group_label', r['group'])} | {r.get('metric_label', r['metric'])} | {r['level_high']} / {r['level_low']} | {_fmt(r['ratio'])} "
-                     f"({_fmt(r['ratio_lo'])} - {_fmt(r['ratio_hi'])}) | {_fmt(r['expected_ratio'])} | {r['explanation']} |")
+                     f"({_fmt(r['ratio_lo'])} - {_fmt(r['ratio_hi'])}) | {_fmt(r['expected_ratio'])} | "
+                     f"{_fmt(r.get('p_adjusted'))} | {r['explanation']} |")
     lines.append("")
     return "\n".join(lines)
 
