@@ -80,3 +80,21 @@ def test_unknown_adjustment_is_refused():
 
 def test_auto_bands():
     assert [auto_bands(n) for n in (0, 2_008, 4_000, 8_000, 19_000, 2_000_000)] == [10, 10, 10, 20, 47, 50]
+
+
+def test_the_best_supported_pair_is_tested_not_a_small_noisy_one():
+    # 27-44 has odds ratio 1.6 against 45-64 (both large); 15-26 is small with a larger
+    # but poorly measured effect. The flag must rest on the well-measured pair.
+    rng = np.random.default_rng(5)
+    n_big, n_small = 8_000, 150
+    age = np.r_[rng.uniform(27, 44, n_big), rng.uniform(45, 64, n_big), rng.uniform(18, 26, n_small)]
+    orr = np.r_[np.full(n_big, 1.6), np.ones(n_big), np.full(n_small, 2.6)]
+    p = rng.uniform(0.05, 0.24, len(age))
+    odds = p / (1 - p) * orr
+    f = pd.DataFrame({"p_work_6m": p, "exit_work_6m": (rng.random(len(p)) < odds / (1 + odds)).astype(int),
+                      "segment": "C", "age": age.round(), "dossier_id": np.arange(len(p))})
+    r = fairness_ratios(fairness_report(f, groups=["age_band"]))
+    band = r[r["metric"] == "band_odds"].iloc[0]
+    assert band["flag_unexplained"]
+    assert {band["level_high"], band["level_low"]} == {"27-44 jaar", "45-64 jaar"}
+    assert 1.4 < band["ratio"] < 1.85

@@ -544,7 +544,23 @@ def _pair_ratios(t: pd.DataFrame, cell_tables: dict, threshold: float, min_n: in
             if not pairs:
                 continue
             flagged = [q for q in pairs if q[0] > threshold and q[0] * np.exp(-zz * q[1]) > 1]
-            rt, se, hi_i, lo_i = max(flagged or pairs, key=lambda q: q[0])
+            if metric == "band_odds":
+                exp_of = [1.0] * len(flagged)
+            else:
+                ev = e.to_numpy("float64")
+                exp_of = [ev[q[2]] / ev[q[3]] if ev[q[3]] > 0 else np.nan for q in flagged]
+            # Among the flagged pairs whose residual also exceeds the threshold, the one with
+            # the strongest evidence (smallest p) is reported and tested: Bonferroni over the
+            # pairs covers choosing any of them, and a small, noisy group with the largest
+            # ratio must not hide a well-measured unexplained difference (its p would then
+            # decide the Holm step). Otherwise the largest flagged pair, else the largest.
+            cand = [(norm.sf(np.log(q[0] / x) / q[1]), -q[0], k)
+                    for k, (q, x) in enumerate(zip(flagged, exp_of, strict=True))
+                    if np.isfinite(x) and x > 0 and q[0] / x > threshold and q[1] > 0]
+            if cand:
+                rt, se, hi_i, lo_i = flagged[min(cand)[2]]
+            else:
+                rt, se, hi_i, lo_i = max(flagged or pairs, key=lambda q: q[0])
             if metric == "band_odds":
                 exp_ratio = 1.0
                 v_hi, v_lo = float(g["band_ratio"].iloc[hi_i]), float(g["band_ratio"].iloc[lo_i])
