@@ -12,7 +12,7 @@ purpose, data, human intervention and risks.
 - the card's ``sha256`` is not the hash of the skops file (file swapped or edited),
 - the skops file holds a type outside the explicit allow-list (skops'
   ``get_untrusted_types``), or
-- a scoring setting in the card (features, cut-offs, method, medians, data hash,
+- a scoring setting in the card (features, cut-offs, method, medians, spline knots, data hash,
   time of fit) differs from the copy inside the skops file (card edited).
 
 This detects accidental and naive tampering; it is not a signature: someone who
@@ -43,7 +43,7 @@ ALLOWED_TYPES = (
 )
 """Types beyond skops' default trusted set that a caseload model may contain."""
 
-_CHECKED = ("method", "calibration", "cutoffs", "features", "proxy_features", "medians",
+_CHECKED = ("method", "calibration", "cutoffs", "features", "proxy_features", "medians", "knots",
             "data_sha256", "fitted_at")
 
 ALGORITMEREGISTER = {
@@ -131,6 +131,7 @@ def _meta(model) -> dict:
         "features": list(model.features_),
         "proxy_features": list(model.proxy_features),
         "medians": {k: float(v) for k, v in model.medians_.items()},
+        "knots": {k: [float(x) for x in v] for k, v in getattr(model, "knots_", {}).items()},
         "data_sha256": model.training_["data_sha256"],
         "fitted_at": model.training_["fitted_at"],
     }
@@ -149,7 +150,7 @@ def _data_sources(features) -> list[dict]:
             return "geboortejaar (cliënten) en diagnosedatum"
         if f == "duration_years_age_27_plus":
             return "uitkeringsperiode (startdatum), geboortejaar (cliënten) en diagnosedatum"
-        if f.startswith("duration_years"):
+        if f.startswith(("duration_years", "duration_rcs")):
             return "uitkeringsperiode (startdatum) en diagnosedatum"
         if f.startswith("education") or f == "new_target_group":
             return "cliëntenbestand (NIET gedateerd: kan lekken)"
@@ -317,11 +318,14 @@ def model_card_page(card: dict) -> str:
                      f"{_fmt(r['missed_hi'], True)}) | {_fmt(r['wrong_A'], True)} ({_fmt(r['wrong_A_lo'], True)} - "
                      f"{_fmt(r['wrong_A_hi'], True)}) | {_fmt(r['band_ratio'])} |")
     lines += ["", f"### Grootste verhouding per kenmerk (signaal boven {_fmt(fs.get('ratio'))} met interval zonder 1)",
-              "", "| kenmerk | maat | hoog / laag | verhouding (interval) | verklaard door basiskans | duiding |",
-              "|---|---|---|---|---|---|"]
+              "", "Niet verklaard is een signaal alleen als het ook na Holm-correctie over alle toetsen van het "
+              "rapport significant is (kolom p, gecorrigeerd).",
+              "", "| kenmerk | maat | hoog / laag | verhouding (interval) | verklaard door basiskans | p (Holm) | duiding |",
+              "|---|---|---|---|---|---|---|"]
     for r in fs.get("ratios") or []:
         lines.append(f"| {r.get('group_label', r['group'])} | {r.get('metric_label', r['metric'])} | {r['level_high']} / {r['level_low']} | {_fmt(r['ratio'])} "
-                     f"({_fmt(r['ratio_lo'])} - {_fmt(r['ratio_hi'])}) | {_fmt(r['expected_ratio'])} | {r['explanation']} |")
+                     f"({_fmt(r['ratio_lo'])} - {_fmt(r['ratio_hi'])}) | {_fmt(r['expected_ratio'])} | "
+                     f"{_fmt(r.get('p_adjusted'))} | {r['explanation']} |")
     lines.append("")
     return "\n".join(lines)
 
@@ -391,6 +395,7 @@ def load_model(path):
     model.estimator_ = obj["estimator"]
     model.features_ = list(meta["features"])
     model.medians_ = dict(meta["medians"])
+    model.knots_ = {k: list(v) for k, v in (meta.get("knots") or {}).items()}
     model.calibration_ = meta["calibration"]
     model.training_ = {**card.get("training", {}), "data_sha256": meta["data_sha256"],
                        "fitted_at": meta["fitted_at"]}

@@ -38,6 +38,9 @@ __all__ = [
     "DEFAULT_FEATURES",
     "FEATURE_LABELS",
     "SegmentModel",
+    "SPLINE_QUANTILES",
+    "rcs_basis",
+    "spline_knots",
     "evaluate",
     "calibration_table",
 ]
@@ -72,13 +75,21 @@ DEFAULT_FEATURES: tuple[str, ...] = (
     "partner_ladder_6",
     "partner_werkfit",
     "age_15_26",
-    "age_45_plus",
-    "years_over_45",
-    "years_over_55",
+    "age_years",
+    "age_rcs_1",
+    "age_rcs_2",
     "duration_years",
-    "duration_years_over_3",
+    "duration_rcs_1",
+    "duration_rcs_2",
     "duration_years_age_27_plus",
 )
+
+SPLINE_QUANTILES = (0.05, 0.35, 0.65, 0.95)
+"""Knots of the restricted cubic splines in age and duration: these quantiles of the
+training examples (the default for four knots in Harrell, Regression Modeling
+Strategies). No knot is placed by hand."""
+
+_SPLINE_SOURCE = {"age": "age", "duration": "duration_years"}
 
 FEATURE_LABELS: dict[str, tuple[str, str]] = {
     "ladder_step": ("Trede participatieladder (per trede)", "Ladder step (per step)"),
@@ -94,6 +105,11 @@ FEATURE_LABELS: dict[str, tuple[str, str]] = {
     "age_45_plus": ("Leeftijd 45 jaar en ouder (t.o.v. 27-44)", "Age 45 and over (vs 27-44)"),
     "years_over_45": ("Leeftijd: per jaar boven 45", "Age: per year over 45"),
     "years_over_55": ("Leeftijd: per jaar boven 55 (bovenop 45)", "Age: per year over 55 (on top of 45)"),
+    "age_years": ("Leeftijd (per jaar)", "Age (per year)"),
+    **{f"age_rcs_{j}": (f"Leeftijd: kromming {j} (restricted cubic spline)",
+                        f"Age: curvature term {j} (restricted cubic spline)") for j in (1, 2)},
+    **{f"duration_rcs_{j}": (f"Duur uitkering: kromming {j} (restricted cubic spline)",
+                             f"Benefit duration: curvature term {j} (restricted cubic spline)") for j in (1, 2)},
     "education_middel": ("Opleiding middelbaar (t.o.v. laag/onbekend)", "Education intermediate (vs low/unknown)"),
     "education_hoog": ("Opleiding hoog (t.o.v. laag/onbekend)", "Education high (vs low/unknown)"),
     "new_target_group": ("Nieuwe doelgroep (arbeidsbeperking)", "New target group (work limitation)"),
@@ -113,8 +129,64 @@ FEATURE_LABELS: dict[str, tuple[str, str]] = {
 # --------------------------------------------------------------------------- features
 
 
-def _design(frame: pd.DataFrame, features: Sequence[str], fill: dict | None = None) -> pd.DataFrame:
+def rcs_basis(x: np.ndarray, knots: Sequence[float]) -> np.ndarray:
+    """Nonlinear columns of a restricted (natural) cubic spline in ``x`` (Harrell).
+
+    With ``k`` knots ``t_1 < ... < t_k`` the spline is ``b0 x + sum_j b_j x_j`` with,
+    for ``j = 1 .. k-2``, ``x_j = (x - t_j)+^3 - (x - t_{k-1})+^3 (t_k - t_j) / (t_k - t_{k-1})
+    + (x - t_k)+^3 (t_{k-1} - t_j) / (t_k - t_{k-1})``, divided by ``(t_k - t_1)^2``
+    (Harrell's scaling): cubic between the knots, linear beyond the outer ones.
+    Returns the ``(n, k-2)`` columns; NaN stays NaN. The columns with ``x`` and a
+    constant span the same space as patsy's natural cubic regression spline ``cr``
+    with the same knots (tests/test_segment_spline.py checks that).
+    """
+    t = np.asarray(knots, dtype="float64")
+    k = len(t)
+    x = np.asarray(x, dtype="float64")[:, None]
+
+    def cube(u):
+        return np.clip(u, 0, None) ** 3
+
+    tj = t[None, : k - 2]
+    out = (cube(x - tj) - cube(x - t[k - 2]) * (t[k - 1] - tj) / (t[k - 1] - t[k - 2])
+           + cube(x - t[k - 1]) * (t[k - 2] - tj) / (t[k - 1] - t[k - 2]))
+    return out / (t[k - 1] - t[0]) ** 2
+
+
+def spline_knots(frame: pd.DataFrame, features: Sequence[str]) -> dict[str, list[float]]:
+    """Knots (:data:`SPLINE_QUANTILES` of the frame) of the splines ``features`` use."""
+    knots = {}
+    for name, col in _SPLINE_SOURCE.items():
+        if any(f.startswith(f"{name}_rcs_") for f in features):
+            x = _source(frame, col)
+            x = x[np.isfinite(x)]
+            if len(x) == 0:
+                raise CaseloadError(f"no known values of {col} to place the spline knots.",
+                                    fix=f"Drop the {name}_rcs_* features or supply {col}.")
+            q = np.unique(np.quantile(x, SPLINE_QUANTILES))
+            if len(q) < 3:
+                raise CaseloadError(f"{col} has too few distinct values for a spline ({len(q)} knots).",
+                                    fix=f"Drop the {name}_rcs_* features.")
+            knots[name] = [float(v) for v in q]
+    return knots
+
+
+def _source(frame: pd.DataFrame, col: str) -> np.ndarray:
+    """Age in years or spell duration in years (NaN where unknown)."""
+    n = len(frame)
+    if col == "duration_years":
+        return (pd.to_numeric(frame["duration_months"], errors="coerce").to_numpy("float64", na_value=np.nan)
+                if "duration_months" in frame else np.full(n, np.nan)) / 12.0
+    return (pd.to_numeric(frame[col], errors="coerce").to_numpy("float64", na_value=np.nan)
+            if col in frame else np.full(n, np.nan))
+
+
+def _design(frame: pd.DataFrame, features: Sequence[str], fill: dict | None = None,
+            knots: dict | None = None) -> pd.DataFrame:
     """Numeric feature matrix (float64, NaN where unknown, or ``fill`` per feature).
+
+    ``knots``: the spline knots per source (``{"age": [...], "duration": [...]}``,
+    :func:`spline_knots`), needed for ``age_rcs_*`` and ``duration_rcs_*``.
 
     Built as one 2-D array: at 500,000 rows a DataFrame of separate columns and a
     ``fillna`` per column would copy the data many times.
@@ -141,8 +213,22 @@ def _design(frame: pd.DataFrame, features: Sequence[str], fill: dict | None = No
 
     age = (pd.to_numeric(frame["age"], errors="coerce").to_numpy("float64", na_value=np.nan)
            if "age" in frame else np.full(n, np.nan))
+    rcs_cache: dict[str, np.ndarray] = {}
     for f in features:
-        if f == "age_15_26":
+        if f == "age_years":
+            cols[f] = age
+        elif f.startswith(("age_rcs_", "duration_rcs_")):
+            name, j = f.rsplit("_rcs_", 1)
+            if not knots or name not in knots:
+                raise CaseloadError(f"feature {f} needs spline knots; the model has none for {name}.",
+                                    fix="Refit the model (the knots are set when it is fitted).")
+            if name not in rcs_cache:
+                rcs_cache[name] = rcs_basis(_source(frame, _SPLINE_SOURCE[name]), knots[name])
+            if not 1 <= int(j) <= rcs_cache[name].shape[1]:
+                raise CaseloadError(f"feature {f}: the spline in {name} has {rcs_cache[name].shape[1]} "
+                                    "curvature terms.", fix="Use as many knots as the terms need plus 2.")
+            cols[f] = rcs_cache[name][:, int(j) - 1]
+        elif f == "age_15_26":
             cols[f] = np.where(np.isnan(age), np.nan, (age <= 26).astype("float64"))
         elif f == "age_45_plus":
             cols[f] = np.where(np.isnan(age), np.nan, (age >= 45).astype("float64"))
@@ -239,6 +325,8 @@ class SegmentModel:
     ----------
     estimator_ : sklearn estimator
     features_ : list of str
+    knots_ : dict
+        Knots of the age and duration splines (:func:`spline_knots`), set at fit.
     medians_ : dict
         Training medians used for missing feature values.
     training_ : dict
@@ -289,7 +377,8 @@ class SegmentModel:
             raise CaseloadError("the training examples have only one outcome (all exits or none).",
                                 fix="Use a longer history or check the end reasons of the spells.")
         self.features_ = _check_features(self.features or DEFAULT_FEATURES, self.proxy_features)
-        Xd = _design(frame, self.features_)
+        self.knots_ = spline_knots(frame, self.features_)
+        Xd = _design(frame, self.features_, knots=self.knots_)
         med = Xd.median()
         self.medians_ = {k: (0.0 if pd.isna(v) else float(v)) for k, v in med.items()}
         Xd = Xd.fillna(self.medians_)
@@ -332,7 +421,7 @@ class SegmentModel:
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """``(n, 2)`` array: chance of no exit and of exit to work within six months."""
         self._check()
-        Xd = _design(X, self.features_, fill=self.medians_)
+        Xd = _design(X, self.features_, fill=self.medians_, knots=getattr(self, "knots_", None))
         with _threads(self.method):
             return self.estimator_.predict_proba(Xd)
 
@@ -396,7 +485,7 @@ class SegmentModel:
     def attach_covariance(self, frame: pd.DataFrame) -> SegmentModel:
         """Store the covariance of the logistic coefficients, computed on ``frame``."""
         self._check()
-        Xd = _design(frame, self.features_, fill=self.medians_)
+        Xd = _design(frame, self.features_, fill=self.medians_, knots=getattr(self, "knots_", None))
         p = self.estimator_.predict_proba(Xd)[:, 1]
         Xc = np.column_stack([np.ones(len(Xd)), Xd.to_numpy()])
         info = (Xc * (p * (1 - p))[:, None]).T @ Xc
