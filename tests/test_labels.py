@@ -8,6 +8,7 @@ module keeping its own (Dutch, English) table would drift from it.
 from __future__ import annotations
 
 import ast
+import re
 import string
 import tomllib
 from pathlib import Path
@@ -93,6 +94,107 @@ def test_the_exemption_list_only_shrinks():
 ])
 def test_the_table_finder_finds_label_tables_and_nothing_else(source, expected):
     assert pair_tables(source) == expected
+
+
+#: Modules that still pick a language between two inline texts (``w("…", "…")`` of the run
+#: context, ``"…" if lang == "nl" else "…"``), with the reason. The list may only shrink: a
+#: module that no longer has such a pair must leave it (see the test below).
+INLINE_PAIRS_NOT_YET = {
+    # being moved to the catalogue in parallel (issue 12)
+    "capacity.py": "the total row's label",
+    "durations/report.py": "unit and the age-at-inflow header",
+    "durations/tables.py": "unit, total row and the elapsed-duration method",
+    "kpi/report.py": "total row and the notes on groups and the CBS comparison",
+    "refresh/sections/durations.py": "titles, methods and notes of the durations section",
+    "refresh/sections/forecast.py": "titles, methods and notes of the forecast section",
+    "refresh/sections/kpi.py": "titles, methods and notes of the KPI and capacity sections",
+    "refresh/sections/segment.py": "titles, methods and notes of the segment section",
+    # caseload/segment/* was being changed in parallel when the catalogue was made
+    "segment/core.py": "total margin and the age suffix",
+    "segment/fairness.py": "attribute and level words",
+    "segment/overrides.py": "rejection reasons",
+    "segment/rules.py": "the no-match reason",
+}
+
+
+def _is_text(node: ast.AST) -> bool:
+    """A string literal, f-string or concatenation with one, that holds a word (two letters
+    or more outside %-directives: "%d-%m-%Y" is a format, not a word)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+        return _is_text(node.left) or _is_text(node.right)
+    if isinstance(node, ast.JoinedStr):
+        parts = [v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+        return any(_is_text(ast.Constant(p)) for p in parts) or not parts
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) \
+        and re.search(r"[^\W\d_]{2,}", re.sub(r"%[a-zA-Z]", "", node.value)) is not None
+
+
+def _is_language_test(node: ast.AST) -> bool:
+    """``lang == "nl"`` (or ``ctx.lang != "en"``, ``"nl" == lang``, ...)."""
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1
+            and isinstance(node.ops[0], (ast.Eq, ast.NotEq))):
+        return False
+    a, b = node.left, node.comparators[0]
+
+    def is_lang(n: ast.AST) -> bool:
+        return (isinstance(n, ast.Name) and n.id == "lang") or (isinstance(n, ast.Attribute) and n.attr == "lang")
+
+    return any(is_lang(x) and isinstance(y, ast.Constant) and y.value in ("nl", "en")
+               for x, y in ((a, b), (b, a)))
+
+
+def inline_pairs(source: str, filename: str = "<source>") -> list[int]:
+    """Lines of every choice between two inline texts by language: a call ``w("…", "…")`` or
+    ``ctx.words("…", "…")`` with two text literals, and ``"…" if lang == "nl" else "…"``
+    (not a choice between language codes such as ``"en" if lang == "en" else "nl"``)."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename=filename)):
+        if isinstance(node, ast.Call) and len(node.args) == 2 and not node.keywords and (
+                (isinstance(node.func, ast.Name) and node.func.id in ("w", "words"))
+                or (isinstance(node.func, ast.Attribute) and node.func.attr == "words")):
+            if all(_is_text(a) for a in node.args):
+                found.append(node.lineno)
+        elif isinstance(node, ast.IfExp) and _is_language_test(node.test) \
+                and _is_text(node.body) and _is_text(node.orelse) \
+                and {ast.literal_eval(n) for n in (node.body, node.orelse)
+                     if isinstance(n, ast.Constant)} != {"nl", "en"}:
+            found.append(node.lineno)
+    return sorted(found)
+
+
+def test_no_module_picks_between_two_inline_texts():
+    offenders = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        lines = inline_pairs(path.read_text(encoding="utf-8"), rel)
+        if lines and rel not in INLINE_PAIRS_NOT_YET:
+            offenders[rel] = lines
+    assert not offenders, f"(Dutch, English) texts inline instead of in caseload/data/labels.toml: {offenders}"
+
+
+def test_the_inline_exemption_list_only_shrinks():
+    for rel in INLINE_PAIRS_NOT_YET:
+        path = PACKAGE / rel
+        assert path.is_file() and inline_pairs(path.read_text(encoding="utf-8"), rel), \
+            f"{rel} has no inline (Dutch, English) texts any more: remove it from INLINE_PAIRS_NOT_YET"
+
+
+@pytest.mark.parametrize("source, expected", [
+    # the shapes caseload/refresh/findings.py and steps.py had before the catalogue
+    ('hidden = w("niet getoond", "suppressed")\n', [1]),
+    ('s = ctx.words(f"Op {peil:%d-%m-%Y} hadden {n} cliënten een uitkering.",\n'
+     '              f"On {peil:%d-%m-%Y}, {n} clients had a benefit.")\n', [1]),
+    ('s = w("Mediane duur: " + "; ".join(bits) + ".", "Median duration: " + "; ".join(bits) + ".")\n', [1]),
+    ('def f(n, lang):\n    return f"minder dan {n}" if lang == "nl" else f"fewer than {n}"\n', [2]),
+    ('title = "Kernpunten" if pub.lang == "nl" else "Key findings"\n', [1]),
+    # no choice between inline texts: catalogue lookups, language codes, formats, other tests
+    ('hidden = w(*LABELS["hidden"])\nx = w(a, b)\n', []),
+    ('lang = "en" if lang == "en" else "nl"\n', []),
+    ('fmt = "%d-%m-%Y" if lang == "nl" else "%Y-%m-%d"\n', []),
+    ('word = "meer" if d > 0 else "minder"\nrow = 0 if lang == "nl" else 1\n', []),
+])
+def test_the_inline_pair_finder_finds_inline_pairs_and_nothing_else(source, expected):
+    assert inline_pairs(source) == expected
 
 
 def _entries(text: str) -> list[tuple[str, dict]]:

@@ -19,10 +19,14 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from caseload.schema.labels import label_table, pick_label
+
 __all__ = ["FINDINGS_TABLE", "Figure", "Finding", "add_findings", "findings_html", "findings_relations"]
 
 #: Name of the Kernpunten in ``relations.json`` (not a table file of the report).
 FINDINGS_TABLE = "kernpunten"
+
+_WORDS = label_table("report.findings")  # the section's title and "zie" of its links
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,7 @@ class Finding:
 def findings_html(pub) -> str:
     """The "Kernpunten" section of the HTML report: one block per group, one line per finding."""
     lang = pub.lang
-    title = "Kernpunten" if lang == "nl" else "Key findings"
-    see = "zie" if lang == "nl" else "see"
+    title, see = (pick_label(_WORDS[k], lang) for k in ("title", "see"))
     groups: dict[str, list[Finding]] = {}
     for f in pub.findings:
         groups.setdefault(f.group, []).append(f)

@@ -35,6 +35,7 @@ from caseload.publish.report import check_report_folder
 from caseload.refresh.context import RefreshError, RefreshResult, RunContext, Step
 from caseload.refresh.findings import key_findings
 from caseload.refresh.steps import (
+    STEP_TITLES,
     _step_capacity,
     _step_durations,
     _step_flows,
@@ -45,6 +46,7 @@ from caseload.refresh.steps import (
     _step_validate,
 )
 from caseload.refresh.stock import stock_composition, stock_on
+from caseload.schema.labels import label_table, pick_label
 
 __all__ = [
     "RefreshError",
@@ -59,20 +61,23 @@ __all__ = [
 ]
 
 
+_WORDS = label_table("report.refresh")
+
+
+def _t(key: str, lang: str) -> str:
+    """A text of the ``[report.refresh]`` catalogue group (the progress lines) in ``lang``."""
+    return pick_label(_WORDS[key], lang)
+
+
 # --------------------------------------------------------------------------- registry
 
 STEPS: list[Step] = [
-    Step("validate", "Controle van het bestand", "Extract validation", _step_validate),
-    Step("stock", "Samenstelling van het bestand", "Composition of the caseload", _step_stock),
-    Step("segment", "Segmenten en PMC's", "Segments and PMCs", _step_segment),
-    Step("flows", "Instroom, uitstroom en bestand", "Inflow, outflow and stock", _step_flows),
-    Step("durations", "Duur in de uitkering", "Duration on benefit", _step_durations),
-    Step("forecast", "Prognoses", "Forecasts", _step_forecast),
-    Step("kpi", "Uitstroom, duurzaamheid en monitoring", "Outflow, durability and monitoring",
-         _step_kpi),
-    Step("capacity", "Formatie trajectbegeleiding", "Coach capacity", _step_capacity),
+    Step(name, *STEP_TITLES[name], run) for name, run in (
+        ("validate", _step_validate), ("stock", _step_stock), ("segment", _step_segment),
+        ("flows", _step_flows), ("durations", _step_durations), ("forecast", _step_forecast),
+        ("kpi", _step_kpi), ("capacity", _step_capacity))
 ]
-"""The steps in the order they run."""
+"""The steps in the order they run (titles: ``[report.step_titles]`` of the label catalogue)."""
 
 
 def _select_steps(names: Sequence[str] | None) -> list[Step]:
@@ -180,7 +185,7 @@ def _refresh(config, *, out_dir, lang, steps, progress) -> RefreshResult:
         c.caseload = None
         c.results.clear()
     if progress is not None:
-        task = progress.add_task("Rapport schrijven" if lang == "nl" else "Writing report", total=1)
+        task = progress.add_task(_t("progress_report", lang), total=1)
     # the key's fingerprint (never the key) in the manifest; a change since the last report is a warning
     key_file = config.privacy.key_file
     fingerprint = key_fingerprint(load_key(config.resolve(key_file) if key_file is not None else None))
@@ -250,7 +255,7 @@ def _per_municipality(config: Config, caseload, selected: Sequence[Step], lang: 
     names = dict(config.report.municipality_names)
     task = None
     if progress is not None:
-        task = progress.add_task("Rapporten per gemeente" if lang == "nl" else "Reports per municipality",
+        task = progress.add_task(_t("progress_per_municipality", lang),
                                  total=len(codes))
     for code in codes:
         sp = caseload.spells[caseload.spells["municipality"].astype(str) == code]

@@ -26,8 +26,17 @@ import pandas as pd
 from caseload.publish.findings import Figure, Finding
 from caseload.refresh.context import RunContext
 from caseload.schema import municipality_name
+from caseload.schema.labels import label_table, pick_label
+from caseload.segment.core import _REASSESS
 
 __all__ = ["key_findings"]
+
+_WORDS = label_table("report.findings")
+
+
+def _t(key: str, lang: str, **values) -> str:
+    """A text of the ``[report.findings]`` catalogue group in ``lang``, with ``values`` filled in."""
+    return pick_label(_WORDS[key], lang, **values)
 
 
 def _fmt(x: float, decimals: int, lang: str) -> str:
@@ -39,10 +48,10 @@ def _fmt(x: float, decimals: int, lang: str) -> str:
 def _count(n, min_cell: int, lang: str) -> str:
     """A count of persons as printed: below ``min_cell`` as "minder dan <min_cell>"."""
     if n is None or (isinstance(n, float) and np.isnan(n)) or n is pd.NA:
-        return "niet getoond" if lang == "nl" else "suppressed"
+        return _t("suppressed", lang)
     n = int(n)
     if n < min_cell:
-        return f"minder dan {min_cell}" if lang == "nl" else f"fewer than {min_cell}"
+        return _t("fewer_than", lang, n=min_cell)
     return _fmt(n, 0, lang)
 
 
@@ -139,16 +148,16 @@ def key_findings(ctx: RunContext) -> list[Finding]:
     cl, pub, lang = ctx.caseload, ctx.publication, ctx.lang
     if cl is None or not len(cl.spells):
         return []
-    w = ctx.words
+    def txt(key: str, **values) -> str:
+        return _t(key, lang, **values)
+
     min_cell = pub.min_cell
     names = pub.municipality_names
     peil = pd.Timestamp(cl.peildatum if cl.peildatum is not None else pub.peildatum)
     codes = sorted(str(m) for m in cl.spells["municipality"].dropna().unique())
     groups: list[str | None] = [*codes, None] if len(codes) > 1 else [codes[0] if codes else None]
     per: dict[str | None, list[Finding]] = {g: [] for g in groups}
-    label = {g: (municipality_name(g, names) if g is not None else w("Alle gemeenten samen",
-                                                                   "All municipalities together"))
-             for g in groups}
+    label = {g: municipality_name(g, names) if g is not None else txt("all_together") for g in groups}
 
     def add(g, topic, headline, sentence, link, figures=()):
         anchor, text = link
@@ -156,7 +165,7 @@ def key_findings(ctx: RunContext) -> list[Finding]:
                               tuple(f for f in figures if f is not None)))
 
     P = _Published(pub)
-    hidden = w("niet getoond", "suppressed")
+    hidden = txt("suppressed")
 
     # 1. stock on the peildatum and a year earlier: clients with a benefit running on after the
     #    peildatum, each once (caseload.flows.stock_at: the stock of the composition tables).
@@ -181,7 +190,7 @@ def key_findings(ctx: RunContext) -> list[Finding]:
         if g is None:
             link = _link(pub, "s", "bestand_geslacht")
             first = P.raw["bestand_geslacht"].columns[0] if tot_sex is not None else None
-            same, shown, fig = (_linked(P, w("bestand", "stock"), "bestand_geslacht",
+            same, shown, fig = (_linked(P, txt("stock_figure"), "bestand_geslacht",
                                         [P.row("bestand_geslacht", **{first: tot_sex})], "aantal", n1)
                                 if first is not None else (False, None, None))
             same0 = False
@@ -192,9 +201,9 @@ def key_findings(ctx: RunContext) -> list[Finding]:
         else:
             link = _link(pub, "s", "stromen_per_jaar")
             rows = [P.row("stromen_per_jaar", municipality=g, year=peil.year)]
-            same, shown, fig = _linked(P, w("bestand", "stock"), "stromen_per_jaar", rows, "stock_end", n1)
+            same, shown, fig = _linked(P, txt("stock_figure"), "stromen_per_jaar", rows, "stock_end", n1)
             rows0 = [P.row("stromen_per_jaar", municipality=g, year=peil.year - 1)]
-            same0, shown0, fig0 = (_linked(P, w("bestand een jaar eerder", "stock a year earlier"),
+            same0, shown0, fig0 = (_linked(P, txt("stock_figure_before"),
                                            "stromen_per_jaar", rows0, "stock_end", n0)
                                    if year_end else (False, None, None))
             text = (_fmt(shown, 0, lang) if shown is not None else hidden) if same else _count(n1, min_cell, lang)
@@ -203,27 +212,16 @@ def key_findings(ctx: RunContext) -> list[Finding]:
             figs += [fig, fig0]
             true_t = P.cell("stromen_per_jaar", rows[0], "stock_end")[0]
             if not same and true_t is not None and link[0]:
-                note = w(" De tabel per jaar telt uitkeringen (een cliënt met twee uitkeringen telt twee "
-                         "keer) en komt daarom op een ander aantal.",
-                         " The table per year counts benefits (a client with two counts twice) and so "
-                         "gives another number.")
+                note = " " + txt("stock_note")
         if text != hidden and text0 != hidden and n1 >= min_cell and n0 >= min_cell:
             d = n1 - n0
-            change = (w(f"{_fmt(abs(d), 0, lang)} {'meer' if d > 0 else 'minder'} dan",
-                        f"{_fmt(abs(d), 0, lang)} {'more' if d > 0 else 'fewer'} than") if d
-                      else w("evenveel als", "as many as"))
-            sentence = w(f"Op {peil:%d-%m-%Y} hadden {text} cliënten een uitkering: {change} een jaar "
-                         f"eerder ({text0}).",
-                         f"On {peil:%d-%m-%Y}, {text} clients had a benefit: {change} a year earlier "
-                         f"({text0}).")
+            change = (txt("change_more" if d > 0 else "change_fewer", n=_fmt(abs(d), 0, lang)) if d
+                      else txt("change_same"))
+            sentence = txt("stock_change", peil=peil, n=text, change=change, n0=text0)
         elif text == hidden:  # no number to put in the sentence: say so plainly
-            sentence = w(f"Het aantal cliënten met een uitkering op {peil:%d-%m-%Y} is niet getoond "
-                         "(onthullingscontrole: het zou andere, kleine aantallen terug laten rekenen).",
-                         f"The number of clients with a benefit on {peil:%d-%m-%Y} is suppressed "
-                         "(disclosure control: it would give back other, small counts).")
+            sentence = txt("stock_hidden", peil=peil)
         else:
-            sentence = w(f"Op {peil:%d-%m-%Y} hadden {text} cliënten een uitkering.",
-                         f"On {peil:%d-%m-%Y}, {text} clients had a benefit.")
+            sentence = txt("stock", peil=peil, n=text)
         add(g, "stock", text, sentence + note, link, figs)
 
     # 2. inflow and outflow in the last twelve months (benefits, from the monthly flows): with
@@ -243,7 +241,7 @@ def key_findings(ctx: RunContext) -> list[Finding]:
             rows = ([P.row("stromen_per_jaar", municipality=m, year=peil.year) for m in codes] if g is None
                     else [P.row("stromen_per_jaar", municipality=g, year=peil.year)]) if year_end else []
             texts, figs, linked = [], [], True
-            names = (w("instroom", "inflow"), w("uitstroom", "outflow"), w("uitstroom naar werk", "outflow to work"))
+            names = (txt("inflow"), txt("outflow"), txt("outflow_work"))
             for col, n, what in zip(("inflow", "outflow", "outflow_work"), (i, o, ow), names, strict=True):
                 same, shown, fig = _linked(P, what, "stromen_per_jaar", rows, col, n)
                 linked &= same
@@ -252,26 +250,18 @@ def key_findings(ctx: RunContext) -> list[Finding]:
                 figs.append(fig)
             ti, to, tw = texts
             if hidden not in texts:
-                sentence = w(f"Van {start:%d-%m-%Y} tot en met {peil:%d-%m-%Y} begonnen {ti} uitkeringen en "
-                             f"eindigden er {to}, waarvan {tw} door werk.",
-                             f"From {start:%d-%m-%Y} to {peil:%d-%m-%Y}, {ti} benefits started and {to} "
-                             f"ended, {tw} of them through work.")
+                sentence = txt("flows", start=start, peil=peil, inflow=ti, outflow=to, work=tw)
             else:  # name what is shown, then what is not (no "niet getoond" inside the sentence)
                 shown_parts = [f"{n} {t}" for n, t in zip(names, texts, strict=True) if t != hidden]
                 hidden_parts = [n for n, t in zip(names, texts, strict=True) if t == hidden]
-                sentence = w(f"Van {start:%d-%m-%Y} tot en met {peil:%d-%m-%Y}: ",
-                             f"From {start:%d-%m-%Y} to {peil:%d-%m-%Y}: ")
+                sentence = txt("flows_period", start=start, peil=peil) + " "
                 if shown_parts:
-                    sentence += ", ".join(shown_parts) + w(" uitkeringen; ", " benefits; ")
-                sentence += (w("niet getoond: ", "suppressed: ") + _join(hidden_parts, w("en", "and"))
-                             + w(" (onthullingscontrole).", " (disclosure control)."))
+                    sentence += txt("flows_shown", parts=", ".join(shown_parts)) + " "
+                sentence += txt("flows_hidden", parts=_join(hidden_parts, txt("and")))
             if g is None and linked and len(codes) > 1:
-                sentence += w(" (De som van de gemeenten in de tabel per jaar.)",
-                              " (The sum of the municipalities in the table per year.)")
+                sentence += " " + txt("flows_sum_note")
             elif not linked and link[0]:
-                sentence += w(" (Twaalf maanden tot en met de peildatum; de tabel per jaar telt per "
-                              "kalenderjaar.)", " (Twelve months to the reference date; the table per "
-                              "year counts calendar years.)")
+                sentence += " " + txt("flows_calendar_note")
             add(g, "flows", f"{ti} / {to}", sentence, link, figs)
 
     # 3. outflow to work within the KPI window against the target.
@@ -282,7 +272,7 @@ def key_findings(ctx: RunContext) -> list[Finding]:
         out = kpi.outflow
         level = f"{1 - ctx.config.kpi.alpha:g}"
         link = _link(pub, "f", "kpi_uitstroom_werk")
-        total = w("Totaal", "Total")
+        total = txt("total")
         for g in groups:
             if "municipality" in out.columns:
                 key = total if g is None else g
@@ -299,32 +289,20 @@ def key_findings(ctx: RunContext) -> list[Finding]:
                 else (0 if "kpi_uitstroom_werk" in P.raw and len(P.raw["kpi_uitstroom_werk"]) == 1 else None)
             if P.cell("kpi_uitstroom_werk", pos, "estimate")[0] is not None and \
                     P.cell("kpi_uitstroom_werk", pos, "estimate")[1] is None:
-                sentence = w(f"Uitstroom naar werk binnen {m} maanden: niet getoond (zie de tabel).",
-                             f"Outflow to work within {m} months: suppressed (see the table).")
-                add(g, "outflow_work", hidden, sentence, link)
+                add(g, "outflow_work", hidden, txt("kpi_hidden", m=m), link)
                 continue
             if int(r["n_spells"]) < min_cell:
-                sentence = w(f"Uitstroom naar werk binnen {m} maanden: te weinig uitkeringen in het "
-                             f"cohort (minder dan {min_cell}) om te tonen.",
-                             f"Outflow to work within {m} months: too few benefits in the cohort "
-                             f"(fewer than {min_cell}) to show.")
-                add(g, "outflow_work", "", sentence, link)
+                add(g, "outflow_work", "", txt("kpi_few", m=m, min_cell=min_cell), link)
                 continue
             est, lo, hi = (100 * float(r[c]) for c in ("estimate", f"lower_{level}", f"upper_{level}"))
             target = 100 * float(r["target"]) if pd.notna(r.get("target")) else None
-            judged = JUDGEMENT.get(r.get("judgement"), ("", ""))[0 if lang == "nl" else 1]
+            judged = pick_label(JUDGEMENT.get(r.get("judgement"), ("", "")), lang)
             start, end = kpi.cohort
             head = f"{_fmt(est, 1, lang)}%"
-            tgt = (w(f" Het doel is {_fmt(target, 0, lang)}%: {judged}.",
-                     f" The target is {_fmt(target, 0, lang)}%: {judged}.") if target is not None else "")
-            sentence = w(f"Van de uitkeringen die van {start:%d-%m-%Y} tot en met {end:%d-%m-%Y} begonnen, "
-                         f"eindigde naar schatting {head} binnen {m} maanden in werk "
-                         f"({_fmt(100 * (1 - ctx.config.kpi.alpha), 0, lang)}%-interval "
-                         f"{_fmt(lo, 1, lang)}-{_fmt(hi, 1, lang)}%).{tgt}",
-                         f"Of the benefits that started from {start:%Y-%m-%d} to {end:%Y-%m-%d}, an "
-                         f"estimated {head} ended in work within {m} months "
-                         f"({_fmt(100 * (1 - ctx.config.kpi.alpha), 0, lang)}% interval "
-                         f"{_fmt(lo, 1, lang)}-{_fmt(hi, 1, lang)}%).{tgt}")
+            tgt = " " + txt("kpi_target", target=_fmt(target, 0, lang), judged=judged) if target is not None else ""
+            sentence = txt("kpi", start=start, end=end, head=head, m=m,
+                         level=_fmt(100 * (1 - ctx.config.kpi.alpha), 0, lang),
+                         lo=_fmt(lo, 1, lang), hi=_fmt(hi, 1, lang), target=tgt)
             add(g, "outflow_work", head, sentence, link)
 
     # 4. median duration on benefit by age band at inflow (Kaplan-Meier per municipality).
@@ -349,49 +327,39 @@ def key_findings(ctx: RunContext) -> list[Finding]:
             cells = {c: P.cell("segment_per_gemeente", row, c) for c in parts}
             true_total, shown_total = P.cell("segment_per_gemeente", row, tot_col) if tot_col else (None, None)
             figs = [Figure(f"{names[c]}", int(v), (("segment_per_gemeente", row, c, 1.0),))
-                    for c, (_t, v) in cells.items() if v is not None]
-            shown = [f"{names[c]} {_fmt(v, 0, lang)}" for c, (_t, v) in cells.items() if v is not None]
+                    for c, (_true, v) in cells.items() if v is not None]
+            shown = [f"{names[c]} {_fmt(v, 0, lang)}" for c, (_true, v) in cells.items() if v is not None]
             gone = [c for c, (t, v) in cells.items() if v is None and t is not None]
             adds_up = (true_total is not None and all(t is not None for t, _ in cells.values())
                        and int(sum(t for t, _ in cells.values())) == int(true_total))
-            what = w("cliënten in de indeling naar groep", "clients in the grouping")
             if shown_total is not None:
-                figs.append(Figure(w("totaal", "total"), int(shown_total),
+                figs.append(Figure(txt("segments_total"), int(shown_total),
                                    (("segment_per_gemeente", row, tot_col, 1.0),)))
-                head = w(f"Van de {_fmt(shown_total, 0, lang)} {what}: ",
-                         f"Of the {_fmt(shown_total, 0, lang)} {what}: ")
+                head = txt("segments_head", n=_fmt(shown_total, 0, lang))
             else:
-                head = w(f"Van de {what} (totaal niet getoond): ", f"Of the {what} (total suppressed): ")
+                head = txt("segments_head_hidden")
             listed = ", ".join(shown)
-            hidden_names = _join([names[c] for c in gone], w("en", "and"))
+            hidden_names = _join([names[c] for c in gone], txt("and"))
             if gone and not shown:
-                tail = w("de aantallen per groep zijn niet getoond (kleine aantallen beschermd)",
-                         "the counts per group are suppressed (small counts protected)")
+                tail = txt("segments_all_hidden")
             elif gone and shown_total is not None and adds_up and len(gone) >= 2:
                 rest = int(shown_total) - int(sum(cells[c][1] for c in parts if cells[c][1] is not None))
-                figs.append(Figure(w(f"{hidden_names} samen", f"{hidden_names} together"), rest,
+                figs.append(Figure(txt("segments_together_figure", names=hidden_names), rest,
                                    tuple(("segment_per_gemeente", row, c, 1.0) for c in gone)))
-                tail = w(f"{hidden_names} samen {_fmt(rest, 0, lang)} (apart niet getoond)",
-                         f"{hidden_names} together {_fmt(rest, 0, lang)} (not shown apart)")
+                tail = txt("segments_together", names=hidden_names, n=_fmt(rest, 0, lang))
             elif gone:
-                tail = w(f"{hidden_names} niet getoond", f"{hidden_names} suppressed")
+                tail = txt("segments_hidden", names=hidden_names)
             else:
                 tail = ""
             body = "; ".join(x for x in (listed, tail) if x)
             diff = ""
             n_stock = stock_now.get(g)
             if true_total is not None and n_stock is not None and int(true_total) != n_stock:
-                diff = w(" Dit totaal telt ook cliënten van wie de uitkering op de peildatum eindigt en "
-                         "wijkt daardoor af van het bestand hierboven.",
-                         " This total also counts clients whose benefit ends on the reference date and so "
-                         "differs from the stock above.")
-            legend = w(" (A: direct bemiddelbaar, B: binnen 3-6 maanden, C: (nog) niet bemiddelbaar"
-                       + (f"; {names['herbeoordelen']}: diagnose te oud of uit een eerdere uitkering"
-                          if "herbeoordelen" in names else "") + ").",
-                       " (A: can work now, B: within 3-6 months, C: not yet placeable"
-                       + (f"; {names['reassess']}: assessment too old or from an earlier benefit"
-                          if "reassess" in names else "") + ").")
-            sentence = head + body + "." + legend + diff
+                diff = " " + txt("segments_diff")
+            redo = _REASSESS[lang]  # the code of the "reassess" column in this language
+            legend = " " + txt("segments_legend", reassess=txt("segments_reassess", name=names[redo])
+                             if redo in names else "")
+            sentence = head + " " + body + "." + legend + diff
             add(g, "segments", body, sentence, link, figs)
 
     # 6. forecast of the stock a year ahead, with its interval.
@@ -412,14 +380,12 @@ def key_findings(ctx: RunContext) -> list[Finding]:
             row = row.iloc[0] if len(row) else part.iloc[-1]
             when = pd.Timestamp(row["ds"])
             f = float(row["forecast"])
-            iv = (w(f" ({lvl}%-interval {_fmt(row[f'lo_{lvl}'], 0, lang)} tot {_fmt(row[f'hi_{lvl}'], 0, lang)})",
-                    f" ({lvl}% interval {_fmt(row[f'lo_{lvl}'], 0, lang)} to {_fmt(row[f'hi_{lvl}'], 0, lang)})")
-                  if lvl else "")
+            iv = (" " + txt("forecast_interval", level=lvl, lo=_fmt(row[f"lo_{lvl}"], 0, lang),
+                                hi=_fmt(row[f"hi_{lvl}"], 0, lang)) if lvl else "")
             link = _link(pub, "f", f"prognose_bestand_{uid.lower()}")
             if not link[0]:
                 link = _link(pub, "s", "prognose_caseload_prognose")
-            sentence = w(f"Prognose voor {when:%m-%Y}: {_fmt(f, 0, lang)} uitkeringen{iv}.",
-                         f"Forecast for {when:%m-%Y}: {_fmt(f, 0, lang)} benefits{iv}.")
+            sentence = txt("forecast", when=when, n=_fmt(f, 0, lang), interval=iv)
             add(g, "forecast", _fmt(f, 0, lang), sentence, link)
 
     # 7. coach FTE needed (for the whole extract: the contact scheme counts all clients).
@@ -431,11 +397,8 @@ def key_findings(ctx: RunContext) -> list[Finding]:
         norm = cap["norm"]
         g = groups[-1]
         link = _link(pub, "s", "capaciteit_contactschema")
-        sentence = w(f"Voor de trajectbegeleiding is volgens het contactschema {_fmt(fte, 2, lang)} fte nodig; "
-                     f"volgens de norm van {norm['clients_per_fte']:g} cliënten per fte "
-                     f"{_fmt(norm['fte_rounded'], 1, lang)} fte.",
-                     f"Coaching needs {_fmt(fte, 2, lang)} FTE by the contact scheme; by the norm of "
-                     f"{norm['clients_per_fte']:g} clients per FTE {_fmt(norm['fte_rounded'], 1, lang)} FTE.")
+        sentence = txt("capacity", fte=_fmt(fte, 2, lang), norm=f"{norm['clients_per_fte']:g}",
+                     fte_norm=_fmt(norm["fte_rounded"], 1, lang))
         add(g, "capacity", _fmt(fte, 2, lang), sentence, link)
     return [f for g in groups for f in per[g]]
 
@@ -446,7 +409,7 @@ def _durations(ctx: RunContext, groups, add, min_cell: int) -> None:
     from caseload.durations.report import _PER_YEAR
     from caseload.durations.tables import observation_start, spell_durations
 
-    cl, cfg, lang, w = ctx.caseload, ctx.config.durations, ctx.lang, ctx.words
+    cl, cfg, lang = ctx.caseload, ctx.config.durations, ctx.lang
     if cfg.window_start in (None, "", "none"):
         window = None
     elif cfg.window_start == "auto":
@@ -457,10 +420,8 @@ def _durations(ctx: RunContext, groups, add, min_cell: int) -> None:
                         bands=[tuple(b) for b in cfg.age_bands])
     d = d[d["age_band"].notna()]
     per_year = _PER_YEAR[cfg.time_unit]
-    unit = {"years": w("jaar", "years"), "months": w("maanden", "months"),
-            "days": w("dagen", "days")}[cfg.time_unit]
-    link = ("s-duur_kaplan_meier", w("Duur in de uitkering: mediaan en beperkt gemiddelde",
-                                     "Duration on benefit: median and restricted mean"))
+    unit = _t(cfg.time_unit, lang)  # years, months or days
+    link = ("s-duur_kaplan_meier", _t("durations_link", lang))
     if not any(t.name == "duur_kaplan_meier" for t in ctx.publication.tables):
         link = ("", "")
     for g in groups:
@@ -473,15 +434,12 @@ def _durations(ctx: RunContext, groups, add, min_cell: int) -> None:
         bits = []
         for band, r in s.iterrows():
             if int(r["n"]) < min_cell:
-                bits.append(w(f"{band}: te weinig uitkeringen", f"{band}: too few benefits"))
+                bits.append(_t("durations_few", lang, band=band))
             elif pd.isna(r["median"]):
-                bits.append(w(f"{band}: meer dan de helft nog in de uitkering",
-                              f"{band}: more than half still on benefit"))
+                bits.append(_t("durations_open", lang, band=band))
             else:
                 bits.append(f"{band}: {_fmt(r['median'], 1, lang)} {unit}")
-        sentence = w("Mediane duur in de uitkering naar leeftijd bij instroom: " + "; ".join(bits) + ".",
-                     "Median duration on benefit by age at inflow: " + "; ".join(bits) + ".")
+        sentence = _t("durations", lang, bands="; ".join(bits))
         if g is not None and len(groups) > 1 and link[0]:
-            sentence += w(" (Berekend voor deze gemeente; de tabel geeft alle gemeenten samen.)",
-                          " (Computed for this municipality; the table gives all municipalities together.)")
+            sentence += " " + _t("durations_note", lang)
         add(g, "duration", "; ".join(bits), sentence, link)

@@ -18,7 +18,16 @@ from caseload.refresh.sections.kpi import _step_capacity, _step_kpi
 from caseload.refresh.sections.segment import _step_segment
 from caseload.refresh.stock import _TOTAL, age_rule_method, stock_composition, stock_on
 from caseload.schema import HOUSEHOLD, LADDER, SEX, municipality_name
-from caseload.schema.labels import label_table
+from caseload.schema.labels import label_table, pick_label
+
+_WORDS = label_table("report.steps")
+STEP_TITLES = label_table("report.step_titles")
+"""Step name -> (Dutch, English) title of the step and of its report section."""
+
+
+def _t(key: str, lang: str, **values) -> str:
+    """A text of the ``[report.steps]`` catalogue group in ``lang``, with ``values`` filled in."""
+    return pick_label(_WORDS[key], lang, **values)
 
 # ----------------------------------------------------------------- step: validate
 
@@ -38,21 +47,15 @@ def _step_validate(ctx: RunContext) -> int:
     ctx.caseload = cl
     if cl.peildatum is not None:
         ctx.publication.peildatum = pd.Timestamp(cl.peildatum)
-    pub, w = ctx.publication, ctx.words
-    section = w("Controle van het bestand", "Extract validation")
+    pub, lang = ctx.publication, ctx.lang
+    section = pick_label(STEP_TITLES["validate"], lang)
     rep = cl.report.copy()
     rep["file"] = rep["file"].map(lambda p: Path(str(p)).name)
     pub.add_table(
         "bestanden", rep[["file", "table", "rows_read", "rows_loaded", "rows_rejected"]],
-        title=w("Ingelezen bestanden", "Files read"),
-        method=w("Per bestand: gelezen rijen = geladen rijen + afgewezen rijen.",
-                 "Per file: rows read = rows loaded + rows rejected."),
-        labels={"file": w("Bestand", "File"), "table": w("Tabel", "Table"),
-                "rows_read": w("Rijen gelezen", "Rows read"),
-                "rows_loaded": w("Rijen geladen", "Rows loaded"),
-                "rows_rejected": w("Rijen afgewezen", "Rows rejected")},
-        suppression_note=w("Aantallen bestandsrijen, geen statistiek over personen; niet onderdrukt.",
-                           "Counts of file rows, not statistics about persons; not suppressed."),
+        title=_t("files_title", lang), method=_t("files_method", lang),
+        labels={c: _t(c, lang) for c in ("file", "table", "rows_read", "rows_loaded", "rows_rejected")},
+        suppression_note=_t("file_rows_note", lang),
         section=section,
     )
     rej = cl.rejected
@@ -62,19 +65,12 @@ def _step_validate(ctx: RunContext) -> int:
                 .size().rename("rows").reset_index()
                 .sort_values(["file", "column", "reason"], kind="stable"))
         # The reason's explanation, not the row messages: those may quote file values.
-        summ["fix"] = summ["reason"].map(REASONS_NL if ctx.lang == "nl" else REASONS).fillna("")
+        summ["fix"] = summ["reason"].map(REASONS_NL if lang == "nl" else REASONS).fillna("")
         pub.add_table(
             "afgewezen_rijen", summ,
-            title=w("Afgewezen rijen naar reden", "Rejected rows by reason"),
-            method=w("Rijen die niet door de controles kwamen, geteld per bestand, kolom en reden "
-                     "(zonder de waarden zelf). De rijen staan met rijnummer in Caseload.rejected.",
-                     "Rows that failed the checks, counted per file, column and reason (without the "
-                     "values). The rows with row numbers are in Caseload.rejected."),
-            labels={"file": w("Bestand", "File"), "column": w("Kolom", "Column"),
-                    "reason": w("Reden", "Reason"), "rows": w("Rijen", "Rows"),
-                    "fix": w("Toelichting", "Explanation")},
-            suppression_note=w("Aantallen bestandsrijen, geen statistiek over personen; niet onderdrukt.",
-                               "Counts of file rows, not statistics about persons; not suppressed."),
+            title=_t("rejected_title", lang), method=_t("rejected_method", lang),
+            labels={c: _t(c, lang) for c in ("file", "column", "reason", "rows", "fix")},
+            suppression_note=_t("file_rows_note", lang),
             section=section,
         )
     return int(sum(len(t) for t in cl.tables().values()))
@@ -87,23 +83,17 @@ def _step_stock(ctx: RunContext) -> int:
     from caseload.figures.style import PALETTE, finish, fmt_number, new_figure
     from caseload.publish import suppress_table
 
-    cl, pub, w, lang = ctx.caseload, ctx.publication, ctx.words, ctx.lang
+    cl, pub, lang = ctx.caseload, ctx.publication, ctx.lang
     stock = stock_on(cl, age_rule=ctx.config.durations.age_rule)
     ctx.results["stock"] = stock
-    section = w("Samenstelling van het bestand", "Composition of the caseload")
-    age = age_rule_method(stock, lang)
-    method = w("Cliënten met een lopende uitkering op de peildatum, elk één keer geteld; "
-               f"{age}, op de peildatum; trede van de laatste diagnose.",
-               "Clients with a benefit running on the reference date, each counted once; "
-               f"{age}, on the reference date; ladder step of the latest assessment.")
+    section = pick_label(STEP_TITLES["stock"], lang)
+    method = _t("stock_method", lang, age=age_rule_method(stock, lang))
     items = {}
     dims = [
-        ("leeftijd", "age_band", None, w("Leeftijd", "Age"),
-         w("Bestand naar leeftijd", "Caseload by age")),
-        ("geslacht", "sex", SEX, None, w("Bestand naar geslacht", "Caseload by sex")),
-        ("leefvorm", "household", HOUSEHOLD, None, w("Bestand naar leefvorm", "Caseload by household")),
-        ("trede", "ladder_step", LADDER, w("Trede participatieladder", "Ladder step"),
-         w("Bestand naar trede op de participatieladder", "Caseload by participation-ladder step")),
+        ("leeftijd", "age_band", None, _t("age", lang), _t("by_age", lang)),
+        ("geslacht", "sex", SEX, None, _t("by_sex", lang)),
+        ("leefvorm", "household", HOUSEHOLD, None, _t("by_household", lang)),
+        ("trede", "ladder_step", LADDER, _t("ladder", lang), _t("by_ladder", lang)),
     ]
     for name, col, codes, label, title in dims:
         if col not in stock.columns or stock[col].notna().sum() == 0:
@@ -118,7 +108,7 @@ def _step_stock(ctx: RunContext) -> int:
             f"bestand_{name}", table, title=title, method=method, counts=["aantal"],
             percentages={"percentage": int(table["aantal"].iloc[-1])},
             derived={"percentage": "aantal"}, row_total=_TOTAL[lang],
-            labels={"aantal": w("Aantal", "Count"), "percentage": w("Procent", "Percent")},
+            labels={"aantal": _t("count", lang), "percentage": _t("percent", lang)},
             decimals=1, section=section)
     if "ladder_step" in items:
         # The figure shows the published (suppressed) table, so that it cannot reveal
@@ -129,17 +119,15 @@ def _step_stock(ctx: RunContext) -> int:
         fig, ax = new_figure(8, 4.5)
         counts = shown["aantal"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)[::-1]
         ax.barh(shown.iloc[::-1, 0], np.nan_to_num(counts), color=PALETTE[0])
-        hidden = w("niet getoond", "suppressed")
+        hidden = _t("suppressed", lang)
         for y, v in enumerate(counts):
             ax.text(0 if np.isnan(v) else v, y, f" {hidden}" if np.isnan(v) else f" {fmt_number(v, 0, lang)}",
                     va="center", fontsize=8, color="#555555" if np.isnan(v) else "#000000")
-        ax.set_xlabel(w("aantal cliënten", "number of clients"))
-        title = w("Bestand naar trede op de participatieladder",
-                  "Caseload by participation-ladder step")
+        ax.set_xlabel(_t("clients_axis", lang))
+        title = _t("by_ladder", lang)
         finish(fig, title=title, source=pub.source, peildatum=pub.peildatum, lang=lang)
         pub.add_figure("bestand_trede", fig, title=title, method=method, section=section,
-                       caption=w("Aantallen als in de tabel; niet getoond = onthullingscontrole.",
-                                 "Counts as in the table; suppressed = disclosure control."))
+                       caption=_t("ladder_caption", lang))
     return len(stock)
 
 
@@ -152,22 +140,12 @@ def _step_flows(ctx: RunContext) -> int:
     from caseload.figures.style import PALETTE, finish, new_figure
     from caseload.flows import monthly_flows
 
-    cl, pub, w, lang = ctx.caseload, ctx.publication, ctx.words, ctx.lang
+    cl, pub, lang = ctx.caseload, ctx.publication, ctx.lang
     flows = monthly_flows(cl.spells, by=("municipality",))
     ctx.results["flows"] = flows
-    section = w("Instroom, uitstroom en bestand", "Inflow, outflow and stock")
-    labels = {k: w(*v) for k, v in _FLOW_LABELS.items()}
-    method = w("Uitkeringen (personen) per maand volgens caseload.flows: in het bestand aan het eind "
-               "van de maand als begonnen op of voor de laatste dag en niet daarvoor geëindigd; "
-               "bestand(t) = bestand(t-1) + instroom(t) - uitstroom(t). Uitstroom naar werk: reden "
-               "werk of werk deels. Dit bestand telt uitkeringen: een cliënt met twee lopende "
-               "uitkeringen (in twee gemeenten of na elkaar zonder einddatum) telt twee keer; de "
-               "tabellen naar geslacht, leefvorm en groep A/B/C tellen elke cliënt één keer.",
-               "Benefits (persons) per month by caseload.flows: in the stock at month end when started "
-               "on or before the last day and not ended before it; stock(t) = stock(t-1) + inflow(t) "
-               "- outflow(t). Outflow to work: end reason werk or werk_deels. This stock counts "
-               "benefits: a client with two running benefits counts twice; the tables by sex, "
-               "household and group A/B/C count every client once.")
+    section = pick_label(STEP_TITLES["flows"], lang)
+    labels = {k: pick_label(v, lang) for k, v in _FLOW_LABELS.items()}
+    method = _t("flows_method", lang)
     work_cols = [c for c in ("outflow_werk", "outflow_werk_deels") if c in flows.columns]
     f = flows.assign(outflow_work=flows[work_cols].sum(axis=1) if work_cols else 0,
                      year=flows["month"].dt.year)
@@ -185,16 +163,13 @@ def _step_flows(ctx: RunContext) -> int:
     recent = total[total["month"] > total["month"].max() - 24].reset_index(drop=True)
     rel_year, rel_month = _flow_relations(yearly, recent, total)
     pub.add_table("stromen_per_jaar", yearly,
-                  title=w("Instroom, uitstroom en bestand per gemeente per jaar",
-                          "Inflow, outflow and stock per municipality per year"),
+                  title=_t("flows_year_title", lang),
                   method=method, counts=["inflow", "outflow", "outflow_work", "stock_end"],
                   labels=labels, section=section, relations=rel_year,
-                  suppression_note=w("Het jaar van de peildatum loopt tot de peildatum.",
-                                     "The year of the reference date runs to the reference date."))
+                  suppression_note=_t("flows_year_note", lang))
     recent["month"] = recent["month"].astype(str)
     pub.add_table("stromen_per_maand", recent,
-                  title=w("Bestand, instroom en uitstroom per maand (alle gemeenten, 24 maanden)",
-                          "Stock, inflow and outflow per month (all municipalities, 24 months)"),
+                  title=_t("flows_month_title", lang),
                   method=method, counts=["stock", "inflow", "outflow", "outflow_work"],
                   labels=labels, section=section, relations=rel_month)
     fig, ax = new_figure(9, 4.5)
@@ -202,11 +177,11 @@ def _step_flows(ctx: RunContext) -> int:
         g = g[g["month"] > g["month"].max() - 120]
         ax.plot(g["month"].dt.to_timestamp(), g["stock"], color=PALETTE[i % len(PALETTE)],
                 label=municipality_name(muni, pub.municipality_names), linewidth=1.6)
-    ax.set_ylabel(w("uitkeringen einde maand", "benefits at month end"))
+    ax.set_ylabel(_t("stock_axis", lang))
     # From zero (a stock is a level), with headroom so the legend stays clear of the lines.
     ax.set_ylim(0, ax.get_ylim()[1] * 1.18)
     ax.legend(loc="upper left", ncols=min(f["municipality"].nunique(), 6))
-    title = w("Bestand per gemeente, laatste tien jaar", "Stock per municipality, last ten years")
+    title = _t("flows_figure_title", lang)
     finish(fig, title=title, source=pub.source, peildatum=pub.peildatum, lang=lang)
     pub.add_figure("stromen_bestand", fig, title=title, method=method, section=section)
     return len(flows)
