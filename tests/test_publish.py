@@ -152,6 +152,22 @@ def test_csv_format_plain(tmp_path):
     assert model[1:] == ["a,0.123", "b,2.500"]
 
 
+def test_brief_table_shows_the_chosen_columns_and_links_the_full_one(tmp_path):
+    """`brief`: the HTML shows only those columns and says where the full table is; CSV keeps all."""
+    pub = Publication("Rapport", "2025-12-31", "Bron", pdf=False)
+    df = pd.DataFrame({"groep": ["a", "b"], "ratio": [1.2, 0.9], "ratio_lo": [0.8, 0.5], "ratio_hi": [1.7, 1.4]})
+    pub.add_table("breed", df, title="Brede tabel", method="m", brief=["groep", "ratio"])
+    write_report(pub, tmp_path / "r")
+    html = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
+    section = html.split('id="s-breed"')[1].split("</section>")[0]
+    headers = [h for h in section.split("<th>")[1:]]
+    assert len(headers) == 2, headers
+    assert "volledige tabel (4 kolommen" in section and 'href="tables/breed.csv"' in section
+    assert (tmp_path / "r" / "tables" / "breed.csv").read_text(encoding="utf-8-sig").splitlines()[0].count(";") == 3
+    with pytest.raises(CaseloadError, match="ratio_mid"):
+        pub.add_table("breed2", df, title="t", method="m", brief=["ratio_mid"])
+
+
 def test_workbook(written):
     out, _ = written
     wb = load_workbook(out / "tabellen.xlsx")

@@ -103,6 +103,10 @@ class TableItem:
         For a long table: how the HTML and PDF show it compactly, as a cross
         table (e.g. ``(["group"], "years_since_start", "share_active")``); the
         CSV and the workbook keep the long table.
+    brief : sequence of str, optional
+        The columns the HTML and PDF show, for a table too wide to read on a page (e.g.
+        without the interval bounds); the CSV and the workbook keep every column, and the
+        report links to them.
     """
 
     name: str
@@ -127,6 +131,7 @@ class TableItem:
     sums: Sequence[str] = ()
     relations: Sequence[Any] = ()
     wide: tuple[Sequence[str], str, str] | None = None
+    brief: Sequence[str] = ()
 
 
 @dataclass
@@ -234,7 +239,7 @@ class Publication:
             raise PublishError(f"table name {name!r} is used twice.",
                                fix="Give every published table its own name.")
         item = TableItem(name=name, data=data, **kwargs)
-        named = [*item.counts, *item.percentages, *item.derived, *item.by, *item.sums,
+        named = [*item.counts, *item.percentages, *item.derived, *item.by, *item.sums, *item.brief,
                  *(b for b in item.percentages.values() if isinstance(b, str))]
         missing = [c for c in named if c not in _frame(item.data).columns]
         not_counts = [c for c in item.derived.values() if c not in item.counts]

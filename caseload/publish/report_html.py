@@ -39,6 +39,16 @@ def _w(key: str, lang: str, **kw) -> str:
 _PROVENANCE = ("method", "parameters", "peildatum")
 
 
+def _brief(item: TableItem, shown: pd.DataFrame, mask: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The columns ``item.brief`` (code names) of a published table, in the table's order."""
+    headers = shown.attrs.get("headers", {})
+    wanted = {headers.get(c, c) for c in item.brief}
+    keep = [i for i, c in enumerate(shown.columns) if c in wanted]
+    out = shown.iloc[:, keep]
+    out.attrs = shown.attrs
+    return out, mask.iloc[:, keep]
+
+
 def _without_provenance(shown: pd.DataFrame, mask: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     headers = shown.attrs.get("headers", {})
     drop = [headers[c] for c in _PROVENANCE
@@ -247,11 +257,14 @@ def _html_document(pub: Publication, frames: list[tuple[TableItem, pd.DataFrame]
                 entries.append(f'<li><a href="#f-{name}">{title}</a></li>')
                 continue
             item, df = shown[name]
+            mask, full = masks[name], len(df.columns)
+            if item.brief:  # a table too wide for a page: the chosen columns, the rest in the workbook
+                df, mask = _brief(item, df, mask)
             title = html.escape(item.title)
-            wide = (_wide_table(item, df, masks[name], decimals[name], lang)
+            wide = (_wide_table(item, df, mask, decimals[name], lang)
                     if item.wide is not None else None)
             link = f'<a href="tables/{item.name}.csv">tables/{item.name}.csv</a>'
-            if _fully_suppressed(item, df, masks[name]):
+            if _fully_suppressed(item, df, mask):
                 body = f'<p class="sentence">{html.escape(_w("all_suppressed", lang, n=pub.min_cell))}</p>'
             elif wide is not None:
                 body = (f'<div class="wrap">{wide}</div><p class="note">'
@@ -262,8 +275,12 @@ def _html_document(pub: Publication, frames: list[tuple[TableItem, pd.DataFrame]
                         + _w("long_table", lang, n=len(df), sheet=html.escape(sheets.get(name, name)),
                              link=link) + "</p>")
             else:
-                body = (f'<div class="wrap">{_html_table(item, df, masks[name], decimals[name], lang)}'
+                body = (f'<div class="wrap">{_html_table(item, df, mask, decimals[name], lang)}'
                         "</div>")
+                if len(df.columns) < full:
+                    body += ('<p class="note">' + _w("brief_full", lang, n=full,
+                                                     sheet=html.escape(sheets.get(name, name)), link=link)
+                             + "</p>")
             # A table under the same title as a figure of its section is that figure's table:
             # one heading, one entry in the contents.
             heading = "" if item.title in fig_titles else f"<h3>{title}</h3>"
