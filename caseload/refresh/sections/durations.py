@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from caseload.durations.cohorts import cohort_method
 from caseload.durations.report import BY_LABEL, DurationAnalysis, analyse_durations
-from caseload.durations.tables import age_rule_text
+from caseload.durations.tables import age_rule_text, format_count
 from caseload.refresh.context import RunContext
 from caseload.schema import label_table, pick_label
 
@@ -90,9 +90,7 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
         cox = analysis.cox
         sample = ""
         if cox is not None and cox.sampled:
-            def big(n: int) -> str:  # thousands separated as the language writes them
-                return f"{n:,}".replace(",", w("thousands"))
-            sample = " " + w("cox_sample", n=big(cox.n), total=big(cox.n_complete))
+            sample = " " + w("cox_sample", n=format_count(cox.n, lang), total=format_count(cox.n_complete, lang))
         pub.add_table("duur_cox", t["cox"], title=w("cox_title"),
                       method=w("cox_method", age=age, sample=sample, window=window),
                       decimals=4, section=sec, suppression_note=w("cox_suppression"))
