@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from caseload.errors import CaseloadError
+from caseload.schema.labels import pick_label, report_text
 
 __all__ = [
     "ContactGroup",
@@ -136,7 +137,7 @@ class ContactScheme:
         """The scheme as a table."""
         return pd.DataFrame({
             "code": [g.code for g in self.groups],
-            "label": [g.label_nl if lang == "nl" else g.label_en for g in self.groups],
+            "label": [pick_label((g.label_nl, g.label_en), lang) for g in self.groups],
             "contacts_per_year": [g.contacts_per_year for g in self.groups],
             "minutes_per_contact": [g.minutes_per_contact for g in self.groups],
             "source": [g.source for g in self.groups],
@@ -280,11 +281,11 @@ def fte_from_contacts(clients_by_group: Mapping[str, float], scheme: ContactSche
         minutes = g.minutes_per_contact if g.minutes_per_contact is not None else minutes_per_contact
         contacts = n * g.contacts_per_year
         hours = contacts * minutes / 60
-        rows.append({"code": g.code, "label": g.label_nl if lang == "nl" else g.label_en, "clients": n,
+        rows.append({"code": g.code, "label": pick_label((g.label_nl, g.label_en), lang), "clients": n,
                      "contacts_per_year": g.contacts_per_year, "minutes_per_contact": minutes,
                      "contacts": contacts, "hours": hours, "fte": hours / productive_hours_per_fte})
     out = pd.DataFrame(rows)
-    total = {"code": "totaal", "label": "Totaal" if lang == "nl" else "Total",
+    total = {"code": "totaal", "label": report_text("total", lang),
              "clients": out.loc[out["code"] != "sollicitatietraining", "clients"].sum(),
              "contacts_per_year": np.nan, "minutes_per_contact": np.nan,
              "contacts": out["contacts"].sum(), "hours": out["hours"].sum(), "fte": out["fte"].sum()}

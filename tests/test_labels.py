@@ -254,3 +254,62 @@ def test_groups_and_lookups():
     assert pick_label(label_table("figures.kpi")["kpi_title"], "en", m=24) == "Outflow to work within 24 months"
     assert report_text("console_error") == "Fout" and report_text("console_error", "en") == "Error"
     assert {"console_note", "summary_line", "validate_title"} <= set(REPORT_TEXT)
+
+
+# --------------------------------------------------------------------------- inline word pairs
+#: Modules whose words all come from the catalogue: no ``w("Dutch", "English")`` call and no
+#: ``"Dutch" if lang == "nl" else "English"`` branch may come back.
+NO_INLINE_PAIRS = [
+    "refresh/sections/kpi.py", "refresh/sections/durations.py", "refresh/sections/forecast.py",
+    "refresh/sections/segment.py", "capacity.py", "kpi/report.py",
+    *sorted(p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / "durations").glob("*.py")),
+]
+
+
+def _text(node: ast.AST) -> bool:
+    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+
+
+def _is_lang_test(node: ast.AST) -> bool:
+    """``lang == "nl"`` (or ``self.lang``, ``!=``, either order)."""
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq))):
+        return False
+    sides = (node.left, node.comparators[0])
+    named = any((isinstance(s, ast.Name) and s.id == "lang") or (isinstance(s, ast.Attribute) and s.attr == "lang")
+                for s in sides)
+    return named and any(isinstance(s, ast.Constant) and s.value in ("nl", "en") for s in sides)
+
+
+def inline_pairs(source: str, filename: str = "<source>") -> list[int]:
+    """Lines of every ``w(...)``/``words(...)`` call with two text literals and of every branch
+    on the language (``x if lang == "nl" else y``, ``if lang == "nl":``)."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename=filename)):
+        if isinstance(node, ast.Call) and len(node.args) == 2 and all(_text(a) for a in node.args):
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            if name in ("w", "words"):
+                found.append(node.lineno)
+        elif isinstance(node, (ast.IfExp, ast.If)) and _is_lang_test(node.test):
+            found.append(node.lineno)
+    return sorted(found)
+
+
+def test_converted_modules_have_no_inline_word_pairs():
+    offenders = {rel: lines for rel in NO_INLINE_PAIRS
+                 if (lines := inline_pairs((PACKAGE / rel).read_text(encoding="utf-8"), rel))}
+    assert not offenders, f"inline (Dutch, English) words instead of catalogue keys: {offenders}"
+
+
+@pytest.mark.parametrize("source, expected", [
+    # the shapes these modules had before (refresh/sections/*, durations/*, kpi/report.py)
+    ('sec = w("Prognoses", "Forecasts")\n', [1]),
+    ('t = w(f"Prognose: {name}",\n      f"Forecast: {name}")\n', [1]),
+    ('x = ctx.words("Ondergrens", "Lower")\n', [1]),
+    ('total = "Totaal" if lang == "nl" else "Total"\n', [1]),
+    ('def f(lang):\n    if lang == "nl":\n        return "Aandeel"\n    return "Share"\n', [2]),
+    # not pairs: catalogue keys, a pair from the catalogue, other two-string calls
+    ('sec = w("section")\nm = w("method", by=w("by_rules"))\n', []),
+    ('x = ctx.words(*table[c])\ns = n.replace(",", ".")\n', []),
+])
+def test_the_inline_pair_finder(source, expected):
+    assert inline_pairs(source) == expected

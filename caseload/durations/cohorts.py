@@ -24,9 +24,12 @@ from caseload.durations.tables import (
 )
 from caseload.errors import CaseloadError
 from caseload.schema import SPELLS, age_band
+from caseload.schema.labels import label_table, pick_label
 
 __all__ = ["cohort_curves", "cohort_tables", "active_share", "cohort_method", "COHORT_AGE_CLASSES",
            "COHORT_GROUPINGS"]
+
+_W = label_table("report.durations")  # the method texts
 
 COHORT_AGE_CLASSES: tuple[tuple[int, int], ...] = ((0, 29), (30, 50), (51, 150))
 """Age classes of "Sturen op bijstand" (age at start): < 30, 30-50, 50+.
@@ -202,11 +205,7 @@ def cohort_tables(
 
 def cohort_method(age_rule: str = DEFAULT_AGE_RULE, lang: str = "nl") -> str:
     """Method text of the cohort curves, naming the age rule of the age classes."""
-    if lang == "nl":
-        return ("Aandeel uitkeringen dat k jaar na de start nog loopt (Sturen op bijstand); alleen uitkeringen "
-                f"die k jaar waarneembaar zijn tellen mee. Leeftijdsklasse bij de start: {age_rule_text(age_rule, lang)}.")
-    return ("Share of benefits still running k years after start (Sturen op bijstand); only benefits observable "
-            f"for k years count. Age class at start: {age_rule_text(age_rule, lang)}.")
+    return pick_label(_W["cohort_method"], lang, age=age_rule_text(age_rule, lang))
 
 
 def _group_codes(df: pd.DataFrame, by) -> tuple[np.ndarray, np.ndarray]:
@@ -296,11 +295,6 @@ def active_share(
         ["group", "inflow_year"], sort=True)["active"].agg(["mean", "size", "sum"]).reset_index()
     out = agg.rename(columns={"mean": "share_active", "size": "n", "sum": "n_active"})
     out["n_active"] = out["n_active"].astype("int64")
-    if lang == "nl":
-        method = ("Aandeel uitkeringen per instroomjaar dat op de peildatum nog loopt (Sturen op bijstand). "
-                  f"Leeftijdsklasse bij de start: {age_rule_text(age_rule, lang)}.")
-    else:
-        method = ("Share of each inflow year's benefits still running on the reference date (Sturen op bijstand). "
-                  f"Age class at start: {age_rule_text(age_rule, lang)}.")
+    method = pick_label(_W["inflow_year_method"], lang, age=age_rule_text(age_rule, lang))
     out.attrs.update(age_rule=age_rule, method=method)
     return out

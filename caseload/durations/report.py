@@ -22,11 +22,12 @@ from caseload.durations.tables import (
     DAYS_PER_YEAR,
     DEFAULT_AGE_RULE,
     elapsed_duration_table,
+    format_count,
     observation_start,
     spell_durations,
 )
 from caseload.errors import CaseloadError
-from caseload.schema import HOUSEHOLD, SEX, inflow_reasons, report_text
+from caseload.schema import HOUSEHOLD, SEX, inflow_reasons, label_table, pick_label, report_text
 from caseload.settings import DurationSettings
 
 __all__ = ["analyse_durations", "DurationAnalysis", "DurationSettings", "BY_LABEL"]
@@ -103,13 +104,7 @@ class DurationAnalysis:
         return out
 
 
-BY_LABEL = {
-    "inflow_reason": {"nl": "instroomreden", "en": "inflow reason"},
-    "household": {"nl": "leefvorm", "en": "household"},
-    "sex": {"nl": "geslacht", "en": "sex"},
-    "age_class": {"nl": "leeftijdsklasse", "en": "age class"},
-    "age_class_sex": {"nl": "leeftijdsklasse en geslacht", "en": "age class and sex"},
-}
+BY_LABEL = {by: {"nl": nl, "en": en} for by, (nl, en) in label_table("report.durations.by").items()}
 
 
 def _group_sort_key(part: str, by: str):
@@ -131,7 +126,7 @@ def _group_label(part: str, by: str, lang: str) -> str:
         reasons = inflow_reasons()
         return f"{part} {reasons.label(part, lang)}" if part in reasons else part
     if by == "age_class":
-        return f"{part} {'jaar' if lang == 'nl' else 'years'}"
+        return f"{part} {pick_label(label_table('report.durations')['years_suffix'], lang)}"
     return part
 
 
@@ -205,7 +200,7 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
     aj = AalenJohansen(alpha=cfg.alpha, conf_type=cfg.conf_type, variance=cfg.aj_variance).fit(
         usable["duration"], usable["event"], entry=usable["entry"], by=usable["age_band"])
     level = f"{1 - cfg.alpha:g}"
-    group_col = "Leeftijd bij instroom" if lang == "nl" else "Age at inflow"
+    group_col = pick_label(label_table("report.durations")["age_at_inflow"], lang)
 
     horizon = cfg.horizon_years * per_year
     summary = km.summary.rename(columns={f"lower_{level}": f"median_lower_{level}", f"upper_{level}": f"median_upper_{level}"})
@@ -243,8 +238,8 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
                                  strata=strata, alpha=cfg.alpha, max_rows=cfg.cox_max_rows,
                                  random_state=cfg.random_state)
         if cox.sampled:
-            big = (lambda x: f"{x:,}".replace(",", ".")) if lang == "nl" else (lambda x: f"{x:,}")
-            notes.append(report_text("cox_sampled", lang, n=big(cox.n), total=big(cox.n_complete),
+            notes.append(report_text("cox_sampled", lang, n=format_count(cox.n, lang),
+                                     total=format_count(cox.n_complete, lang),
                                      seed=cfg.random_state))
     except (CaseloadError, np.linalg.LinAlgError, ValueError) as exc:
         notes.append(report_text("cox_failed", lang, error=exc))

@@ -15,7 +15,7 @@ import pandas as pd
 
 from caseload.errors import CaseloadError
 from caseload.schema import AGE_BANDS_LOSSER, CLIENTS, SPELLS, WORK_END_REASONS, age_band
-from caseload.schema.labels import label_table
+from caseload.schema.labels import label_table, pick_label, report_text
 from caseload.settings import DEFAULT_AGE_RULE
 
 __all__ = ["spell_durations", "elapsed_duration_table", "observation_start", "age_at", "age_rule_text",
@@ -62,6 +62,7 @@ AGE_RULES = ("birth_date", "mid_year", "calendar_year")
 
 
 _AGE_RULE_TEXT = label_table("values.age_rule")
+_W = label_table("report.durations")  # headers and texts of this package
 
 
 def check_age_rule(rule: str) -> str:
@@ -78,8 +79,16 @@ def age_rule_text(rule: str, lang: str = "nl") -> str:
     >>> age_rule_text("mid_year", "en")
     "age in whole years counted from 1 July of the birth year (as 'Sturen op bijstand')"
     """
-    nl, en = _AGE_RULE_TEXT[check_age_rule(rule)]
-    return nl if lang == "nl" else en
+    return pick_label(_AGE_RULE_TEXT[check_age_rule(rule)], lang)
+
+
+def format_count(n: int, lang: str = "nl") -> str:
+    """A whole number with thousands separated as ``lang`` writes them.
+
+    >>> format_count(12345), format_count(12345, "en")
+    ('12.345', '12,345')
+    """
+    return f"{n:,}".replace(",", pick_label(_W["thousands"], lang))
 
 
 def age_at(clients: pd.DataFrame, dates, client_id, rule: str = DEFAULT_AGE_RULE) -> np.ndarray:
@@ -335,23 +344,18 @@ def elapsed_duration_table(
     stock = stock_at(spells, peil)
     age = age_at(clients, peil, stock[SPELLS.client_id].reset_index(drop=True), rule=age_rule)
     elapsed = (peil - pd.to_datetime(stock[SPELLS.start_date])).dt.days.to_numpy() / DAYS_PER_YEAR
-    suffix = " jaar" if lang == "nl" else " years"
-    band = age_band(age, bands, suffix=suffix)
+    band = age_band(age, bands, suffix=" " + pick_label(_W["years_suffix"], lang))
     inside = ~pd.isna(band)
     df = pd.DataFrame({"band": band[inside], "elapsed": elapsed[inside]})
     g = df.groupby("band", observed=False)["elapsed"].agg(["size", "mean"])
     total = g["size"].sum()
-    cols = (["Leeftijd", "Verdeling", "Duur uitkering in jaren", "Aantal"] if lang == "nl"
-            else ["Age", "Share", "Duration on benefit in years", "Count"])
+    cols = [pick_label(_W[k], lang) for k in ("col_age", "col_share", "col_duration", "col_count")]
     table = pd.DataFrame({
-        cols[0]: [str(b) for b in g.index] + ["Totaal" if lang == "nl" else "Total"],
+        cols[0]: [str(b) for b in g.index] + [report_text("total", lang)],
         cols[1]: list(g["size"] / total if total else g["size"] * np.nan) + [1.0 if total else np.nan],
         cols[2]: list(g["mean"]) + [df["elapsed"].mean()],
         cols[3]: list(g["size"].astype("int64")) + [int(total)],
     })
     table.attrs.update({"peildatum": peil, "outside_bands": int((~inside).sum()), "age_rule": age_rule,
-                        "method": ("gemiddelde verstreken duur van het bestand op de peildatum; "
-                                   if lang == "nl" else "mean elapsed duration of the stock on the reference date; ")
-                        + age_rule_text(age_rule, lang) + (" op de peildatum." if lang == "nl"
-                                                            else " on the reference date.")})
+                        "method": pick_label(_W["elapsed_method"], lang, age=age_rule_text(age_rule, lang))})
     return table

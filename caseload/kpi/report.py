@@ -19,7 +19,7 @@ from caseload.kpi import benchmark as bm
 from caseload.kpi import monitoring as mon
 from caseload.kpi import outflow as of
 from caseload.schema import Caseload
-from caseload.schema.labels import label_table
+from caseload.schema.labels import label_table, pick_label, report_text
 from caseload.settings import CapacitySettings, KpiSettings
 
 __all__ = ["KpiResults", "KpiSettings", "CapacitySettings", "kpi_results", "capacity_results", "KPI_LABELS"]
@@ -40,6 +40,8 @@ def _age_rule(config, age_rule: str | None) -> str:
 
 KPI_LABELS: dict[str, tuple[str, str]] = label_table("headers.kpi")
 """Column headers of the KPI and capacity tables (Dutch, English)."""
+
+_NOTES = label_table("report.kpi")  # notes of the results
 
 
 @dataclass
@@ -99,10 +101,7 @@ def kpi_results(cs: Caseload, config=None, *, sheltered_targets: pd.DataFrame | 
     has_assess = len(cs.assessments) > 0 and cs.assessments["caseworker_segment"].notna().any()
     segments = list(k.segments) or None
     if segments and not has_assess:
-        notes.append(f"Geen groepen (A/B/C) van consulenten in het bestand: het cohort bestaat uit alle "
-                     f"uitkeringen, niet alleen groep {', '.join(segments)}." if lang == "nl" else
-                     "No caseworker segments in the extract: the cohort is every spell, not only "
-                     f"segments {', '.join(segments)}.")
+        notes.append(pick_label(_NOTES["no_segments"], lang, segments=", ".join(segments)))
         segments = None
     cohort = of.select_cohort(cs.spells, inflow_start=start, inflow_end=end,
                               assessments=cs.assessments if has_assess else None, segments=segments)
@@ -116,7 +115,7 @@ def kpi_results(cs: Caseload, config=None, *, sheltered_targets: pd.DataFrame | 
     if len(by) and len(outflow) > 1:
         total = of.outflow_to_work(cohort, peildatum=peil, months=k.months, target=k.target, alpha=k.alpha)
         for c in by:
-            total[c] = "Totaal" if lang == "nl" else "Total"
+            total[c] = report_text("total", lang)
         outflow = pd.concat([outflow, total[outflow.columns]], ignore_index=True)
     spells = cs.spells
     dur = of.durability(spells, peildatum=peil, windows=k.durability_windows, alpha=k.alpha)
@@ -148,8 +147,7 @@ def kpi_results(cs: Caseload, config=None, *, sheltered_targets: pd.DataFrame | 
     if muni is None and "municipality" in spells and spells["municipality"].notna().any():
         muni = str(spells["municipality"].value_counts().index[0])
     if muni == "onbekend":  # caseload.extract.UNKNOWN_MUNICIPALITY: no column, nothing set
-        notes.append("Municipality unknown (the extract has no municipality column and none is set): no "
-                     "benchmark against similar municipalities. Set [extract] municipality = \"GM....\".")
+        notes.append(pick_label(_NOTES["unknown_municipality"], lang))
     elif muni is not None:
         cbs = bm.load_cbs_municipalities(k.benchmark_age_group)
         if (cbs["municipality"] == muni).any():
@@ -157,9 +155,7 @@ def kpi_results(cs: Caseload, config=None, *, sheltered_targets: pd.DataFrame | 
             bench = bm.benchmark_municipality(cbs, muni, lang=lang, **kw)
             peers = bm.peer_values(cbs, muni, **kw)
         else:
-            notes.append(f"Gemeente {muni} staat niet in de CBS-cijfers 2015-2017: geen vergelijking."
-                         if lang == "nl" else
-                         f"Municipality {muni} is not in the CBS figures 2015-2017: no benchmark.")
+            notes.append(pick_label(_NOTES["not_in_cbs"], lang, municipality=muni))
     return KpiResults(peildatum=peil, outflow=outflow, durability=dur, revolving_door=rev,
                       spells_per_client=spc, monitoring=monitoring, benchmark=bench, peers=peers,
                       cohort=(start, end), by=by, notes=notes)

@@ -6,9 +6,15 @@ import pandas as pd
 
 from caseload.refresh.context import RunContext
 from caseload.schema import municipality_name
-from caseload.schema.labels import label_table
+from caseload.schema.labels import label_table, pick_label
 
 _FORECAST_LABELS = label_table("headers.forecast")
+_T = label_table("report.sections.forecast")
+
+
+def _words(ctx: RunContext):
+    """``w(key, **values)``: a text of ``[report.sections.forecast]`` in the run's language."""
+    return lambda key, **values: pick_label(_T[key], ctx.lang, **values)
 
 
 def _labels(ctx: RunContext, columns, extra: dict | None = None) -> dict[str, str]:
@@ -21,8 +27,7 @@ def _labels(ctx: RunContext, columns, extra: dict | None = None) -> dict[str, st
         elif str(c).startswith(("lo_", "hi_", "lower_", "upper_")):
             side, level = str(c).rsplit("_", 1)
             lo = side in ("lo", "lower")
-            out[c] = (ctx.words("Ondergrens", "Lower") if lo else ctx.words("Bovengrens", "Upper")) \
-                + f" {level}%"
+            out[c] = pick_label(_T["lower" if lo else "upper"], ctx.lang, level=level)
     return out
 
 
@@ -44,7 +49,7 @@ def _split_provenance(table: pd.DataFrame) -> tuple[pd.DataFrame, str, str | Non
 def _step_forecast(ctx: RunContext) -> int:
     from caseload.forecast import forecast_tables
 
-    cfg, pub, w = ctx.config, ctx.publication, ctx.words
+    cfg, pub, w = ctx.config, ctx.publication, _words(ctx)
     tables = forecast_tables(ctx.caseload, cfg)
     if not (cfg.report.reproductions or ctx.keep_results):
         # Other municipalities' published tables (Stadskanaal/Veendam 2017) and their check:
@@ -53,55 +58,22 @@ def _step_forecast(ctx: RunContext) -> int:
         tables = {k: v for k, v in tables.items()
                   if k not in ("nieuwe_doelgroepen", "beschut_werk", "controle_bron")}
     ctx.results["forecast"] = tables
-    section = w("Prognoses", "Forecasts")
-    source_2017 = w("Raadsinformatie Stadskanaal en Veendam (2017); SZW taakstelling beschut werk",
-                    "Council information Stadskanaal and Veendam (2017); national sheltered-work targets")
-    model_note = w("Modeluitkomsten en cijfers uit een openbare bron, geen tellingen van personen "
-                   "uit het bestand; geen onderdrukking nodig.",
-                   "Model results and figures from a public source, not counts of persons from the "
-                   "extract; no suppression needed.")
-    specs = {
-        "nieuwe_doelgroepen": dict(
-            title=w("Nieuwe doelgroepen: bron en voorraad-stroommodel",
-                    "New target groups: source and stock-flow model"),
-            source=source_2017, suppression_note=model_note, decimals=3),
-        "beschut_werk": dict(
-            title=w("Beschut werk: plaatsen volgens de methode van de bron",
-                    "Sheltered work: places by the source's method"),
-            source=source_2017, suppression_note=model_note, decimals=4),
-        "controle_bron": dict(
-            title=w("Controle van de brontabel", "Checks of the source table"),
-            source=source_2017, suppression_note=model_note, decimals=0),
-        "caseload_prognose": dict(
-            title=w("Prognose van het bestand per maand", "Monthly caseload forecast"),
-            suppression_note=w("Modelprognoses (ETS), geen tellingen van personen; geen "
-                               "onderdrukking nodig.",
-                               "Model forecasts (ETS), not counts of persons; no suppression "
-                               "needed."), decimals=1),
-        "caseload_scenarios": dict(
-            title=w("Prognose van het bestand met scenario's", "Caseload forecast with scenarios"),
-            suppression_note=w("Modelprognoses en scenario's, geen tellingen van personen; geen "
-                               "onderdrukking nodig.",
-                               "Model forecasts and scenarios, not counts of persons; no suppression "
-                               "needed."), decimals=1),
+    section = w("section")
+    source_2017 = w("source_2017")
+    model_note = w("model_note")
+    specs = {  # the title of each table: the key of its name in the catalogue
+        "nieuwe_doelgroepen": dict(source=source_2017, suppression_note=model_note, decimals=3),
+        "beschut_werk": dict(source=source_2017, suppression_note=model_note, decimals=4),
+        "controle_bron": dict(source=source_2017, suppression_note=model_note, decimals=0),
+        "caseload_prognose": dict(suppression_note=w("prognose_note"), decimals=1),
+        "caseload_scenarios": dict(suppression_note=w("scenarios_note"), decimals=1),
         "nieuwe_doelgroepen_extract": dict(
-            title=w("Nieuwe doelgroepen in het bestand: voorraad per 31 december en model",
-                    "New target groups in the extract: stock on 31 December and model"),
             counts=["observed"], derived={"residual": "observed"}, secondary=False,
-            suppression_note=w("Geen secundaire onderdrukking: de rijen zijn standen op "
-                               "verschillende data en tellen niet op. Het verschil met het model "
-                               "is ook niet getoond waar de stand onderdrukt is.",
-                               "No secondary suppression: rows are stocks at different dates and "
-                               "do not add up. The residual is suppressed with its stock."),
-            decimals=2),
-        "kandidaten": dict(
-            title=w("Verwachte kandidaten per profiel-marktcombinatie per kwartaal",
-                    "Expected candidates per profile-market combination per quarter"),
-            suppression_note=w("Verwachte aantallen uit een Markov-model (gebroken getallen), geen "
-                               "tellingen van personen; geen onderdrukking toegepast.",
-                               "Expected numbers from a Markov model (fractions), not counts of "
-                               "persons; no suppression applied."), decimals=1),
+            suppression_note=w("extract_note"), decimals=2),
+        "kandidaten": dict(suppression_note=w("candidates_note"), decimals=1),
     }
+    for name, spec in specs.items():
+        spec["title"] = w(name)
     rows = 0
     for name, table in tables.items():
         spec = dict(specs.get(name, dict(title=name, suppression_note=model_note)))
@@ -122,25 +94,23 @@ def _forecast_figures(ctx: RunContext, tables: dict[str, pd.DataFrame], section:
     from caseload.figures import forecast as ff
     from caseload.forecast import monthly_stock
 
-    pub, w, lang = ctx.publication, ctx.words, ctx.lang
+    pub, w, lang = ctx.publication, _words(ctx), ctx.lang
     src = pub.source
     if "nieuwe_doelgroepen" in tables:
         t = tables["nieuwe_doelgroepen"]
         pub.add_figure("prognose_nieuwe_doelgroepen",
                        ff.target_groups_figure(t, lang=lang, peildatum=t["peildatum"].iloc[0]),
-                       title=w("Nieuwe doelgroepen: bron en model", "New target groups: source and model"),
+                       title=w("fig_target_groups"),
                        method=str(t["method"].iloc[0]), section=section,
-                       source=w("Raadsinformatie Stadskanaal en Veendam (2017)",
-                                "Council information Stadskanaal and Veendam (2017)"),
+                       source=w("fig_target_groups_source"),
                        peildatum=t["peildatum"].iloc[0])
     if "beschut_werk" in tables:
         t = tables["beschut_werk"]
         pub.add_figure("prognose_beschut_werk",
                        ff.sheltered_work_figure(t, lang=lang, peildatum=t["peildatum"].iloc[0]),
-                       title=w("Beschut werk per jaar", "Sheltered work per year"),
+                       title=w("fig_sheltered"),
                        method=str(t["method"].iloc[0]), section=section,
-                       source=w("Raadsinformatie Stadskanaal en Veendam (2017); SZW",
-                                "Council information Stadskanaal and Veendam (2017); SZW"),
+                       source=w("fig_sheltered_source"),
                        peildatum=t["peildatum"].iloc[0])
     if "caseload_prognose" in tables and ctx.caseload is not None and len(ctx.caseload.spells):
         fc = tables["caseload_prognose"]
@@ -149,7 +119,7 @@ def _forecast_figures(ctx: RunContext, tables: dict[str, pd.DataFrame], section:
                if u in set(history["unique_id"].astype(str))][:6]
         for uid in ids:
             name = municipality_name(uid, pub.municipality_names)
-            title = w(f"Prognose van het bestand: {name}", f"Caseload forecast: {name}")
+            title = w("fig_caseload", name=name)
             pub.add_figure(f"prognose_bestand_{uid.lower()}",
                            ff.fan_chart_figure(history, fc, uid, lang=lang, source=src,
                                                peildatum=pub.peildatum, title=title),
@@ -165,14 +135,13 @@ def _forecast_figures(ctx: RunContext, tables: dict[str, pd.DataFrame], section:
             pub.add_figure(f"prognose_scenarios_{uid.lower()}",
                            ff.scenarios_figure(history, t, uid, lang=lang, labels=names, source=src,
                                                peildatum=pub.peildatum),
-                           title=w(f"Prognose met scenario's: {name}", f"Forecast with scenarios: {name}"),
+                           title=w("fig_scenarios", name=name),
                            method=str(t["method"].iloc[0]), section=section)
     if "kandidaten" in tables and len(tables["kandidaten"]):
         t = tables["kandidaten"]
         pub.add_figure("prognose_kandidaten",
                        ff.candidates_figure(t, lang=lang, source=src, peildatum=pub.peildatum),
-                       title=w("Verwachte A-kandidaten per PMC per kwartaal",
-                               "Expected A candidates per PMC per quarter"),
+                       title=w("fig_candidates"),
                        method=str(t["method"].iloc[0]), section=section)
 
 

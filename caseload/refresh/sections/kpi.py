@@ -16,9 +16,16 @@ from caseload.kpi import outflow as of
 from caseload.kpi.report import KPI_LABELS, KpiResults, capacity_results, kpi_results
 from caseload.publish import suppress_table
 from caseload.refresh.context import RunContext
-from caseload.schema import municipality_name, pick_label, report_text
+from caseload.schema import label_table, municipality_name, pick_label, report_text
 
 __all__ = ["add_kpi_to_publication", "add_capacity_to_publication"]
+
+_T = label_table("report.sections.kpi")
+
+
+def _words(lang: str):
+    """``w(key, **values)``: a text of ``[report.sections.kpi]`` in ``lang``."""
+    return lambda key, **values: pick_label(_T[key], lang, **values)
 
 
 def _step_kpi(ctx: RunContext) -> int:
@@ -67,28 +74,20 @@ def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Co
     from caseload.figures import kpi as fk
 
     cfg = config or Config()
-    w = (lambda nl, en: nl) if lang == "nl" else (lambda nl, en: en)
+    w = _words(lang)
     level = f"{1 - cfg.kpi.alpha:g}"
     lo, hi = f"lower_{level}", f"upper_{level}"
     added = []
-    sec_kpi = w("Uitstroom naar werk", "Outflow to work")
+    sec_kpi = w("sec_kpi")
     start, end = res.cohort
-    cohort_txt = w(f"uitkeringen gestart van {start:%d-%m-%Y} tot en met {end:%d-%m-%Y}",
-                   f"spells started {start:%d-%m-%Y} to {end:%d-%m-%Y}")
+    cohort_txt = w("cohort", start=f"{start:%d-%m-%Y}", end=f"{end:%d-%m-%Y}")
     seg = ", ".join(cfg.kpi.segments)
     if seg:
-        cohort_txt += w(f", groep {seg} bij de eerste diagnose", f", group {seg} at the first assessment")
+        cohort_txt += w("cohort_group", groups=seg)
     m = cfg.kpi.months
-    method = w(f"Cohort: {cohort_txt}. Aalen-Johansen cumulatieve incidentie van uitstroom naar werk "
-               f"(werk, werk deels) binnen {m} maanden; andere uitstroom concurrerend, lopende uitkeringen "
-               "gecensureerd; interval log(-log). Oordeel: onder doel als de bovengrens onder het doel ligt, "
-               "boven doel als de ondergrens erboven ligt.",
-               f"Cohort: {cohort_txt}. Aalen-Johansen cumulative incidence of exit to work (full or partial) "
-               f"within {m} months; other exits competing, open spells censored; log(-log) interval. "
-               "Judgement: below target when the upper bound is below it, above when the lower bound is above.")
+    method = w("kpi_method", cohort=cohort_txt, m=str(m))
     t = _judgement_labels(res.outflow, lang)
-    kpi_item = pub.add_table("kpi_uitstroom_werk", t, title=w(f"Uitstroom naar werk binnen {m} maanden",
-                                                    f"Outflow to work within {m} months"),
+    kpi_item = pub.add_table("kpi_uitstroom_werk", t, title=w("kpi_title", m=str(m)),
                   method=method, counts=["n_spells", "n_work", "n_other", "n_censored", "n_at_risk", "naive_n"],
                   percentages={"estimate": "n_spells", lo: "n_spells", hi: "n_spells", "naive_share": "naive_n"},
                   labels=_labels(t, lang), decimals=3, section=sec_kpi)
@@ -108,72 +107,53 @@ def add_kpi_to_publication(pub, res: KpiResults, *, lang: str = "nl", config: Co
     judgements = {code: pick_label(words, lang) for code, words in of.JUDGEMENT.items()}
     fig = fk.kpi_target_figure(drawn, by=res.by, peildatum=res.peildatum, source=pub.source, lang=lang,
                                min_cell=pub.min_cell, judgement_labels=judgements)
-    pub.add_figure("kpi_uitstroom_werk", fig, title=w("Uitstroom naar werk tegen het doel",
-                                                       "Outflow to work against the target"),
+    pub.add_figure("kpi_uitstroom_werk", fig, title=w("kpi_fig_title"),
                    method=method, section=sec_kpi)
     added += ["kpi_uitstroom_werk"]
-    sec_dur = w("Duurzaamheid en draaideur", "Durability and revolving door")
-    dmethod = w("Uitstroom naar werk (werk, werk deels) tot de peildatum; duurzaam = geen nieuwe uitkering "
-                "binnen de termijn; uitstroom waarvan de termijn na de peildatum eindigt is te recent en niet "
-                "meegeteld. Interval: Wilson.",
-                "Exits to work up to the reference date; durable = no new benefit within the window; exits whose "
-                "window ends after the reference date are too recent and left out. Interval: Wilson.")
+    sec_dur = w("sec_dur")
+    dmethod = w("dur_method")
     cnt = ["n_exits", "n_too_recent", "n_judged", "n_returned", "n_durable"]
     pct = {"share": "n_judged", lo: "n_judged", hi: "n_judged"}
-    dur_item = pub.add_table("kpi_duurzaamheid", res.durability, title=w("Duurzaamheid van uitstroom naar werk",
-                                                             "Durability of exits to work"),
+    dur_item = pub.add_table("kpi_duurzaamheid", res.durability, title=w("dur_title"),
                   method=dmethod, counts=cnt, percentages=pct, labels=_labels(res.durability, lang), decimals=3,
                   section=sec_dur)
     pub.add_figure("kpi_duurzaamheid", fk.durability_figure(shown(dur_item, res.durability), peildatum=res.peildatum,
                                                             source=pub.source, lang=lang, min_cell=pub.min_cell),
-                   title=w("Duurzaamheid van uitstroom naar werk", "Durability of exits to work"),
+                   title=w("dur_title"),
                    method=dmethod, section=sec_dur)
     rm = cfg.kpi.revolving_months
-    rmethod = w(f"Uitstroom ({'alle redenen behalve overlijden en AOW' if cfg.kpi.revolving_exits == 'all' else 'naar werk'}) "
-                f"met een nieuwe uitkering binnen {rm} maanden; te recente uitstroom niet meegeteld.",
-                f"Exits ({'all reasons except death and pension age' if cfg.kpi.revolving_exits == 'all' else 'to work'}) "
-                f"with a new benefit within {rm} months; too recent exits left out.")
-    pub.add_table("kpi_draaideur", res.revolving_door, title=w("Draaideur: terug in de uitkering",
-                                                              "Revolving door: back on benefit"),
+    exits = w("rev_exits_all" if cfg.kpi.revolving_exits == "all" else "rev_exits_work")
+    rmethod = w("rev_method", exits=exits, m=str(rm))
+    pub.add_table("kpi_draaideur", res.revolving_door, title=w("rev_title"),
                   method=rmethod, counts=cnt, percentages=pct, labels=_labels(res.revolving_door, lang),
                   decimals=3, section=sec_dur)
     spc = res.spells_per_client.rename(columns={"n_spells": "n_spells_client"})
-    pub.add_table("kpi_uitkeringen_per_client", spc, title=w("Aantal uitkeringen per cliënt",
-                                                            "Number of spells per client"),
-                  method=w("Alle uitkeringen in het bestand per cliënt.", "All spells in the extract per client."),
+    pub.add_table("kpi_uitkeringen_per_client", spc, title=w("spc_title"),
+                  method=w("spc_method"),
                   counts=["n_clients"], percentages={"share": "n_clients"}, layout="long", by=[],
                   labels=_labels(spc, lang), decimals=3, section=sec_dur)
     added += ["kpi_duurzaamheid", "kpi_draaideur", "kpi_uitkeringen_per_client"]
     if res.monitoring:
         added += _add_monitoring(pub, res, lang, w)
     if res.benchmark is not None:
-        sec_bm = w("Vergelijking met andere gemeenten", "Comparison with other municipalities")
+        sec_bm = w("sec_bm")
         b = res.benchmark
         year = b.attrs.get("year")
-        bmethod = w(f"Gemeenten met {cfg.kpi.benchmark_band[0]:g} tot {cfg.kpi.benchmark_band[1]:g} keer zoveel "
-                    "inwoners (15+) als de eigen gemeente" if cfg.kpi.benchmark_method == "band"
-                    else "Gemeenten in dezelfde grootteklasse (inwoners 15+)",
-                    f"Municipalities with {cfg.kpi.benchmark_band[0]:g} to {cfg.kpi.benchmark_band[1]:g} times the "
-                    "inhabitants (15+)" if cfg.kpi.benchmark_method == "band"
-                    else "Municipalities in the same size class (inhabitants 15+)")
-        bmethod += w(f", {year}. Percentiel = aandeel vergelijkbare gemeenten met een lagere waarde (gelijke "
-                     "waarden half). CBS rondt aantallen af op tientallen; niet gepubliceerde cijfers tellen niet mee.",
-                     f", {year}. Percentile = share of similar municipalities with a lower value (ties half). "
-                     "CBS rounds counts to tens; unpublished figures are left out.")
+        low, high = cfg.kpi.benchmark_band
+        peers = (w("bm_band", low=f"{low:g}", high=f"{high:g}") if cfg.kpi.benchmark_method == "band"
+                 else w("bm_class"))
+        bmethod = w("bm_method", peers=peers, year=str(year))
         muni_name = municipality_name(b.attrs.get("municipality"), getattr(pub, "municipality_names", None))
         # The CBS figures have their own period (a calendar year), not the extract's peildatum.
-        period = w(f"jaar {year} (CBS)", f"year {year} (CBS)")
-        pub.add_table("kpi_benchmark", b, title=w(f"Positie van {muni_name} tussen vergelijkbare "
-                                                  "gemeenten", f"Position of {muni_name} among "
-                                                  "similar municipalities"),
+        period = w("bm_period", year=str(year))
+        pub.add_table("kpi_benchmark", b, title=w("bm_title", name=muni_name),
                       method=bmethod, source=bm.CBS_SOURCE, labels=_labels(b, lang), decimals=1, section=sec_bm,
                       peildatum=period,
-                      suppression_note=w("Gepubliceerde CBS-cijfers (door CBS al afgerond op tientallen).",
-                                         "Published CBS figures (already rounded to tens by CBS)."))
+                      suppression_note=w("bm_suppression"))
         pub.add_figure("kpi_benchmark", fk.benchmark_figure(
                            res.peers, b, year=year, lang=lang, source=bm.CBS_SOURCE,
                            indicator_labels={k: pick_label(v, lang) for k, v in bm.INDICATORS.items()}),
-                       title=w("Positie tussen vergelijkbare gemeenten", "Position among similar municipalities"),
+                       title=w("bm_fig_title"),
                        method=bmethod, source=bm.CBS_SOURCE, section=sec_bm, peildatum=period)
         added.append("kpi_benchmark")
     for note in res.notes:
@@ -245,32 +225,24 @@ def _monitoring_relations(mtx: dict, lang: str) -> dict[str, list]:
 
 def _add_monitoring(pub, res: KpiResults, lang: str, w) -> list[str]:
     H = mon._w  # noqa: N806 (short alias for the header words)
-    sec = w("Monitoring re-integratie", "Re-integration monitoring")
+    sec = w("sec_mon")
     mtx = res.monitoring
-    specs = {
-        "deelnemers": (w("Deelnemers per activiteit", "Participants per activity"),
-                       ["participants", "started", "ended", "ongoing"], {}, "wide"),
-        "samenstelling": (w("Samenstelling van de deelnemers", "Composition of participants"),
-                          ["count"], {"share": "count"}, "long"),
-        "uitstroomrichting": (w("Resultaat van beëindigde activiteiten", "Outcome of ended activities"),
-                              ["count"], {"share": "count"}, "long"),
-        "uitstroom_sector": (w("Uitstroom naar werk per sector", "Exits to work by sector"),
-                             None, {"share": "total"}, "wide"),
-        "uitval": (w("Uitval per activiteit", "Dropout per activity"),
-                   ["ended", "dropouts"], {"dropout_share": "ended"}, "wide"),
-        "uitval_redenen": (w("Redenen van uitval", "Dropout reasons"), ["count"], {"share": "count"}, "long"),
-        "duur_activiteiten": (w("Duur van activiteiten", "Duration of activities"), ["n_completed", "ongoing"],
-                              {}, "wide"),
-        "duur_trajecten": (w("Duur van hele trajecten", "Duration of whole trajectories"), ["n_completed", "ongoing"],
-                           {}, "wide"),
-        "beschut_werk": (w("Beschut werk: gerealiseerd en taakstelling", "Sheltered work: realised and target"),
-                         ["realised"], {"realisation": "realised"}, "wide"),
+    specs = {  # table -> (counts, percentages, layout); the title is mon_<table> of the catalogue
+        "deelnemers": (["participants", "started", "ended", "ongoing"], {}, "wide"),
+        "samenstelling": (["count"], {"share": "count"}, "long"),
+        "uitstroomrichting": (["count"], {"share": "count"}, "long"),
+        "uitstroom_sector": (None, {"share": "total"}, "wide"),
+        "uitval": (["ended", "dropouts"], {"dropout_share": "ended"}, "wide"),
+        "uitval_redenen": (["count"], {"share": "count"}, "long"),
+        "duur_activiteiten": (["n_completed", "ongoing"], {}, "wide"),
+        "duur_trajecten": (["n_completed", "ongoing"], {}, "wide"),
+        "beschut_werk": (["realised"], {"realisation": "realised"}, "wide"),
     }
-    method = w("Activiteiten uit het bestand; periode: het kalenderjaar van de peildatum (of [kpi] monitoring_year).",
-               "Activities in the extract; period: the calendar year of the reference date (or [kpi] monitoring_year).")
+    method = w("mon_method")
     added = []
     relations = _monitoring_relations(mtx, lang)
-    for name, (title, counts, pcts, layout) in specs.items():
+    for name, (counts, pcts, layout) in specs.items():
+        title = w(f"mon_{name}")
         df = mtx[name]
         if counts is None:  # sector table: one count column per destination plus the total
             counts = [c for c in df.columns if c not in (H("sector", lang), H("share", lang))]
@@ -335,26 +307,18 @@ def add_capacity_to_publication(pub, res: dict, *, lang: str = "nl", config: Con
 
     cfg = config or Config()
     c = cfg.capacity
-    w = (lambda nl, en: nl) if lang == "nl" else (lambda nl, en: en)
-    sec = w("Formatie trajectbegeleiding", "Coach capacity")
+    w = _words(lang)
+    sec = w("sec_cap")
     norm = res["norm"]
-    method = w(f"Contacten per jaar volgens het contactschema x {c.minutes_per_contact:g} minuten per contact "
-               f"(incl. voorbereiding en verslag; aanname) / {c.productive_hours_per_fte:g} productieve uren per fte "
-               f"(aanname). Norm: {norm['n_clients']:.0f} cliënten / {c.clients_per_fte:g} per fte = "
-               f"{norm['fte_rounded']:g} fte.",
-               f"Contacts per year from the contact scheme x {c.minutes_per_contact:g} minutes per contact (incl. "
-               f"preparation and reporting; assumption) / {c.productive_hours_per_fte:g} productive hours per FTE "
-               f"(assumption). Norm: {norm['n_clients']:.0f} clients / {c.clients_per_fte:g} per FTE = "
-               f"{norm['fte_rounded']:g} FTE.")
+    method = w("cap_method", minutes=f"{c.minutes_per_contact:g}", hours=f"{c.productive_hours_per_fte:g}",
+               clients=f"{norm['n_clients']:.0f}", per_fte=f"{c.clients_per_fte:g}", fte=f"{norm['fte_rounded']:g}")
     t = res["contacts"].drop(columns=["code"])
     total_label = report_text("total", lang)
     spec = ({"counts": ["clients"], "derived": {"contacts": "clients", "hours": "clients", "fte": "clients"},
              "row_total": total_label, "sums": ["contacts", "hours", "fte"],
              "relations": _capacity_relations(res["contacts"])} if res.get("from_extract") else
-            {"suppression_note": w("Planningscijfers: verwachte aantallen per groep, geen telling van personen.",
-                                   "Planning figures: expected numbers per group, not a count of persons.")})
-    item = pub.add_table("capaciteit_contactschema", t, title=w("Benodigde formatie volgens het contactschema",
-                                                                "Capacity needed by the contact scheme"),
+            {"suppression_note": w("cap_planning")})
+    item = pub.add_table("capaciteit_contactschema", t, title=w("cap_title"),
                          method=method, labels=_labels(t, lang), decimals=2, section=sec, **spec)
     # The figure labels the published (suppressed) table, so it cannot show a hidden cell.
 
@@ -364,6 +328,6 @@ def add_capacity_to_publication(pub, res: dict, *, lang: str = "nl", config: Con
     pub.add_figure("capaciteit_contactschema",
                    fk.capacity_figure(shown, norm=norm, source=pub.source, peildatum=pub.peildatum,
                                       lang=lang, min_cell=pub.min_cell),
-                   title=w("Benodigde formatie trajectbegeleiding", "Coach capacity needed"), method=method,
+                   title=w("cap_fig_title"), method=method,
                    section=sec)
     return ["capaciteit_contactschema"]

@@ -7,11 +7,17 @@ import pandas as pd
 from caseload.refresh.context import RunContext
 from caseload.refresh.stock import _TOTAL
 from caseload.schema import municipality_name
-from caseload.schema.labels import label_table
+from caseload.schema.labels import label_table, pick_label
 
 _FAIRNESS_LABELS = label_table("headers.fairness")
 
 _SEGMENT_LABELS = {**label_table("headers.segment"), **_FAIRNESS_LABELS}
+_T = label_table("report.sections.segment")
+
+
+def _words(lang: str):
+    """``w(key, **values)``: a text of ``[report.sections.segment]`` in ``lang``."""
+    return lambda key, **values: pick_label(_T[key], lang, **values)
 
 
 def _attribute_by_label(frame: pd.DataFrame) -> pd.DataFrame:
@@ -32,36 +38,14 @@ def _publish_fairness(pub, fair: pd.DataFrame, w, labels: dict, section: str) ->
     derived = {c: "n" for c in ("mean_p", "calibration", "calibration_lo", "calibration_hi", "expected_work",
                                 "band_ratio", "band_ratio_lo", "band_ratio_hi") if c in fair.columns}
     pub.add_table("segment_fairness", fair,
-                  title=w("Eerlijkheid: groepen, uitkomsten en fouten per groep",
-                          "Fairness: groups, outcomes and errors per group"),
-                  method=w("Diagnoses uit de geschiedenis met een afgesloten periode van zes maanden. Per "
-                           "kenmerk: aandeel A/B/C, uitstroom naar werk, kalibratie, gemiste kansen (werk "
-                           "gevonden maar in C) en onterecht A (geen werk maar in A), elk met een "
-                           "95%-Wilson-interval; 'verwacht': de foutkans als de groep binnen elke kansklasse "
-                           "even vaak werk vond als iedereen. Signaal: de groep hoort bij een paar in de "
-                           "tabel segment_fairness_verhoudingen met een signaal.",
-                           "Past assessments with a closed six-month window. Per characteristic: share "
-                           "A/B/C, exit to work, calibration, missed chances (found work but in C) and "
-                           "wrongly A (no work but in A), each with a 95% Wilson interval; 'expected': the "
-                           "error rate if the group found work as often as everyone within each probability "
-                           "band. Flag: the group is one side of a flagged pair in segment_fairness_verhoudingen."),
+                  title=w("fairness_title"),
+                  method=w("fairness_method"),
                   counts=["n", "n_work", "n_nowork"], percentages=pcts, derived=derived, scale=1,
                   labels=labels, decimals=3, section=section)
     if len(ratios):
         pub.add_table("segment_fairness_verhoudingen", ratios,
-                      title=w("Eerlijkheid: grootste verhouding tussen twee groepen",
-                              "Fairness: largest ratio between two groups"),
-                      method=w("Per kenmerk en maat de grootste verhouding tussen twee groepen (met ten "
-                               "minste [segment] fairness_min_n personen in de noemer) met een 95%-interval "
-                               "(deltamethode op de log-verhouding). Signaal: verhouding boven [segment] "
-                               "fairness_ratio en het interval sluit 1 uit. 'Verklaard door basiskans': de "
-                               "verhouding die volgt uit de verdeling van de groepen over kansklassen; wat "
-                               "overblijft is de restverhouding.",
-                               "Per characteristic and measure the largest ratio between two groups (with at "
-                               "least [segment] fairness_min_n people in the denominator) with a 95% interval "
-                               "(delta method on the log ratio). Flag: ratio above [segment] fairness_ratio and "
-                               "the interval excludes 1. 'Explained by base rates': the ratio that follows from "
-                               "the groups' spread over probability bands; what remains is the residual ratio."),
+                      title=w("ratios_title"),
+                      method=w("ratios_method"),
                       labels=labels, decimals=3, section=section)
 
 
@@ -147,7 +131,8 @@ def _step_segment(ctx: RunContext) -> int:
     from caseload.publish import suppress_table
     from caseload.segment import load_model, segment
 
-    cfg, pub, w, lang = ctx.config, ctx.publication, ctx.words, ctx.lang
+    cfg, pub, lang = ctx.config, ctx.publication, ctx.lang
+    w = _words(lang)
     model = overrides = None
     if cfg.segment.model_file is not None:
         path = cfg.resolve(cfg.segment.model_file)
@@ -163,14 +148,9 @@ def _step_segment(ctx: RunContext) -> int:
     res = segment(ctx.caseload, cfg, overrides=overrides, model=model, lang=lang)
     if ctx.keep_results:  # the single-analysis command prints from it
         ctx.results["segment"] = res
-    section = w("Segmenten en profiel-marktcombinaties", "Segments and profile-market combinations")
-    labels = {k: w(*v) for k, v in _SEGMENT_LABELS.items()}
-    method = w(f"Cliënten met een lopende uitkering op de peildatum; A/B/C volgens "
-               f"{'de regels' if res.decided_by == 'rules' else 'het model'} van [segment], profiel "
-               "uit de competentiescores, markt volgens de koppeling profiel-markt.",
-               f"Clients with a benefit running on the reference date; A/B/C by the "
-               f"{'rules' if res.decided_by == 'rules' else 'model'} of [segment], profile from the "
-               "competence scores, market by the profile-market links.")
+    section = w("section")
+    labels = {k: pick_label(v, lang) for k, v in _SEGMENT_LABELS.items()}
+    method = w("method", by=w("by_rules" if res.decided_by == "rules" else "by_model"))
     total = _TOTAL[lang]
     summary = res.summary()
     summary.columns = [str(c) for c in summary.columns]
@@ -178,45 +158,29 @@ def _step_segment(ctx: RunContext) -> int:
     summary["municipality"] = summary["municipality"].astype(str)
     per_gemeente = pub.add_table(
         "segment_per_gemeente", summary,
-        title=w("Cliënten naar groep A/B/C per gemeente", "Clients by group A/B/C per municipality"),
-        method=method + w(" Telt ook cliënten van wie de uitkering op de peildatum eindigt (de "
-                          "peildatum is hun laatste dag); de tabellen naar geslacht en leefvorm en het "
-                          "bestand per maand tellen alleen uitkeringen die na de peildatum doorlopen. "
-                          "Het totaal kan daardoor iets hoger zijn.",
-                          " Also counts clients whose benefit ends on the reference date (their last "
-                          "day); the tables by sex and household and the monthly stock count only "
-                          "benefits that run on after it. The total can therefore be slightly higher."), counts=[c for c in summary.columns if c != "municipality"],
+        title=w("per_gemeente_title"),
+        method=method + " " + w("per_gemeente_note"),
+        counts=[c for c in summary.columns if c != "municipality"],
         row_total=total, col_total=total, labels=labels, section=section)
     pmc_item = pub.add_table(
         "segment_pmc", res.pmc_table,
-        title=w("Cliënten naar gemeente, groep, profiel en markt",
-                "Clients by municipality, group, profile and market"),
+        title=w("pmc_title"),
         method=method, counts=["n"], layout="long", by=["municipality", "segment"],
         labels=labels, section=section, relations=_pmc_relations(res.pmc_table, summary),
-        suppression_note=w("Secundaire onderdrukking binnen elke combinatie van gemeente "
-                           "en groep (die totalen staan in de tabel per gemeente).",
-                           "Secondary suppression within each municipality and group "
-                           "(those totals are in the table per municipality)."))
+        suppression_note=w("pmc_suppression"))
     # The candidates are the A and B cells of segment_pmc. Suppressing them again on their
     # own would give another pattern of complementary cells, and the two tables together
     # could reveal a hidden cell; so they are taken from segment_pmc as published.
     shown_pmc = suppress_table(pmc_item, pub.min_cell, protection=pub.protection_level)[0]
     pub.add_table("segment_kandidaten", _candidates_as_published(res.candidates, shown_pmc),
-                  title=w("Kandidaten voor werkgevers per profiel-marktcombinatie",
-                          "Candidates for employers per profile-market combination"),
-                  method=w("A: nu bemiddelbaar; B: binnen 3-6 maanden. ", "A: can start now; B: within "
-                           "3-6 months. ") + method,
+                  title=w("candidates_title"),
+                  method=w("candidates_method") + " " + method,
                   labels=labels, section=section,
-                  suppression_note=w("De cellen van groep A en B uit de tabel naar gemeente, groep, "
-                                     "profiel en markt, met de onderdrukking van die tabel (x).",
-                                     "The group A and B cells of the table by municipality, group, "
-                                     "profile and market, suppressed as in that table (x)."))
+                  suppression_note=w("candidates_suppression"))
     pub.add_table("segment_overschrijvingen", res.override_rates,
                   relations=_override_relations(res.override_rates, summary, total),
-                  title=w("Overschrijvingen door consulenten", "Caseworker overrides"),
-                  method=w("Per berekende groep: hoe vaak een consulent de groep met een reden "
-                           "wijzigde, en naar welke groep.", "Per computed group: how often a "
-                           "caseworker changed the group with a reason, and to which group."),
+                  title=w("overrides_title"),
+                  method=w("overrides_method"),
                   counts=["n", "overridden", "to_A", "to_B", "to_C"],
                   percentages={"override_rate": "n"}, derived={"override_rate": "overridden"},
                   labels=labels, section=section)
@@ -225,27 +189,13 @@ def _step_segment(ctx: RunContext) -> int:
         status = (res.overrides_log.groupby(["status", "status_label"], sort=False).size()
                   .rename("n").reset_index())
         pub.add_table("segment_overschrijvingen_status", _attribute_by_label(status),
-                      title=w("Overschrijvingen die niet (gewoon) zijn toegepast",
-                              "Overrides not applied (or applied with a remark)"),
-                      method=w("Per reden: onbekende cliënt, datum na de peildatum, verlopen (ouder dan de "
-                               "laatste diagnose), vervangen door een latere; toegepast met opmerking: "
-                               "geschreven tegen de groepen van een andere methode, datum dd/mm of mm/dd "
-                               "(gelezen als dag/maand).",
-                               "Per reason: unknown client, date after the peildatum, expired (older than the "
-                               "latest assessment), superseded by a later one; applied with a remark: written "
-                               "against another method's groups, date dd/mm or mm/dd (read day first)."),
+                      title=w("status_title"),
+                      method=w("status_method"),
                       counts=["n"], labels=labels, section=section)
     if res.cutoff_table is not None and len(res.cutoff_table):
         pub.add_table("segment_afkappunten", res.cutoff_table,
-                      title=w("Afkappunten A/B/C en wat ze opleveren", "Cut-offs A/B/C and what they deliver"),
-                      method=w("Afkappunten volgens [segment] cutoffs (vast, 'capacity': B = de b_capacity "
-                               "cliënten met de hoogste kans onder A, of 'quantile'), toegepast op de "
-                               "geschiedenis: per groep aantal, aandeel, uitstroom naar werk (95%-Wilson-"
-                               "interval) en precisie (A: vond werk; C: vond geen werk).",
-                               "Cut-offs by [segment] cutoffs (fixed, 'capacity': B = the b_capacity clients "
-                               "with the highest chance below A, or 'quantile'), applied to history: per group "
-                               "count, share, exit to work (95% Wilson interval) and precision (A: found work; "
-                               "C: did not)."),
+                      title=w("cutoffs_title"),
+                      method=w("cutoffs_method"),
                       counts=["n", "n_work"],
                       percentages={"share": "n", "work_rate": "n", "work_rate_lo": "n", "work_rate_hi": "n",
                                    "precision": "n", "precision_lo": "n", "precision_hi": "n"},
@@ -259,11 +209,11 @@ def _step_segment(ctx: RunContext) -> int:
     names = {str(m): municipality_name(m, pub.municipality_names) for m in shown_summary.index}
     pub.add_figure("segment_piramide", pyramid_figure(res, lang, src, min_cell=pub.min_cell,
                                                       table=shown_summary, municipality_names=names),
-                   title=w("Groepen A/B/C per gemeente", "Groups A/B/C per municipality"),
+                   title=w("fig_pyramid"),
                    method=method, section=section)
     pub.add_figure("segment_pmc_heatmap", pmc_heatmap_figure(res, lang, src, min_cell=pub.min_cell,
                                                              table=shown_pmc),
-                   title=w("Cliënten per profiel en markt", "Clients per profile and market"),
+                   title=w("fig_pmc"),
                    method=method, section=section)
     return len(res.clients)
 
