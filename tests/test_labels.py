@@ -100,15 +100,6 @@ def test_the_table_finder_finds_label_tables_and_nothing_else(source, expected):
 #: context, ``"…" if lang == "nl" else "…"``), with the reason. The list may only shrink: a
 #: module that no longer has such a pair must leave it (see the test below).
 INLINE_PAIRS_NOT_YET = {
-    # being moved to the catalogue in parallel (issue 12)
-    "capacity.py": "the total row's label",
-    "durations/report.py": "unit and the age-at-inflow header",
-    "durations/tables.py": "unit, total row and the elapsed-duration method",
-    "kpi/report.py": "total row and the notes on groups and the CBS comparison",
-    "refresh/sections/durations.py": "titles, methods and notes of the durations section",
-    "refresh/sections/forecast.py": "titles, methods and notes of the forecast section",
-    "refresh/sections/kpi.py": "titles, methods and notes of the KPI and capacity sections",
-    "refresh/sections/segment.py": "titles, methods and notes of the segment section",
     # caseload/segment/* was being changed in parallel when the catalogue was made
     "segment/core.py": "total margin and the age suffix",
     "segment/fairness.py": "attribute and level words",
@@ -187,11 +178,18 @@ def test_the_inline_exemption_list_only_shrinks():
     ('s = w("Mediane duur: " + "; ".join(bits) + ".", "Median duration: " + "; ".join(bits) + ".")\n', [1]),
     ('def f(n, lang):\n    return f"minder dan {n}" if lang == "nl" else f"fewer than {n}"\n', [2]),
     ('title = "Kernpunten" if pub.lang == "nl" else "Key findings"\n', [1]),
+    # and those of refresh/sections/*, durations/* and kpi/report.py
+    ('sec = w("Prognoses", "Forecasts")\n', [1]),
+    ('t = w(f"Prognose: {name}",\n      f"Forecast: {name}")\n', [1]),
+    ('x = ctx.words("Ondergrens", "Lower")\n', [1]),
+    ('total = "Totaal" if lang == "nl" else "Total"\n', [1]),
     # no choice between inline texts: catalogue lookups, language codes, formats, other tests
     ('hidden = w(*LABELS["hidden"])\nx = w(a, b)\n', []),
     ('lang = "en" if lang == "en" else "nl"\n', []),
     ('fmt = "%d-%m-%Y" if lang == "nl" else "%Y-%m-%d"\n', []),
     ('word = "meer" if d > 0 else "minder"\nrow = 0 if lang == "nl" else 1\n', []),
+    ('sec = w("section")\nm = w("method", by=w("by_rules"))\n', []),
+    ('x = ctx.words(*table[c])\ns = n.replace(",", ".")\n', []),
 ])
 def test_the_inline_pair_finder_finds_inline_pairs_and_nothing_else(source, expected):
     assert inline_pairs(source) == expected
@@ -254,62 +252,3 @@ def test_groups_and_lookups():
     assert pick_label(label_table("figures.kpi")["kpi_title"], "en", m=24) == "Outflow to work within 24 months"
     assert report_text("console_error") == "Fout" and report_text("console_error", "en") == "Error"
     assert {"console_note", "summary_line", "validate_title"} <= set(REPORT_TEXT)
-
-
-# --------------------------------------------------------------------------- inline word pairs
-#: Modules whose words all come from the catalogue: no ``w("Dutch", "English")`` call and no
-#: ``"Dutch" if lang == "nl" else "English"`` branch may come back.
-NO_INLINE_PAIRS = [
-    "refresh/sections/kpi.py", "refresh/sections/durations.py", "refresh/sections/forecast.py",
-    "refresh/sections/segment.py", "capacity.py", "kpi/report.py",
-    *sorted(p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / "durations").glob("*.py")),
-]
-
-
-def _text(node: ast.AST) -> bool:
-    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
-
-
-def _is_lang_test(node: ast.AST) -> bool:
-    """``lang == "nl"`` (or ``self.lang``, ``!=``, either order)."""
-    if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq))):
-        return False
-    sides = (node.left, node.comparators[0])
-    named = any((isinstance(s, ast.Name) and s.id == "lang") or (isinstance(s, ast.Attribute) and s.attr == "lang")
-                for s in sides)
-    return named and any(isinstance(s, ast.Constant) and s.value in ("nl", "en") for s in sides)
-
-
-def inline_pairs(source: str, filename: str = "<source>") -> list[int]:
-    """Lines of every ``w(...)``/``words(...)`` call with two text literals and of every branch
-    on the language (``x if lang == "nl" else y``, ``if lang == "nl":``)."""
-    found = []
-    for node in ast.walk(ast.parse(source, filename=filename)):
-        if isinstance(node, ast.Call) and len(node.args) == 2 and all(_text(a) for a in node.args):
-            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-            if name in ("w", "words"):
-                found.append(node.lineno)
-        elif isinstance(node, (ast.IfExp, ast.If)) and _is_lang_test(node.test):
-            found.append(node.lineno)
-    return sorted(found)
-
-
-def test_converted_modules_have_no_inline_word_pairs():
-    offenders = {rel: lines for rel in NO_INLINE_PAIRS
-                 if (lines := inline_pairs((PACKAGE / rel).read_text(encoding="utf-8"), rel))}
-    assert not offenders, f"inline (Dutch, English) words instead of catalogue keys: {offenders}"
-
-
-@pytest.mark.parametrize("source, expected", [
-    # the shapes these modules had before (refresh/sections/*, durations/*, kpi/report.py)
-    ('sec = w("Prognoses", "Forecasts")\n', [1]),
-    ('t = w(f"Prognose: {name}",\n      f"Forecast: {name}")\n', [1]),
-    ('x = ctx.words("Ondergrens", "Lower")\n', [1]),
-    ('total = "Totaal" if lang == "nl" else "Total"\n', [1]),
-    ('def f(lang):\n    if lang == "nl":\n        return "Aandeel"\n    return "Share"\n', [2]),
-    # not pairs: catalogue keys, a pair from the catalogue, other two-string calls
-    ('sec = w("section")\nm = w("method", by=w("by_rules"))\n', []),
-    ('x = ctx.words(*table[c])\ns = n.replace(",", ".")\n', []),
-])
-def test_the_inline_pair_finder(source, expected):
-    assert inline_pairs(source) == expected
