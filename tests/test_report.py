@@ -137,6 +137,14 @@ def test_fairness_attribute_by_label_and_benchmark_by_name(report):
         assert not set(t["Kenmerk"]) & {"sex", "age_band", "statushouder", "migration_background"}, name
     fair = _csv(report / "tables" / "segment_fairness.csv")
     assert {"Vrouw", "Man", "45-64 jaar"} <= set(fair["Waarde"]) and not {"V", "M"} & set(fair["Waarde"])
+    # The cut-off table: the method by its Dutch word, the group once (no label column beside it).
+    cut = _csv(report / "tables" / "segment_afkappunten.csv")
+    assert set(cut["Methode"]) == {"beslisregels"} and "Omschrijving" not in cut.columns
+    # The fairness tables fit a page: the HTML shows the main columns and links the full table.
+    page = (report / "index.html").read_text(encoding="utf-8")
+    for name, n in (("segment_fairness", 14), ("segment_fairness_verhoudingen", 12)):
+        part = page.split(f'id="s-{name}"')[1].split("</section>")[0]
+        assert part.split("</thead>")[0].count("<th>") == n and f"tables/{name}.csv" in part, name
     # The CBS benchmark names the municipality (the most frequent one of the sample), not its code.
     html = _text((report / "index.html").read_text(encoding="utf-8"))
     assert "Positie van Stadskanaal tussen vergelijkbare gemeenten" in html and "GM0037" not in html

@@ -258,13 +258,14 @@ def _html_document(pub: Publication, frames: list[tuple[TableItem, pd.DataFrame]
                 continue
             item, df = shown[name]
             mask, full = masks[name], len(df.columns)
+            all_hidden = _fully_suppressed(item, df, mask)
             if item.brief:  # a table too wide for a page: the chosen columns, the rest in the workbook
                 df, mask = _brief(item, df, mask)
             title = html.escape(item.title)
             wide = (_wide_table(item, df, mask, decimals[name], lang)
                     if item.wide is not None else None)
             link = f'<a href="tables/{item.name}.csv">tables/{item.name}.csv</a>'
-            if _fully_suppressed(item, df, mask):
+            if all_hidden:
                 body = f'<p class="sentence">{html.escape(_w("all_suppressed", lang, n=pub.min_cell))}</p>'
             elif wide is not None:
                 body = (f'<div class="wrap">{wide}</div><p class="note">'

@@ -15,6 +15,15 @@ _SEGMENT_LABELS = {**label_table("headers.segment"), **_FAIRNESS_LABELS}
 _T = label_table("report.sections.segment")
 
 
+# What the HTML and PDF show of the two fairness tables (25 and 19 columns: too wide for an A4
+# page); the workbook and the CSV keep every column, the intervals included.
+_FAIRNESS_BRIEF = ("group_label", "level", "n", "share_A", "share_B", "share_C", "work_rate", "missed",
+                   "missed_expected", "wrong_A", "wrong_A_expected", "band_ratio", "flag", "flag_unexplained")
+_RATIOS_BRIEF = ("group_label", "metric_label", "level_high", "level_low", "value_high", "value_low", "ratio",
+                 "flag", "residual_ratio", "flag_unexplained", "p_adjusted", "explanation")
+_CUTOFF_METHODS = label_table("values.cutoff_method")
+
+
 def _words(lang: str):
     """``w(key, **values)``: a text of ``[report.sections.segment]`` in ``lang``."""
     return lambda key, **values: pick_label(_T[key], lang, **values)
@@ -41,12 +50,14 @@ def _publish_fairness(pub, fair: pd.DataFrame, w, labels: dict, section: str) ->
                   title=w("fairness_title"),
                   method=w("fairness_method"),
                   counts=["n", "n_work", "n_nowork"], percentages=pcts, derived=derived, scale=1,
-                  labels=labels, decimals=3, section=section)
+                  labels=labels, decimals=3, section=section,
+                  brief=[c for c in _FAIRNESS_BRIEF if c in fair.columns])
     if len(ratios):
         pub.add_table("segment_fairness_verhoudingen", ratios,
                       title=w("ratios_title"),
                       method=w("ratios_method"),
-                      labels=labels, decimals=3, section=section)
+                      labels=labels, decimals=3, section=section,
+                      brief=[c for c in _RATIOS_BRIEF if c in ratios.columns])
 
 
 def _candidates_as_published(candidates: pd.DataFrame, shown_pmc: pd.DataFrame) -> pd.DataFrame:
@@ -193,7 +204,15 @@ def _step_segment(ctx: RunContext) -> int:
                       method=w("status_method"),
                       counts=["n"], labels=labels, section=section)
     if res.cutoff_table is not None and len(res.cutoff_table):
-        pub.add_table("segment_afkappunten", res.cutoff_table,
+        # The group's label is its value in the published table already; the method by its word;
+        # the rules have no probability cut-offs.
+        cutoffs = res.cutoff_table.drop(columns=["label"], errors="ignore")
+        if (cutoffs["method"] == "rules").all():
+            cutoffs = cutoffs.drop(columns=["p_from", "p_below"], errors="ignore")
+        cutoffs = cutoffs.assign(
+            method=lambda t: t["method"].map(lambda m: pick_label(_CUTOFF_METHODS[m], lang)
+                                             if m in _CUTOFF_METHODS else m))
+        pub.add_table("segment_afkappunten", cutoffs,
                       title=w("cutoffs_title"),
                       method=w("cutoffs_method"),
                       counts=["n", "n_work"],
