@@ -223,8 +223,8 @@ class SegmentConfig(_Section):
                                 "work rate within probability bands) exceeds this and whose 95% interval excludes 1.")
     fairness_min_n: int = Field(20, ge=1, description="Levels with fewer people in a rate's denominator are not compared.")
     fairness_data: Literal["holdout", "crossfit"] = Field(
-        "holdout", description="Data of the fitted model's fairness report: the time-based hold-out, or all "
-                               "history scored out-of-fold (5 folds grouped by dossier).")
+        "crossfit", description="Data of the fitted model's fairness report: all history scored out-of-fold "
+                                "(5 folds grouped by dossier; default), or the time-based hold-out.")
     random_state: int = Field(0, description="Seed for clustering and gbm.")
 
 
