@@ -76,8 +76,9 @@ class SegmentResult:
     fairness : DataFrame or None
         :func:`fairness_report` on history (assessments with a closed six-month
         window), or None when there is no history with outcomes. With a model
-        fitted on the same history this is in-sample; the hold-out report is
-        in :func:`fit_segment_model`'s result and the model card.
+        fitted on the same history this is in-sample; the out-of-sample report
+        (cross-fitted on all history by default, or on the hold-out) is in
+        :func:`fit_segment_model`'s result and the model card.
     history : DataFrame or None
         The history examples with their segment (INTERNAL: has client ids).
         Without a model only the columns the rules and the fairness report use
