@@ -7,7 +7,9 @@ of ``--disparity`` (default ``sex=V:1.5`` and
 months multiplied by 1.5 for that level, shown by no feature). On each extract the
 logistic segmentation model is fitted with a time-based hold-out
 (:func:`caseload.segment.fit_segment_model`, AMS cut-offs) and the fairness report
-is made on the hold-out. Recorded per run:
+is made on all history scored out-of-fold (``--fairness-data crossfit``, the
+default: five fits of the same specification, folds grouped by dossier) or on
+the hold-out only (``--fairness-data holdout``). Recorded per run:
 
 - per attribute: the flags of :func:`caseload.segment.fairness_ratios` (raw flag,
   unexplained flag, and the Mantel-Haenszel odds ratio within probability bands
@@ -15,7 +17,7 @@ is made on the hold-out. Recorded per run:
 - the hold-out AUC of the model and of the generator's true probability (the gap);
 - the A/B/C shares;
 - the unexplained flags without Holm's correction over the report's tests
-  (``fairness_report(adjust=None)``), and those of an *oracle*: the same hold-out
+  (``fairness_report(adjust=None)``), and those of an *oracle*: the same data
   scored with the generator's true chance without the disparity
   (``true_p_work_6m_base``) instead of the model. The oracle has no misfit, so its
   flags without a disparity are the test's own false alarms and its flags with one
@@ -31,12 +33,13 @@ so a model without it under-predicts that group even without an injected dispari
 - "fires without": seeds without disparity where that attribute has one; and
   seeds where *any* attribute has one
 
-go to ``benchmarks/results/fairness.json``. Runtime: about 2.5 s per extract
-(4 x 10 extracts: about 100 s on the 2-core development machine).
+go to ``benchmarks/results/fairness.json`` (``fairness_holdout.json``: the same with
+``--fairness-data holdout``). Runtime on the 2-core development machine: 15.5 s
+per extract with cross-fitting (40 extracts: 619 s), 2.9 s on the hold-out.
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/bench_fairness.py [--seeds 10] [--clients 20000]
+    PYTHONPATH=. python benchmarks/bench_fairness.py [--seeds 10] [--clients 20000] [--fairness-data holdout]
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "fairness.json"
 
 
 def run_one(seed: int, n_clients: int, disparity: str | None, default_features: bool,
-            ratio: float = 1.25) -> dict:
+            ratio: float = 1.25, fairness_data: str = "crossfit") -> dict:
     from caseload.segment import (
         DEFAULT_FEATURES,
         fairness_ratios,
@@ -67,11 +70,15 @@ def run_one(seed: int, n_clients: int, disparity: str | None, default_features: 
     cfg = {} if default_features else {"features": [*DEFAULT_FEATURES, "barrier_language", "new_target_group"],
                                        "proxy_features": ["barrier_language"]}
     cfg["fairness_ratio"] = ratio
+    cfg["fairness_data"] = fairness_data
+    t1 = time.perf_counter()
     model, rep = fit_segment_model(cl, cfg)
+    fit_seconds = time.perf_counter() - t1
     r = fairness_ratios(rep["fairness"])
     # The same report with the generator's true chance as the outcome (expected counts,
     # no sampling noise, no clusters): is there a real within-band difference?
-    h = rep["holdout"]
+    h = rep["fairness_frame"]  # the hold-out, or all history scored out-of-fold
+    cluster = rep["fairness"].attrs["cluster"]
     truth = fairness_ratios(fairness_report(h.assign(exit_work_6m=h["true_p_work_6m"]), cluster=None, ratio=ratio))
     truth = truth[truth["metric"] == "band_odds"].set_index("group")["ratio"]
     # The same hold-out report with every row independent (no dossier clusters), to
@@ -79,7 +86,7 @@ def run_one(seed: int, n_clients: int, disparity: str | None, default_features: 
     naive = fairness_ratios(fairness_report(h, cluster=None, ratio=ratio))
     naive = naive.groupby("group")["flag_unexplained"].any()
     # The same report without Holm's correction over the ~15 tests (each test at alpha).
-    unadj = fairness_ratios(fairness_report(h, ratio=ratio, adjust=None))
+    unadj = fairness_ratios(fairness_report(h, ratio=ratio, adjust=None, cluster=cluster))
     unadj = unadj.groupby("group")["flag_unexplained"].any()
     # An oracle model: the generator's true chance without the disparity as the
     # prediction (segments from the same cut-offs). It has no misfit, so its flags
@@ -88,7 +95,7 @@ def run_one(seed: int, n_clients: int, disparity: str | None, default_features: 
     lo_c, hi_c = model.cutoffs
     po = h["true_p_work_6m_base"].to_numpy("float64")
     ho = h.assign(p_work_6m=po, segment=np.where(po >= hi_c, "A", np.where(po < lo_c, "C", "B")))
-    orc = fairness_ratios(fairness_report(ho, ratio=ratio))
+    orc = fairness_ratios(fairness_report(ho, ratio=ratio, cluster=cluster))
     orc_band = orc[orc["metric"] == "band_odds"].set_index("group")["ratio"]
     orc = orc.groupby("group")["flag_unexplained"].any()
     m = model.metrics_
@@ -109,9 +116,10 @@ def run_one(seed: int, n_clients: int, disparity: str | None, default_features: 
             "oracle_flag_unexplained": bool(orc.get(g, False)),
             "oracle_band_odds": round(float(orc_band[g]), 4) if g in orc_band.index else None,
         }
-    implied = _implied(rep["holdout"], disparity) if disparity else None
+    implied = _implied(h, disparity) if disparity else None
     return {
-        "seed": seed, "disparity": disparity, "n_holdout": m["n"], "implied": implied,
+        "seed": seed, "disparity": disparity, "n_holdout": m["n"], "n_fairness": int(len(h)), "implied": implied,
+        "fit_seconds": round(fit_seconds, 1),
         "auc_model": m["roc_auc"], "auc_true": m.get("roc_auc_true"),
         "shares": {"A": m["share_A"], "B": m["share_B"], "C": m["share_C"]},
         "groups": per_group, "seconds": round(time.perf_counter() - t0, 1),
@@ -160,6 +168,9 @@ def main() -> None:
                     help="Flag threshold of the pairwise ratios ([segment] fairness_ratio; default 1.25).")
     ap.add_argument("--default-features", action="store_true",
                     help="Fit the model on the default features (no barrier_language).")
+    ap.add_argument("--fairness-data", choices=("holdout", "crossfit"), default="crossfit",
+                    help="Data of the fairness report ([segment] fairness_data): all history scored "
+                         "out-of-fold (5 folds grouped by dossier; default), or the model's hold-out.")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     disparities = args.disparity or ["sex=V:1.5", "migration_background=buiten_europa:1.5",
@@ -170,7 +181,7 @@ def main() -> None:
     runs = []
     for seed in range(args.seeds):
         for dis in [None, *disparities]:
-            r = run_one(seed, args.clients, dis, args.default_features, args.ratio)
+            r = run_one(seed, args.clients, dis, args.default_features, args.ratio, args.fairness_data)
             runs.append(r)
             print(f"seed {seed} {dis or 'none'}: AUC model {r['auc_model']:.4f} true {r['auc_true']:.4f}; "
                   + ", ".join(f"{g} {'U' if v['flag_unexplained'] else '-'} {v['band_odds']}"
@@ -198,6 +209,7 @@ def main() -> None:
                 "flag_unexplained_unadjusted", False) for r in none_runs),
             "oracle_fires_with_disparity": sum(r["groups"].get(col, {}).get("oracle_flag_unexplained", False)
                                                for r in with_runs),
+            "band_odds_truth_with": [r["groups"].get(col, {}).get("band_odds_truth") for r in with_runs],
             "band_odds_with": [r["groups"].get(col, {}).get("band_odds") for r in with_runs],
             "band_odds_without": [r["groups"].get(col, {}).get("band_odds") for r in none_runs],
         }
@@ -210,7 +222,7 @@ def main() -> None:
     out = {
         "what": "fairness flag over seeds with and without an injected disparity (issue 14)",
         "clients": args.clients, "seeds": args.seeds, "default_features": args.default_features,
-        "ratio_threshold": args.ratio, "summary": summary,
+        "ratio_threshold": args.ratio, "fairness_data": args.fairness_data, "summary": summary,
         "without_disparity_any_attribute_unexplained": {
             "seeds_with_any": sum(bool(a) for a in any_flag), "attributes_per_seed": any_flag,
             "seeds_with_any_unclustered": sum(bool(a) for a in any_naive),
@@ -223,12 +235,15 @@ def main() -> None:
         "shares_mean": {s: round(float(np.mean([r["shares"][s] for r in runs])), 4) for s in "ABC"},
         "runs": runs,
         "seconds": round(time.perf_counter() - t0, 1),
+        "seconds_per_extract_mean": round(float(np.mean([r["seconds"] for r in runs])), 1),
+        "fit_seconds_mean": round(float(np.mean([r["fit_seconds"] for r in runs])), 1),
         "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine()},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps({k: out[k] for k in ("summary", "without_disparity_any_attribute_unexplained", "auc",
-                                          "shares_mean", "seconds")}, indent=2))
+                                          "shares_mean", "seconds", "seconds_per_extract_mean",
+                                          "fit_seconds_mean")}, indent=2))
 
 
 if __name__ == "__main__":

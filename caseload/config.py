@@ -222,6 +222,9 @@ class SegmentConfig(_Section):
         1.25, gt=1, description="Flag an attribute whose largest pairwise ratio (missed chances, wrongly A, "
                                 "work rate within probability bands) exceeds this and whose 95% interval excludes 1.")
     fairness_min_n: int = Field(20, ge=1, description="Levels with fewer people in a rate's denominator are not compared.")
+    fairness_data: Literal["holdout", "crossfit"] = Field(
+        "crossfit", description="Data of the fitted model's fairness report: all history scored out-of-fold "
+                                "(5 folds grouped by dossier; default), or the time-based hold-out.")
     random_state: int = Field(0, description="Seed for clustering and gbm.")
 
 

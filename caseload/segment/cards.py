@@ -305,7 +305,7 @@ def model_card_page(card: dict) -> str:
     for r in card.get("cutoff_table") or []:
         lines.append(f"| {r['segment']} | {_fmt(r['n'])} | {_fmt(r['share'], True)} | {_fmt(r['work_rate'], True)} "
                      f"| {_fmt(r['work_rate_lo'], True)} - {_fmt(r['work_rate_hi'], True)} | {_fmt(r['precision'], True)} |")
-    lines += ["", "## Resultaten per groep (alle groepen)", "",
+    lines += ["", "## Resultaten per groep (alle groepen)", "", _fairness_data_sentence(fs), "",
               "Gemiste kansen: van wie werk vond, het aandeel in C. Onterecht A: van wie geen werk vond, het "
               "aandeel in A. Intervallen: 95% Wilson.", "",
               "| kenmerk | groep | n | aandeel C | uitstroom | gemiste kansen (interval) | onterecht A (interval) "
@@ -328,6 +328,17 @@ def model_card_page(card: dict) -> str:
                      f"{_fmt(r.get('p_adjusted'))} | {r['explanation']} |")
     lines.append("")
     return "\n".join(lines)
+
+
+def _fairness_data_sentence(fs: dict) -> str:
+    """Which data the fairness results were computed on (Dutch)."""
+    n = f" ({_fmt(fs['n_data'])} diagnoses)" if fs.get("n_data") is not None else ""
+    if fs.get("data") == "crossfit":
+        return (f"Berekend op alle diagnoses met een afgesloten periode van zes maanden{n}, elk met de kans uit "
+                "een model met dezelfde specificatie dat zonder die diagnose is geschat (5-voudige "
+                "kruisvalidatie, folds per dossier: diagnoses van een dossier, of van een cliënt, nooit in twee "
+                "folds), ingedeeld met de afkappunten van dit model. De maten hierboven gaan over de hold-out.")
+    return f"Berekend op de hold-out{n}, met de kansen van dit model."
 
 
 def _json_default(o):

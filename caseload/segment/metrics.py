@@ -33,6 +33,8 @@ def fairness_summary(fair: pd.DataFrame) -> dict:
     return {
         "ratio": fair.attrs.get("ratio"),
         "interval": fair.attrs.get("interval"),
+        "data": fair.attrs.get("data"),
+        "n_data": fair.attrs.get("n_data"),
         "groups_checked": sorted(fair["group"].unique().tolist()),
         "levels": levels.round(4).astype(object).where(levels.notna(), None).to_dict("records"),
         "ratios": ratios.astype(object).where(ratios.notna(), None).to_dict("records"),
