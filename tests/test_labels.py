@@ -27,7 +27,6 @@ NOT_YET_IN_CATALOGUE = {
     # caseload/segment/* was being changed in parallel when the catalogue was made
     "segment/cards.py": "model card page labels (Dutch only)",
     "segment/fairness.py": "FAIRNESS_METRICS and its attribute/level labels",
-    "segment/overrides.py": "_REJECTION: reasons an override is not applied",
 }
 
 _JUSTIFY = {"left", "right", "center"}  # (header, justify) tuples of rich tables are no labels
@@ -103,7 +102,6 @@ INLINE_PAIRS_NOT_YET = {
     # caseload/segment/* was being changed in parallel when the catalogue was made
     "segment/core.py": "total margin and the age suffix",
     "segment/fairness.py": "attribute and level words",
-    "segment/overrides.py": "rejection reasons",
     "segment/rules.py": "the no-match reason",
 }
 
