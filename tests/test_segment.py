@@ -400,13 +400,23 @@ def test_overrides_win(cl3000):
     assert c.loc[ids[0], "segment_computed"] == comp[0]
     assert c.loc[ids[1], "segment"] == other[comp[1]]  # the latest override of a client wins
     assert c.loc[ids[1], "override_reason"] == "nieuw"
-    assert c.loc[ids[0], "segment_reason"].startswith(f"Groep {other[comp[0]]} door de consulent op 31-12-2025")
+    assert c.loc[ids[0], "segment_reason"] == (f"Groep {other[comp[0]]} door de consulent op 31-12-2025 "
+                                               f"(berekend: {comp[0]}): heeft werk gevonden.")
     assert not c.loc[ids[2], "overridden"]  # confirming the computed group is not an override
     assert r.counts["overrides_applied"] == 3 and r.counts["overrides_unmatched"] == 1
     assert r.counts["overrides_confirming"] == 1 and r.counts["overrides_superseded"] == 1
     log = r.overrides_log.set_index("client_id")
     assert log.loc["niet-bestaand", "status"] == "unknown_client"
     assert log.loc[ids[1], "status"] == "superseded" and log.loc[ids[1], "reason"] == "oud"
+    # the status labels of the log (labels.toml [segment.overrides.rejection]), in the report language
+    assert log.loc["niet-bestaand", "status_label"] == "onbekende cliënt (niet in het huidige bestand)"
+    assert log.loc[ids[1], "status_label"] == "vervangen door een latere overschrijving"
+    with pytest.warns(UserWarning):
+        en = segment(cl3000, overrides=ov, lang="en")
+    assert en.overrides_log.set_index("client_id")["status_label"].to_dict() == {
+        "niet-bestaand": "unknown client (not in the current caseload)", ids[1]: "superseded by a later override"}
+    assert en.clients.set_index("client_id").loc[ids[0], "segment_reason"] == (
+        f"Group {other[comp[0]]} set by the caseworker on 31-12-2025 (computed: {comp[0]}): heeft werk gevonden.")
     rates = r.override_rates.set_index("segment_computed")
     assert rates["overridden"].sum() == 2
     for s in "ABC":
@@ -440,6 +450,11 @@ def test_overrides_future_expired_other_method_and_ambiguous_dates(cl3000, fitte
     assert log.loc[late["client_id"], "status"] == "future_date"  # after the peildatum
     assert log.loc[old["client_id"], "status"] == "ambiguous_date"  # read day first, and reported
     assert log.loc[f.iloc[1]["client_id"], "status"] == "other_method"  # applied, but reported
+    assert log["status_label"].tolist() == [
+        {"expired": "verlopen: ouder dan de laatste diagnose", "future_date": "datum na de peildatum",
+         "ambiguous_date": "datum dd/mm of mm/dd: gelezen als dag/maand (wel toegepast)",
+         "other_method": "geschreven tegen de groepen van een andere methode (wel toegepast)"}[s]
+        for s in log["status"]]
     c = r.clients.set_index("client_id")
     assert c.loc[early["client_id"], "segment"] == c.loc[early["client_id"], "segment_computed"]
     assert c.loc[late["client_id"], "segment"] == c.loc[late["client_id"], "segment_computed"]

@@ -14,7 +14,15 @@ import numpy as np
 import pandas as pd
 
 from caseload.errors import CaseloadError, ConfigError
-from caseload.schema import BARRIERS, COMPETENCES, MARKET, PROFILE, Caseload
+from caseload.schema import (
+    BARRIERS,
+    COMPETENCES,
+    MARKET,
+    PROFILE,
+    Caseload,
+    label_table,
+    pick_label,
+)
 from caseload.segment.crossfit import crossfit_groups, crossfit_predict
 from caseload.segment.fairness import FAIRNESS_GROUPS, fairness_report
 from caseload.segment.frames import (
@@ -46,8 +54,13 @@ from caseload.segment.rules import DEFAULT_RULES, apply_rules
 __all__ = ["SegmentResult", "segment", "apply_overrides", "fit_segment_model", "pmc_table",
            "candidates_table", "override_rates", "resolve_cutoffs", "cutoff_table", "fairness_summary"]
 
-_NO_DIAGNOSIS = {"nl": "geen diagnose", "en": "no assessment"}
-_UNKNOWN = {"nl": "onbekend", "en": "unknown"}
+_WORDS = label_table("segment.core")
+
+
+def _word(key: str, lang: str, **values) -> str:
+    """A word or sentence of the ``segment.core`` group of the label catalogue in ``lang``."""
+    return pick_label(_WORDS[key], lang, **values)
+
 
 
 @dataclass
@@ -123,10 +136,10 @@ class SegmentResult:
         c = self.clients
         seg = c["segment"].astype("object")
         if "reassess" in c:
-            seg = seg.where(~(seg.isna() & c["reassess"]), _REASSESS[self.lang])
-        seg = seg.fillna(_NO_DIAGNOSIS[self.lang])
+            seg = seg.where(~(seg.isna() & c["reassess"]), _word("reassess", self.lang))
+        seg = seg.fillna(_word("no_diagnosis", self.lang))
         t = pd.crosstab(c["municipality"], seg, margins=True,
-                        margins_name="Totaal" if self.lang == "nl" else "Total")
+                        margins_name=_word("total", self.lang))
         return t
 
     def __repr__(self) -> str:
@@ -183,15 +196,15 @@ def pmc_table(clients: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
             c = c.add_categories([missing]).fillna(missing)
         return c
 
-    seg = filled("segment", _NO_DIAGNOSIS[lang])
+    seg = filled("segment", _word("no_diagnosis", lang))
     if "reassess" in clients and clients["reassess"].any():
         redo = (clients["reassess"] & clients["segment"].isna()).to_numpy(bool)
-        seg = seg.add_categories([_REASSESS[lang]])
-        seg[redo] = _REASSESS[lang]
+        seg = seg.add_categories([_word("reassess", lang)])
+        seg[redo] = _word("reassess", lang)
     key = pd.DataFrame({"municipality": pd.Categorical(clients["municipality"]),
                         "segment": seg,
-                        "profile": filled("profile", _UNKNOWN[lang]),
-                        "market": filled("market", _UNKNOWN[lang])})
+                        "profile": filled("profile", _word("unknown", lang)),
+                        "market": filled("market", _word("unknown", lang))})
     t = key.groupby(list(key.columns), sort=True, observed=True).size().rename("n").reset_index()
     for c in key.columns:
         t[c] = t[c].astype("object")
@@ -218,7 +231,7 @@ def candidates_table(clients: pd.DataFrame, lang: str = "nl") -> pd.DataFrame:
 def _age_band_for(frame: pd.DataFrame, lang: str) -> pd.Series:
     from caseload.schema import AGE_BANDS_LOSSER, age_band
     return pd.Series(age_band(frame["age"].clip(upper=AGE_BANDS_LOSSER[-1][1]),
-                              suffix=" jaar" if lang == "nl" else ""), index=frame.index)
+                              suffix=_word("age_band", lang, band="")), index=frame.index)
 
 
 def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = None,
@@ -273,7 +286,7 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
                                                      _get(cfg, "max_assessment_age_months", 12), lang)
     r = apply_rules(f, rules, rule_barriers, lang)
     seg_rules = r["segment"].astype("object").where(has, None)
-    reason = r["segment_reason"].astype("object").where(has, _NO_DIAGNOSIS[lang].capitalize() + ".")
+    reason = r["segment_reason"].astype("object").where(has, _word("no_diagnosis", lang).capitalize() + ".")
     reason = reason.where(~reassess.astype(bool), reassess)
     rule_name = r["segment_rule"].astype("object").where(has, None)
     out = pd.DataFrame({"client_id": f["client_id"].astype("string"),
@@ -348,8 +361,8 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
         candidates=candidates_table(out, lang),
         pmc_links=pmc_links(out[["municipality", "segment", "profile"]].assign(
             municipality=pd.Categorical(out["municipality"]),
-            segment=pd.Categorical(out["segment"]).add_categories([_NO_DIAGNOSIS[lang]]).fillna(
-                _NO_DIAGNOSIS[lang])), markets, lang),
+            segment=pd.Categorical(out["segment"]).add_categories([_word("no_diagnosis", lang)]).fillna(
+                _word("no_diagnosis", lang))), markets, lang),
         override_rates=override_rates(out, lang),
         fairness=fairness,
         history=history,
@@ -364,7 +377,8 @@ def segment(caseload: Caseload, config=None, overrides: pd.DataFrame | None = No
     )
 
 
-_REASSESS = {"nl": "herbeoordelen", "en": "reassess"}
+_REASSESS = {lang: _word("reassess", lang) for lang in ("nl", "en")}
+"""The code of the "reassess" segment column per language (read by caseload.refresh.findings)."""
 
 
 def _current_assessments(f: pd.DataFrame, peildatum, max_age_months: float, lang: str
@@ -394,16 +408,11 @@ def _current_assessments(f: pd.DataFrame, peildatum, max_age_months: float, lang
     start_days = np.round(dur * 30.4375)
     before_spell = has & np.isfinite(start_days) & ((peil - when).dt.days.to_numpy("float64") > start_days)
     too_old = has & (age > max_age_months)
-    nl = lang == "nl"
     for i in np.flatnonzero(before_spell | too_old):
         if before_spell[i]:
-            reasons.iloc[i] = ("Herbeoordelen: de laatste diagnose is van voor de huidige uitkering."
-                               if nl else "Reassess: the latest assessment predates the current benefit.")
+            reasons.iloc[i] = _word("reassess_before_spell", lang)
         else:
-            reasons.iloc[i] = (f"Herbeoordelen: de laatste diagnose is {age[i]:.0f} maanden oud "
-                               f"(meer dan {max_age_months:g})." if nl else
-                               f"Reassess: the latest assessment is {age[i]:.0f} months old "
-                               f"(more than {max_age_months:g}).")
+            reasons.iloc[i] = _word("reassess_too_old", lang, age=age[i], limit=max_age_months)
     has &= ~(before_spell | too_old)
     return has, reasons, np.where(f["has_assessment"].to_numpy(bool), age, np.nan)
 

@@ -12,22 +12,15 @@ import numpy as np
 import pandas as pd
 
 from caseload.errors import CaseloadError
-from caseload.schema import SEGMENT
+from caseload.schema import SEGMENT, label_table, pick_label
 
 __all__ = ["apply_overrides", "override_rates"]
 
 _AMBIGUOUS_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 
-_REJECTION = {
-    "unknown_client": ("onbekende cliënt (niet in het huidige bestand)", "unknown client (not in the current caseload)"),
-    "future_date": ("datum na de peildatum", "date after the peildatum"),
-    "expired": ("verlopen: ouder dan de laatste diagnose", "expired: older than the latest assessment"),
-    "superseded": ("vervangen door een latere overschrijving", "superseded by a later override"),
-    "other_method": ("geschreven tegen de groepen van een andere methode (wel toegepast)",
-                     "written against another method's groups (applied)"),
-    "ambiguous_date": ("datum dd/mm of mm/dd: gelezen als dag/maand (wel toegepast)",
-                       "date dd/mm or mm/dd: read as day/month (applied)"),
-}
+_WORDS = label_table("segment.overrides")
+_REJECTION = label_table("segment.overrides.rejection")
+"""Why an override is not applied (or applied with a warning): status -> (Dutch, English)."""
 
 
 def _override_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -176,9 +169,8 @@ def apply_overrides(clients: pd.DataFrame, overrides: pd.DataFrame | None, lang:
     dates = ov["date"].dt.strftime("%d-%m-%Y").to_numpy()
     # One sentence per override (a few hundred at most), so a plain loop is fine here.
     for p, s, w, r, d in zip(pos, ov["segment"], was, ov["reason"], dates, strict=True):
-        w = ("geen" if lang == "nl" else "none") if pd.isna(w) else w
-        reason[p] = (f"Groep {s} door de consulent op {d} (berekend: {w}): {r}." if lang == "nl"
-                     else f"Group {s} set by the caseworker on {d} (computed: {w}): {r}.")
+        w = pick_label(_WORDS["none"], lang) if pd.isna(w) else w
+        reason[p] = pick_label(_WORDS["reason"], lang, segment=s, date=d, computed=w, reason=r)
     out["segment_reason"] = reason
     # An override that confirms the computed group is logged (reason, date) but is
     # not counted as overridden: the override rate measures disagreement.
@@ -190,7 +182,7 @@ def apply_overrides(clients: pd.DataFrame, overrides: pd.DataFrame | None, lang:
     out.loc[out.index[pos], "override_date"] = ov["date"].to_numpy()
     if entries:
         log = pd.concat(entries, ignore_index=True).sort_values("_row", kind="stable")
-        log["status_label"] = log["status"].map(lambda k: _REJECTION[k][lang == "en"])
+        log["status_label"] = log["status"].map(lambda k: pick_label(_REJECTION[k], lang))
         log = log[log_cols].reset_index(drop=True)
     return out, counts, log
 

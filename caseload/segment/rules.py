@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from caseload.errors import ConfigError
-from caseload.schema import BARRIERS, COMPETENCES
+from caseload.schema import BARRIERS, COMPETENCES, label_table, pick_label
 
 __all__ = [
     "DEFAULT_RULES",
@@ -30,6 +30,8 @@ __all__ = [
     "rule_variables",
     "apply_rules",
 ]
+
+_WORDS = label_table("segment.rules")  # the segment_reason sentences of the rules
 
 # The default table (documented in the README and in data/sample/caseload.toml).
 # Order matters: the first rule whose condition holds decides. C rules come first
@@ -105,9 +107,8 @@ class Rule:
 
     def sentence(self, lang: str = "nl") -> str:
         """The ``segment_reason`` sentence: segment, the rule's name and its reason."""
-        if lang == "en":
-            return f"Group {self.segment} by rule '{self.name}': {self.reason_en}."
-        return f"Groep {self.segment} volgens regel '{self.name}': {self.reason_nl}."
+        reason = self.reason_nl if lang == "nl" else self.reason_en
+        return pick_label(_WORDS["rule_reason"], lang, segment=self.segment, name=self.name, reason=reason)
 
 
 # --------------------------------------------------------------------------- parser
@@ -408,7 +409,7 @@ def apply_rules(
         undecided &= ~hit
     segs = np.array([r.segment for r in compiled] + [None], dtype=object)
     names = np.array([r.name for r in compiled] + [None], dtype=object)
-    nomatch = ("Geen regel van toepassing." if lang == "nl" else "No rule applies.")
+    nomatch = pick_label(_WORDS["no_match"], lang)
     sentences = np.array([r.sentence(lang) for r in compiled] + [nomatch], dtype=object)
     # Categoricals from codes: building 500,000 strings row by row would dominate the time.
     codes = np.where(choice < 0, len(compiled), choice)
