@@ -69,37 +69,26 @@ import pandas as pd
 from scipy.stats import norm
 
 from caseload.errors import ConfigError
-from caseload.schema import AGE_BANDS_LOSSER, MIGRATION_BACKGROUND, SEX, age_band
+from caseload.schema import (
+    AGE_BANDS_LOSSER,
+    MIGRATION_BACKGROUND,
+    SEX,
+    age_band,
+    label_table,
+    pick_label,
+)
 
 __all__ = ["fairness_report", "fairness_ratios", "auto_bands", "wilson_interval", "mantel_haenszel", "mh_cluster_se",
            "FAIRNESS_GROUPS", "FAIRNESS_METRICS"]
 
 FAIRNESS_GROUPS = ("sex", "age_band", "migration_background", "statushouder", "sex_age_band")
 
-FAIRNESS_METRICS = {
-    "missed": ("Gemiste kansen (werk gevonden, maar in C)", "Missed chances (found work, placed in C)"),
-    "wrong_A": ("Onterecht A (geen werk, maar in A)", "Wrongly A (no work, placed in A)"),
-    "band_odds": ("Kans op werk binnen kansklassen (odds ratio)",
-                  "Odds of work within probability bands (odds ratio)"),
-}
-"""The metrics :func:`fairness_ratios` compares between levels, with their labels."""
+FAIRNESS_METRICS = label_table("segment.fairness.metrics")
+"""The metrics :func:`fairness_ratios` compares between levels, with their (Dutch, English) labels."""
 
-_GROUP_LABELS = {
-    "sex": ("Geslacht", "Sex"),
-    "age_band": ("Leeftijd", "Age band"),
-    "migration_background": ("Migratieachtergrond", "Migration background"),
-    "statushouder": ("Statushouder", "Refugee with permit"),
-    "sex_age_band": ("Geslacht x leeftijd", "Sex x age band"),
-}
-
-_EXPLAIN = {
-    "none": ("geen signaal", "no flag"),
-    "explained": ("verklaard door verschil in basiskans", "explained by different base rates"),
-    "unexplained": ("niet verklaard door basiskans", "not explained by base rates"),
-    "within": ("niet verklaard: verschil binnen kansklassen", "not explained: difference within probability bands"),
-    "chance": ("niet significant na Holm-correctie over alle toetsen",
-               "not significant after Holm's correction over all tests"),
-}
+_GROUP_LABELS = label_table("segment.fairness.groups")
+_EXPLAIN = label_table("segment.fairness.explain")
+_WORDS = label_table("segment.fairness.words")
 
 
 def wilson_interval(x, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +116,7 @@ def wilson_interval(x, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _level_label(var: str, v, lang: str) -> str:
-    unknown = "onbekend" if lang == "nl" else "unknown"
+    unknown = pick_label(_WORDS["unknown"], lang)
     if pd.isna(v):
         return unknown
     if var == "sex":
@@ -135,7 +124,7 @@ def _level_label(var: str, v, lang: str) -> str:
     if var == "migration_background":
         return MIGRATION_BACKGROUND.label(v, lang)
     if var == "statushouder":
-        return ("ja" if lang == "nl" else "yes") if bool(v) else ("nee" if lang == "nl" else "no")
+        return pick_label(_WORDS["yes" if bool(v) else "no"], lang)
     return str(v)
 
 
@@ -272,7 +261,7 @@ def fairness_report(
     df = frame
     if ("age_band" in groups or "sex_age_band" in groups) and "age_band" not in df and "age" in df:
         df = df.assign(age_band=age_band(df["age"].clip(upper=AGE_BANDS_LOSSER[-1][1]),
-                                         suffix=" jaar" if lang == "nl" else ""))
+                                         suffix=pick_label(_WORDS["age_suffix"], lang, band="")))
     if "sex_age_band" in groups and "sex_age_band" not in df and {"sex", "age_band"} <= set(df.columns):
         df = df.assign(sex_age_band=_sex_age_band(df, lang))
     z = float(norm.isf(alpha / 2))
