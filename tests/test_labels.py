@@ -63,21 +63,19 @@ def pair_tables(source: str, filename: str = "<source>") -> list[int]:
     return sorted(found)
 
 
+def findings(finder, exempt: dict[str, str]) -> tuple[dict[str, list[int]], list[str]]:
+    """``finder``'s lines per module of caseload/ outside ``exempt``, and the exempt modules
+    it no longer finds anything in (the exemption lists may only shrink)."""
+    found = {path.relative_to(PACKAGE).as_posix(): finder(path.read_text(encoding="utf-8"), str(path))
+             for path in sorted(PACKAGE.rglob("*.py"))}
+    return ({rel: lines for rel, lines in found.items() if lines and rel not in exempt},
+            [rel for rel in exempt if not found.get(rel)])
+
+
 def test_no_module_keeps_a_dutch_english_table_of_its_own():
-    offenders = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        rel = path.relative_to(PACKAGE).as_posix()
-        lines = pair_tables(path.read_text(encoding="utf-8"), rel)
-        if lines and rel not in NOT_YET_IN_CATALOGUE:
-            offenders[rel] = lines
+    offenders, clean = findings(pair_tables, NOT_YET_IN_CATALOGUE)
     assert not offenders, f"(Dutch, English) tables outside caseload/data/labels.toml: {offenders}"
-
-
-def test_the_exemption_list_only_shrinks():
-    for rel in NOT_YET_IN_CATALOGUE:
-        path = PACKAGE / rel
-        assert path.is_file() and pair_tables(path.read_text(encoding="utf-8"), rel), \
-            f"{rel} has no label table any more: remove it from NOT_YET_IN_CATALOGUE"
+    assert not clean, f"{clean} have no label table any more: remove them from NOT_YET_IN_CATALOGUE"
 
 
 @pytest.mark.parametrize("source, expected", [
@@ -147,20 +145,9 @@ def inline_pairs(source: str, filename: str = "<source>") -> list[int]:
 
 
 def test_no_module_picks_between_two_inline_texts():
-    offenders = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        rel = path.relative_to(PACKAGE).as_posix()
-        lines = inline_pairs(path.read_text(encoding="utf-8"), rel)
-        if lines and rel not in INLINE_PAIRS_NOT_YET:
-            offenders[rel] = lines
+    offenders, clean = findings(inline_pairs, INLINE_PAIRS_NOT_YET)
     assert not offenders, f"(Dutch, English) texts inline instead of in caseload/data/labels.toml: {offenders}"
-
-
-def test_the_inline_exemption_list_only_shrinks():
-    for rel in INLINE_PAIRS_NOT_YET:
-        path = PACKAGE / rel
-        assert path.is_file() and inline_pairs(path.read_text(encoding="utf-8"), rel), \
-            f"{rel} has no inline (Dutch, English) texts any more: remove it from INLINE_PAIRS_NOT_YET"
+    assert not clean, f"{clean} have no inline texts any more: remove them from INLINE_PAIRS_NOT_YET"
 
 
 @pytest.mark.parametrize("source, expected", [
