@@ -168,6 +168,21 @@ def test_brief_table_shows_the_chosen_columns_and_links_the_full_one(tmp_path):
         pub.add_table("breed2", df, title="t", method="m", brief=["ratio_mid"])
 
 
+def test_forced_cells_are_hidden_like_suppressed_ones(tmp_path):
+    """`forced`: a count that quotes a cell another table hides is an x, never a blank."""
+    pub = Publication("Rapport", "2025-12-31", "Bron", pdf=False)
+    df = pd.DataFrame({"pmc": ["a", "b", "c"], "kandidaten": [7, 3, 12]})
+    pub.add_table("kandidaten", df, title="Kandidaten", method="m", counts=["kandidaten"], secondary=False,
+                  forced={"kandidaten": np.array([False, False, True])})
+    write_report(pub, tmp_path / "r")
+    html = (tmp_path / "r" / "index.html").read_text(encoding="utf-8").split('id="s-kandidaten"')[1]
+    assert html.split("</section>")[0].count('class="num x"') == 2  # 3 (primary) and 12 (forced)
+    rows = (tmp_path / "r" / "tables" / "kandidaten.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rows[1:] == ["a;7", "b;", "c;"]
+    rel = json.loads((tmp_path / "r" / "relations.json").read_text(encoding="utf-8"))
+    assert len(rel["tables"]["kandidaten"]["suppressed"]) == 2
+
+
 def test_workbook(written):
     out, _ = written
     wb = load_workbook(out / "tabellen.xlsx")

@@ -103,6 +103,10 @@ class TableItem:
         For a long table: how the HTML and PDF show it compactly, as a cross
         table (e.g. ``(["group"], "years_since_start", "share_active")``); the
         CSV and the workbook keep the long table.
+    forced : dict of column to bool array, optional
+        Count cells suppressed in any case, because they quote a count that another table of
+        the report hides (e.g. the candidates per PMC, taken from the PMC table as published);
+        shown as ``x`` like every suppressed cell.
     brief : sequence of str, optional
         The columns the HTML and PDF show, for a table too wide to read on a page (e.g.
         without the interval bounds); the CSV and the workbook keep every column, and the
@@ -131,6 +135,7 @@ class TableItem:
     sums: Sequence[str] = ()
     relations: Sequence[Any] = ()
     wide: tuple[Sequence[str], str, str] | None = None
+    forced: Mapping[str, Any] = field(default_factory=dict)
     brief: Sequence[str] = ()
 
 

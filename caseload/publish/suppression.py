@@ -78,6 +78,8 @@ def suppress_table(item: TableItem, min_cell: int = 5, *, protection: float | No
     """
     protection = float(min_cell if protection is None else max(protection, min_cell))
     forced = {c: np.asarray(m, dtype=bool).copy() for c, m in (forced or {}).items()}
+    for c, m in item.forced.items():  # cells that quote a count another table hides
+        forced[c] = forced.get(c, np.zeros(len(m), dtype=bool)) | np.asarray(m, dtype=bool)
     own = [r for r in table_relations(item)
            if all(c.table == item.name for c, _ in r.terms)]
     cache: dict = {} if _cache is None else _cache

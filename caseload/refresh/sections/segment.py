@@ -60,23 +60,27 @@ def _publish_fairness(pub, fair: pd.DataFrame, w, labels: dict, section: str) ->
                       brief=[c for c in _RATIOS_BRIEF if c in ratios.columns])
 
 
-def _candidates_as_published(candidates: pd.DataFrame, shown_pmc: pd.DataFrame) -> pd.DataFrame:
+def _candidates_as_published(candidates: pd.DataFrame, shown_pmc: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """The candidates table with the A and B cells of the published (suppressed) PMC table.
 
     A PMC without clients in a group has no row in the PMC table and stays 0; a cell
-    suppressed there is missing here.
+    suppressed there keeps its count here and is returned in ``hidden`` (column -> mask), for
+    the publisher to hide it too.
     """
     ab = shown_pmc[shown_pmc["segment"].astype(str).isin(["A", "B"])]
     key = ab["municipality"].astype(str) + "|" + ab["profile"].astype(str) + "-" + ab["market"].astype(str)
     out = candidates.copy()
     out_key = out["municipality"].astype(str) + "|" + out["pmc"].astype(str)
+    hidden = {}
     for seg in ("A", "B"):
         col = f"candidates_{seg}"
         shown = pd.Series(ab["n"].to_numpy(), index=key.to_numpy())[ab["segment"].astype(str).to_numpy() == seg]
-        present = out_key.isin(shown.index)
+        cell = shown.reindex(out_key).to_numpy()
+        present = out_key.isin(shown.index).to_numpy()
+        hidden[col] = present & pd.isna(cell)
         out[col] = pd.array(out[col], dtype="Int64")
-        out.loc[present, col] = pd.array(shown.reindex(out_key[present]).to_numpy(), dtype="Int64")
-    return out
+        out.loc[present & ~hidden[col], col] = pd.array(cell[present & ~hidden[col]], dtype="Int64")
+    return out, hidden
 
 
 def _pmc_relations(pmc: pd.DataFrame, summary: pd.DataFrame) -> list:
@@ -183,7 +187,9 @@ def _step_segment(ctx: RunContext) -> int:
     # own would give another pattern of complementary cells, and the two tables together
     # could reveal a hidden cell; so they are taken from segment_pmc as published.
     shown_pmc = suppress_table(pmc_item, pub.min_cell, protection=pub.protection_level)[0]
-    pub.add_table("segment_kandidaten", _candidates_as_published(res.candidates, shown_pmc),
+    candidates, hidden = _candidates_as_published(res.candidates, shown_pmc)
+    pub.add_table("segment_kandidaten", candidates,
+                  counts=list(hidden), secondary=False, forced=hidden,
                   title=w("candidates_title"),
                   method=w("candidates_method") + " " + method,
                   labels=labels, section=section,
