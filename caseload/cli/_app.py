@@ -45,7 +45,7 @@ def say(key: str, **values) -> str:
 
 def num(x: float, decimals: int = 0) -> str:
     """A number in the console's language: ``1.234,5`` in Dutch, ``1,234.5`` in English."""
-    from caseload.figures.style import fmt_number
+    from caseload.schema import fmt_number
 
     return fmt_number(x, decimals, _CONSOLE["lang"])
 

@@ -127,8 +127,7 @@ def validate_command(
 
     from caseload.config import load_config
     from caseload.extract import read_extract, read_mapping, validation_summary, write_rejected
-    from caseload.figures.style import fmt_number
-    from caseload.schema import report_value
+    from caseload.schema import fmt_number, report_value
 
     cfg = load_config(config)
     lang = set_console_language(cfg.report.language)

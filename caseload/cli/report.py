@@ -49,9 +49,8 @@ def refresh_command(
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TimeElapsedColumn(), console=console, transient=False) as progress:
         result = refresh(config, out_dir=out, lang=lang, progress=progress)
-    from caseload.figures.style import fmt_number
     from caseload.refresh import STEPS
-    from caseload.schema import report_text
+    from caseload.schema import fmt_number, report_text
 
     used = result.report.manifest.get("language", "nl")
     table = Table(title="caseload refresh")

@@ -22,12 +22,19 @@ from caseload.durations.tables import (
     DAYS_PER_YEAR,
     DEFAULT_AGE_RULE,
     elapsed_duration_table,
-    format_count,
     observation_start,
     spell_durations,
 )
 from caseload.errors import CaseloadError
-from caseload.schema import HOUSEHOLD, SEX, inflow_reasons, label_table, pick_label, report_text
+from caseload.schema import (
+    HOUSEHOLD,
+    SEX,
+    fmt_number,
+    inflow_reasons,
+    label_table,
+    pick_label,
+    report_text,
+)
 from caseload.settings import DurationSettings
 
 __all__ = ["analyse_durations", "DurationAnalysis", "DurationSettings", "BY_LABEL"]
@@ -238,8 +245,8 @@ def analyse_durations(spells: pd.DataFrame, clients: pd.DataFrame, peildatum, co
                                  strata=strata, alpha=cfg.alpha, max_rows=cfg.cox_max_rows,
                                  random_state=cfg.random_state)
         if cox.sampled:
-            notes.append(report_text("cox_sampled", lang, n=format_count(cox.n, lang),
-                                     total=format_count(cox.n_complete, lang),
+            notes.append(report_text("cox_sampled", lang, n=fmt_number(cox.n, 0, lang),
+                                     total=fmt_number(cox.n_complete, 0, lang),
                                      seed=cfg.random_state))
     except (CaseloadError, np.linalg.LinAlgError, ValueError) as exc:
         notes.append(report_text("cox_failed", lang, error=exc))

@@ -82,15 +82,6 @@ def age_rule_text(rule: str, lang: str = "nl") -> str:
     return pick_label(_AGE_RULE_TEXT[check_age_rule(rule)], lang)
 
 
-def format_count(n: int, lang: str = "nl") -> str:
-    """A whole number with thousands separated as ``lang`` writes them.
-
-    >>> format_count(12345), format_count(12345, "en")
-    ('12.345', '12,345')
-    """
-    return f"{n:,}".replace(",", pick_label(_W["thousands"], lang))
-
-
 def age_at(clients: pd.DataFrame, dates, client_id, rule: str = DEFAULT_AGE_RULE) -> np.ndarray:
     """Age in whole years of each ``client_id`` at ``dates``.
 

@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
-from caseload.schema.labels import label_table  # noqa: E402
+from caseload.schema.labels import fmt_number, label_table  # noqa: E402,F401  (fmt_number: used here and re-exported)
 
 __all__ = ["PALETTE", "SEGMENT_COLORS", "new_figure", "finish", "save", "t", "fmt_number",
            "NumberFormatter", "format_axes", "year_axis", "dropped_note"]
@@ -57,14 +57,6 @@ def t(key: str, lang: str = "nl", **fmt) -> str:
     nl, en = _WORDS.get(key, (key, key))
     text = nl if lang == "nl" else en
     return text.format(**fmt) if fmt else text
-
-
-def fmt_number(x: float, decimals: int = 0, lang: str = "nl") -> str:
-    """Format a number the Dutch way (``1.234,5``) or the English way (``1,234.5``)."""
-    s = f"{x:,.{decimals}f}"
-    if lang == "nl":
-        s = s.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return s
 
 
 def fmt_year(x: float) -> str:

@@ -151,7 +151,7 @@ def _wide_table(item: TableItem, shown: pd.DataFrame, mask: pd.DataFrame, decima
 
 
 def _fmt_num(x: float, decimals: int, lang: str) -> str:
-    from caseload.figures.style import fmt_number
+    from caseload.schema import fmt_number
 
     return fmt_number(x, decimals, lang)
 

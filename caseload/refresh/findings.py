@@ -40,7 +40,7 @@ def _t(key: str, lang: str, **values) -> str:
 
 
 def _fmt(x: float, decimals: int, lang: str) -> str:
-    from caseload.figures.style import fmt_number
+    from caseload.schema import fmt_number
 
     return fmt_number(float(x), decimals, lang)
 

@@ -115,6 +115,18 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {**label_table("text"), **label_table(
 _BOUNDS = label_table("headers.bounds")  # interval bounds, {pct} filled in by report_label
 
 
+def fmt_number(x: float, decimals: int = 0, lang: str = "nl") -> str:
+    """Format a number the Dutch way (``1.234,5``) or the English way (``1,234.5``).
+
+    >>> fmt_number(12345), fmt_number(1234.5, 1, "en")
+    ('12.345', '1,234.5')
+    """
+    s = f"{x:,.{decimals}f}"
+    if lang == "nl":
+        s = s.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return s
+
+
 def report_text(key: str, lang: str = "nl", **values) -> str:
     """A sentence of :data:`REPORT_TEXT` in ``lang``, with ``values`` filled in."""
     nl, en = REPORT_TEXT[key]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from caseload.durations.cohorts import cohort_method
 from caseload.durations.report import BY_LABEL, DurationAnalysis, analyse_durations
-from caseload.durations.tables import age_rule_text, format_count
+from caseload.durations.tables import age_rule_text
 from caseload.refresh.context import RunContext
-from caseload.schema import label_table, pick_label
+from caseload.schema import fmt_number, label_table, pick_label
 
 __all__ = ["add_durations_to_publication"]
 
@@ -90,7 +90,7 @@ def add_durations_to_publication(pub, analysis: DurationAnalysis, *, min_cell: i
         cox = analysis.cox
         sample = ""
         if cox is not None and cox.sampled:
-            sample = " " + w("cox_sample", n=format_count(cox.n, lang), total=format_count(cox.n_complete, lang))
+            sample = " " + w("cox_sample", n=fmt_number(cox.n, 0, lang), total=fmt_number(cox.n_complete, 0, lang))
         pub.add_table("duur_cox", t["cox"], title=w("cox_title"),
                       method=w("cox_method", age=age, sample=sample, window=window),
                       decimals=4, section=sec, suppression_note=w("cox_suppression"))

@@ -96,22 +96,17 @@ def _forecast_figures(ctx: RunContext, tables: dict[str, pd.DataFrame], section:
 
     pub, w, lang = ctx.publication, _words(ctx), ctx.lang
     src = pub.source
-    if "nieuwe_doelgroepen" in tables:
-        t = tables["nieuwe_doelgroepen"]
-        pub.add_figure("prognose_nieuwe_doelgroepen",
-                       ff.target_groups_figure(t, lang=lang, peildatum=t["peildatum"].iloc[0]),
-                       title=w("fig_target_groups"),
-                       method=str(t["method"].iloc[0]), section=section,
-                       source=w("fig_target_groups_source"),
-                       peildatum=t["peildatum"].iloc[0])
-    if "beschut_werk" in tables:
-        t = tables["beschut_werk"]
-        pub.add_figure("prognose_beschut_werk",
-                       ff.sheltered_work_figure(t, lang=lang, peildatum=t["peildatum"].iloc[0]),
-                       title=w("fig_sheltered"),
-                       method=str(t["method"].iloc[0]), section=section,
-                       source=w("fig_sheltered_source"),
-                       peildatum=t["peildatum"].iloc[0])
+    # The two projections of bundled public data, each with its own source and period.
+    for table, name, draw, key in (("nieuwe_doelgroepen", "prognose_nieuwe_doelgroepen",
+                                    ff.target_groups_figure, "fig_target_groups"),
+                                   ("beschut_werk", "prognose_beschut_werk", ff.sheltered_work_figure,
+                                    "fig_sheltered")):
+        if table in tables:
+            t = tables[table]
+            peil = t["peildatum"].iloc[0]
+            pub.add_figure(name, draw(t, lang=lang, peildatum=peil), title=w(key),
+                           method=str(t["method"].iloc[0]), section=section,
+                           source=w(f"{key}_source"), peildatum=peil)
     if "caseload_prognose" in tables and ctx.caseload is not None and len(ctx.caseload.spells):
         fc = tables["caseload_prognose"]
         history = monthly_stock(ctx.caseload.spells, peildatum=ctx.caseload.peildatum)
